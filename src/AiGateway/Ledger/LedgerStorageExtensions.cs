@@ -1,0 +1,34 @@
+using Microsoft.EntityFrameworkCore;
+
+namespace AiGateway.Ledger;
+
+/// <summary>Registers the ledger database (SQLite by default, PostgreSQL by configuration).</summary>
+public static class LedgerStorageExtensions
+{
+    /// <summary>Adds <see cref="LedgerDbContext"/> using <c>Ledger:Provider</c> (Sqlite | Postgres) and <c>ConnectionStrings:Ledger</c>.</summary>
+    public static IServiceCollection AddLedgerStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        var provider = configuration["Ledger:Provider"] ?? "Sqlite";
+        var connectionString = configuration.GetConnectionString("Ledger") ?? "Data Source=data/aigateway.db";
+        services.AddDbContextPool<LedgerDbContext>(options => Configure(options, provider, connectionString));
+        services.AddDbContextFactory<LedgerDbContext>(options => Configure(options, provider, connectionString));
+        return services;
+    }
+
+    /// <summary>Applies the configured provider to EF Core options (also used by tests and tools).</summary>
+    public static void Configure(DbContextOptionsBuilder options, string provider, string connectionString)
+    {
+        if (provider.Equals("Postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            options.UseNpgsql(connectionString);
+        }
+        else if (provider.Equals("Sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            options.UseSqlite(LedgerDatabase.PrepareSqliteConnectionString(connectionString));
+        }
+        else
+        {
+            throw new InvalidOperationException($"Ledger:Provider must be 'Sqlite' or 'Postgres', not '{provider}'.");
+        }
+    }
+}

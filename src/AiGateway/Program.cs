@@ -1,0 +1,11 @@
+using AiGateway.Ledger;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddLedgerStorage(builder.Configuration);
+
+var app = builder.Build();
+app.MapGet("/healthz", () => Results.Ok(new { status = "alive" }));
+app.Run();
+
+/// <summary>Entry point; public so integration tests can host it with WebApplicationFactory.</summary>
+public partial class Program;
