@@ -25,6 +25,7 @@ internal sealed class GatewayKeyEntityTypeConfiguration : IEntityTypeConfigurati
         builder.Property(k => k.Prefix).HasMaxLength(32).IsRequired();
         builder.Property(k => k.Hash).HasMaxLength(64).IsRequired();
         builder.HasIndex(k => k.Hash).IsUnique();
+        builder.HasIndex(k => k.Prefix);
         builder.HasIndex(k => k.AccountId);
         builder.HasOne<Account>().WithMany().HasForeignKey(k => k.AccountId);
     }

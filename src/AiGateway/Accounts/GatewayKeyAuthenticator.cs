@@ -1,0 +1,71 @@
+using System.Security.Cryptography;
+using AiGateway.Hosting;
+using AiGateway.Ledger;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+
+namespace AiGateway.Accounts;
+
+/// <summary>
+/// Resolves a presented gateway key to its account. Keys are looked up by their non-secret prefix and the
+/// SHA-256 hashes compared in constant time; results are cached per instance for <see cref="GatewayOptions.KeyCacheTtl"/>,
+/// which bounds how long a revocation takes to reach other instances (the revoking instance forgets at once).
+/// </summary>
+public sealed class GatewayKeyAuthenticator(
+    IDbContextFactory<LedgerDbContext> dbFactory,
+    IMemoryCache cache,
+    IOptions<GatewayOptions> options,
+    TimeProvider time)
+{
+    private sealed record Candidate(byte[] Hash, CallerAccount Caller);
+
+    /// <summary>The caller for a key, or null when the key is missing, malformed, unknown or revoked.</summary>
+    public async ValueTask<CallerAccount?> AuthenticateAsync(string? presentedKey, CancellationToken cancellationToken)
+    {
+        if (!GatewayKeyFormat.LooksLikeKey(presentedKey)) return null;
+        var prefix = GatewayKeyFormat.PrefixOf(presentedKey!);
+        if (!cache.TryGetValue(CacheKey(prefix), out Candidate[]? candidates) || candidates is null)
+        {
+            candidates = await LoadAsync(prefix, cancellationToken);
+            cache.Set(CacheKey(prefix), candidates, options.Value.KeyCacheTtl);
+        }
+        var presentedHash = Convert.FromHexString(GatewayKeyFormat.HashOf(presentedKey!));
+        foreach (var candidate in candidates)
+        {
+            if (CryptographicOperations.FixedTimeEquals(candidate.Hash, presentedHash)) return candidate.Caller;
+        }
+        return null;
+    }
+
+    /// <summary>Drops a key prefix from this instance's cache at once (after revocation or a plan change).</summary>
+    public void Forget(string prefix) => cache.Remove(CacheKey(prefix));
+
+    private async Task<Candidate[]> LoadAsync(string prefix, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var rows = await db.GatewayKeys.AsNoTracking()
+            .Where(k => k.Prefix == prefix && k.RevokedAt == null)
+            .Join(db.Accounts, k => k.AccountId, a => a.Id, (k, a) => new { k.Id, k.AccountId, k.Hash, a.Plan })
+            .ToListAsync(cancellationToken);
+        if (rows.Count > 0) await TouchAsync(db, rows.Select(r => r.Id).ToList(), cancellationToken);
+        return rows.Select(r => new Candidate(Convert.FromHexString(r.Hash), new CallerAccount(r.AccountId, r.Id, prefix, r.Plan)))
+            .ToArray();
+    }
+
+    private async Task TouchAsync(LedgerDbContext db, List<Guid> keyIds, CancellationToken cancellationToken)
+    {
+        // "Last used" is informative: written at most once per cache period per key, and never allowed to fail a call.
+        try
+        {
+            var now = time.GetUtcNow();
+            await db.GatewayKeys.Where(k => keyIds.Contains(k.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), cancellationToken);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static string CacheKey(string prefix) => "gwkey:" + prefix;
+}

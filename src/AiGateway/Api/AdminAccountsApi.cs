@@ -1,0 +1,88 @@
+using AiGateway.Accounts;
+using AiGateway.Ledger;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace AiGateway.Api;
+
+/// <summary>Admin endpoints for accounts and their gateway keys.</summary>
+public static class AdminAccountsApi
+{
+    /// <summary>Body of <c>POST /admin/accounts</c>.</summary>
+    public sealed record CreateAccountRequest(string? Name, string? Plan);
+
+    /// <summary>An account as the admin API returns it.</summary>
+    public sealed record AccountResponse(Guid Id, string Name, string? Plan, DateTimeOffset CreatedAt);
+
+    /// <summary>Body of <c>POST /admin/accounts/{id}/keys</c>.</summary>
+    public sealed record CreateKeyRequest(string? Name);
+
+    /// <summary>A newly created key; <see cref="Key"/> is the only time the plaintext is ever shown.</summary>
+    public sealed record CreatedKeyResponse(Guid Id, Guid AccountId, string Name, string Key, string Prefix, DateTimeOffset CreatedAt);
+
+    /// <summary>Maps the account and key endpoints on the (already secured) admin group.</summary>
+    public static RouteGroupBuilder MapAdminAccountsApi(this RouteGroupBuilder admin)
+    {
+        admin.MapPost("/accounts", CreateAccount);
+        admin.MapGet("/accounts/{id:guid}", GetAccount);
+        admin.MapPost("/accounts/{id:guid}/keys", CreateKey);
+        admin.MapDelete("/keys/{id:guid}", RevokeKey);
+        return admin;
+    }
+
+    private static async Task<Results<Created<AccountResponse>, ProblemHttpResult>> CreateAccount(
+        CreateAccountRequest? request, LedgerDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        var name = request?.Name?.Trim();
+        if (string.IsNullOrEmpty(name) || name.Length > 200)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Invalid account", detail: "\"name\" is required (1–200 characters).");
+        }
+        var account = new Account { Id = Guid.CreateVersion7(), Name = name, Plan = request!.Plan, CreatedAt = time.GetUtcNow() };
+        db.Accounts.Add(account);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/admin/accounts/{account.Id}", ToResponse(account));
+    }
+
+    private static async Task<Results<Ok<AccountResponse>, NotFound>> GetAccount(Guid id, LedgerDbContext db, CancellationToken ct)
+    {
+        var account = await db.Accounts.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, ct);
+        return account is null ? TypedResults.NotFound() : TypedResults.Ok(ToResponse(account));
+    }
+
+    private static async Task<Results<Created<CreatedKeyResponse>, NotFound, ProblemHttpResult>> CreateKey(
+        Guid id, CreateKeyRequest? request, LedgerDbContext db, TimeProvider time, CancellationToken ct)
+    {
+        var name = string.IsNullOrWhiteSpace(request?.Name) ? "default" : request!.Name!.Trim();
+        if (name.Length > 200) return TypedResults.Problem(statusCode: 400, title: "Invalid key name", detail: "At most 200 characters.");
+        if (!await db.Accounts.AnyAsync(a => a.Id == id, ct)) return TypedResults.NotFound();
+
+        var plaintext = GatewayKeyFormat.NewKey();
+        var key = new GatewayKey
+        {
+            Id = Guid.CreateVersion7(),
+            AccountId = id,
+            Name = name,
+            Prefix = GatewayKeyFormat.PrefixOf(plaintext),
+            Hash = GatewayKeyFormat.HashOf(plaintext),
+            CreatedAt = time.GetUtcNow(),
+        };
+        db.GatewayKeys.Add(key);
+        await db.SaveChangesAsync(ct);
+        return TypedResults.Created($"/admin/keys/{key.Id}",
+            new CreatedKeyResponse(key.Id, id, name, plaintext, key.Prefix, key.CreatedAt));
+    }
+
+    private static async Task<Results<NoContent, NotFound>> RevokeKey(
+        Guid id, LedgerDbContext db, GatewayKeyAuthenticator authenticator, TimeProvider time, CancellationToken ct)
+    {
+        var key = await db.GatewayKeys.FirstOrDefaultAsync(k => k.Id == id, ct);
+        if (key is null) return TypedResults.NotFound();
+        key.RevokedAt ??= time.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        authenticator.Forget(key.Prefix);
+        return TypedResults.NoContent();
+    }
+
+    private static AccountResponse ToResponse(Account a) => new(a.Id, a.Name, a.Plan, a.CreatedAt);
+}

@@ -1,0 +1,50 @@
+using AiGateway.Ledger;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+
+namespace AiGateway.Hosting;
+
+/// <summary>Start-up plumbing of the host: options, clock, schema, and the start-up hint for newcomers.</summary>
+public static class HostingExtensions
+{
+    /// <summary>Adds gateway options, the system clock and ProblemDetails.</summary>
+    public static IServiceCollection AddGatewayHosting(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName)
+            .Validate(o => o.KeyCacheTtl >= TimeSpan.Zero && o.KeyCacheTtl <= TimeSpan.FromMinutes(5), "Gateway:KeyCacheTtl must be between 0 and 5 minutes.")
+            .Validate(o => o.MaxRequestBodyBytes > 0, "Gateway:MaxRequestBodyBytes must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton(TimeProvider.System);
+        services.AddProblemDetails();
+        return services;
+    }
+
+    /// <summary>Creates or upgrades the ledger schema before the first request.</summary>
+    public static async Task InitializeLedgerAsync(this WebApplication app)
+    {
+        await using var scope = app.Services.CreateAsyncScope();
+        await LedgerDatabase.InitializeAsync(scope.ServiceProvider.GetRequiredService<LedgerDbContext>());
+    }
+
+    /// <summary>Once listening, logs where the gateway is and how to create a first account and key.</summary>
+    public static void LogStartupHelp(this WebApplication app)
+    {
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AiGateway");
+            var address = app.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+                          ?? "http://127.0.0.1:8080";
+            var adminConfigured = !string.IsNullOrEmpty(app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.AdminKey);
+            logger.LogInformation(
+                """
+                AiGateway listening on {Address} (admin API {AdminState}).
+                  Create an account:  curl -s -X POST {Address}/admin/accounts -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -d '{{"name":"demo"}}'
+                  Create a key:       curl -s -X POST {Address}/admin/accounts/<account id>/keys -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -d '{{"name":"cli"}}'
+                  Grant credits:      curl -s -X POST {Address}/admin/accounts/<account id>/grants -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -d '{{"kind":"bonus","credits":100,"reason":"welcome"}}'
+                  Call a model:       OpenAI SDK base URL {Address}/openai/v1 with the gateway key as the API key
+                """,
+                address, adminConfigured ? "enabled" : "disabled: set Gateway__AdminKey", address, address, address, address);
+        });
+    }
+}

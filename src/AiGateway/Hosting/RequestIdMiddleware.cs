@@ -1,0 +1,17 @@
+namespace AiGateway.Hosting;
+
+/// <summary>Gives every request a gateway-generated id, returned as <c>X-Request-Id</c> and used as the call record's id.</summary>
+public sealed class RequestIdMiddleware(RequestDelegate next)
+{
+    /// <summary>The response header carrying the request id.</summary>
+    public const string HeaderName = "X-Request-Id";
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        // Never trust a client-sent id: call records are keyed by it, so it must be unique and unguessable.
+        var id = "req_" + Guid.CreateVersion7().ToString("N");
+        context.TraceIdentifier = id;
+        context.Response.Headers[HeaderName] = id;
+        return next(context);
+    }
+}

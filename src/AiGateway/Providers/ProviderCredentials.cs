@@ -1,0 +1,58 @@
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Primitives;
+
+namespace AiGateway.Providers;
+
+/// <summary>Where each provider's SDK sends its API key: read the client's gateway key there, and put the real provider key there.</summary>
+public static class ProviderCredentials
+{
+    /// <summary>The gateway key a client presented in its SDK's native place, or null.</summary>
+    public static string? ReadClientKey(HttpRequest request, ProviderFormat format)
+    {
+        switch (format)
+        {
+            case ProviderFormat.Anthropic:
+                return FirstNonEmpty(request.Headers["x-api-key"]) ?? Bearer(request.Headers.Authorization);
+            case ProviderFormat.Gemini:
+                return FirstNonEmpty(request.Headers["x-goog-api-key"]) ?? FirstNonEmpty(request.Query["key"]) ?? Bearer(request.Headers.Authorization);
+            default:
+                return Bearer(request.Headers.Authorization) ?? FirstNonEmpty(request.Headers["api-key"]);
+        }
+    }
+
+    /// <summary>Removes every place a client may have put a key, so the gateway key never reaches the provider.</summary>
+    public static void RemoveClientKeys(HttpRequestMessage proxyRequest)
+    {
+        proxyRequest.Headers.Authorization = null;
+        proxyRequest.Headers.Remove("x-api-key");
+        proxyRequest.Headers.Remove("x-goog-api-key");
+        proxyRequest.Headers.Remove("api-key");
+    }
+
+    /// <summary>Puts the provider's real key where its API expects it.</summary>
+    public static void ApplyProviderKey(HttpRequestMessage proxyRequest, ProviderFormat format, string providerKey)
+    {
+        switch (format)
+        {
+            case ProviderFormat.Anthropic:
+                proxyRequest.Headers.TryAddWithoutValidation("x-api-key", providerKey);
+                break;
+            case ProviderFormat.Gemini:
+                proxyRequest.Headers.TryAddWithoutValidation("x-goog-api-key", providerKey);
+                break;
+            default:
+                proxyRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", providerKey);
+                break;
+        }
+    }
+
+    private static string? Bearer(StringValues header)
+    {
+        var value = header.ToString();
+        return value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? NullIfEmpty(value[7..].Trim()) : null;
+    }
+
+    private static string? FirstNonEmpty(StringValues values) => NullIfEmpty(values.ToString().Trim());
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+}

@@ -1,0 +1,32 @@
+using AiGateway.Accounts;
+using AiGateway.Providers;
+using Yarp.ReverseProxy.Model;
+
+namespace AiGateway.Proxy;
+
+/// <summary>First step of every provider call: the gateway key in the SDK's native header must name a live account (else 401 in the provider's shape).</summary>
+public sealed class GatewayAuthMiddleware(RequestDelegate next, GatewayKeyAuthenticator authenticator)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var route = context.GetReverseProxyFeature().Route.Config;
+        if (GatewayRoute.FormatOf(route) is not { } format)
+        {
+            await next(context);
+            return;
+        }
+        var presented = ProviderCredentials.ReadClientKey(context.Request, format);
+        var caller = await authenticator.AuthenticateAsync(presented, context.RequestAborted);
+        if (caller is null)
+        {
+            var message = presented is null
+                ? "Missing API key. Send your gateway key the way your SDK sends its API key."
+                : "Invalid API key (unknown or revoked gateway key).";
+            await ProviderErrorWriter.WriteAsync(context, format,
+                new GatewayError(GatewayErrorKind.Unauthorized, message, Code: "invalid_api_key"));
+            return;
+        }
+        context.SetCallerAccount(caller);
+        await next(context);
+    }
+}

@@ -1,0 +1,63 @@
+using AiGateway.Providers;
+using Yarp.ReverseProxy.Transforms;
+using Yarp.ReverseProxy.Transforms.Builder;
+
+namespace AiGateway.Proxy;
+
+/// <summary>
+/// For provider routes: swaps the client's gateway key for the provider's real key, drops client-sent
+/// <c>X-Credits-*</c> headers, and keeps upstream cookies and <c>X-Credits-*</c> headers from reaching clients.
+/// </summary>
+public sealed class ProviderTransformProvider(IConfiguration configuration, ILogger<ProviderTransformProvider> logger) : ITransformProvider
+{
+    public void ValidateRoute(TransformRouteValidationContext context)
+    {
+    }
+
+    public void ValidateCluster(TransformClusterValidationContext context)
+    {
+    }
+
+    public void Apply(TransformBuilderContext context)
+    {
+        if (GatewayRoute.FormatOf(context.Route) is not { } format) return;
+        var variable = GatewayRoute.ApiKeyVariableOf(context.Cluster);
+        // Read once per configuration load: the key is configuration, not per-request state.
+        var providerKey = variable is null ? null : configuration[variable];
+        if (variable is not null && string.IsNullOrEmpty(providerKey))
+        {
+            logger.LogWarning("Provider key {Variable} for cluster {Cluster} is not set; calls are forwarded without a provider key",
+                variable, context.Cluster?.ClusterId);
+        }
+
+        context.AddRequestTransform(transform =>
+        {
+            ProviderCredentials.RemoveClientKeys(transform.ProxyRequest);
+            if (format == ProviderFormat.Gemini) transform.Query.Collection.Remove("key");
+            RemoveCreditHeaders(transform.ProxyRequest.Headers);
+            if (!string.IsNullOrEmpty(providerKey)) ProviderCredentials.ApplyProviderKey(transform.ProxyRequest, format, providerKey);
+            return ValueTask.CompletedTask;
+        });
+
+        context.AddResponseTransform(transform =>
+        {
+            var headers = transform.HttpContext.Response.Headers;
+            headers.Remove("Set-Cookie");
+            if (transform.ProxyResponse is not null)
+            {
+                foreach (var name in transform.ProxyResponse.Headers.Select(h => h.Key).Where(IsCreditHeader).ToList())
+                {
+                    headers.Remove(name);
+                }
+            }
+            return ValueTask.CompletedTask;
+        });
+    }
+
+    private static void RemoveCreditHeaders(System.Net.Http.Headers.HttpRequestHeaders headers)
+    {
+        foreach (var name in headers.Select(h => h.Key).Where(IsCreditHeader).ToList()) headers.Remove(name);
+    }
+
+    private static bool IsCreditHeader(string name) => name.StartsWith("X-Credits-", StringComparison.OrdinalIgnoreCase);
+}

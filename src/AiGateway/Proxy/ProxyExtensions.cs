@@ -1,0 +1,25 @@
+namespace AiGateway.Proxy;
+
+/// <summary>Registers and maps the YARP reverse proxy with the gateway's provider routes from <c>config/</c>.</summary>
+public static class ProxyExtensions
+{
+    /// <summary>Adds YARP with routes and clusters from the <c>ReverseProxy</c> section and the provider transforms.</summary>
+    public static IServiceCollection AddGatewayProxy(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddReverseProxy()
+            .LoadFromConfig(configuration.GetSection("ReverseProxy"))
+            .AddTransforms<ProviderTransformProvider>();
+        return services;
+    }
+
+    /// <summary>Maps the proxy with the gateway's per-call pipeline: log, authenticate, then forward.</summary>
+    public static IEndpointRouteBuilder MapGatewayProxy(this IEndpointRouteBuilder app)
+    {
+        app.MapReverseProxy(pipeline =>
+        {
+            pipeline.UseMiddleware<ProxyLogMiddleware>();
+            pipeline.UseMiddleware<GatewayAuthMiddleware>();
+        });
+        return app;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using AiGateway.Ledger;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AiGateway.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The real gateway host on a real loopback Kestrel port, with its own SQLite file, an admin key and every
+/// provider cluster pointed at a WireMock scope.
+/// </summary>
+public sealed class GatewayFactory : WebApplicationFactory<Program>
+{
+    /// <summary>The admin key the test host is configured with.</summary>
+    public const string AdminKey = "test-admin-key-0123456789";
+
+    /// <summary>The provider keys the gateway injects (what WireMock must receive).</summary>
+    public static readonly IReadOnlyDictionary<string, string> ProviderKeys = new Dictionary<string, string>
+    {
+        ["OPENAI_API_KEY"] = "sk-provider-openai-test",
+        ["ANTHROPIC_API_KEY"] = "sk-ant-provider-test",
+        ["GEMINI_API_KEY"] = "gemini-provider-test",
+    };
+
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "aigw-tests", Guid.NewGuid().ToString("N"));
+    private readonly Dictionary<string, string?> _settings;
+
+    /// <summary>Creates a host whose providers all point at <paramref name="upstream"/>.</summary>
+    public GatewayFactory(WireMockScope upstream, IDictionary<string, string?>? settings = null)
+    {
+        Upstream = upstream;
+        Directory.CreateDirectory(_dataDir);
+        _settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Ledger"] = $"Data Source={Path.Combine(_dataDir, "gateway.db")}",
+            ["Gateway:AdminKey"] = AdminKey,
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        };
+        foreach (var cluster in new[] { "openai", "anthropic", "gemini", "deepseek" })
+        {
+            _settings[$"ReverseProxy:Clusters:{cluster}:Destinations:primary:Address"] = upstream.UpstreamAddress;
+        }
+        foreach (var (k, v) in ProviderKeys) _settings[k] = v;
+        if (settings is not null)
+        {
+            foreach (var (k, v) in settings) _settings[k] = v;
+        }
+        UseKestrel(0);
+    }
+
+    /// <summary>The WireMock scope the providers point at.</summary>
+    public WireMockScope Upstream { get; }
+
+    /// <summary>The gateway's base address on loopback.</summary>
+    public Uri BaseAddress
+    {
+        get
+        {
+            StartServer();
+            return ClientOptions.BaseAddress;
+        }
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseContentRoot(RepoPaths.Root);
+        builder.UseEnvironment("Production");
+        builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
+    }
+
+    /// <summary>An HTTP client for the admin API.</summary>
+    public HttpClient CreateAdminClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+        return client;
+    }
+
+    /// <summary>Creates an account and a key through the admin API.</summary>
+    public async Task<(Guid AccountId, string Key, Guid KeyId)> CreateAccountWithKeyAsync(string name = "test", string? plan = null)
+    {
+        using var admin = CreateAdminClient();
+        var account = await (await admin.PostAsJsonAsync("/admin/accounts", new { name, plan })).EnsureSuccessStatusCode()
+            .Content.ReadFromJsonAsync<JsonObject>();
+        var accountId = Guid.Parse(account!["id"]!.GetValue<string>());
+        var key = await (await admin.PostAsJsonAsync($"/admin/accounts/{accountId}/keys", new { name = "k" })).EnsureSuccessStatusCode()
+            .Content.ReadFromJsonAsync<JsonObject>();
+        return (accountId, key!["key"]!.GetValue<string>(), Guid.Parse(key["id"]!.GetValue<string>()));
+    }
+
+    /// <summary>Runs a query against the gateway's own database.</summary>
+    public async Task<T> WithDbAsync<T>(Func<LedgerDbContext, Task<T>> query)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        return await query(scope.ServiceProvider.GetRequiredService<LedgerDbContext>());
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        try
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

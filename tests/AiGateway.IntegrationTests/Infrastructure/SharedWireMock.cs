@@ -1,0 +1,17 @@
+namespace AiGateway.IntegrationTests.Infrastructure;
+
+/// <summary>One WireMock process for the whole test run, started on first use and stopped when the test process exits.</summary>
+public static class SharedWireMock
+{
+    private static readonly Lazy<Task<WireMockServer>> Server = new(StartAsync);
+
+    /// <summary>The shared server.</summary>
+    public static Task<WireMockServer> GetAsync() => Server.Value;
+
+    private static async Task<WireMockServer> StartAsync()
+    {
+        var server = await WireMockServer.StartAsync();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(10));
+        return server;
+    }
+}
