@@ -4,6 +4,8 @@ using AiGateway.Hosting;
 using AiGateway.Ledger;
 using AiGateway.Proxy;
 
+if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayConfiguration(args).AddGatewayLogging();
 builder.Services.AddGatewayHosting(builder.Configuration);
@@ -18,7 +20,8 @@ app.MapHealthEndpoints();
 app.MapAdminApi();
 app.MapGatewayProxy();
 app.LogStartupHelp();
-app.Run();
+await app.RunAsync();
+return 0;
 
 /// <summary>Entry point; public so integration tests can host it with WebApplicationFactory.</summary>
 public partial class Program;

@@ -8,12 +8,15 @@ public static class LedgerStorageExtensions
     /// <summary>Adds <see cref="LedgerDbContext"/> using <c>Ledger:Provider</c> (Sqlite | Postgres) and <c>ConnectionStrings:Ledger</c>.</summary>
     public static IServiceCollection AddLedgerStorage(this IServiceCollection services, IConfiguration configuration)
     {
-        var provider = configuration["Ledger:Provider"] ?? "Sqlite";
-        var connectionString = configuration.GetConnectionString("Ledger") ?? "Data Source=data/aigateway.db";
-        services.AddDbContextPool<LedgerDbContext>(options => Configure(options, provider, connectionString));
-        services.AddDbContextFactory<LedgerDbContext>(options => Configure(options, provider, connectionString));
+        // Read when the first context is built, not now: hosts (and tests) may still add configuration sources.
+        services.AddDbContextPool<LedgerDbContext>((sp, options) => Configure(options, sp.GetRequiredService<IConfiguration>()));
+        services.AddPooledDbContextFactory<LedgerDbContext>((sp, options) => Configure(options, sp.GetRequiredService<IConfiguration>()));
         return services;
     }
+
+    private static void Configure(DbContextOptionsBuilder options, IConfiguration configuration) =>
+        Configure(options, configuration["Ledger:Provider"] ?? "Sqlite",
+            configuration.GetConnectionString("Ledger") ?? "Data Source=data/aigateway.db");
 
     /// <summary>Applies the configured provider to EF Core options (also used by tests and tools).</summary>
     public static void Configure(DbContextOptionsBuilder options, string provider, string connectionString)
