@@ -40,7 +40,9 @@ public static class CostCalculator
     /// <summary>
     /// The pre-call estimate: all input at the uncached input rate (the cache is unknown before the call) and all
     /// output at the higher of the output and reasoning rates, so the estimate is not below the actual cost of the
-    /// same token counts; plus one request and the expected units.
+    /// same token counts; plus one request and the expected units. Token counts are taken as given: for approximated
+    /// models the caller scales its o200k_base count with <see cref="ModelPrice.ScaleCountedTokens"/> first, and picks
+    /// the output count with <see cref="ModelPrice.OutputTokensForEstimate"/>.
     /// </summary>
     public static Credits Estimate(ModelPrice price, long inputTokens, long outputTokens, EstimateUnits units)
     {

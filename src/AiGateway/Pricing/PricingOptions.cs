@@ -1,6 +1,11 @@
 namespace AiGateway.Pricing;
 
 /// <summary>The price book as bound from the <c>Pricing</c> configuration section (<c>config/prices.json</c>).</summary>
+/// <remarks>
+/// The committed sample book prices real provider models at their published USD prices converted at
+/// 1 credit = USD 0.01; each seed product's own table sits under its own name prefix (<c>refly/</c>, <c>costrict/</c>)
+/// in that product's credit unit. See the <c>_comment</c> at the top of the JSON file.
+/// </remarks>
 public sealed class PricingOptions
 {
     /// <summary>The configuration section this binds to.</summary>

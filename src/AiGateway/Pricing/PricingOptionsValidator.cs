@@ -48,7 +48,8 @@ public sealed class PricingOptionsValidator : IValidateOptions<PricingOptions>
         {
             if (string.IsNullOrWhiteSpace(options.DefaultModel))
                 errors.Add("Pricing:UnknownModel is 'default' but Pricing:DefaultModel is not set.");
-            else if (!options.Models.ContainsKey(options.DefaultModel))
+            // Compare explicitly: the binder may hand back a dictionary with its own comparer.
+            else if (!options.Models.Keys.Contains(options.DefaultModel, StringComparer.OrdinalIgnoreCase))
                 errors.Add($"Pricing:DefaultModel '{options.DefaultModel}' is not a configured model name.");
         }
         return errors;

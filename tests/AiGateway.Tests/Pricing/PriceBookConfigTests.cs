@@ -37,8 +37,18 @@ public sealed class PriceBookConfigTests : IDisposable
     public void AddPricing_RealConfig_PassesStartupValidation()
     {
         _services.GetRequiredService<IStartupValidator>().Validate();
-        Assert.Equal(70, _book.Models.Count);
         Assert.Equal(UnknownModelPolicy.Reject, _book.UnknownModel);
+    }
+
+    [Theory]
+    [InlineData("refly/", ModelModality.Text, 14)]
+    [InlineData("refly/", ModelModality.Image, 12)]
+    [InlineData("refly/", ModelModality.Video, 6)]
+    [InlineData("refly/", ModelModality.Audio, 5)]
+    [InlineData("costrict/", ModelModality.Text, 2)]
+    public void Models_SeedNamespace_CarriesTheWholeSeedTable(string prefix, ModelModality modality, int count)
+    {
+        Assert.Equal(count, _book.Models.Count(m => m.Name.StartsWith(prefix, StringComparison.Ordinal) && m.Modality == modality));
     }
 
     [Fact]
