@@ -2,7 +2,7 @@ namespace AiGateway.Metering;
 
 /// <summary>
 /// What one call consumed, as reported by the provider (or counted by the gateway).
-/// Cached input and reasoning tokens are sub-counts: cached ⊆ input, reasoning ⊆ output.
+/// Cached-input, cache-write and reasoning tokens are sub-counts: cached + cache writes ⊆ input, reasoning ⊆ output.
 /// </summary>
 public sealed record CallUsage
 {
@@ -12,7 +12,7 @@ public sealed record CallUsage
     /// <summary>The part of <see cref="InputTokens"/> served from the provider's prompt cache (cache reads).</summary>
     public long CachedInputTokens { get; init; }
 
-    /// <summary>Input tokens written to the provider's prompt cache (Anthropic cache_creation_input_tokens), if reported.</summary>
+    /// <summary>The part of <see cref="InputTokens"/> written to the provider's prompt cache (Anthropic cache_creation_input_tokens).</summary>
     public long CacheWriteInputTokens { get; init; }
 
     /// <summary>All output tokens, including reasoning tokens.</summary>

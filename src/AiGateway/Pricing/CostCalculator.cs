@@ -13,7 +13,7 @@ public static class CostCalculator
 {
     /// <summary>
     /// The actual cost of a call: cached input is a sub-count of input and reasoning a sub-count of output, so each
-    /// token is priced exactly once at its class's rate; cache writes are priced on top (they are not part of input).
+    /// token is priced exactly once at its class's rate; cache writes are a sub-count of input too (see <see cref="CallUsage"/>).
     /// </summary>
     public static Credits Cost(ModelPrice price, CallUsage usage, string? imageSize = null, string? imageQuality = null)
     {
@@ -25,9 +25,10 @@ public static class CostCalculator
 
         // If a provider reports a sub-count larger than its total, the sub-count is still charged in full:
         // the call never costs less than its reported tokens, and no token is counted twice.
-        var micro = TokenLine(input - Math.Min(input, cached), price.Input, price.PerTokens)
+        var cacheWrites = Math.Max(0, usage.CacheWriteInputTokens);
+        var micro = TokenLine(input - Math.Min(input, cached + cacheWrites), price.Input, price.PerTokens)
             + TokenLine(cached, price.CachedInput, price.PerTokens)
-            + TokenLine(Math.Max(0, usage.CacheWriteInputTokens), price.CacheWrite, price.PerTokens)
+            + TokenLine(cacheWrites, price.CacheWrite, price.PerTokens)
             + TokenLine(output - Math.Min(output, reasoning), price.Output, price.PerTokens)
             + TokenLine(reasoning, price.Reasoning, price.PerTokens)
             + price.PerRequest.Micro

@@ -60,7 +60,7 @@ public sealed class CostCalculatorPropertyTests
             [
                 usage with { InputTokens = usage.InputTokens + extra },
                 usage with { InputTokens = usage.InputTokens + extra, CachedInputTokens = usage.CachedInputTokens + extra },
-                usage with { CacheWriteInputTokens = usage.CacheWriteInputTokens + extra },
+                usage with { InputTokens = usage.InputTokens + extra, CacheWriteInputTokens = usage.CacheWriteInputTokens + extra },
                 usage with { OutputTokens = usage.OutputTokens + extra },
                 usage with { OutputTokens = usage.OutputTokens + extra, ReasoningTokens = usage.ReasoningTokens + extra },
                 usage with { Images = usage.Images + 1 },
@@ -85,7 +85,7 @@ public sealed class CostCalculatorPropertyTests
 
             // Exact value × perTokens, computed independently of the calculator's line structure.
             var n = (Int128)price.PerTokens;
-            var exactTimesN = (Int128)(u.InputTokens - u.CachedInputTokens) * price.Input.Micro
+            var exactTimesN = (Int128)Math.Max(0, u.InputTokens - u.CachedInputTokens - u.CacheWriteInputTokens) * price.Input.Micro
                 + (Int128)u.CachedInputTokens * price.CachedInput.Micro
                 + (Int128)u.CacheWriteInputTokens * price.CacheWrite.Micro
                 + (Int128)(u.OutputTokens - u.ReasoningTokens) * price.Output.Micro

@@ -20,8 +20,8 @@ public sealed class CostCalculatorTests
     public void Cost_EveryTokenClass_PricesEachClassAtItsRate()
     {
         var usage = new CallUsage { InputTokens = 1000, CachedInputTokens = 400, CacheWriteInputTokens = 200, OutputTokens = 500, ReasoningTokens = 100 };
-        // 600 × 3 + 400 × 0.3 + 200 × 3.75 + 400 × 15 + 100 × 20 = 1800 + 120 + 750 + 6000 + 2000.
-        Assert.Equal(new Credits(10_670), CostCalculator.Cost(Full, usage));
+        // Cache reads and writes are parts of input: 400 × 3 + 400 × 0.3 + 200 × 3.75 + 400 × 15 + 100 × 20 = 1200 + 120 + 750 + 6000 + 2000.
+        Assert.Equal(new Credits(10_070), CostCalculator.Cost(Full, usage));
     }
 
     [Fact]

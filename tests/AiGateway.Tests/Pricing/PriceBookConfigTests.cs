@@ -171,7 +171,8 @@ public sealed class PriceBookConfigTests : IDisposable
     [Fact]
     public void Cost_GenericClaudeSonnet4_PricesCacheWritesAndReads()
     {
-        var usage = new CallUsage { InputTokens = 2_000, CachedInputTokens = 1_000, CacheWriteInputTokens = 4_000, OutputTokens = 500 };
+        // Anthropic input 1,000 + cache reads 1,000 + cache writes 4,000 = 6,000 input tokens in CallUsage.
+        var usage = new CallUsage { InputTokens = 6_000, CachedInputTokens = 1_000, CacheWriteInputTokens = 4_000, OutputTokens = 500 };
         // 1,000 × 300 + 1,000 × 30 + 4,000 × 375 + 500 × 1,500 micro.
         Assert.Equal(new Credits(300_000 + 30_000 + 1_500_000 + 750_000), CostCalculator.Cost(Resolve("claude-sonnet-4-20250514"), usage));
     }
