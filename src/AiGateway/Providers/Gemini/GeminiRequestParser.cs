@@ -49,10 +49,13 @@ internal static class GeminiRequestParser
         RequestFields.OptionalArray(root, "tools");
         int? maxOutput = null;
         var candidates = 1;
-        if (RequestFields.OptionalObject(root, "generationConfig") is { } config)
+        // Google's JSON mapping accepts snake_case field names as well as the documented camelCase ones.
+        if ((RequestFields.OptionalObject(root, "generationConfig") ?? RequestFields.OptionalObject(root, "generation_config")) is { } config)
         {
-            maxOutput = RequestFields.OptionalInt(config, "maxOutputTokens", 1, RequestFields.MaxTokensLimit);
-            candidates = RequestFields.OptionalInt(config, "candidateCount", 1, 128) ?? 1;
+            maxOutput = RequestFields.OptionalInt(config, "maxOutputTokens", 1, RequestFields.MaxTokensLimit)
+                ?? RequestFields.OptionalInt(config, "max_output_tokens", 1, RequestFields.MaxTokensLimit);
+            candidates = RequestFields.OptionalInt(config, "candidateCount", 1, 128)
+                ?? RequestFields.OptionalInt(config, "candidate_count", 1, 128) ?? 1;
         }
         return new ParsedRequest(ProviderFormat.Gemini, operation, path, body, document)
         {
