@@ -1,0 +1,89 @@
+using System.Text.Json;
+using AiGateway.Providers.Anthropic;
+using AiGateway.Providers.Gemini;
+using AiGateway.Providers.OpenAi;
+
+namespace AiGateway.Providers;
+
+/// <summary>Turns a raw provider request into a <see cref="ParsedRequest"/> or a 400 <see cref="GatewayError"/>.</summary>
+public static class ProviderRequestParser
+{
+    /// <summary>Nesting deeper than this is refused; real requests stay far below it and it keeps hostile bodies cheap.</summary>
+    public const int MaxJsonDepth = 64;
+
+    internal static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        MaxDepth = MaxJsonDepth,
+        // Two "model" keys would let the gateway price one model while the provider runs another.
+        AllowDuplicateProperties = false,
+    };
+
+    /// <summary>
+    /// Parses a request. <paramref name="path"/> is the part after the route prefix (e.g. <c>v1/chat/completions</c>);
+    /// <paramref name="method"/> null means POST; any other method is unmetered. <paramref name="query"/> does not change
+    /// metering today (Gemini's <c>alt=sse</c> only changes framing, which <see cref="StreamObserver"/> detects itself).
+    /// </summary>
+    public static RequestParseResult Parse(ProviderFormat format, string path, string? query, ReadOnlyMemory<byte> body, string? method = null)
+    {
+        var normalized = NormalizePath(path);
+        var isPost = method is null || HttpMethods.IsPost(method);
+        try
+        {
+            var request = format switch
+            {
+                ProviderFormat.Anthropic => AnthropicRequestParser.Parse(normalized, isPost, body),
+                ProviderFormat.Gemini => GeminiRequestParser.Parse(normalized, isPost, body),
+                _ => OpenAiRequestParser.Parse(normalized, isPost, body),
+            };
+            return RequestParseResult.Ok(request);
+        }
+        catch (InvalidRequestException e)
+        {
+            return RequestParseResult.Fail(new GatewayError(GatewayErrorKind.BadRequest, e.Message, "invalid_request", e.Param));
+        }
+    }
+
+    /// <summary>Parses a body that must be a JSON object; the caller owns the returned document.</summary>
+    internal static JsonDocument ParseJsonObject(ReadOnlyMemory<byte> body)
+    {
+        if (body.IsEmpty) throw new InvalidRequestException("The request body is empty; expected a JSON object.");
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, DocumentOptions);
+        }
+        catch (JsonException e)
+        {
+            // The reader's message names the line and byte position, which helps the caller find the problem.
+            throw new InvalidRequestException($"The request body is not valid JSON: {e.Message}");
+        }
+        var kind = document.RootElement.ValueKind;
+        if (kind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            RequestFields.RequireObject(kind);
+        }
+        return document;
+    }
+
+    /// <summary>Runs a parse step that may throw, disposing the document if it does.</summary>
+    internal static ParsedRequest Build(JsonDocument document, Func<JsonDocument, ParsedRequest> build)
+    {
+        try
+        {
+            return build(document);
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
+    }
+
+    private static string NormalizePath(string path)
+    {
+        // Gemini SDKs may percent-encode the ':' before the method name.
+        var p = path.Contains('%') ? Uri.UnescapeDataString(path) : path;
+        return p.Trim('/');
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text;
+using System.Text.Json;
+using AiGateway.Metering;
+
+namespace AiGateway.Providers;
+
+/// <summary>
+/// Per-provider reading of stream events: usage, the terminal event and the text delivered so far.
+/// One instance per attempt, so a retried call never carries usage over from a failed attempt.
+/// </summary>
+internal abstract class StreamUsageTracker
+{
+    /// <summary>Delivered text is only an estimate for partial charges; beyond this it stops growing.</summary>
+    public const int MaxDeliveredChars = 1024 * 1024;
+
+    private readonly StringBuilder _delivered = new();
+
+    /// <summary>The usage seen so far (the last report wins), or null.</summary>
+    public CallUsage? Usage { get; protected set; }
+
+    /// <summary>Whether the provider's end-of-stream event arrived.</summary>
+    public bool SawTerminalEvent { get; protected set; }
+
+    /// <summary>The text deltas delivered so far, capped at <see cref="MaxDeliveredChars"/>.</summary>
+    public string DeliveredText => _delivered.ToString();
+
+    /// <summary>Reads one event; returns true when the event must be withheld from the client.</summary>
+    public abstract bool OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data);
+
+    /// <summary>Appends a delivered text delta, respecting the cap.</summary>
+    protected void AppendDelivered(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return;
+        var room = MaxDeliveredChars - _delivered.Length;
+        if (room <= 0) return;
+        _delivered.Append(text, 0, Math.Min(room, text.Length));
+    }
+
+    /// <summary>Appends a string-valued property of <paramref name="obj"/> if present.</summary>
+    protected void AppendDelivered(JsonElement obj, string name)
+    {
+        if (obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String)
+            AppendDelivered(v.GetString());
+    }
+
+    /// <summary>Parses an event's JSON data; null for non-JSON data such as <c>[DONE]</c> or a malformed event.</summary>
+    protected static JsonDocument? TryParse(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(data, new JsonReaderOptions { MaxDepth = 256 });
+            return JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException)
+        {
+            // A malformed event is passed through untouched; it just cannot contribute usage.
+            return null;
+        }
+    }
+
+    /// <summary>A tracker that reads nothing, for unmetered or non-streaming operations.</summary>
+    public sealed class None : StreamUsageTracker
+    {
+        /// <summary>Ignores the event.</summary>
+        public override bool OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data) => false;
+    }
+}

@@ -1,0 +1,37 @@
+using System.Text.Json;
+using AiGateway.Metering;
+using AiGateway.Providers.Anthropic;
+using AiGateway.Providers.Gemini;
+using AiGateway.Providers.OpenAi;
+
+namespace AiGateway.Providers;
+
+/// <summary>Reads what a call consumed from a complete (non-streamed) provider response body.</summary>
+public static class UsageReader
+{
+    /// <summary>Returns the usage in <paramref name="body"/>, or null when the body reports none (or is not JSON).</summary>
+    public static CallUsage? FromJson(Operation operation, ReadOnlySpan<byte> body)
+    {
+        if (operation == Operation.Unmetered || body.IsEmpty) return null;
+        JsonDocument document;
+        try
+        {
+            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 256 });
+            document = JsonDocument.ParseValue(ref reader);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        using (document)
+        {
+            var root = document.RootElement;
+            return operation switch
+            {
+                Operation.AnthropicMessages => AnthropicUsage.FromResponse(root),
+                Operation.GeminiGenerateContent or Operation.GeminiStreamGenerateContent => GeminiUsage.FromResponse(root),
+                _ => OpenAiUsage.FromResponse(operation, root),
+            };
+        }
+    }
+}
