@@ -117,7 +117,11 @@ public sealed partial class CreditLedger
         var issue = await EnsurePlanLotsAsync(s, accountId, totals, now);
         SettleResult result;
         var hold = await FindHoldAsync(s, requestId);
-        if (hold is not null)
+        if (hold is not null && hold.AccountId != accountId)
+        {
+            result = SettleResult.Nothing(SettleStatus.RequestIdConflict, new Credits(await AvailableAsync(s, accountId, totals, nowTicks)));
+        }
+        else if (hold is not null)
         {
             result = await SettleHoldAsync(s, hold, totals, amount.Micro, nowTicks);
         }

@@ -37,6 +37,8 @@ public enum SettleStatus
     InsufficientCredits,
     /// <summary>One-step charge only: no such account.</summary>
     UnknownAccount,
+    /// <summary>One-step charge only: the request id belongs to another account; nothing was charged.</summary>
+    RequestIdConflict,
 }
 
 /// <summary>The part of a charge one lot paid.</summary>
