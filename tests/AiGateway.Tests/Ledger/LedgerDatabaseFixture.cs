@@ -130,8 +130,9 @@ public sealed class PostgresLedgerFixture : LedgerDatabaseFixture
         }
         await using var command = new NpgsqlCommand($"CREATE DATABASE \"{_database}\"", connection);
         await command.ExecuteNonQueryAsync();
-        // Large enough pool for the 200-way concurrency tests.
-        return new NpgsqlConnectionStringBuilder(_server) { Database = _database, MaxPoolSize = 100 }.ToString();
+        // Several test classes run at once against a server with max_connections = 100: keep each pool small
+        // (extra parallel tasks wait for a pooled connection, they still run truly concurrently on 20 sessions).
+        return new NpgsqlConnectionStringBuilder(_server) { Database = _database, MaxPoolSize = 20 }.ToString();
     }
 
     protected override async Task DropDatabaseAsync()
