@@ -2,6 +2,7 @@ using AiGateway.Accounts;
 using AiGateway.Api;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
+using AiGateway.Pricing;
 using AiGateway.Proxy;
 
 if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
@@ -10,6 +11,8 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayConfiguration(args).AddGatewayLogging();
 builder.Services.AddGatewayHosting(builder.Configuration);
 builder.Services.AddLedgerStorage(builder.Configuration);
+builder.Services.AddLedger(builder.Configuration);
+builder.Services.AddPricing();
 builder.Services.AddGatewayAccounts();
 builder.Services.AddGatewayProxy(builder.Configuration);
 
@@ -18,6 +21,7 @@ await app.InitializeLedgerAsync();
 app.UseMiddleware<RequestIdMiddleware>();
 app.MapHealthEndpoints();
 app.MapAdminApi();
+app.MapUserApi();
 app.MapGatewayProxy();
 app.LogStartupHelp();
 await app.RunAsync();

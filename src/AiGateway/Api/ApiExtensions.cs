@@ -1,3 +1,5 @@
+using AiGateway.Ledger.Api;
+
 namespace AiGateway.Api;
 
 /// <summary>Maps the gateway's own HTTP APIs.</summary>
@@ -8,6 +10,15 @@ public static class ApiExtensions
     {
         var admin = app.MapGroup("/admin").AddEndpointFilter<AdminKeyFilter>();
         admin.MapAdminAccountsApi();
+        admin.MapLedgerAdminApi();
         return admin;
+    }
+
+    /// <summary>Maps the user API under <c>/v1/credits</c>, every endpoint behind a gateway key and scoped to its account.</summary>
+    public static RouteGroupBuilder MapUserApi(this IEndpointRouteBuilder app)
+    {
+        var credits = app.MapGroup("/v1/credits").AddEndpointFilter<GatewayKeyFilter>();
+        credits.MapCreditsApi();
+        return credits;
     }
 }

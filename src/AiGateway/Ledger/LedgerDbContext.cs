@@ -10,6 +10,24 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     public DbSet<Account> Accounts => Set<Account>();
     public DbSet<GatewayKey> GatewayKeys => Set<GatewayKey>();
 
+    /// <summary>Granted credit lots.</summary>
+    public DbSet<CreditLot> CreditLots => Set<CreditLot>();
+
+    /// <summary>Reservations for in-flight requests.</summary>
+    public DbSet<CreditHold> CreditHolds => Set<CreditHold>();
+
+    /// <summary>Charges, one per charged request.</summary>
+    public DbSet<CreditCharge> CreditCharges => Set<CreditCharge>();
+
+    /// <summary>Which lots (or overage) paid for each charge.</summary>
+    public DbSet<ChargeAllocation> ChargeAllocations => Set<ChargeAllocation>();
+
+    /// <summary>The activity ledger of every credit movement.</summary>
+    public DbSet<LedgerEntry> LedgerEntries => Set<LedgerEntry>();
+
+    /// <summary>Per-account held and overage totals (and the per-account lock row).</summary>
+    public DbSet<LedgerAccountState> LedgerAccountStates => Set<LedgerAccountState>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder) =>
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(LedgerDbContext).Assembly);
 

@@ -1,0 +1,72 @@
+using AiGateway.Accounts;
+using AiGateway.Pricing;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace AiGateway.Ledger.Api;
+
+/// <summary>User endpoints for the caller's own balance and credits log; mounted on a group that requires a gateway key.</summary>
+public static class CreditsApi
+{
+    /// <summary>The default page size of the credits log.</summary>
+    public const int DefaultLogLimit = 50;
+
+    /// <summary>Adds <c>GET /</c> (balance by lot) and <c>GET /log</c> (acquisitions, cursor-paged).</summary>
+    public static RouteGroupBuilder MapCreditsApi(this RouteGroupBuilder credits)
+    {
+        credits.MapGet("/", GetBalance);
+        credits.MapGet("/log", GetLog);
+        return credits;
+    }
+
+    /// <summary>The caller's balance in credits.</summary>
+    public sealed record BalanceResponse(decimal Available, decimal Held, decimal Overage, bool Exhausted, string? Plan, IReadOnlyList<LotResponse> Lots);
+
+    /// <summary>One lot in credits.</summary>
+    public sealed record LotResponse(long Id, string Kind, decimal Amount, decimal Remaining, DateTimeOffset? ExpiresAt, DateTimeOffset EffectiveAt, string Reason);
+
+    /// <summary>One page of acquisitions; pass <c>nextCursor</c> as <c>cursor</c> for the next page.</summary>
+    public sealed record LogResponse(IReadOnlyList<LogItemResponse> Items, string? NextCursor);
+
+    /// <summary>One acquisition.</summary>
+    public sealed record LogItemResponse(long Id, string Reason, string Kind, decimal Amount, DateTimeOffset EffectiveAt, DateTimeOffset? ExpiresAt);
+
+    internal static async Task<Results<Ok<BalanceResponse>, UnauthorizedHttpResult, NotFound<ProblemDetails>>> GetBalance(
+        HttpContext context, CreditLedger ledger, CancellationToken cancellationToken)
+    {
+        var caller = context.GetCallerAccount();
+        if (caller is null) return TypedResults.Unauthorized();
+        var balance = await ledger.GetBalanceAsync(caller.AccountId, cancellationToken: cancellationToken);
+        if (balance is null)
+            return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "Not found", Detail = "Account not found." });
+        return TypedResults.Ok(new BalanceResponse(
+            balance.Available.ToDecimal(), balance.Held.ToDecimal(), balance.Overage.ToDecimal(), balance.Exhausted, balance.Plan,
+            balance.Lots.Select(ToResponse).ToList()));
+    }
+
+    internal static async Task<Results<Ok<LogResponse>, UnauthorizedHttpResult, BadRequest<ProblemDetails>>> GetLog(
+        HttpContext context, CreditLedger ledger, string? cursor, int? limit, CancellationToken cancellationToken)
+    {
+        var caller = context.GetCallerAccount();
+        if (caller is null) return TypedResults.Unauthorized();
+        long? before = null;
+        if (!string.IsNullOrEmpty(cursor))
+        {
+            if (!long.TryParse(cursor, out var parsed) || parsed <= 0)
+                return TypedResults.BadRequest(new ProblemDetails { Status = 400, Title = "Invalid request", Detail = "cursor is invalid." });
+            before = parsed;
+        }
+        if (limit is < 1 or > CreditLedger.MaxLogPageSize)
+            return TypedResults.BadRequest(new ProblemDetails
+            {
+                Status = 400, Title = "Invalid request", Detail = $"limit must be between 1 and {CreditLedger.MaxLogPageSize}.",
+            });
+        var page = await ledger.GetCreditsLogAsync(caller.AccountId, before, limit ?? DefaultLogLimit, cancellationToken);
+        return TypedResults.Ok(new LogResponse(
+            page.Items.Select(l => new LogItemResponse(l.Id, l.Reason, l.Kind, l.Amount.ToDecimal(), l.EffectiveAt, l.ExpiresAt)).ToList(),
+            page.NextCursor?.ToString()));
+    }
+
+    private static LotResponse ToResponse(LotView lot) =>
+        new(lot.Id, lot.Kind, lot.Amount.ToDecimal(), lot.Remaining.ToDecimal(), lot.ExpiresAt, lot.EffectiveAt, lot.Reason);
+}

@@ -1,0 +1,285 @@
+using AiGateway.Pricing;
+
+namespace AiGateway.Ledger;
+
+public sealed partial class CreditLedger
+{
+    /// <summary>
+    /// Reserves <paramref name="amount"/> for a request, atomically: succeeds only if available credits
+    /// (unexpired remaining − active holds − overage debt) cover it and the account is not in debt.
+    /// Repeating an active request id returns the existing hold.
+    /// </summary>
+    public async Task<ReserveResult> ReserveAsync(Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(amount.Micro, nameof(amount));
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        var now = _time.GetUtcNow();
+        var nowTicks = now.UtcTicks;
+        await using var s = await BeginAsync(cancellationToken);
+        var totals = await LockAccountAsync(s, accountId, nowTicks);
+        if (totals is null) return new ReserveResult(ReserveStatus.UnknownAccount, null, Credits.Zero, Credits.Zero);
+        var issue = await EnsurePlanLotsAsync(s, accountId, totals, now);
+        var spendable = await SpendableSumAsync(s, accountId, nowTicks);
+        var available = Available(spendable, totals.Held, totals.Overage);
+
+        await using (var reader = await s.ReaderAsync("SELECT id, amount, status FROM credit_holds WHERE request_id = @r", ("@r", requestId)))
+        {
+            if (await reader.ReadAsync())
+            {
+                var status = reader.GetString(2) == HoldStatuses.Active ? ReserveStatus.AlreadyReserved : ReserveStatus.RequestAlreadyUsed;
+                var existing = new ReserveResult(status, reader.GetInt64(0), new Credits(reader.GetInt64(1)), new Credits(available));
+                await reader.DisposeAsync();
+                await s.CommitAsync();
+                RememberIssued(accountId, issue);
+                return existing;
+            }
+        }
+
+        if (totals.Overage > 0 || available < amount.Micro)
+        {
+            await s.CommitAsync(); // keeps any plan credits issued above
+            RememberIssued(accountId, issue);
+            return new ReserveResult(ReserveStatus.InsufficientCredits, null, Credits.Zero, new Credits(available));
+        }
+
+        var holdId = await InsertHoldAsync(s, accountId, requestId, amount.Micro, HoldStatuses.Active, nowTicks);
+        await s.ExecuteAsync("UPDATE ledger_accounts SET held = held + @h, updated_at = @now WHERE account_id = @a",
+            ("@h", amount.Micro), ("@now", nowTicks), ("@a", s.Id(accountId)));
+        var after = available - amount.Micro;
+        await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Hold, amount.Micro, after, holdId: holdId, requestId: requestId);
+        await s.CommitAsync();
+        RememberIssued(accountId, issue);
+        return new ReserveResult(ReserveStatus.Reserved, holdId, amount, new Credits(after));
+    }
+
+    /// <summary>
+    /// Settles a request's hold with the actual cost: debits lots in burn-down order, records what they cannot
+    /// cover as overage debt, and releases the rest of the hold. Exactly once: a repeat returns the first result.
+    /// A hold that was released charges nothing; a hold the sweep expired is still charged (the call happened).
+    /// </summary>
+    public async Task<SettleResult> SettleAsync(string requestId, Credits actual, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(actual.Micro, nameof(actual));
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        var nowTicks = _time.GetUtcNow().UtcTicks;
+        await using var s = await BeginAsync(cancellationToken);
+        var hold = await FindHoldAsync(s, requestId);
+        if (hold is null) return SettleResult.Nothing(SettleStatus.NotFound, Credits.Zero);
+        var totals = await LockAccountAsync(s, hold.AccountId, nowTicks);
+        // Re-read under the account lock: on PostgreSQL a concurrent settle may have resolved it meanwhile.
+        hold = await FindHoldAsync(s, requestId);
+        var result = await SettleHoldAsync(s, hold!, totals!, actual.Micro, nowTicks);
+        await s.CommitAsync();
+        return result;
+    }
+
+    /// <summary>Releases a request's hold at no cost; resolving an already resolved hold changes nothing.</summary>
+    public async Task<ReleaseResult> ReleaseAsync(string requestId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        var nowTicks = _time.GetUtcNow().UtcTicks;
+        await using var s = await BeginAsync(cancellationToken);
+        var hold = await FindHoldAsync(s, requestId);
+        if (hold is null) return new ReleaseResult(ReleaseStatus.NotFound, Credits.Zero, Credits.Zero);
+        var totals = (await LockAccountAsync(s, hold.AccountId, nowTicks))!;
+        hold = (await FindHoldAsync(s, requestId))!;
+        var status = hold.Status switch
+        {
+            HoldStatuses.Active => ReleaseStatus.Released,
+            HoldStatuses.Released => ReleaseStatus.AlreadyReleased,
+            HoldStatuses.Settled => ReleaseStatus.AlreadySettled,
+            _ => ReleaseStatus.AlreadyExpired,
+        };
+        if (status != ReleaseStatus.Released)
+        {
+            return new ReleaseResult(status, Credits.Zero, new Credits(await AvailableAsync(s, hold.AccountId, totals, nowTicks)));
+        }
+        await ResolveHoldAsync(s, hold, totals, HoldStatuses.Released, chargeId: null, nowTicks);
+        var available = await AvailableAsync(s, hold.AccountId, totals, nowTicks);
+        await AddEntryAsync(s, hold.AccountId, nowTicks, LedgerEntryTypes.Release, hold.Amount, available, holdId: hold.Id, requestId: requestId);
+        await s.CommitAsync();
+        return new ReleaseResult(ReleaseStatus.Released, new Credits(hold.Amount), new Credits(available));
+    }
+
+    /// <summary>
+    /// Charges a fixed price in one step (reserve + settle in one transaction), idempotent by request id:
+    /// refused without charge when available credits do not cover it; a repeat returns the first result.
+    /// </summary>
+    public async Task<SettleResult> ChargeAsync(Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(amount.Micro, nameof(amount));
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        var now = _time.GetUtcNow();
+        var nowTicks = now.UtcTicks;
+        await using var s = await BeginAsync(cancellationToken);
+        var totals = await LockAccountAsync(s, accountId, nowTicks);
+        if (totals is null) return SettleResult.Nothing(SettleStatus.UnknownAccount, Credits.Zero);
+        var issue = await EnsurePlanLotsAsync(s, accountId, totals, now);
+        SettleResult result;
+        var hold = await FindHoldAsync(s, requestId);
+        if (hold is not null && hold.AccountId != accountId)
+        {
+            result = SettleResult.Nothing(SettleStatus.RequestIdConflict, new Credits(await AvailableAsync(s, accountId, totals, nowTicks)));
+        }
+        else if (hold is not null)
+        {
+            result = await SettleHoldAsync(s, hold, totals, amount.Micro, nowTicks);
+        }
+        else
+        {
+            var available = Available(await SpendableSumAsync(s, accountId, nowTicks), totals.Held, totals.Overage);
+            if (totals.Overage > 0 || available < amount.Micro)
+            {
+                result = SettleResult.Nothing(SettleStatus.InsufficientCredits, new Credits(available));
+            }
+            else
+            {
+                // The hold row is written already settled: it carries the request id's uniqueness and exactly-once state.
+                var holdId = await InsertHoldAsync(s, accountId, requestId, amount.Micro, HoldStatuses.Settled, nowTicks);
+                var newHold = new HoldRow(holdId, accountId, requestId, amount.Micro, HoldStatuses.Settled, null);
+                result = await ChargeLotsAsync(s, newHold, totals, amount.Micro, nowTicks, wasActive: false);
+            }
+        }
+        await s.CommitAsync();
+        RememberIssued(accountId, issue);
+        return result;
+    }
+
+    private sealed record HoldRow(long Id, Guid AccountId, string RequestId, long Amount, string Status, long? ChargeId);
+
+    private static async Task<HoldRow?> FindHoldAsync(LedgerSession s, string requestId)
+    {
+        await using var reader = await s.ReaderAsync(
+            "SELECT id, account_id, amount, status, charge_id FROM credit_holds WHERE request_id = @r", ("@r", requestId));
+        if (!await reader.ReadAsync()) return null;
+        return new HoldRow(reader.GetInt64(0), LedgerSession.ReadGuid(reader, 1), requestId, reader.GetInt64(2), reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetInt64(4));
+    }
+
+    private async Task<long> InsertHoldAsync(LedgerSession s, Guid accountId, string requestId, long amount, string status, long nowTicks) =>
+        (await s.ScalarAsync(
+            """
+            INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at, resolved_at)
+            VALUES (@a, @r, @amount, @status, @now, @exp, @resolved) RETURNING id
+            """,
+            ("@a", s.Id(accountId)), ("@r", requestId), ("@amount", amount), ("@status", status), ("@now", nowTicks),
+            ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@resolved", status == HoldStatuses.Active ? null : nowTicks)))!.Value;
+
+    private async Task<SettleResult> SettleHoldAsync(LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks)
+    {
+        switch (hold.Status)
+        {
+            case HoldStatuses.Settled:
+                return await RepeatSettleAsync(s, hold, totals, nowTicks);
+            case HoldStatuses.Released:
+                return SettleResult.Nothing(SettleStatus.Released, new Credits(await AvailableAsync(s, hold.AccountId, totals, nowTicks)));
+            default:
+                var wasActive = hold.Status == HoldStatuses.Active;
+                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive);
+        }
+    }
+
+    /// <summary>Debits the lots in burn-down order, books the shortfall as overage and resolves the hold.</summary>
+    private async Task<SettleResult> ChargeLotsAsync(LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, bool wasActive)
+    {
+        var accountId = s.Id(hold.AccountId);
+        var lots = new List<SpendableLot>();
+        await using (var reader = await s.ReaderAsync(
+            """
+            SELECT id, kind, remaining, effective_at, expires_at FROM credit_lots
+            WHERE account_id = @a AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
+            """,
+            ("@a", accountId), ("@now", nowTicks)))
+        {
+            while (await reader.ReadAsync())
+            {
+                lots.Add(new SpendableLot(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3),
+                    reader.IsDBNull(4) ? null : reader.GetInt64(4)));
+            }
+        }
+        lots.Sort(_burnDownOrder);
+
+        long spendable = 0;
+        foreach (var lot in lots) spendable += lot.Remaining;
+        var need = actual;
+        var allocations = new List<LotAllocation>();
+        foreach (var lot in lots)
+        {
+            if (need == 0) break;
+            var take = Math.Min(lot.Remaining, need);
+            allocations.Add(new LotAllocation(lot.Id, new Credits(take)));
+            need -= take;
+        }
+        var overage = need;
+
+        var chargeId = (await s.ScalarAsync(
+            """
+            INSERT INTO credit_charges (account_id, request_id, hold_id, amount, overage, created_at)
+            VALUES (@a, @r, @h, @amount, @overage, @now) RETURNING id
+            """,
+            ("@a", accountId), ("@r", hold.RequestId), ("@h", hold.Id), ("@amount", actual), ("@overage", overage), ("@now", nowTicks)))!.Value;
+        foreach (var allocation in allocations)
+        {
+            await s.ExecuteAsync("UPDATE credit_lots SET remaining = remaining - @x, consumed = consumed + @x WHERE id = @id",
+                ("@x", allocation.Amount.Micro), ("@id", allocation.LotId));
+            await s.ExecuteAsync("INSERT INTO charge_allocations (charge_id, lot_id, amount) VALUES (@c, @l, @x)",
+                ("@c", chargeId), ("@l", allocation.LotId), ("@x", allocation.Amount.Micro));
+        }
+        if (overage > 0)
+        {
+            // The debt part is an allocation without a lot, so a charge's allocations always sum to the charge.
+            await s.ExecuteAsync("INSERT INTO charge_allocations (charge_id, lot_id, amount) VALUES (@c, NULL, @x)",
+                ("@c", chargeId), ("@x", overage));
+        }
+
+        if (wasActive) totals.Held -= hold.Amount;
+        totals.Overage += overage;
+        await s.ExecuteAsync(
+            "UPDATE ledger_accounts SET held = @held, overage = @overage, updated_at = @now WHERE account_id = @a",
+            ("@held", totals.Held), ("@overage", totals.Overage), ("@now", nowTicks), ("@a", accountId));
+        await s.ExecuteAsync(
+            "UPDATE credit_holds SET status = @st, resolved_at = @now, charge_id = @c WHERE id = @id",
+            ("@st", HoldStatuses.Settled), ("@now", nowTicks), ("@c", chargeId), ("@id", hold.Id));
+
+        var available = Available(spendable - (actual - overage), totals.Held, totals.Overage);
+        await AddEntryAsync(s, hold.AccountId, nowTicks, LedgerEntryTypes.Settle, actual, available,
+            holdId: hold.Id, chargeId: chargeId, requestId: hold.RequestId,
+            note: wasActive ? null : hold.Status == HoldStatuses.Expired ? "settled after hold expiry" : "one-step charge");
+        return new SettleResult(SettleStatus.Settled, new Credits(actual), new Credits(overage), allocations,
+            new Credits(available), Repeated: false, chargeId);
+    }
+
+    /// <summary>Rebuilds the first settle's result from the stored charge and its allocations.</summary>
+    private static async Task<SettleResult> RepeatSettleAsync(LedgerSession s, HoldRow hold, AccountTotals totals, long nowTicks)
+    {
+        long charged = 0, overage = 0;
+        await using (var reader = await s.ReaderAsync("SELECT amount, overage FROM credit_charges WHERE id = @c", ("@c", hold.ChargeId)))
+        {
+            if (await reader.ReadAsync())
+            {
+                charged = reader.GetInt64(0);
+                overage = reader.GetInt64(1);
+            }
+        }
+        var allocations = new List<LotAllocation>();
+        await using (var reader = await s.ReaderAsync(
+            "SELECT lot_id, amount FROM charge_allocations WHERE charge_id = @c AND lot_id IS NOT NULL ORDER BY id", ("@c", hold.ChargeId)))
+        {
+            while (await reader.ReadAsync()) allocations.Add(new LotAllocation(reader.GetInt64(0), new Credits(reader.GetInt64(1))));
+        }
+        var available = await AvailableAsync(s, hold.AccountId, totals, nowTicks);
+        return new SettleResult(SettleStatus.Settled, new Credits(charged), new Credits(overage), allocations,
+            new Credits(available), Repeated: true, hold.ChargeId);
+    }
+
+    /// <summary>Moves an active hold to a final status and takes it off the account's held total.</summary>
+    private static async Task ResolveHoldAsync(LedgerSession s, HoldRow hold, AccountTotals totals, string status, long? chargeId, long nowTicks)
+    {
+        await s.ExecuteAsync(
+            "UPDATE credit_holds SET status = @st, resolved_at = @now, charge_id = @c WHERE id = @id",
+            ("@st", status), ("@now", nowTicks), ("@c", chargeId), ("@id", hold.Id));
+        totals.Held -= hold.Amount;
+        await s.ExecuteAsync("UPDATE ledger_accounts SET held = @held, updated_at = @now WHERE account_id = @a",
+            ("@held", totals.Held), ("@now", nowTicks), ("@a", s.Id(hold.AccountId)));
+    }
+}

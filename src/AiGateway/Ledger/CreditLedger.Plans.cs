@@ -1,0 +1,104 @@
+using AiGateway.Pricing;
+
+namespace AiGateway.Ledger;
+
+public sealed partial class CreditLedger
+{
+    /// <summary>
+    /// Moves an account to another plan (null = no plan): the old plan's current credits expire now
+    /// ("an upgrade shortens expiry") and the new plan's credits for the current period are issued now.
+    /// </summary>
+    public async Task<PlanChangeResult> ChangePlanAsync(Guid accountId, string? plan, CancellationToken cancellationToken = default)
+    {
+        if (plan is not null && !_plans.Exists(plan))
+            return new PlanChangeResult(PlanChangeStatus.UnknownPlan, null, plan, Credits.Zero, []);
+        var now = _time.GetUtcNow();
+        var nowTicks = now.UtcTicks;
+        await using var s = await BeginAsync(cancellationToken);
+        var totals = await LockAccountAsync(s, accountId, nowTicks);
+        if (totals is null) return new PlanChangeResult(PlanChangeStatus.UnknownAccount, null, plan, Credits.Zero, []);
+        var oldPlan = totals.Plan;
+        if (string.Equals(oldPlan, plan, StringComparison.OrdinalIgnoreCase))
+            return new PlanChangeResult(PlanChangeStatus.Unchanged, oldPlan, plan, Credits.Zero, []);
+
+        // Shorten every still-running plan-issued lot to end now, then record their expiry at once.
+        await s.ExecuteAsync(
+            """
+            UPDATE credit_lots SET expires_at = @now
+            WHERE account_id = @a AND source_ref LIKE 'plan:%' AND (expires_at IS NULL OR expires_at > @now)
+            """,
+            ("@now", nowTicks), ("@a", s.Id(accountId)));
+        var expired = await ExpireDueLotsAsync(s, accountId, totals, nowTicks);
+        await s.ExecuteAsync("""UPDATE accounts SET "Plan" = @p WHERE "Id" = @a""", ("@p", plan), ("@a", s.Id(accountId)));
+        totals.Plan = plan;
+        _issuedPeriods.TryRemove(accountId, out _);
+        var issue = await EnsurePlanLotsAsync(s, accountId, totals, now, effectiveAt: now);
+        await s.CommitAsync();
+        RememberIssued(accountId, issue);
+        return new PlanChangeResult(PlanChangeStatus.Changed, oldPlan, plan, new Credits(expired), issue.Lots);
+    }
+
+    /// <summary>The lots a plan issuance created and the period marker to remember once it is committed.</summary>
+    private sealed record PlanIssue(IReadOnlyList<LotView> Lots, string? Marker);
+
+    private void RememberIssued(Guid accountId, PlanIssue issue)
+    {
+        if (issue.Marker is not null) _issuedPeriods[accountId] = issue.Marker;
+    }
+
+    /// <summary>Issues the plan's credits for the current month and day if not issued yet (idempotent, lazy).</summary>
+    private async Task<PlanIssue> EnsurePlanLotsAsync(
+        LedgerSession s, Guid accountId, AccountTotals totals, DateTimeOffset now, DateTimeOffset? effectiveAt = null)
+    {
+        var definition = _plans.Find(totals.Plan);
+        if (definition is null) return new PlanIssue([], null);
+        var monthStart = LedgerPeriods.MonthStart(now);
+        var dayStart = LedgerPeriods.DayStart(now);
+        var marker = $"{totals.Plan}|{monthStart.UtcTicks}|{(definition.DailyCredits > 0 ? dayStart.UtcTicks : 0)}";
+        if (_issuedPeriods.TryGetValue(accountId, out var seen) && seen == marker) return new PlanIssue([], null);
+
+        var issued = new List<LotView>();
+        var planName = totals.Plan!;
+        if (definition.MonthlyCredits > 0)
+        {
+            var lot = new NewLot(CreditKinds.Plan, Credits.FromDecimal(definition.MonthlyCredits).Micro,
+                effectiveAt ?? monthStart, LedgerPeriods.MonthEnd(now), $"Plan {planName} credits for {monthStart:yyyy-MM}",
+                $"plan:{planName}", $"plan:{accountId}:{planName}:{monthStart:yyyy-MM-dd}");
+            var result = await InsertLotAsync(s, accountId, totals, lot, now.UtcTicks);
+            if (result.Status == GrantStatus.Granted) issued.Add(result.Lot!);
+        }
+        if (definition.DailyCredits > 0)
+        {
+            var lot = new NewLot(CreditKinds.Daily, Credits.FromDecimal(definition.DailyCredits).Micro,
+                effectiveAt ?? dayStart, LedgerPeriods.DayEnd(now), $"Plan {planName} daily credits for {dayStart:yyyy-MM-dd}",
+                $"plan:{planName}", $"daily:{accountId}:{planName}:{dayStart:yyyy-MM-dd}");
+            var result = await InsertLotAsync(s, accountId, totals, lot, now.UtcTicks);
+            if (result.Status == GrantStatus.Granted) issued.Add(result.Lot!);
+        }
+        return new PlanIssue(issued, marker);
+    }
+
+    /// <summary>Records the expiry of every lot of the account that expired with credits left; returns the micro-credits expired.</summary>
+    private async Task<long> ExpireDueLotsAsync(LedgerSession s, Guid accountId, AccountTotals totals, long nowTicks)
+    {
+        var due = new List<(long Id, long Remaining)>();
+        await using (var reader = await s.ReaderAsync(
+            "SELECT id, remaining FROM credit_lots WHERE account_id = @a AND remaining > 0 AND expires_at <= @now ORDER BY id",
+            ("@a", s.Id(accountId)), ("@now", nowTicks)))
+        {
+            while (await reader.ReadAsync()) due.Add((reader.GetInt64(0), reader.GetInt64(1)));
+        }
+        if (due.Count == 0) return 0;
+        // Expired lots never count towards available, so the balance after is the same for every entry.
+        var available = await AvailableAsync(s, accountId, totals, nowTicks);
+        long total = 0;
+        foreach (var (id, remaining) in due)
+        {
+            await s.ExecuteAsync("UPDATE credit_lots SET remaining = 0, expired = expired + @r WHERE id = @id",
+                ("@r", remaining), ("@id", id));
+            await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Expire, remaining, available, lotId: id);
+            total += remaining;
+        }
+        return total;
+    }
+}

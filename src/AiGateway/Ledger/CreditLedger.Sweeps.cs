@@ -1,0 +1,90 @@
+namespace AiGateway.Ledger;
+
+public sealed partial class CreditLedger
+{
+    private const int SweepBatch = 500;
+
+    /// <summary>Runs every periodic job once: expire holds past their TTL, record lot expiries, issue plan credits.</summary>
+    public async Task SweepAsync(CancellationToken cancellationToken = default)
+    {
+        await ExpireHoldsAsync(cancellationToken);
+        await ExpireLotsAsync(cancellationToken);
+        await IssuePlanCreditsAsync(cancellationToken);
+    }
+
+    /// <summary>Releases active holds whose TTL has passed (status <c>expired</c>); returns how many.</summary>
+    public async Task<int> ExpireHoldsAsync(CancellationToken cancellationToken = default)
+    {
+        var nowTicks = _time.GetUtcNow().UtcTicks;
+        var due = new List<(Guid AccountId, string RequestId)>();
+        await using (var s = await BeginAsync(cancellationToken))
+        await using (var reader = await s.ReaderAsync(
+            $"SELECT account_id, request_id FROM credit_holds WHERE status = 'active' AND expires_at <= @now ORDER BY id LIMIT {SweepBatch}",
+            ("@now", nowTicks)))
+        {
+            while (await reader.ReadAsync()) due.Add((LedgerSession.ReadGuid(reader, 0), reader.GetString(1)));
+        }
+        var count = 0;
+        // One short transaction per hold, so the sweep never holds an account lock for long.
+        foreach (var (accountId, requestId) in due)
+        {
+            await using var s = await BeginAsync(cancellationToken);
+            var totals = (await LockAccountAsync(s, accountId, nowTicks))!;
+            var hold = await FindHoldAsync(s, requestId);
+            if (hold is null || hold.Status != HoldStatuses.Active) continue; // resolved meanwhile
+            await ResolveHoldAsync(s, hold, totals, HoldStatuses.Expired, chargeId: null, nowTicks);
+            var available = await AvailableAsync(s, accountId, totals, nowTicks);
+            await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Expire, hold.Amount, available,
+                holdId: hold.Id, requestId: requestId, note: "hold expired unsettled");
+            await s.CommitAsync();
+            count++;
+        }
+        return count;
+    }
+
+    /// <summary>Records the expiry of lots that expired with credits left (they stopped counting at expiry already); returns micro-credits expired.</summary>
+    public async Task<long> ExpireLotsAsync(CancellationToken cancellationToken = default)
+    {
+        var nowTicks = _time.GetUtcNow().UtcTicks;
+        var accounts = await DistinctAccountsAsync(
+            $"SELECT DISTINCT account_id FROM credit_lots WHERE remaining > 0 AND expires_at <= @now LIMIT {SweepBatch}",
+            nowTicks, cancellationToken);
+        long total = 0;
+        foreach (var accountId in accounts)
+        {
+            await using var s = await BeginAsync(cancellationToken);
+            var totals = (await LockAccountAsync(s, accountId, nowTicks))!;
+            total += await ExpireDueLotsAsync(s, accountId, totals, nowTicks);
+            await s.CommitAsync();
+        }
+        return total;
+    }
+
+    /// <summary>Issues the current period's plan and daily credits to every account with a plan (idempotent); returns lots issued.</summary>
+    public async Task<int> IssuePlanCreditsAsync(CancellationToken cancellationToken = default)
+    {
+        var now = _time.GetUtcNow();
+        var accounts = await DistinctAccountsAsync("""SELECT "Id" FROM accounts WHERE "Plan" IS NOT NULL""", now.UtcTicks, cancellationToken);
+        var issued = 0;
+        foreach (var accountId in accounts)
+        {
+            await using var s = await BeginAsync(cancellationToken);
+            var totals = await LockAccountAsync(s, accountId, now.UtcTicks);
+            if (totals is null) continue;
+            var issue = await EnsurePlanLotsAsync(s, accountId, totals, now);
+            await s.CommitAsync();
+            RememberIssued(accountId, issue);
+            issued += issue.Lots.Count;
+        }
+        return issued;
+    }
+
+    private async Task<List<Guid>> DistinctAccountsAsync(string sql, long nowTicks, CancellationToken cancellationToken)
+    {
+        var accounts = new List<Guid>();
+        await using var s = await BeginAsync(cancellationToken);
+        await using var reader = await s.ReaderAsync(sql, ("@now", nowTicks));
+        while (await reader.ReadAsync()) accounts.Add(LedgerSession.ReadGuid(reader, 0));
+        return accounts;
+    }
+}

@@ -1,0 +1,153 @@
+using System.Collections.Concurrent;
+using AiGateway.Pricing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AiGateway.Ledger;
+
+/// <summary>
+/// The credit ledger: lots, two-phase holds, charges and the activity ledger of one account database.
+/// Every movement runs in one database transaction holding the account's lock (see <see cref="LedgerSession"/>),
+/// so several gateway instances sharing the database stay correct; nothing relies on in-process state for correctness.
+/// </summary>
+public sealed partial class CreditLedger
+{
+    private readonly IDbContextFactory<LedgerDbContext> _dbFactory;
+    private readonly LedgerOptions _options;
+    private readonly PlanCatalog _plans;
+    private readonly TimeProvider _time;
+    private readonly BurnDownOrder _burnDownOrder;
+    private readonly SemaphoreSlim? _sqliteGate;
+
+    // Which plan period was last seen issued per account: lets the hot path skip the idempotent insert.
+    // Only an optimisation: the unique idempotency key is what prevents double issue.
+    private readonly ConcurrentDictionary<Guid, string> _issuedPeriods = new();
+
+    /// <summary>Creates the ledger over the given database.</summary>
+    public CreditLedger(
+        IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options, PlanCatalog plans, TimeProvider time)
+    {
+        _dbFactory = dbFactory;
+        _options = options.Value;
+        _plans = plans;
+        _time = time;
+        _burnDownOrder = new BurnDownOrder(_options.EffectiveKindPriority);
+        _sqliteGate = _options.SerializeSqliteWritersInProcess ? new SemaphoreSlim(1, 1) : null;
+    }
+
+    /// <summary>The burn-down order in use.</summary>
+    public BurnDownOrder BurnDownOrder => _burnDownOrder;
+
+    private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken) =>
+        LedgerSession.BeginAsync(_dbFactory, _sqliteGate, cancellationToken);
+
+    /// <summary>The account's totals read under its lock, kept current by the movements of the same transaction.</summary>
+    private sealed class AccountTotals(long held, long overage, string? plan)
+    {
+        public long Held { get; set; } = held;
+        public long Overage { get; set; } = overage;
+        public string? Plan { get; set; } = plan;
+    }
+
+    private async Task<AccountTotals?> LockAccountAsync(LedgerSession s, Guid accountId, long nowTicks)
+    {
+        var id = s.Id(accountId);
+        // The INSERT ... SELECT creates the lock row only for existing accounts (an unknown id yields no row).
+        var sql = """
+            INSERT INTO ledger_accounts (account_id, held, overage, updated_at)
+            SELECT "Id", 0, 0, @now FROM accounts WHERE "Id" = @a
+            ON CONFLICT (account_id) DO NOTHING;
+            SELECT s.held, s.overage, a."Plan" FROM ledger_accounts s JOIN accounts a ON a."Id" = s.account_id
+            WHERE s.account_id = @a
+            """ + (s.IsPostgres ? " FOR UPDATE OF s" : "");
+        await using var reader = await s.ReaderAsync(sql, ("@a", id), ("@now", nowTicks));
+        if (!await reader.ReadAsync()) return null;
+        return new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+    }
+
+    private static async Task<long> SpendableSumAsync(LedgerSession s, Guid accountId, long nowTicks) =>
+        await s.ScalarAsync(
+            """
+            SELECT COALESCE(SUM(remaining), 0) FROM credit_lots
+            WHERE account_id = @a AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
+            """,
+            ("@a", s.Id(accountId)), ("@now", nowTicks)) ?? 0;
+
+    /// <summary>Available = unexpired remaining − active holds − overage debt, never below zero.</summary>
+    private static long Available(long spendable, long held, long overage) => Math.Max(0, spendable - held - overage);
+
+    private static async Task<long> AvailableAsync(LedgerSession s, Guid accountId, AccountTotals totals, long nowTicks) =>
+        Available(await SpendableSumAsync(s, accountId, nowTicks), totals.Held, totals.Overage);
+
+    private static Task AddEntryAsync(
+        LedgerSession s, Guid accountId, long nowTicks, string type, long amount, long availableAfter,
+        long? lotId = null, long? holdId = null, long? chargeId = null, string? requestId = null, string? note = null) =>
+        s.ExecuteAsync(
+            """
+            INSERT INTO ledger_entries (account_id, at, type, amount, available_after, lot_id, hold_id, charge_id, request_id, note)
+            VALUES (@a, @at, @type, @amount, @after, @lot, @hold, @charge, @req, @note)
+            """,
+            ("@a", s.Id(accountId)), ("@at", nowTicks), ("@type", type), ("@amount", amount), ("@after", availableAfter),
+            ("@lot", lotId), ("@hold", holdId), ("@charge", chargeId), ("@req", requestId), ("@note", note));
+
+    /// <summary>What a new lot should contain.</summary>
+    private sealed record NewLot(
+        string Kind, long Amount, DateTimeOffset EffectiveAt, DateTimeOffset? ExpiresAt, string Reason, string? SourceRef, string? IdempotencyKey);
+
+    /// <summary>
+    /// Inserts a lot under the account lock, repaying overage debt from it first; a repeated idempotency key
+    /// returns the original lot (the unique index decides, so this is safe across instances).
+    /// </summary>
+    private async Task<GrantResult> InsertLotAsync(LedgerSession s, Guid accountId, AccountTotals totals, NewLot lot, long nowTicks)
+    {
+        var repay = Math.Min(totals.Overage, lot.Amount);
+        var id = await s.ScalarAsync(
+            """
+            INSERT INTO credit_lots (account_id, kind, amount, remaining, consumed, expired, revoked,
+                                     effective_at, expires_at, reason, source_ref, idempotency_key, created_at)
+            VALUES (@a, @kind, @amount, @remaining, @consumed, 0, 0, @eff, @exp, @reason, @src, @key, @now)
+            ON CONFLICT (account_id, idempotency_key) DO NOTHING
+            RETURNING id
+            """,
+            ("@a", s.Id(accountId)), ("@kind", lot.Kind), ("@amount", lot.Amount), ("@remaining", lot.Amount - repay),
+            ("@consumed", repay), ("@eff", lot.EffectiveAt.UtcTicks), ("@exp", lot.ExpiresAt?.UtcTicks),
+            ("@reason", lot.Reason), ("@src", lot.SourceRef), ("@key", lot.IdempotencyKey), ("@now", nowTicks));
+        if (id is null)
+        {
+            var existing = await FindLotByKeyAsync(s, accountId, lot.IdempotencyKey!);
+            return new GrantResult(GrantStatus.Repeated, existing, Credits.Zero, new Credits(await AvailableAsync(s, accountId, totals, nowTicks)));
+        }
+        if (repay > 0)
+        {
+            await s.ExecuteAsync("UPDATE ledger_accounts SET overage = overage - @r, updated_at = @now WHERE account_id = @a",
+                ("@r", repay), ("@now", nowTicks), ("@a", s.Id(accountId)));
+        }
+        totals.Overage -= repay;
+        var available = Available(await SpendableSumAsync(s, accountId, nowTicks), totals.Held, totals.Overage);
+        if (repay > 0)
+        {
+            await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Adjust, repay, available, lotId: id, note: "overage repaid");
+        }
+        await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Grant, lot.Amount, available, lotId: id, note: lot.Kind);
+        var view = new LotView(id.Value, lot.Kind, new Credits(lot.Amount), new Credits(lot.Amount - repay),
+            lot.EffectiveAt, lot.ExpiresAt, lot.Reason, lot.SourceRef, lot.IdempotencyKey);
+        return new GrantResult(GrantStatus.Granted, view, new Credits(repay), new Credits(available));
+    }
+
+    private const string LotColumns =
+        "id, kind, amount, remaining, effective_at, expires_at, reason, source_ref, idempotency_key";
+
+    private static LotView ReadLot(System.Data.Common.DbDataReader r) => new(
+        r.GetInt64(0), r.GetString(1), new Credits(r.GetInt64(2)), new Credits(r.GetInt64(3)),
+        new DateTimeOffset(r.GetInt64(4), TimeSpan.Zero),
+        r.IsDBNull(5) ? null : new DateTimeOffset(r.GetInt64(5), TimeSpan.Zero),
+        r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8));
+
+    private static async Task<LotView?> FindLotByKeyAsync(LedgerSession s, Guid accountId, string key)
+    {
+        await using var reader = await s.ReaderAsync(
+            $"SELECT {LotColumns} FROM credit_lots WHERE account_id = @a AND idempotency_key = @key",
+            ("@a", s.Id(accountId)), ("@key", key));
+        return await reader.ReadAsync() ? ReadLot(reader) : null;
+    }
+}

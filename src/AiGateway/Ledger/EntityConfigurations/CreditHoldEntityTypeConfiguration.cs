@@ -1,0 +1,28 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using AiGateway.Accounts;
+
+namespace AiGateway.Ledger.EntityConfigurations;
+
+internal sealed class CreditHoldEntityTypeConfiguration : IEntityTypeConfiguration<CreditHold>
+{
+    public void Configure(EntityTypeBuilder<CreditHold> builder)
+    {
+        builder.ToTable("credit_holds");
+        builder.HasKey(h => h.Id);
+        builder.Property(h => h.Id).HasColumnName("id");
+        builder.Property(h => h.AccountId).HasColumnName("account_id");
+        builder.Property(h => h.RequestId).HasColumnName("request_id").HasMaxLength(200);
+        builder.Property(h => h.Amount).HasColumnName("amount");
+        builder.Property(h => h.Status).HasColumnName("status").HasMaxLength(16);
+        builder.Property(h => h.CreatedAt).HasColumnName("created_at");
+        builder.Property(h => h.ExpiresAt).HasColumnName("expires_at");
+        builder.Property(h => h.ResolvedAt).HasColumnName("resolved_at");
+        builder.Property(h => h.ChargeId).HasColumnName("charge_id");
+        builder.HasIndex(h => h.RequestId).IsUnique();
+        // The sweep looks for active holds past their TTL.
+        builder.HasIndex(h => new { h.Status, h.ExpiresAt });
+        builder.HasIndex(h => h.AccountId);
+        builder.HasOne<Account>().WithMany().HasForeignKey(h => h.AccountId);
+    }
+}

@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Options;
+
+namespace AiGateway.Ledger;
+
+/// <summary>Registers the credit ledger.</summary>
+public static class LedgerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the ledger storage, <see cref="CreditLedger"/>, <see cref="PlanCatalog"/>, options
+    /// (<c>Ledger</c>, <c>Plans</c>, validated at start-up) and the background sweep.
+    /// </summary>
+    public static IServiceCollection AddLedger(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(Microsoft.EntityFrameworkCore.IDbContextFactory<LedgerDbContext>)))
+            services.AddLedgerStorage(configuration);
+        services.TryAddSingletonTimeProvider();
+        services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.HoldTtl > TimeSpan.Zero, "Ledger:HoldTtl must be positive.")
+            .Validate(o => o.SweepInterval > TimeSpan.Zero, "Ledger:SweepInterval must be positive.")
+            .Validate(o => o.KindPriority.All(CreditKinds.IsKnown), "Ledger:KindPriority may only list: plan, daily, referral, bonus, addon.")
+            .ValidateOnStart();
+        services.AddOptions<PlansOptions>().BindConfiguration(PlansOptions.SectionName)
+            .Validate(plans => plans.Values.All(p => p.MonthlyCredits >= 0 && p.DailyCredits >= 0),
+                "Plans: monthlyCredits and dailyCredits must not be negative.")
+            .Validate(plans => plans.Values.All(p => p.OveragePolicy is OveragePolicies.Overage or OveragePolicies.Clamp),
+                "Plans: overagePolicy must be 'overage' or 'clamp'.")
+            .ValidateOnStart();
+        services.AddSingleton<PlanCatalog>();
+        services.AddSingleton<CreditLedger>();
+        services.AddHostedService<LedgerSweepService>();
+        return services;
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider))) services.AddSingleton(TimeProvider.System);
+    }
+}
