@@ -123,9 +123,12 @@ internal sealed class BpeVocabulary
         return Lookup(key);
     }
 
-    private int Lookup(ReadOnlySpan<byte> key)
+    private int Lookup(ReadOnlySpan<byte> key) => Lookup(key, Hash(key));
+
+    /// <summary>Rank of a byte sequence whose <see cref="Hash"/> is already known, or <see cref="NotFound"/>.</summary>
+    public int Lookup(ReadOnlySpan<byte> key, ulong h)
     {
-        ulong h = Hash(key);
+        if (key.Length > MaxTokenLength) return NotFound;
         ulong fingerprint = h << 32;
         var slots = _slots;
         int mask = slots.Length - 1;

@@ -125,13 +125,38 @@ public sealed class TiktokenEncoding
     {
         int len = ToUtf8(piece, buffer);
         var bytes = buffer[..len];
-        int whole = len == 1 ? _vocab.ByteRank(bytes[0]) : _vocab.Rank(bytes);
+        if (len == 1)
+        {
+            output?.Add(_vocab.ByteRank(bytes[0]));
+            return 1;
+        }
+        if (len == 2 || len > _vocab.MaxTokenLength)
+        {
+            int rank = _vocab.Rank(bytes);
+            if (rank != BpeVocabulary.NotFound)
+            {
+                output?.Add(rank);
+                return 1;
+            }
+            return BytePairMerger.Merge(_vocab, bytes, output);
+        }
+
+        ulong hash = BpeVocabulary.Hash(bytes);
+        int whole = _vocab.Lookup(bytes, hash);
         if (whole != BpeVocabulary.NotFound)
         {
             output?.Add(whole);
             return 1;
         }
-        return BytePairMerger.Merge(_vocab, bytes, output);
+        if (output != null || len > PieceCountCache.MaxKeyBytes) return BytePairMerger.Merge(_vocab, bytes, output);
+
+        // Counting only: reuse the merge result of a recently seen identical piece.
+        var cache = PieceCountCache.For(_pattern);
+        int cached = cache.TryGet(bytes, hash);
+        if (cached >= 0) return cached;
+        int count = BytePairMerger.Merge(_vocab, bytes, null);
+        cache.Set(bytes, hash, count);
+        return count;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

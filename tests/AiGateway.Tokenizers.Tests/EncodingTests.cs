@@ -107,3 +107,19 @@ public class EncodingTests
         Assert.Equal(0, after - before);
     }
 }
+
+public class PieceCacheTests
+{
+    [Theory]
+    [MemberData(nameof(ConformanceFixture.Names), MemberType = typeof(ConformanceFixture))]
+    public void CountTokens_RepeatedCall_StillMatchesOracle(string name)
+    {
+        // The second count of each piece is served from the per-thread piece cache.
+        var c = ConformanceFixture.Cases[name];
+        var text = c.Text + " " + c.Text;
+        int first = TiktokenEncoding.O200kBase.CountTokens(text);
+        Assert.Equal(TiktokenEncoding.O200kBase.Encode(text).Length, first);
+        Assert.Equal(first, TiktokenEncoding.O200kBase.CountTokens(text));
+        Assert.Equal(TiktokenEncoding.Cl100kBase.Encode(text).Length, TiktokenEncoding.Cl100kBase.CountTokens(text));
+    }
+}
