@@ -61,8 +61,12 @@ public static class Corpus
             while (sb.Length < PromptChars)
             {
                 double r = rnd.NextDouble();
-                var pool = r < 0.55 ? Prose : r < 0.8 ? Code : Multilingual;
-                sb.Append(pool[rnd.Next(pool.Length)]);
+                // Half the fragments are verbatim, half are recombined so the corpus has a long tail of unseen
+                // pieces (fresh identifiers, numbers, word orders) instead of flattering per-piece caches.
+                bool fresh = rnd.Next(2) == 0;
+                if (r < 0.55) sb.Append(fresh ? NewSentence(rnd) : Prose[rnd.Next(Prose.Length)]);
+                else if (r < 0.8) sb.Append(fresh ? NewCode(rnd) : Code[rnd.Next(Code.Length)]);
+                else sb.Append(fresh ? Shuffle(rnd, Multilingual[rnd.Next(Multilingual.Length)]) : Multilingual[rnd.Next(Multilingual.Length)]);
                 sb.Append(rnd.Next(4) == 0 ? "\n\n" : " ");
             }
             int cut = PromptChars;
@@ -71,6 +75,66 @@ public static class Corpus
             produced += cut;
         }
         return prompts;
+    }
+
+    private static readonly string[] Words = Prose
+        .SelectMany(p => p.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        .Select(w => w.Trim(',', '.', ';', '"', '—'))
+        .Where(w => w.Length > 0)
+        .Distinct()
+        .ToArray();
+
+    private static readonly string[] Syllables = ["get", "set", "user", "acct", "bal", "ance", "req", "res", "cfg", "tok", "en", "ize", "meter", "cred", "it", "rate", "lim", "pay", "load", "idx", "buf", "async", "str", "map", "node"];
+
+    private static string NewSentence(Random rnd)
+    {
+        int n = 6 + rnd.Next(18);
+        var words = new string[n];
+        for (int i = 0; i < n; i++)
+        {
+            words[i] = rnd.Next(12) == 0 ? rnd.Next(100_000).ToString() : Words[rnd.Next(Words.Length)];
+        }
+        words[0] = char.ToUpperInvariant(words[0][0]) + words[0][1..];
+        return string.Join(rnd.Next(7) == 0 ? ", " : " ", words) + (rnd.Next(5) == 0 ? "?" : ".");
+    }
+
+    private static string Identifier(Random rnd)
+    {
+        int parts = 1 + rnd.Next(4);
+        var sb = new StringBuilder();
+        bool snake = rnd.Next(3) == 0;
+        for (int i = 0; i < parts; i++)
+        {
+            var syl = Syllables[rnd.Next(Syllables.Length)];
+            if (i > 0 && snake) sb.Append('_');
+            sb.Append(i > 0 && !snake ? char.ToUpperInvariant(syl[0]) + syl[1..] : syl);
+        }
+        if (rnd.Next(4) == 0) sb.Append(rnd.Next(1000));
+        return sb.ToString();
+    }
+
+    private static string NewCode(Random rnd)
+    {
+        string a = Identifier(rnd), b = Identifier(rnd), c = Identifier(rnd);
+        return rnd.Next(3) switch
+        {
+            0 => $"var {a} = await {b}.{c}Async({rnd.Next(10_000)}, cancellationToken);\nif ({a} is null) return Results.NotFound();\n",
+            1 => $"def {a}({b}, {c}=None):\n    return [{b}[i] * {rnd.Next(97)} for i in range(len({b})) if i % {1 + rnd.Next(9)}]\n",
+            _ => $"export function {a}({b}: number): string {{\n  return `${{{b}}}-{c}-{rnd.Next(1 << 20):x}`;\n}}\n",
+        };
+    }
+
+    private static string Shuffle(Random rnd, string text)
+    {
+        var elements = new List<string>();
+        var e = System.Globalization.StringInfo.GetTextElementEnumerator(text);
+        while (e.MoveNext()) elements.Add((string)e.Current);
+        for (int i = elements.Count - 1; i > 0; i--)
+        {
+            int j = rnd.Next(i + 1);
+            (elements[i], elements[j]) = (elements[j], elements[i]);
+        }
+        return string.Concat(elements);
     }
 
     /// <summary>Writes prompts as a JSON array of strings (read by js/bench.mjs too).</summary>
