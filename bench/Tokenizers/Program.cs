@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Text;
+using AiGateway.Tokenizers;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Tokenizers.Bench;
+
+// Usage:
+//   dotnet run -c Release -- corpus <path>   write the shared corpus (JSON array of ~2 KB prompts)
+//   dotnet run -c Release -- quick <path>    stopwatch-only throughput (for development)
+//   dotnet run -c Release -- run <path>      cold-load + adversarial timings, then a short BenchmarkDotNet run
+if (args.Length >= 2 && args[0] == "corpus")
+{
+    var prompts = Corpus.Build();
+    Corpus.Write(args[1], prompts);
+    Console.WriteLine($"wrote {prompts.Count} prompts, {prompts.Sum(p => Encoding.UTF8.GetByteCount(p))} UTF-8 bytes to {args[1]}");
+    return;
+}
+
+string corpusPath = args.Length >= 2 ? Path.GetFullPath(args[1]) : CountBenchmarks.CorpusPath;
+Environment.SetEnvironmentVariable("TOKENIZER_CORPUS", corpusPath);
+
+// Cold load: first access in this process (includes decompression, table build and JIT).
+var sw = Stopwatch.StartNew();
+_ = TiktokenEncoding.O200kBase.CountTokens("x");
+double loadO200k = sw.Elapsed.TotalMilliseconds;
+sw.Restart();
+_ = TiktokenEncoding.Cl100kBase.CountTokens("x");
+double loadCl100k = sw.Elapsed.TotalMilliseconds;
+Console.WriteLine($"RESULT vocab_load_ms_o200k {loadO200k:F1}");
+Console.WriteLine($"RESULT vocab_load_ms_cl100k {loadCl100k:F1}");
+
+// Adversarial one-shot timings (the BenchmarkDotNet run below repeats them).
+var rnd = new Random(7);
+var randomLetters = new string(Enumerable.Range(0, 1 << 20).Select(_ => (char)('a' + rnd.Next(26))).ToArray());
+foreach (var (name, text) in new[] { ("1mb_single_letter", new string('a', 1 << 20)), ("1mb_random_letters", randomLetters) })
+{
+    foreach (var enc in new[] { TiktokenEncoding.O200kBase, TiktokenEncoding.Cl100kBase })
+    {
+        sw.Restart();
+        int n = enc.CountTokens(text);
+        Console.WriteLine($"RESULT {name}_{enc.Name}_ms {sw.Elapsed.TotalMilliseconds:F1} (tokens {n})");
+    }
+}
+
+var corpus = Corpus.Read(corpusPath);
+long corpusBytes = corpus.Sum(p => (long)Encoding.UTF8.GetByteCount(p));
+
+if (args[0] == "quick")
+{
+    // Stopwatch-only throughput for iterating on the implementation; the numbers to report come from "run".
+    foreach (var enc in new[] { TiktokenEncoding.O200kBase, TiktokenEncoding.Cl100kBase })
+    {
+        long tokens = 0;
+        foreach (var p in corpus) tokens += enc.CountTokens(p);
+        int passes = 0;
+        long allocBefore = GC.GetAllocatedBytesForCurrentThread();
+        sw.Restart();
+        while (sw.Elapsed.TotalSeconds < 3)
+        {
+            foreach (var p in corpus) enc.CountTokens(p);
+            passes++;
+        }
+        double seconds = sw.Elapsed.TotalSeconds;
+        long alloc = GC.GetAllocatedBytesForCurrentThread() - allocBefore;
+        Console.WriteLine($"QUICK {enc.Name}: {corpusBytes * passes / seconds / 1e6:F2} MB/s, tokens {tokens}, {alloc / (double)(passes * corpus.Count):F1} B allocated per prompt");
+    }
+    return;
+}
+
+// Short job: 2 shared cores and other builds on the machine; in-process avoids generating a second project.
+var job = Job.ShortRun.WithWarmupCount(2).WithIterationCount(5).WithLaunchCount(1)
+    .WithToolchain(InProcessEmitToolchain.Instance);
+var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
+var summaries = BenchmarkRunner.Run(new[] { typeof(CountBenchmarks), typeof(SinglePromptBenchmarks), typeof(AdversarialBenchmarks) }, config);
+
+foreach (var report in summaries.SelectMany(s => s.Reports))
+{
+    var name = report.BenchmarkCase.Descriptor.WorkloadMethod.Name;
+    var stats = report.ResultStatistics;
+    if (stats == null) continue;
+    long allocated = report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase) ?? -1;
+    Console.WriteLine($"RESULT {name}_mean_ms {stats.Mean / 1e6:F3} (allocated {allocated} B/op)");
+    if (name.StartsWith("CountCorpus_"))
+    {
+        string enc = name.EndsWith("O200k") ? "o200k" : "cl100k";
+        Console.WriteLine($"RESULT ours_{enc}_mbps {corpusBytes / (stats.Mean / 1e9) / 1e6:F2}");
+        Console.WriteLine($"RESULT ours_{enc}_alloc_per_prompt_bytes {(double)allocated / corpus.Count:F2}");
+    }
+}
