@@ -193,6 +193,15 @@ public class ProviderRequestParserTests
         Bad(ProviderFormat.Gemini, "v1beta/models/gemini-2.5-flash:generateContent", body);
 
     [Fact]
+    public void Parse_InvalidUtf8InString_Returns400()
+    {
+        byte[] body = [.. "{\"model\":\""u8, 0xFF, 0xFE, .. "\",\"messages\":[]}"u8];
+        var result = ProviderRequestParser.Parse(ProviderFormat.OpenAi, "v1/chat/completions", null, body);
+        Assert.False(result.IsSuccess);
+        Assert.Equal(400, result.Error.StatusCode);
+    }
+
+    [Fact]
     public void Parse_WrongTypeError_NamesTheParam()
     {
         var error = Bad(ProviderFormat.OpenAi, "v1/chat/completions", """{"model":5,"messages":[]}""");

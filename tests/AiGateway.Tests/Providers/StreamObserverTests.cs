@@ -233,4 +233,13 @@ public class StreamObserverTests
         Assert.Equal(body, Fixture.Observe(observer, body));
         Assert.Equal(5, observer.Usage!.InputTokens);
     }
+
+    [Fact]
+    public void Process_InvalidUtf8Event_PassesThroughWithoutThrowing()
+    {
+        byte[] body = [.. "data: {\"choices\":[{\"delta\":{\"content\":\""u8, 0xC3, .. "\"}}]}\n\ndata: [DONE]\n\n"u8];
+        var observer = new StreamObserver(Operation.OpenAiChatCompletions, hideUsageChunk: true);
+        Assert.Equal(body, Fixture.Observe(observer, body));
+        Assert.True(observer.SawTerminalEvent);
+    }
 }
