@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Text.Json;
+using AiGateway.Providers.Sse;
 
 namespace AiGateway.Providers;
 
@@ -53,6 +55,13 @@ public static class ProviderErrorWriter
         response.ContentType = "application/json";
         await response.Body.WriteAsync(ToJson(format, error), context.RequestAborted);
     }
+
+    /// <summary>
+    /// Writes the error as a server-sent event, for a stream that already started (headers sent) and must end in error:
+    /// Anthropic names it <c>event: error</c>; OpenAI and Gemini streams carry the plain error object as data.
+    /// </summary>
+    public static void WriteStreamEvent(IBufferWriter<byte> output, ProviderFormat format, GatewayError error) =>
+        SseWriter.WriteEvent(output, format == ProviderFormat.Anthropic ? "error"u8 : default, ToJson(format, error));
 
     private static string OpenAiType(GatewayErrorKind kind) => kind switch
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using AiGateway.Providers.Anthropic;
 using AiGateway.Providers.Gemini;
 using AiGateway.Providers.OpenAi;
@@ -47,6 +48,8 @@ public static class ProviderRequestParser
     internal static JsonDocument ParseJsonObject(ReadOnlyMemory<byte> body)
     {
         if (body.IsEmpty) throw new InvalidRequestException("The request body is empty; expected a JSON object.");
+        // JsonDocument only notices invalid UTF-8 when a string is read later, which would throw far from here.
+        if (!Utf8.IsValid(body.Span)) throw new InvalidRequestException("The request body is not valid UTF-8.");
         JsonDocument document;
         try
         {

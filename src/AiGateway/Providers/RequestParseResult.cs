@@ -3,6 +3,8 @@ using System.Diagnostics.CodeAnalysis;
 namespace AiGateway.Providers;
 
 /// <summary>The outcome of parsing a provider request: exactly one of <see cref="Request"/> and <see cref="Error"/> is set.</summary>
+/// <param name="Request">The parsed request (dispose it when the call is done), or null on error.</param>
+/// <param name="Error">The 400 error to return in the provider's shape, or null on success.</param>
 public readonly record struct RequestParseResult(ParsedRequest? Request, GatewayError? Error)
 {
     /// <summary>Whether parsing succeeded and <see cref="Request"/> is set.</summary>

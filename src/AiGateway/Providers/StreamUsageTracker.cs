@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using AiGateway.Metering;
 
 namespace AiGateway.Providers;
@@ -46,6 +47,8 @@ internal abstract class StreamUsageTracker
     /// <summary>Parses an event's JSON data; null for non-JSON data such as <c>[DONE]</c> or a malformed event.</summary>
     protected static JsonDocument? TryParse(ReadOnlySpan<byte> data)
     {
+        // Invalid UTF-8 would only throw later, when a string is read; such an event simply carries no usage.
+        if (!Utf8.IsValid(data)) return null;
         try
         {
             var reader = new Utf8JsonReader(data, new JsonReaderOptions { MaxDepth = 256 });

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using AiGateway.Metering;
 using AiGateway.Providers.Anthropic;
 using AiGateway.Providers.Gemini;
@@ -12,7 +13,7 @@ public static class UsageReader
     /// <summary>Returns the usage in <paramref name="body"/>, or null when the body reports none (or is not JSON).</summary>
     public static CallUsage? FromJson(Operation operation, ReadOnlySpan<byte> body)
     {
-        if (operation == Operation.Unmetered || body.IsEmpty) return null;
+        if (operation == Operation.Unmetered || body.IsEmpty || !Utf8.IsValid(body)) return null;
         JsonDocument document;
         try
         {

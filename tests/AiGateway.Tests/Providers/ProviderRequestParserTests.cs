@@ -193,6 +193,15 @@ public class ProviderRequestParserTests
         Bad(ProviderFormat.Gemini, "v1beta/models/gemini-2.5-flash:generateContent", body);
 
     [Fact]
+    public void Parse_InvalidUtf8InString_Returns400()
+    {
+        byte[] body = [.. "{\"model\":\""u8, 0xFF, 0xFE, .. "\",\"messages\":[]}"u8];
+        var result = ProviderRequestParser.Parse(ProviderFormat.OpenAi, "v1/chat/completions", null, body);
+        Assert.False(result.IsSuccess);
+        Assert.Equal(400, result.Error.StatusCode);
+    }
+
+    [Fact]
     public void Parse_WrongTypeError_NamesTheParam()
     {
         var error = Bad(ProviderFormat.OpenAi, "v1/chat/completions", """{"model":5,"messages":[]}""");
@@ -203,15 +212,17 @@ public class ProviderRequestParserTests
     [Fact]
     public void Parse_DeeplyNestedBody_Returns400InsteadOfCrashing()
     {
-        var body = "{\"model\":\"gpt-4o\",\"messages\":[" + new string('[', 10_000) + new string(']', 10_000) + "]}";
-        Bad(ProviderFormat.OpenAi, "v1/chat/completions", body);
+        // In a field nobody validates, so only the depth limit can reject it.
+        var body = "{\"model\":\"gpt-4o\",\"messages\":[],\"metadata\":" + new string('[', 10_000) + new string(']', 10_000) + "}";
+        var error = Bad(ProviderFormat.OpenAi, "v1/chat/completions", body);
+        Assert.Contains("depth", error.Message, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
     public void Parse_NestingAtTheLimit_IsAccepted()
     {
-        // Root object + messages array = 2 levels; 62 more stay within MaxJsonDepth = 64.
-        var body = "{\"model\":\"gpt-4o\",\"messages\":[" + new string('[', 62) + new string(']', 62) + "]}";
+        // The root object plus 63 nested arrays is 64 levels: exactly MaxJsonDepth.
+        var body = "{\"model\":\"gpt-4o\",\"messages\":[],\"metadata\":" + new string('[', 63) + new string(']', 63) + "}";
         Assert.True(Parse(ProviderFormat.OpenAi, "v1/chat/completions", body).IsSuccess);
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace AiGateway.Providers.Gemini;
 
@@ -66,7 +67,7 @@ internal sealed class GeminiJsonArrayStream(GeminiStreamTracker tracker, int max
 
     private void Emit()
     {
-        if (!_oversized)
+        if (!_oversized && Utf8.IsValid(_element.WrittenSpan))
         {
             try
             {
