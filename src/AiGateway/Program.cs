@@ -2,6 +2,7 @@ using AiGateway.Accounts;
 using AiGateway.Api;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
+using AiGateway.Metering;
 using AiGateway.Pricing;
 using AiGateway.Proxy;
 
@@ -14,6 +15,7 @@ builder.Services.AddLedgerStorage(builder.Configuration);
 builder.Services.AddLedger(builder.Configuration);
 builder.Services.AddPricing();
 builder.Services.AddGatewayAccounts();
+builder.Services.AddMetering();
 builder.Services.AddGatewayProxy(builder.Configuration);
 
 var app = builder.Build();

@@ -6,7 +6,7 @@ namespace AiGateway.Proxy;
 
 /// <summary>
 /// For provider routes: swaps the client's gateway key for the provider's real key, drops client-sent
-/// <c>X-Credits-*</c> headers, and keeps upstream cookies and <c>X-Credits-*</c> headers from reaching clients.
+/// <c>X-Credits-*</c> and <c>X-Gateway-*</c> headers, and keeps upstream cookies and <c>X-Credits-*</c> headers from reaching clients.
 /// </summary>
 public sealed class ProviderTransformProvider(IConfiguration configuration, ILogger<ProviderTransformProvider> logger) : ITransformProvider
 {
@@ -34,7 +34,12 @@ public sealed class ProviderTransformProvider(IConfiguration configuration, ILog
         {
             ProviderCredentials.RemoveClientKeys(transform.ProxyRequest);
             if (format == ProviderFormat.Gemini) transform.Query.Collection.Remove("key");
-            RemoveCreditHeaders(transform.ProxyRequest.Headers);
+            RemoveGatewayHeaders(transform.ProxyRequest.Headers);
+            if (transform.HttpContext.Features.Get<Metering.MeteredCall>() is not null)
+            {
+                // The gateway reads metered responses, so ask for them uncompressed.
+                transform.ProxyRequest.Headers.AcceptEncoding.Clear();
+            }
             if (!string.IsNullOrEmpty(providerKey)) ProviderCredentials.ApplyProviderKey(transform.ProxyRequest, format, providerKey);
             return ValueTask.CompletedTask;
         });
@@ -54,9 +59,14 @@ public sealed class ProviderTransformProvider(IConfiguration configuration, ILog
         });
     }
 
-    private static void RemoveCreditHeaders(System.Net.Http.Headers.HttpRequestHeaders headers)
+    private static void RemoveGatewayHeaders(System.Net.Http.Headers.HttpRequestHeaders headers)
     {
-        foreach (var name in headers.Select(h => h.Key).Where(IsCreditHeader).ToList()) headers.Remove(name);
+        // Credit headers are the gateway's to set, and X-Gateway-* tags are for the gateway only.
+        foreach (var name in headers.Select(h => h.Key)
+                     .Where(n => IsCreditHeader(n) || n.StartsWith("X-Gateway-", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            headers.Remove(name);
+        }
     }
 
     private static bool IsCreditHeader(string name) => name.StartsWith("X-Credits-", StringComparison.OrdinalIgnoreCase);

@@ -8,17 +8,21 @@ public static class ProxyExtensions
     {
         services.AddReverseProxy()
             .LoadFromConfig(configuration.GetSection("ReverseProxy"))
-            .AddTransforms<ProviderTransformProvider>();
+            .AddTransforms<ProviderTransformProvider>()
+            .AddTransforms<Metering.MeteringTransformProvider>();
         return services;
     }
 
-    /// <summary>Maps the proxy with the gateway's per-call pipeline: log, authenticate, then forward.</summary>
+    /// <summary>Maps the proxy with the gateway's per-call pipeline: log, authenticate, meter; unmetered requests go on through YARP's own steps.</summary>
     public static IEndpointRouteBuilder MapGatewayProxy(this IEndpointRouteBuilder app)
     {
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<ProxyLogMiddleware>();
             pipeline.UseMiddleware<GatewayAuthMiddleware>();
+            pipeline.UseMiddleware<Metering.MeteringMiddleware>();
+            pipeline.UseLoadBalancing();
+            pipeline.UsePassiveHealthChecks();
         });
         return app;
     }

@@ -80,8 +80,8 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         return client;
     }
 
-    /// <summary>Creates an account and a key through the admin API.</summary>
-    public async Task<(Guid AccountId, string Key, Guid KeyId)> CreateAccountWithKeyAsync(string name = "test", string? plan = null)
+    /// <summary>Creates an account and a key through the admin API, and grants it <paramref name="credits"/> bonus credits.</summary>
+    public async Task<(Guid AccountId, string Key, Guid KeyId)> CreateAccountWithKeyAsync(string name = "test", string? plan = null, decimal credits = 1000)
     {
         using var admin = CreateAdminClient();
         var account = await (await admin.PostAsJsonAsync("/admin/accounts", new { name, plan })).EnsureSuccessStatusCode()
@@ -89,7 +89,17 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         var accountId = Guid.Parse(account!["id"]!.GetValue<string>());
         var key = await (await admin.PostAsJsonAsync($"/admin/accounts/{accountId}/keys", new { name = "k" })).EnsureSuccessStatusCode()
             .Content.ReadFromJsonAsync<JsonObject>();
+        if (credits > 0) await GrantAsync(accountId, credits);
         return (accountId, key!["key"]!.GetValue<string>(), Guid.Parse(key["id"]!.GetValue<string>()));
+    }
+
+    /// <summary>Grants credits through the admin API.</summary>
+    public async Task GrantAsync(Guid accountId, decimal credits, string kind = "bonus", int? validDays = null, string? idempotencyKey = null)
+    {
+        using var admin = CreateAdminClient();
+        using var response = await admin.PostAsJsonAsync($"/admin/accounts/{accountId}/grants",
+            new { kind, credits, validDays, reason = "test grant", idempotencyKey });
+        response.EnsureSuccessStatusCode();
     }
 
     /// <summary>Runs a query against the gateway's own database.</summary>

@@ -1,0 +1,27 @@
+using AiGateway.Metering;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AiGateway.Ledger.EntityConfigurations;
+
+internal sealed class CallRecordEntityTypeConfiguration : IEntityTypeConfiguration<CallRecord>
+{
+    public void Configure(EntityTypeBuilder<CallRecord> builder)
+    {
+        builder.ToTable("call_records");
+        builder.HasKey(c => c.Id);
+        builder.Property(c => c.RequestId).HasMaxLength(64);
+        builder.HasIndex(c => c.RequestId).IsUnique();
+        builder.HasIndex(c => new { c.AccountId, c.StartedAt });
+        builder.Property(c => c.Route).HasMaxLength(100);
+        builder.Property(c => c.Provider).HasMaxLength(100);
+        builder.Property(c => c.Model).HasMaxLength(200);
+        builder.Property(c => c.PricedModel).HasMaxLength(200);
+        builder.Property(c => c.Operation).HasMaxLength(50);
+        builder.Property(c => c.UsageSource).HasMaxLength(20);
+        builder.Property(c => c.Attempts).HasMaxLength(1000);
+        builder.Property(c => c.Error).HasMaxLength(500);
+        builder.Property(c => c.Feature).HasMaxLength(100);
+        builder.Property(c => c.Task).HasMaxLength(200);
+    }
+}

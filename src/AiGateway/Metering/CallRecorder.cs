@@ -1,0 +1,65 @@
+using AiGateway.Ledger;
+using Microsoft.EntityFrameworkCore;
+
+namespace AiGateway.Metering;
+
+/// <summary>Step "record": writes one call record per metered client request, whatever its outcome.</summary>
+public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, ILogger<CallRecorder> logger)
+{
+    /// <summary>Stores the call's record; a storage failure is logged, never thrown at the client.</summary>
+    public async Task RecordAsync(MeteredCall call, int statusCode, string? feature, string? task)
+    {
+        var settlement = call.Settlement;
+        var usage = settlement?.Usage ?? CallUsage.None;
+        var record = new CallRecord
+        {
+            RequestId = call.RequestId,
+            AccountId = call.Caller.AccountId,
+            KeyId = call.Caller.KeyId,
+            Route = call.Route,
+            Provider = call.Provider,
+            Model = Truncate(call.Request.Model, 200) ?? "",
+            PricedModel = call.Estimate.Price.Name,
+            Operation = call.Request.Operation.ToString(),
+            Stream = call.Request.Stream,
+            InputTokens = usage.InputTokens,
+            CachedInputTokens = usage.CachedInputTokens,
+            CacheWriteInputTokens = usage.CacheWriteInputTokens,
+            OutputTokens = usage.OutputTokens,
+            ReasoningTokens = usage.ReasoningTokens,
+            Images = usage.Images,
+            VideoSeconds = usage.VideoSeconds,
+            AudioUses = usage.AudioUses,
+            EstimatedInputTokens = call.Estimate.InputTokens,
+            EstimatedOutputTokens = call.Estimate.OutputTokens,
+            EstimateMicro = call.Estimate.Credits.Micro,
+            ChargedMicro = settlement?.Charged.Micro ?? 0,
+            OverageMicro = settlement?.Overage.Micro ?? 0,
+            StatusCode = statusCode,
+            UsageSource = settlement?.UsageSource ?? CallSettler.Sources.None,
+            Clamped = call.Clamped,
+            Unlimited = call.Unlimited,
+            AttemptCount = call.AttemptCount,
+            Attempts = Truncate(call.Attempts, 1000),
+            Error = Truncate(call.Error, 500),
+            Feature = Truncate(feature, 100),
+            Task = Truncate(task, 200),
+            StartedAt = call.StartedAt,
+            DurationMs = call.ElapsedMs,
+            FirstByteMs = call.FirstByteMs,
+        };
+        try
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+            db.CallRecords.Add(record);
+            await db.SaveChangesAsync(CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Request {RequestId}: the call record could not be stored (charged {Charged} micro-credits)",
+                call.RequestId, record.ChargedMicro);
+        }
+    }
+
+    private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
+}

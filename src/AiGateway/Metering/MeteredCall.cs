@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Text;
+using AiGateway.Accounts;
+using AiGateway.Pricing;
+using AiGateway.Providers;
+
+namespace AiGateway.Metering;
+
+/// <summary>The state of one metered client request as it moves through the pipeline (an HttpContext feature).</summary>
+public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRequest request, CallEstimate estimate, string route, string provider, DateTimeOffset startedAt)
+{
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private readonly StringBuilder _attempts = new();
+
+    public string RequestId { get; } = requestId;
+    public CallerAccount Caller { get; } = caller;
+    public ParsedRequest Request { get; } = request;
+    public string Route { get; } = route;
+    public string Provider { get; } = provider;
+    public DateTimeOffset StartedAt { get; } = startedAt;
+
+    /// <summary>The estimate the hold was made for (after any clamp).</summary>
+    public CallEstimate Estimate { get; set; } = estimate;
+
+    /// <summary>Whether a ledger hold exists for this call (unlimited models hold nothing).</summary>
+    public bool Held { get; set; }
+
+    /// <summary>Whether the model costs nothing on the caller's plan.</summary>
+    public bool Unlimited { get; set; }
+
+    /// <summary>Whether the output limit was lowered to what the balance affords.</summary>
+    public bool Clamped { get; set; }
+
+    /// <summary>Whether the gateway asked for stream usage on the client's behalf (so the usage chunk is hidden).</summary>
+    public bool HideUsageChunk { get; set; }
+
+    /// <summary>Available credits after the hold (for streaming headers).</summary>
+    public Credits AvailableAfterHold { get; set; }
+
+    /// <summary>Set by the forwarder before each attempt: a retriable upstream answer may be retried instead of returned.</summary>
+    public bool CanRetry { get; set; }
+
+    /// <summary>Set by the response step when it withheld a retriable upstream answer.</summary>
+    public bool RetryRequested { get; set; }
+
+    /// <summary>The upstream's <c>Retry-After</c> of a withheld answer.</summary>
+    public TimeSpan? RetryAfter { get; set; }
+
+    /// <summary>The upstream status of the final attempt, when one answered.</summary>
+    public int? UpstreamStatus { get; set; }
+
+    /// <summary>Milliseconds from the start until the final upstream answered.</summary>
+    public int? FirstByteMs { get; set; }
+
+    /// <summary>The outcome once settled or released; null while open.</summary>
+    public CallSettlement? Settlement { get; set; }
+
+    /// <summary>What went wrong, without prompt text.</summary>
+    public string? Error { get; set; }
+
+    /// <summary>Attempts made so far.</summary>
+    public int AttemptCount { get; private set; }
+
+    /// <summary>The attempts as <c>destination:status</c> pairs.</summary>
+    public string Attempts => _attempts.ToString();
+
+    /// <summary>Milliseconds since the call started.</summary>
+    public int ElapsedMs => (int)Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds;
+
+    /// <summary>Starts a new upstream attempt, resetting what the previous one left.</summary>
+    public void BeginAttempt(bool canRetry)
+    {
+        AttemptCount++;
+        CanRetry = canRetry;
+        RetryRequested = false;
+        RetryAfter = null;
+        UpstreamStatus = null;
+    }
+
+    /// <summary>Notes how an attempt ended.</summary>
+    public void EndAttempt(string destination, string outcome)
+    {
+        if (_attempts.Length > 0) _attempts.Append(';');
+        _attempts.Append(destination).Append(':').Append(outcome);
+    }
+}
+
+/// <summary>How a call's credits ended up.</summary>
+public sealed record CallSettlement(CallUsage Usage, string UsageSource, Credits Charged, Credits Overage, Credits AvailableAfter);

@@ -1,0 +1,21 @@
+namespace AiGateway.Metering;
+
+/// <summary>Registers the metered call pipeline.</summary>
+public static class MeteringExtensions
+{
+    /// <summary>Adds the pipeline's steps and binds <see cref="MeteringOptions"/>.</summary>
+    public static IServiceCollection AddMetering(this IServiceCollection services)
+    {
+        services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.SectionName)
+            .Validate(o => o.MaxAttempts is >= 1 and <= 10, "Metering:MaxAttempts must be between 1 and 10.")
+            .Validate(o => o.MaxBufferedResponseBytes > 0, "Metering:MaxBufferedResponseBytes must be positive.")
+            .ValidateOnStart();
+        services.AddSingleton<CallEstimator>();
+        services.AddSingleton<CreditAdmission>();
+        services.AddSingleton<CallSettler>();
+        services.AddSingleton<CallRecorder>();
+        services.AddSingleton<ResponseMeter>();
+        services.AddSingleton<Proxy.ResilientForwarder>();
+        return services;
+    }
+}

@@ -1,0 +1,111 @@
+using AiGateway.Accounts;
+using AiGateway.Providers;
+using AiGateway.Proxy;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Model;
+
+namespace AiGateway.Metering;
+
+/// <summary>
+/// The metered call, top to bottom: read → parse → estimate → admit + hold → forward (with failover) → observe +
+/// settle (in <see cref="ResponseMeter"/>, as the response passes) → release whatever was not settled → record.
+/// Requests that are not metered (model lists, token counting, GETs) continue down YARP's normal pipeline.
+/// </summary>
+public sealed class MeteringMiddleware(
+    RequestDelegate next,
+    CallEstimator estimator,
+    CreditAdmission admission,
+    ResilientForwarder forwarder,
+    CallSettler settler,
+    CallRecorder recorder,
+    IOptions<MeteringOptions> options,
+    IOptions<Hosting.GatewayOptions> gatewayOptions,
+    TimeProvider time)
+{
+    /// <summary>Client header naming the product feature a call belongs to.</summary>
+    public const string FeatureHeader = "X-Gateway-Feature";
+
+    /// <summary>Client header grouping the calls of one agent task.</summary>
+    public const string TaskHeader = "X-Gateway-Task";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var proxy = context.GetReverseProxyFeature();
+        if (!options.Value.Enabled || GatewayRoute.FormatOf(proxy.Route.Config) is not { } format ||
+            context.GetCallerAccount() is not { } caller || !HttpMethods.IsPost(context.Request.Method))
+        {
+            await next(context);
+            return;
+        }
+
+        // 1. Read the body (bounded).
+        var gateway = gatewayOptions.Value;
+        var body = await RequestBodyReader.ReadAsync(context, gateway.MaxRequestBodyBytes);
+        if (body is null)
+        {
+            await ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.PayloadTooLarge,
+                $"The request body exceeds {gateway.MaxRequestBodyBytes} bytes.", Code: "request_too_large"));
+            return;
+        }
+
+        // 2. Parse what pricing needs.
+        var path = context.Request.RouteValues.TryGetValue("rest", out var rest) ? rest?.ToString() ?? "" : context.Request.Path.Value ?? "";
+        var parse = ProviderRequestParser.Parse(format, path, context.Request.QueryString.Value, body, context.Request.Method);
+        if (parse.Error is { } invalid)
+        {
+            await ProviderErrorWriter.WriteAsync(context, format, invalid);
+            return;
+        }
+        using var request = parse.Request!;
+        if (!request.IsMetered)
+        {
+            RequestBodyReader.Replay(context, body);
+            await next(context);
+            return;
+        }
+
+        // 3. Estimate.
+        var estimated = estimator.Estimate(request);
+        if (estimated.Error is { } unknown)
+        {
+            await ProviderErrorWriter.WriteAsync(context, format, unknown);
+            return;
+        }
+        var call = new MeteredCall(context.TraceIdentifier, caller, request, estimated.Estimate!, proxy.Route.Config.RouteId,
+            proxy.Cluster.Config.ClusterId, time.GetUtcNow());
+
+        // 4 + 5. Admit and hold.
+        var refused = await admission.AdmitAsync(call, context.RequestAborted);
+        if (refused is not null)
+        {
+            CreditHeaders.Write(context.Response, call.Estimate.Credits, call.AvailableAfterHold, charged: null);
+            await ProviderErrorWriter.WriteAsync(context, format, refused);
+            return;
+        }
+
+        var feature = Tag(context, FeatureHeader);
+        var task = Tag(context, TaskHeader);
+        try
+        {
+            // 6. Forward: the gateway's changes to the body (stream usage, clamp), then YARP with failover.
+            var rewrite = ProviderRequestRewriter.Rewrite(request, CreditAdmission.ClampedLimit(call));
+            call.HideUsageChunk = rewrite.HideUsageChunk;
+            context.Features.Set(call);
+            await forwarder.ForwardAsync(context, call, rewrite.Body ?? body);
+        }
+        finally
+        {
+            // 7 + 8. Observe and settle happened as the response passed; whatever did not settle (errors, exceptions) is released.
+            await settler.ReleaseAsync(call);
+            // 9. Record.
+            await recorder.RecordAsync(call, context.Response.StatusCode, feature, task);
+        }
+    }
+
+    private static string? Tag(HttpContext context, string header)
+    {
+        var value = context.Request.Headers[header].ToString().Trim();
+        return value.Length == 0 ? null : value.Length > 200 ? value[..200] : value;
+    }
+}

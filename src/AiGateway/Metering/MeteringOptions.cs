@@ -1,0 +1,38 @@
+namespace AiGateway.Metering;
+
+/// <summary>Settings of the metered call pipeline, bound from the <c>Metering</c> section.</summary>
+public sealed class MeteringOptions
+{
+    /// <summary>The configuration section name.</summary>
+    public const string SectionName = "Metering";
+
+    /// <summary>Turns metering off: provider routes are then only authenticated and forwarded (for benchmarks and emergencies).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Upstream attempts per client request, across the cluster's destinations (1 = no retry).</summary>
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>The longest upstream <c>Retry-After</c> the gateway waits out before retrying; longer ones go back to the client.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The pause between attempts when the upstream gave no <c>Retry-After</c>.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>A stream that sends nothing for this long is cut (and charged for what was delivered).</summary>
+    public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The largest non-streaming response the gateway buffers to read its usage before answering.</summary>
+    public int MaxBufferedResponseBytes { get; set; } = 64 * 1024 * 1024;
+
+    /// <summary>Failures (in <see cref="BreakerSamplingDuration"/>) that open a destination's circuit.</summary>
+    public int BreakerMinimumThroughput { get; set; } = 5;
+
+    /// <summary>The failure ratio that opens a destination's circuit.</summary>
+    public double BreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>The window over which failures are counted.</summary>
+    public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an open circuit skips its destination.</summary>
+    public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
+}

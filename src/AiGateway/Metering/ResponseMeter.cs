@@ -1,0 +1,265 @@
+using System.Buffers;
+using System.Net;
+using System.Text.Json;
+using AiGateway.Providers;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Transforms;
+
+namespace AiGateway.Metering;
+
+/// <summary>
+/// Steps "observe" and "settle" for a metered call, run as YARP's response transform: withholds retriable answers
+/// so the forwarder can fail over, releases the hold on non-2xx, and for 2xx reads the real usage — from the JSON
+/// body (buffered, so <c>X-Credits-Charged</c> can precede it) or from the SSE stream as it passes through unbuffered.
+/// </summary>
+public sealed class ResponseMeter(CallSettler settler, IOptions<MeteringOptions> options, ILogger<ResponseMeter> logger)
+{
+    /// <summary>Handles the upstream response of one attempt.</summary>
+    public async ValueTask ApplyAsync(ResponseTransformContext transform)
+    {
+        var context = transform.HttpContext;
+        if (context.Features.Get<MeteredCall>() is not { } call || transform.ProxyResponse is not { } upstream) return;
+        var status = (int)upstream.StatusCode;
+        call.UpstreamStatus = status;
+        call.FirstByteMs = call.ElapsedMs;
+
+        if (call.CanRetry && IsRetriable(status) && RetryAfterOf(upstream) is var retryAfter && (retryAfter is null || retryAfter <= options.Value.MaxRetryDelay))
+        {
+            call.RetryRequested = true;
+            call.RetryAfter = retryAfter;
+            transform.SuppressResponseBody = true;
+            return;
+        }
+        if (status is < 200 or > 299)
+        {
+            // Failed calls cost nothing: release before the headers go out so X-Credits-Remaining is already right.
+            var released = await settler.ReleaseAsync(call);
+            CreditHeaders.Write(context.Response, call.Estimate.Credits, released.AvailableAfter, released.Charged);
+            return;
+        }
+
+        transform.SuppressResponseBody = true;
+        var isStream = upstream.Content.Headers.ContentType?.MediaType is "text/event-stream"
+                       || (call.Request.Stream && upstream.Content.Headers.ContentType?.MediaType is not "application/json");
+        if (isStream) await StreamAsync(context, call, upstream);
+        else await BufferedAsync(context, call, upstream);
+    }
+
+    private async Task BufferedAsync(HttpContext context, MeteredCall call, HttpResponseMessage upstream)
+    {
+        byte[] body;
+        try
+        {
+            body = await ReadBoundedAsync(upstream, options.Value.MaxBufferedResponseBytes, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or InvalidDataException)
+        {
+            // The upstream broke (or the client left) before the body was complete: nothing usable was delivered.
+            call.Error = context.RequestAborted.IsCancellationRequested ? "client disconnected" : "upstream body failed: " + ex.GetType().Name;
+            await settler.ReleaseAsync(call);
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                context.Response.Headers.ContentLength = null;
+                await ProviderErrorWriter.WriteAsync(context, call.Request.Format,
+                    new GatewayError(GatewayErrorKind.BadGateway, "The upstream provider's response was cut off."));
+            }
+            return;
+        }
+
+        var usage = UsageReader.FromJson(call.Request.Operation, body);
+        var source = CallSettler.Sources.Provider;
+        if (usage is null)
+        {
+            source = CallSettler.Sources.Estimated;
+            usage = new CallUsage
+            {
+                InputTokens = call.Estimate.InputTokens,
+                OutputTokens = CallEstimator.CountText(call.Estimate.Price, ResponseText.Collect(body)),
+                Images = call.Estimate.Units.Images,
+                VideoSeconds = call.Estimate.Units.VideoSeconds,
+                AudioUses = call.Estimate.Units.AudioUses,
+            };
+        }
+        var settlement = await settler.SettleAsync(call, usage, source);
+        CreditHeaders.Write(context.Response, call.Estimate.Credits, settlement.AvailableAfter, settlement.Charged);
+        context.Response.Headers.ContentLength = body.Length;
+        try
+        {
+            await context.Response.Body.WriteAsync(body, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // Settled already: the provider did the work and the response was ready; the client left while it was sent.
+            call.Error = "client disconnected while the response was sent";
+        }
+    }
+
+    private async Task StreamAsync(HttpContext context, MeteredCall call, HttpResponseMessage upstream)
+    {
+        var response = context.Response;
+        CreditHeaders.Write(response, call.Estimate.Credits, call.AvailableAfterHold, charged: null);
+        response.Headers.ContentLength = null;
+        var observer = new StreamObserver(call.Request.Operation, call.HideUsageChunk);
+        var toClient = new ArrayBufferWriter<byte>(16 * 1024);
+        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        var clientGone = false;
+        var upstreamFailed = false;
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        try
+        {
+            await response.StartAsync(context.RequestAborted);
+            await using var source = await upstream.Content.ReadAsStreamAsync(context.RequestAborted);
+            while (true)
+            {
+                int read;
+                try
+                {
+                    idle.CancelAfter(options.Value.StreamIdleTimeout);
+                    read = await source.ReadAsync(buffer, idle.Token);
+                }
+                catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException)
+                {
+                    clientGone = context.RequestAborted.IsCancellationRequested;
+                    upstreamFailed = !clientGone;
+                    call.Error = clientGone ? "client disconnected" : idle.IsCancellationRequested ? "upstream stream idle timeout" : "upstream stream failed: " + ex.GetType().Name;
+                    break;
+                }
+                if (read == 0) break;
+                observer.Process(buffer.AsSpan(0, read), toClient);
+                if (observer.SawTerminalEvent && call.Settlement is null && observer.Usage is { } finalUsage)
+                {
+                    // Settle before the client sees the end of the stream, so a completed stream is always charged.
+                    await settler.SettleAsync(call, finalUsage, CallSettler.Sources.Provider);
+                }
+                if (!await TryWriteAsync(response, toClient, context.RequestAborted))
+                {
+                    clientGone = true;
+                    call.Error = "client disconnected";
+                    break;
+                }
+            }
+            if (!clientGone)
+            {
+                observer.Complete(toClient);
+                clientGone = !await TryWriteAsync(response, toClient, context.RequestAborted);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            clientGone = true;
+            call.Error ??= "client disconnected";
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        if (call.Settlement is not null) return;
+        if (observer.Usage is { } usage && observer.SawTerminalEvent)
+        {
+            await settler.SettleAsync(call, usage, CallSettler.Sources.Provider);
+            return;
+        }
+        // No complete report: charge the input and the output actually delivered to the client.
+        var counted = new CallUsage
+        {
+            InputTokens = observer.Usage?.InputTokens is > 0 and var reported ? reported : call.Estimate.InputTokens,
+            CachedInputTokens = observer.Usage?.CachedInputTokens ?? 0,
+            CacheWriteInputTokens = observer.Usage?.CacheWriteInputTokens ?? 0,
+            OutputTokens = Math.Max(observer.Usage?.OutputTokens ?? 0, CallEstimator.CountText(call.Estimate.Price, observer.DeliveredOutputText)),
+        };
+        var partial = clientGone || upstreamFailed || !observer.SawTerminalEvent;
+        logger.LogInformation("Request {RequestId}: stream ended without a usage report ({Reason}); charging counted tokens",
+            call.RequestId, call.Error ?? "no usage in stream");
+        await settler.SettleAsync(call, counted, partial ? CallSettler.Sources.Partial : CallSettler.Sources.Estimated);
+    }
+
+    private static async Task<bool> TryWriteAsync(HttpResponse response, ArrayBufferWriter<byte> pending, CancellationToken cancellationToken)
+    {
+        if (pending.WrittenCount == 0) return true;
+        try
+        {
+            await response.Body.WriteAsync(pending.WrittenMemory, cancellationToken);
+            await response.Body.FlushAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+        finally
+        {
+            pending.ResetWrittenCount();
+        }
+    }
+
+    private static async Task<byte[]> ReadBoundedAsync(HttpResponseMessage upstream, int limit, CancellationToken cancellationToken)
+    {
+        await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
+        using var memory = new MemoryStream(upstream.Content.Headers.ContentLength is > 0 and var n && n <= limit ? (int)n : 16 * 1024);
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                if (memory.Length + read > limit) throw new InvalidDataException($"The upstream response exceeded {limit} bytes.");
+                memory.Write(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        return memory.ToArray();
+    }
+
+    private static bool IsRetriable(int status) => status is 429 or 502 or 503 or 504;
+
+    private static TimeSpan? RetryAfterOf(HttpResponseMessage upstream)
+    {
+        var header = upstream.Headers.RetryAfter;
+        if (header?.Delta is { } delta) return delta;
+        if (header?.Date is { } date) return date - DateTimeOffset.UtcNow is var d && d > TimeSpan.Zero ? d : TimeSpan.Zero;
+        return null;
+    }
+}
+
+/// <summary>Collects the generated text of a JSON response that carried no usage, to count its output tokens.</summary>
+internal static class ResponseText
+{
+    /// <summary>All string values of <c>text</c> and <c>content</c> properties (OpenAI, Anthropic, Gemini and Responses shapes).</summary>
+    public static string Collect(byte[] body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            var text = new System.Text.StringBuilder();
+            Walk(document.RootElement, text);
+            return text.ToString();
+        }
+        catch (JsonException)
+        {
+            return System.Text.Encoding.UTF8.GetString(body);
+        }
+    }
+
+    private static void Walk(JsonElement element, System.Text.StringBuilder text)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    if (property.Value.ValueKind == JsonValueKind.String && property.Name is "text" or "content" or "arguments")
+                        text.Append(property.Value.GetString());
+                    else
+                        Walk(property.Value, text);
+                }
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray()) Walk(item, text);
+                break;
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using AiGateway.Metering;
+using AiGateway.Providers;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace AiGateway.Proxy;
+
+/// <summary>
+/// Step "forward": sends a metered call through YARP's forwarder to the route's cluster, retrying and failing over to
+/// the cluster's other destinations on connection failures, timeouts, 429 (honouring a bounded Retry-After) and
+/// 502/503/504 — only while nothing has reached the client. Each destination has its own Polly circuit breaker.
+/// </summary>
+public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<MeteringOptions> options, TimeProvider time, ILogger<ResilientForwarder> logger)
+{
+    private readonly ConcurrentDictionary<string, ResiliencePipeline<AttemptResult>> _breakers = new();
+    private readonly ResiliencePipeline<AttemptResult> _retry = BuildRetry(options.Value, time);
+
+    /// <summary>The outcome of one upstream attempt.</summary>
+    private sealed record AttemptResult(bool Retriable, TimeSpan? RetryAfter);
+
+    private sealed record State(HttpContext Context, MeteredCall Call, byte[] Body, IReadOnlyList<DestinationState> Destinations, ResilientForwarder Owner);
+
+    /// <summary>Forwards the call; on return the client response is written or failed, and the attempts are noted on <paramref name="call"/>.</summary>
+    public async Task ForwardAsync(HttpContext context, MeteredCall call, byte[] body)
+    {
+        var proxy = context.GetReverseProxyFeature();
+        var destinations = proxy.AllDestinations
+            .OrderBy(d => d.DestinationId == "primary" ? 0 : 1).ThenBy(d => d.DestinationId, StringComparer.Ordinal)
+            .ToList();
+        if (destinations.Count == 0)
+        {
+            await ProviderErrorWriter.WriteAsync(context, call.Request.Format,
+                new GatewayError(GatewayErrorKind.Unavailable, "No upstream is configured for this route."));
+            return;
+        }
+        var state = new State(context, call, body, destinations, this);
+        await _retry.ExecuteAsync(static (s, ct) => s.Owner.AttemptAsync(s), state, context.RequestAborted);
+
+        if (context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None } failure && !context.Response.HasStarted)
+        {
+            var timedOut = failure.Error == ForwarderError.RequestTimedOut;
+            call.Error ??= "upstream " + failure.Error;
+            await ProviderErrorWriter.WriteAsync(context, call.Request.Format, new GatewayError(GatewayErrorKind.BadGateway,
+                timedOut ? "The upstream provider did not answer in time." : "The upstream provider could not be reached."));
+            if (timedOut) context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
+        }
+    }
+
+    private async ValueTask<AttemptResult> AttemptAsync(State s)
+    {
+        var (context, call, body, destinations, _) = s;
+        var attemptIndex = call.AttemptCount;
+        var maxAttempts = Math.Max(1, options.Value.MaxAttempts);
+        // Rotate through the destinations; skip those whose circuit is open unless none is left.
+        DestinationState? destination = null;
+        for (var i = 0; i < destinations.Count && destination is null; i++)
+        {
+            var candidate = destinations[(attemptIndex + i) % destinations.Count];
+            if (Breaker(candidate).CircuitBreakerIsClosed()) destination = candidate;
+        }
+        destination ??= destinations[attemptIndex % destinations.Count];
+
+        call.BeginAttempt(canRetry: attemptIndex + 1 < maxAttempts);
+        ResetForAttempt(context, body);
+        var breaker = Breaker(destination);
+        try
+        {
+            return await breaker.Pipeline.ExecuteAsync(static async (a, _) => await a.Owner.SendOnceAsync(a.Context, a.Call, a.Destination), 
+                new SendArgs(context, call, destination, this), context.RequestAborted);
+        }
+        catch (BrokenCircuitException)
+        {
+            call.EndAttempt(destination.DestinationId, "circuit-open");
+            context.Features.Set<IForwarderErrorFeature>(new CircuitOpenError());
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return new AttemptResult(call.CanRetry, null);
+        }
+    }
+
+    private sealed record SendArgs(HttpContext Context, MeteredCall Call, DestinationState Destination, ResilientForwarder Owner);
+
+    private async ValueTask<AttemptResult> SendOnceAsync(HttpContext context, MeteredCall call, DestinationState destination)
+    {
+        var proxy = context.GetReverseProxyFeature();
+        var cluster = proxy.Cluster.Config;
+        var requestConfig = cluster.HttpRequest ?? ForwarderRequestConfig.Empty;
+        var error = await forwarder.SendAsync(context, destination.Model.Config.Address, proxy.Cluster.HttpClient, requestConfig, proxy.Route.Transformer);
+
+        if (call.RetryRequested)
+        {
+            call.EndAttempt(destination.DestinationId, call.UpstreamStatus?.ToString() ?? "?");
+            logger.LogInformation("Request {RequestId}: {Destination} answered {Status}; retrying", call.RequestId, destination.DestinationId, call.UpstreamStatus);
+            return new AttemptResult(true, call.RetryAfter);
+        }
+        if (error != ForwarderError.None)
+        {
+            call.EndAttempt(destination.DestinationId, error.ToString());
+            var retriable = call.CanRetry && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested
+                            && error is ForwarderError.Request or ForwarderError.RequestTimedOut;
+            if (retriable) logger.LogInformation("Request {RequestId}: {Destination} failed ({Error}); retrying", call.RequestId, destination.DestinationId, error);
+            return new AttemptResult(retriable, null);
+        }
+        call.EndAttempt(destination.DestinationId, (call.UpstreamStatus ?? context.Response.StatusCode).ToString());
+        return new AttemptResult(false, null);
+    }
+
+    /// <summary>Gives the next attempt a clean slate: the buffered body again and no trace of the previous answer.</summary>
+    private static void ResetForAttempt(HttpContext context, byte[] body)
+    {
+        context.Request.Body = new MemoryStream(body, writable: false);
+        context.Request.ContentLength = body.Length;
+        context.Features.Set<IForwarderErrorFeature>(null);
+        if (!context.Response.HasStarted)
+        {
+            var requestId = context.Response.Headers[Hosting.RequestIdMiddleware.HeaderName];
+            context.Response.Clear();
+            context.Response.Headers[Hosting.RequestIdMiddleware.HeaderName] = requestId;
+        }
+    }
+
+    private (ResiliencePipeline<AttemptResult> Pipeline, Func<bool> CircuitBreakerIsClosed) Breaker(DestinationState destination)
+    {
+        var key = destination.Model.Config.Address;
+        var stateProvider = _stateProviders.GetOrAdd(key, _ => new CircuitBreakerStateProvider());
+        var pipeline = _breakers.GetOrAdd(key, _ => BuildBreaker(options.Value, time, stateProvider));
+        return (pipeline, () => stateProvider.CircuitState is CircuitState.Closed or CircuitState.HalfOpen);
+    }
+
+    private readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _stateProviders = new();
+
+    private static ResiliencePipeline<AttemptResult> BuildBreaker(MeteringOptions o, TimeProvider time, CircuitBreakerStateProvider stateProvider) =>
+        new ResiliencePipelineBuilder<AttemptResult> { TimeProvider = time }
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<AttemptResult>
+            {
+                FailureRatio = o.BreakerFailureRatio,
+                MinimumThroughput = Math.Max(2, o.BreakerMinimumThroughput),
+                SamplingDuration = o.BreakerSamplingDuration,
+                BreakDuration = o.BreakerBreakDuration,
+                StateProvider = stateProvider,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Retriable == true || args.Outcome.Exception is not null and not OperationCanceledException),
+            })
+            .Build();
+
+    private static ResiliencePipeline<AttemptResult> BuildRetry(MeteringOptions o, TimeProvider time) =>
+        new ResiliencePipelineBuilder<AttemptResult> { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions<AttemptResult>
+            {
+                MaxRetryAttempts = Math.Max(1, o.MaxAttempts) - 1 is var n && n > 0 ? n : 1,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Retriable == true),
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Outcome.Result?.RetryAfter ?? o.RetryDelay),
+                BackoffType = DelayBackoffType.Constant,
+                UseJitter = false,
+            })
+            .Build();
+
+    /// <summary>Marks an attempt skipped because its destination's circuit is open.</summary>
+    private sealed class CircuitOpenError : IForwarderErrorFeature
+    {
+        public ForwarderError Error => ForwarderError.Request;
+        public Exception? Exception => null;
+    }
+}
