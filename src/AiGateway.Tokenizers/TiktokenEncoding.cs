@@ -159,15 +159,44 @@ public sealed class TiktokenEncoding
         return count;
     }
 
+    // Hand-rolled because pieces are short: a call into Encoding.UTF8 costs more than the conversion.
+    // Lone surrogates become EF BF BD (U+FFFD), matching the JS binding's TextEncoder.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int ToUtf8(ReadOnlySpan<char> piece, Span<byte> buffer)
     {
+        int n = 0;
         for (int i = 0; i < piece.Length; i++)
         {
-            char c = piece[i];
-            if (c >= 0x80) return Encoding.UTF8.GetBytes(piece, buffer);
-            buffer[i] = (byte)c;
+            int c = piece[i];
+            if (c < 0x80)
+            {
+                buffer[n++] = (byte)c;
+            }
+            else if (c < 0x800)
+            {
+                buffer[n++] = (byte)(0xC0 | (c >> 6));
+                buffer[n++] = (byte)(0x80 | (c & 0x3F));
+            }
+            else
+            {
+                if ((uint)(c - 0xD800) < 0x800)
+                {
+                    if (c < 0xDC00 && i + 1 < piece.Length && char.IsLowSurrogate(piece[i + 1]))
+                    {
+                        int cp = 0x10000 + ((c - 0xD800) << 10) + (piece[++i] - 0xDC00);
+                        buffer[n++] = (byte)(0xF0 | (cp >> 18));
+                        buffer[n++] = (byte)(0x80 | ((cp >> 12) & 0x3F));
+                        buffer[n++] = (byte)(0x80 | ((cp >> 6) & 0x3F));
+                        buffer[n++] = (byte)(0x80 | (cp & 0x3F));
+                        continue;
+                    }
+                    c = 0xFFFD;
+                }
+                buffer[n++] = (byte)(0xE0 | (c >> 12));
+                buffer[n++] = (byte)(0x80 | ((c >> 6) & 0x3F));
+                buffer[n++] = (byte)(0x80 | (c & 0x3F));
+            }
         }
-        return piece.Length;
+        return n;
     }
 }

@@ -23,6 +23,18 @@ public class EncodingTests
         Assert.Equal(enc.Encode("x \uFFFD\uFFFD"), enc.Encode("x \uDC00\uD800"));
     }
 
+    [Theory]
+    [MemberData(nameof(EncodingNames))]
+    public void Encode_LoneSurrogatesAmongPairs_EncodeAsReplacementChars(string encoding)
+    {
+        var enc = Get(encoding);
+        // Pairs stay intact; each unpaired unit becomes U+FFFD, inside punctuation runs and words alike.
+        Assert.Equal(
+            enc.Encode("!\uD83D\uDE00\uFFFD\uFFFD\uD83D\uDE00 a\uFFFDb \uFFFD"),
+            enc.Encode("!\uD83D\uDE00\uDC00\uD83D\uD83D\uDE00 a\uDBFFb \uD800"));
+        Assert.Equal(enc.Encode("x\uFFFD").Length, enc.CountTokens("x\uDFFF"));
+    }
+
     [Fact]
     public void Encode_ReversedSurrogatePair_MatchesOracleIds()
     {
