@@ -19,6 +19,7 @@ public static class ApiExtensions
     {
         var credits = app.MapGroup("/v1/credits").AddEndpointFilter<GatewayKeyFilter>();
         credits.MapCreditsApi();
+        credits.MapUsageApi();
         return credits;
     }
 }

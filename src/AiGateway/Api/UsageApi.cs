@@ -1,0 +1,164 @@
+using System.Text.Json.Serialization;
+using AiGateway.Accounts;
+using AiGateway.Ledger;
+using AiGateway.Metering;
+using AiGateway.Pricing;
+using AiGateway.Providers;
+using AiGateway.Proxy;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy;
+
+namespace AiGateway.Api;
+
+/// <summary>User endpoints for per-call usage, the pre-call estimate dry run and fixed-price actions.</summary>
+public static class UsageApi
+{
+    /// <summary>The largest usage page.</summary>
+    public const int MaxPageSize = 500;
+
+    /// <summary>One call as the usage API shows it (credits as decimal numbers).</summary>
+    public sealed record CallView(
+        string RequestId, string Model, string? PricedModel, string Provider, string Operation, bool Stream,
+        long InputTokens, long CachedInputTokens, long CacheWriteInputTokens, long OutputTokens, long ReasoningTokens,
+        int Images, int VideoSeconds, int AudioUses, decimal Credits, decimal Estimate, decimal Overage, int Status,
+        string UsageSource, bool Clamped, bool Unlimited, int Attempts, string? Feature, string? Task, string? Error,
+        DateTimeOffset StartedAt, int DurationMs)
+    {
+        /// <summary>Maps a stored record.</summary>
+        public static CallView From(CallRecord r) => new(r.RequestId, r.Model, r.PricedModel, r.Provider, r.Operation, r.Stream,
+            r.InputTokens, r.CachedInputTokens, r.CacheWriteInputTokens, r.OutputTokens, r.ReasoningTokens, r.Images, r.VideoSeconds,
+            r.AudioUses, new Credits(r.ChargedMicro).ToDecimal(), new Credits(r.EstimateMicro).ToDecimal(), new Credits(r.OverageMicro).ToDecimal(),
+            r.StatusCode, r.UsageSource, r.Clamped, r.Unlimited, r.AttemptCount, r.Feature, r.Task, r.Error, r.StartedAt, r.DurationMs);
+    }
+
+    /// <summary>A page of calls, newest first; <see cref="Next"/> is the cursor of the next page or null.</summary>
+    public sealed record UsagePage(IReadOnlyList<CallView> Items, string? Next);
+
+    /// <summary>The estimate dry run's answer.</summary>
+    public sealed record EstimateView(string Model, string PricedModel, long InputTokens, long OutputTokens, decimal Credits,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? Available);
+
+    /// <summary>The answer of a fixed-price action charge.</summary>
+    public sealed record ActionView(string Action, decimal Credits, decimal Charged, decimal Remaining, bool Repeated);
+
+    /// <summary>Maps the endpoints on the (already authenticated) <c>/v1/credits</c> group.</summary>
+    public static RouteGroupBuilder MapUsageApi(this RouteGroupBuilder credits)
+    {
+        credits.MapGet("/usage", GetUsage);
+        credits.MapGet("/calls/{requestId}", GetCall);
+        credits.MapPost("/estimate/{**providerPath}", Estimate);
+        credits.MapPost("/actions/{name}", ChargeAction);
+        return credits;
+    }
+
+    private static async Task<Results<Ok<UsagePage>, ProblemHttpResult>> GetUsage(
+        HttpContext context, LedgerDbContext db, DateTimeOffset? from, DateTimeOffset? to, string? model, string? feature,
+        string? task, int? limit, string? cursor, CancellationToken ct)
+    {
+        var account = context.GetCallerAccount()!.AccountId;
+        var size = Math.Clamp(limit ?? 50, 1, MaxPageSize);
+        long? after = null;
+        if (!string.IsNullOrEmpty(cursor))
+        {
+            if (!long.TryParse(cursor, out var c)) return TypedResults.Problem(statusCode: 400, title: "Invalid cursor");
+            after = c;
+        }
+        var query = db.CallRecords.AsNoTracking().Where(r => r.AccountId == account);
+        if (from is { } f) query = query.Where(r => r.StartedAt >= f);
+        if (to is { } t) query = query.Where(r => r.StartedAt < t);
+        if (!string.IsNullOrEmpty(model)) query = query.Where(r => r.Model == model || r.PricedModel == model);
+        if (!string.IsNullOrEmpty(feature)) query = query.Where(r => r.Feature == feature);
+        if (!string.IsNullOrEmpty(task)) query = query.Where(r => r.Task == task);
+        if (after is { } a) query = query.Where(r => r.Id < a);
+        var rows = await query.OrderByDescending(r => r.Id).Take(size + 1).ToListAsync(ct);
+        var next = rows.Count > size ? rows[size - 1].Id.ToString() : null;
+        return TypedResults.Ok(new UsagePage(rows.Take(size).Select(CallView.From).ToList(), next));
+    }
+
+    private static async Task<Results<Ok<CallView>, NotFound>> GetCall(HttpContext context, string requestId, LedgerDbContext db, CancellationToken ct)
+    {
+        var account = context.GetCallerAccount()!.AccountId;
+        // Scoped to the caller's account: another account's request id answers 404, exactly like an unknown one.
+        var record = await db.CallRecords.AsNoTracking().FirstOrDefaultAsync(r => r.RequestId == requestId && r.AccountId == account, ct);
+        return record is null ? TypedResults.NotFound() : TypedResults.Ok(CallView.From(record));
+    }
+
+    private static async Task<IResult> Estimate(
+        HttpContext context, string providerPath, IProxyStateLookup proxy, CallEstimator estimator, CreditLedger ledger,
+        IOptions<Hosting.GatewayOptions> gateway, CancellationToken ct)
+    {
+        var (format, rest) = ResolveProviderPath(proxy, providerPath);
+        if (format is null)
+        {
+            return TypedResults.Problem(statusCode: 404, title: "Unknown provider route",
+                detail: "Use the path a client would call, e.g. /v1/credits/estimate/openai/v1/chat/completions.");
+        }
+        var body = await RequestBodyReader.ReadAsync(context, gateway.Value.MaxRequestBodyBytes);
+        if (body is null) return ProviderError(format.Value, new GatewayError(GatewayErrorKind.PayloadTooLarge, "The request body is too large."));
+        var parse = ProviderRequestParser.Parse(format.Value, rest, context.Request.QueryString.Value, body);
+        if (parse.Error is { } invalid) return ProviderError(format.Value, invalid);
+        using var request = parse.Request!;
+        if (!request.IsMetered)
+        {
+            return ProviderError(format.Value, new GatewayError(GatewayErrorKind.BadRequest, "This endpoint is not metered; it costs nothing."));
+        }
+        var estimated = estimator.Estimate(request);
+        if (estimated.Error is { } error) return ProviderError(format.Value, error);
+        var e = estimated.Estimate!;
+        var balance = await ledger.GetBalanceAsync(context.GetCallerAccount()!.AccountId, cancellationToken: ct);
+        return TypedResults.Ok(new EstimateView(request.Model ?? e.Price.Name, e.Price.Name, e.InputTokens, e.OutputTokens,
+            e.Credits.ToDecimal(), balance?.Available.ToDecimal()));
+    }
+
+    private static async Task<IResult> ChargeAction(
+        HttpContext context, string name, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey, PriceBook prices,
+        CreditLedger ledger, CancellationToken ct)
+    {
+        if (!prices.TryGetAction(name, out var price))
+        {
+            return TypedResults.Problem(statusCode: 404, title: "Unknown action", detail: $"No fixed-price action '{name}' is configured.");
+        }
+        if (string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > 200)
+        {
+            return TypedResults.Problem(statusCode: 400, title: "Idempotency-Key required",
+                detail: "Send an Idempotency-Key header (1–200 characters) so a retried request is charged once.");
+        }
+        var caller = context.GetCallerAccount()!;
+        var result = await ledger.ChargeAsync(caller.AccountId, price, $"action:{caller.AccountId:N}:{idempotencyKey}", ct);
+        if (result.Status == SettleStatus.InsufficientCredits)
+        {
+            return TypedResults.Problem(statusCode: 402, title: "Insufficient credits",
+                detail: $"The action '{name}' costs {price} credits and {result.Available} are available.");
+        }
+        if (result.Status != SettleStatus.Settled)
+        {
+            return TypedResults.Problem(statusCode: 409, title: "Action not charged", detail: result.Status.ToString());
+        }
+        return TypedResults.Ok(new ActionView(name, price.ToDecimal(), result.Charged.ToDecimal(), result.Available.ToDecimal(), result.Repeated));
+    }
+
+    /// <summary>Finds the provider route whose prefix starts the path (<c>openai/v1/chat/completions</c> → OpenAi, <c>v1/chat/completions</c>).</summary>
+    private static (ProviderFormat? Format, string Remainder) ResolveProviderPath(IProxyStateLookup proxy, string providerPath)
+    {
+        var slash = providerPath.IndexOf('/');
+        var prefix = slash < 0 ? providerPath : providerPath[..slash];
+        var rest = slash < 0 ? "" : providerPath[(slash + 1)..];
+        foreach (var route in proxy.GetRoutes())
+        {
+            var path = route.Config.Match.Path;
+            if (path is not null && path.StartsWith("/" + prefix + "/", StringComparison.OrdinalIgnoreCase) &&
+                GatewayRoute.FormatOf(route.Config) is { } format)
+            {
+                return (format, rest);
+            }
+        }
+        return (null, rest);
+    }
+
+    private static IResult ProviderError(ProviderFormat format, GatewayError error) =>
+        Results.Text(System.Text.Encoding.UTF8.GetString(ProviderErrorWriter.ToJson(format, error)), "application/json",
+            System.Text.Encoding.UTF8, error.StatusCode);
+}
