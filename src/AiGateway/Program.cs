@@ -7,6 +7,7 @@ using AiGateway.Pricing;
 using AiGateway.Proxy;
 
 if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
+if (SchemaCommand.IsRequested(args)) return SchemaCommand.Run(args[1]);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayConfiguration(args).AddGatewayLogging();

@@ -29,7 +29,7 @@ public sealed partial class CreditLedger
             """,
             ("@now", nowTicks), ("@a", s.Id(accountId)));
         var expired = await ExpireDueLotsAsync(s, accountId, totals, nowTicks);
-        await s.ExecuteAsync("""UPDATE accounts SET "Plan" = @p WHERE "Id" = @a""", ("@p", plan), ("@a", s.Id(accountId)));
+        await s.ExecuteAsync("""UPDATE accounts SET plan = @p WHERE id = @a""", ("@p", plan), ("@a", s.Id(accountId)));
         totals.Plan = plan;
         _issuedPeriods.TryRemove(accountId, out _);
         var issue = await EnsurePlanLotsAsync(s, accountId, totals, now, effectiveAt: now);

@@ -64,7 +64,7 @@ public sealed partial class CreditLedger
     public async Task<int> IssuePlanCreditsAsync(CancellationToken cancellationToken = default)
     {
         var now = _time.GetUtcNow();
-        var accounts = await DistinctAccountsAsync("""SELECT "Id" FROM accounts WHERE "Plan" IS NOT NULL""", now.UtcTicks, cancellationToken);
+        var accounts = await DistinctAccountsAsync("""SELECT id FROM accounts WHERE plan IS NOT NULL""", now.UtcTicks, cancellationToken);
         var issued = 0;
         foreach (var accountId in accounts)
         {

@@ -55,9 +55,9 @@ public sealed partial class CreditLedger
         // The INSERT ... SELECT creates the lock row only for existing accounts (an unknown id yields no row).
         var sql = """
             INSERT INTO ledger_accounts (account_id, held, overage, updated_at)
-            SELECT "Id", 0, 0, @now FROM accounts WHERE "Id" = @a
+            SELECT id, 0, 0, @now FROM accounts WHERE id = @a
             ON CONFLICT (account_id) DO NOTHING;
-            SELECT s.held, s.overage, a."Plan" FROM ledger_accounts s JOIN accounts a ON a."Id" = s.account_id
+            SELECT s.held, s.overage, a.plan FROM ledger_accounts s JOIN accounts a ON a.id = s.account_id
             WHERE s.account_id = @a
             """ + (s.IsPostgres ? " FOR UPDATE OF s" : "");
         await using var reader = await s.ReaderAsync(sql, ("@a", id), ("@now", nowTicks));

@@ -20,13 +20,14 @@ public static class LedgerDatabase
         return builder.ToString();
     }
 
-    /// <summary>Brings the schema up to date (TODO: replaced by checked-in migrations).</summary>
+    /// <summary>Brings the schema up to date with the checked-in migrations (see <see cref="Migrations.SchemaMigrator"/>).</summary>
     public static async Task InitializeAsync(LedgerDbContext db, CancellationToken cancellationToken = default)
     {
-        await db.Database.EnsureCreatedAsync(cancellationToken);
         if (db.Database.IsSqlite())
         {
+            // WAL first: readers never block the writer, and commits survive a process crash with synchronous=NORMAL.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
         }
+        await Migrations.SchemaMigrator.MigrateAsync(db, cancellationToken);
     }
 }

@@ -1,0 +1,185 @@
+CREATE TABLE "accounts" (
+    "id" TEXT NOT NULL CONSTRAINT "PK_accounts" PRIMARY KEY,
+    "name" TEXT NOT NULL,
+    "created_at" INTEGER NOT NULL,
+    "plan" TEXT NULL
+);
+
+
+CREATE TABLE "call_records" (
+    "id" INTEGER NOT NULL CONSTRAINT "PK_call_records" PRIMARY KEY AUTOINCREMENT,
+    "request_id" TEXT NOT NULL,
+    "account_id" TEXT NOT NULL,
+    "key_id" TEXT NOT NULL,
+    "route" TEXT NOT NULL,
+    "provider" TEXT NOT NULL,
+    "model" TEXT NOT NULL,
+    "priced_model" TEXT NULL,
+    "operation" TEXT NOT NULL,
+    "stream" INTEGER NOT NULL,
+    "input_tokens" INTEGER NOT NULL,
+    "cached_input_tokens" INTEGER NOT NULL,
+    "cache_write_input_tokens" INTEGER NOT NULL,
+    "output_tokens" INTEGER NOT NULL,
+    "reasoning_tokens" INTEGER NOT NULL,
+    "images" INTEGER NOT NULL,
+    "video_seconds" INTEGER NOT NULL,
+    "audio_uses" INTEGER NOT NULL,
+    "estimated_input_tokens" INTEGER NOT NULL,
+    "estimated_output_tokens" INTEGER NOT NULL,
+    "estimate_micro" INTEGER NOT NULL,
+    "charged_micro" INTEGER NOT NULL,
+    "overage_micro" INTEGER NOT NULL,
+    "status_code" INTEGER NOT NULL,
+    "usage_source" TEXT NOT NULL,
+    "clamped" INTEGER NOT NULL,
+    "unlimited" INTEGER NOT NULL,
+    "attempt_count" INTEGER NOT NULL,
+    "attempts" TEXT NULL,
+    "error" TEXT NULL,
+    "feature" TEXT NULL,
+    "task" TEXT NULL,
+    "started_at" INTEGER NOT NULL,
+    "duration_ms" INTEGER NOT NULL,
+    "first_byte_ms" INTEGER NULL
+);
+
+
+CREATE TABLE "credit_charges" (
+    "id" INTEGER NOT NULL CONSTRAINT "PK_credit_charges" PRIMARY KEY AUTOINCREMENT,
+    "account_id" TEXT NOT NULL,
+    "request_id" TEXT NOT NULL,
+    "hold_id" INTEGER NULL,
+    "amount" INTEGER NOT NULL,
+    "overage" INTEGER NOT NULL,
+    "created_at" INTEGER NOT NULL,
+    CONSTRAINT "FK_credit_charges_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
+CREATE TABLE "credit_holds" (
+    "id" INTEGER NOT NULL CONSTRAINT "PK_credit_holds" PRIMARY KEY AUTOINCREMENT,
+    "account_id" TEXT NOT NULL,
+    "request_id" TEXT NOT NULL,
+    "amount" INTEGER NOT NULL,
+    "status" TEXT NOT NULL,
+    "created_at" INTEGER NOT NULL,
+    "expires_at" INTEGER NOT NULL,
+    "resolved_at" INTEGER NULL,
+    "charge_id" INTEGER NULL,
+    CONSTRAINT "FK_credit_holds_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
+CREATE TABLE "credit_lots" (
+    "id" INTEGER NOT NULL CONSTRAINT "PK_credit_lots" PRIMARY KEY AUTOINCREMENT,
+    "account_id" TEXT NOT NULL,
+    "kind" TEXT NOT NULL,
+    "amount" INTEGER NOT NULL,
+    "remaining" INTEGER NOT NULL,
+    "consumed" INTEGER NOT NULL,
+    "expired" INTEGER NOT NULL,
+    "revoked" INTEGER NOT NULL,
+    "effective_at" INTEGER NOT NULL,
+    "expires_at" INTEGER NULL,
+    "reason" TEXT NOT NULL,
+    "source_ref" TEXT NULL,
+    "idempotency_key" TEXT NULL,
+    "created_at" INTEGER NOT NULL,
+    CONSTRAINT "FK_credit_lots_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
+CREATE TABLE "gateway_keys" (
+    "id" TEXT NOT NULL CONSTRAINT "PK_gateway_keys" PRIMARY KEY,
+    "account_id" TEXT NOT NULL,
+    "name" TEXT NOT NULL,
+    "prefix" TEXT NOT NULL,
+    "hash" TEXT NOT NULL,
+    "created_at" INTEGER NOT NULL,
+    "revoked_at" INTEGER NULL,
+    "last_used_at" INTEGER NULL,
+    CONSTRAINT "FK_gateway_keys_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
+CREATE TABLE "ledger_accounts" (
+    "account_id" TEXT NOT NULL CONSTRAINT "PK_ledger_accounts" PRIMARY KEY,
+    "held" INTEGER NOT NULL,
+    "overage" INTEGER NOT NULL,
+    "updated_at" INTEGER NOT NULL,
+    CONSTRAINT "FK_ledger_accounts_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
+CREATE TABLE "ledger_entries" (
+    "id" INTEGER NOT NULL CONSTRAINT "PK_ledger_entries" PRIMARY KEY AUTOINCREMENT,
+    "account_id" TEXT NOT NULL,
+    "at" INTEGER NOT NULL,
+    "type" TEXT NOT NULL,
+    "amount" INTEGER NOT NULL,
+    "available_after" INTEGER NOT NULL,
+    "lot_id" INTEGER NULL,
+    "hold_id" INTEGER NULL,
+    "charge_id" INTEGER NULL,
+    "request_id" TEXT NULL,
+    "note" TEXT NULL,
+    CONSTRAINT "FK_ledger_entries_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
+CREATE TABLE "charge_allocations" (
+    "id" INTEGER NOT NULL CONSTRAINT "PK_charge_allocations" PRIMARY KEY AUTOINCREMENT,
+    "charge_id" INTEGER NOT NULL,
+    "lot_id" INTEGER NULL,
+    "amount" INTEGER NOT NULL,
+    CONSTRAINT "FK_charge_allocations_credit_charges_charge_id" FOREIGN KEY ("charge_id") REFERENCES "credit_charges" ("id") ON DELETE CASCADE,
+    CONSTRAINT "FK_charge_allocations_credit_lots_lot_id" FOREIGN KEY ("lot_id") REFERENCES "credit_lots" ("id")
+);
+
+
+CREATE INDEX "IX_call_records_account_id_started_at" ON "call_records" ("account_id", "started_at");
+
+
+CREATE UNIQUE INDEX "IX_call_records_request_id" ON "call_records" ("request_id");
+
+
+CREATE INDEX "IX_charge_allocations_charge_id" ON "charge_allocations" ("charge_id");
+
+
+CREATE INDEX "IX_charge_allocations_lot_id" ON "charge_allocations" ("lot_id");
+
+
+CREATE INDEX "IX_credit_charges_account_id" ON "credit_charges" ("account_id");
+
+
+CREATE UNIQUE INDEX "IX_credit_charges_request_id" ON "credit_charges" ("request_id");
+
+
+CREATE INDEX "IX_credit_holds_account_id" ON "credit_holds" ("account_id");
+
+
+CREATE UNIQUE INDEX "IX_credit_holds_request_id" ON "credit_holds" ("request_id");
+
+
+CREATE INDEX "IX_credit_holds_status_expires_at" ON "credit_holds" ("status", "expires_at");
+
+
+CREATE INDEX "IX_credit_lots_account_id_expires_at" ON "credit_lots" ("account_id", "expires_at");
+
+
+CREATE UNIQUE INDEX "IX_credit_lots_account_id_idempotency_key" ON "credit_lots" ("account_id", "idempotency_key");
+
+
+CREATE INDEX "IX_gateway_keys_account_id" ON "gateway_keys" ("account_id");
+
+
+CREATE UNIQUE INDEX "IX_gateway_keys_hash" ON "gateway_keys" ("hash");
+
+
+CREATE INDEX "IX_gateway_keys_prefix" ON "gateway_keys" ("prefix");
+
+
+CREATE INDEX "IX_ledger_entries_account_id_type_id" ON "ledger_entries" ("account_id", "type", "id");
+
+
