@@ -21,7 +21,8 @@ public sealed class MeteringMiddleware(
     CallRecorder recorder,
     IOptions<MeteringOptions> options,
     IOptions<Hosting.GatewayOptions> gatewayOptions,
-    TimeProvider time)
+    TimeProvider time,
+    ILogger<MeteringMiddleware> logger)
 {
     /// <summary>Client header naming the product feature a call belongs to.</summary>
     public const string FeatureHeader = "X-Gateway-Feature";
@@ -93,6 +94,18 @@ public sealed class MeteringMiddleware(
             call.HideUsageChunk = rewrite.HideUsageChunk;
             context.Features.Set(call);
             await forwarder.ForwardAsync(context, call, rewrite.Body ?? body);
+        }
+        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            // Never a bare 500 from the gateway: log it, and answer in the provider's shape if nothing was sent yet.
+            logger.LogError(ex, "Request {RequestId}: metered call failed", call.RequestId);
+            call.Error ??= "gateway error: " + ex.GetType().Name;
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await ProviderErrorWriter.WriteAsync(context, format,
+                    new GatewayError(GatewayErrorKind.BadGateway, "The gateway could not complete this call; it was not charged."));
+            }
         }
         finally
         {

@@ -17,7 +17,7 @@ namespace AiGateway.Proxy;
 /// </summary>
 public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<MeteringOptions> options, TimeProvider time, ILogger<ResilientForwarder> logger)
 {
-    private readonly ConcurrentDictionary<string, ResiliencePipeline<AttemptResult>> _breakers = new();
+    private readonly ConcurrentDictionary<string, Lazy<DestinationBreaker>> _breakers = new();
     private readonly ResiliencePipeline<AttemptResult> _retry = BuildRetry(options.Value, time);
 
     /// <summary>The outcome of one upstream attempt.</summary>
@@ -123,15 +123,19 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
         }
     }
 
-    private (ResiliencePipeline<AttemptResult> Pipeline, Func<bool> CircuitBreakerIsClosed) Breaker(DestinationState destination)
+    /// <summary>A destination's circuit breaker and the state it exposes.</summary>
+    private sealed record DestinationBreaker(ResiliencePipeline<AttemptResult> Pipeline, CircuitBreakerStateProvider State)
     {
-        var key = destination.Model.Config.Address;
-        var stateProvider = _stateProviders.GetOrAdd(key, _ => new CircuitBreakerStateProvider());
-        var pipeline = _breakers.GetOrAdd(key, _ => BuildBreaker(options.Value, time, stateProvider));
-        return (pipeline, () => stateProvider.CircuitState is CircuitState.Closed or CircuitState.HalfOpen);
+        public bool CircuitBreakerIsClosed() => State.CircuitState is CircuitState.Closed or CircuitState.HalfOpen;
     }
 
-    private readonly ConcurrentDictionary<string, CircuitBreakerStateProvider> _stateProviders = new();
+    private DestinationBreaker Breaker(DestinationState destination) =>
+        // Lazy: a state provider may belong to one breaker only, and GetOrAdd may run its factory more than once.
+        _breakers.GetOrAdd(destination.Model.Config.Address, _ => new Lazy<DestinationBreaker>(() =>
+        {
+            var state = new CircuitBreakerStateProvider();
+            return new DestinationBreaker(BuildBreaker(options.Value, time, state), state);
+        })).Value;
 
     private static ResiliencePipeline<AttemptResult> BuildBreaker(MeteringOptions o, TimeProvider time, CircuitBreakerStateProvider stateProvider) =>
         new ResiliencePipelineBuilder<AttemptResult> { TimeProvider = time }
