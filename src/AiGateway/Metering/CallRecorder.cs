@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 namespace AiGateway.Metering;
 
 /// <summary>Step "record": writes one call record per metered client request, whatever its outcome.</summary>
-public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, ILogger<CallRecorder> logger)
+public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, SettlementJournal journal, ILogger<CallRecorder> logger)
 {
     /// <summary>Stores the call's record; a storage failure is logged, never thrown at the client.</summary>
     public async Task RecordAsync(MeteredCall call, int statusCode, string? feature, string? task)
@@ -48,17 +48,32 @@ public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, I
             DurationMs = call.ElapsedMs,
             FirstByteMs = call.FirstByteMs,
         };
+        if (call.Journaled)
+        {
+            // Its settlement waits in the journal; the record goes with it so both land together.
+            await journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.RecordKind, call.RequestId, call.Caller.AccountId, call.Held, 0, record));
+            return;
+        }
         try
         {
-            await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
-            db.CallRecords.Add(record);
-            await db.SaveChangesAsync(CancellationToken.None);
+            await InsertAsync(record);
         }
         catch (Exception ex)
         {
-            logger.LogError(ex, "Request {RequestId}: the call record could not be stored (charged {Charged} micro-credits)",
+            logger.LogError(ex, "Request {RequestId}: the call record could not be stored (charged {Charged} micro-credits); journaling it",
                 call.RequestId, record.ChargedMicro);
+            await journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.RecordKind, call.RequestId, call.Caller.AccountId, call.Held, 0, record));
         }
+    }
+
+    /// <summary>Inserts a record unless one with its request id exists (replays are idempotent).</summary>
+    public async Task InsertAsync(CallRecord record)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
+        if (await db.CallRecords.AnyAsync(r => r.RequestId == record.RequestId)) return;
+        record.Id = 0;
+        db.CallRecords.Add(record);
+        await db.SaveChangesAsync(CancellationToken.None);
     }
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];

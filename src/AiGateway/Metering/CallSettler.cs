@@ -7,7 +7,7 @@ namespace AiGateway.Metering;
 /// Step "settle": turns what a call used into credits and resolves its hold exactly once — charged from the lots
 /// in burn-down order on 2xx, released at no cost otherwise. Unlimited models settle at 0 with their usage recorded.
 /// </summary>
-public sealed class CallSettler(CreditLedger ledger, ILogger<CallSettler> logger)
+public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, ILogger<CallSettler> logger)
 {
     /// <summary>Usage sources recorded on call records.</summary>
     public static class Sources
@@ -29,14 +29,29 @@ public sealed class CallSettler(CreditLedger ledger, ILogger<CallSettler> logger
         {
             return call.Settlement = new CallSettlement(usage, source, Credits.Zero, Credits.Zero, call.AvailableAfterHold);
         }
-        var result = await ledger.SettleAsync(call.RequestId, cost, CancellationToken.None);
-        if (result.Status != SettleStatus.Settled)
+        try
         {
-            // The hold was gone (expired past its TTL): charge in one step so the work done is never given away.
-            logger.LogWarning("Request {RequestId}: hold was {Status} at settlement; charging {Cost} credits directly", call.RequestId, result.Status, cost);
-            result = await ledger.ChargeAsync(call.Caller.AccountId, cost, call.RequestId + ":late", CancellationToken.None);
+            var result = await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger);
+            return call.Settlement = new CallSettlement(usage, source, result.Charged, result.Overage, result.Available);
         }
-        return call.Settlement = new CallSettlement(usage, source, result.Charged, result.Overage, result.Available);
+        catch (Exception ex) when (DatabaseFailure.Is(ex))
+        {
+            // The provider did the work: keep the charge in the local journal and apply it when the database is back.
+            logger.LogError(ex, "Request {RequestId}: settlement failed, database unavailable", call.RequestId);
+            await journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.Settle, call.RequestId, call.Caller.AccountId, call.Held, cost.Micro, null));
+            call.Journaled = true;
+            var estimatedAfter = call.AvailableAfterHold + call.Estimate.Credits - cost;
+            return call.Settlement = new CallSettlement(usage, source, cost, Credits.Zero, Credits.Max(Credits.Zero, estimatedAfter));
+        }
+    }
+
+    /// <summary>Settles a request's hold; when the hold is gone (expired past its TTL) charges in one step so the work is never given away.</summary>
+    public static async Task<SettleResult> SettleOrChargeAsync(CreditLedger ledger, string requestId, Guid accountId, Credits cost, ILogger logger)
+    {
+        var result = await ledger.SettleAsync(requestId, cost, CancellationToken.None);
+        if (result.Status is SettleStatus.Settled) return result;
+        logger.LogWarning("Request {RequestId}: hold was {Status} at settlement; charging {Cost} credits directly", requestId, result.Status, cost);
+        return await ledger.ChargeAsync(accountId, cost, requestId + ":late", CancellationToken.None);
     }
 
     /// <summary>Releases the call's hold at no cost (failed calls cost nothing); a no-op once settled.</summary>
@@ -46,8 +61,16 @@ public sealed class CallSettler(CreditLedger ledger, ILogger<CallSettler> logger
         var available = call.AvailableAfterHold;
         if (call.Held)
         {
-            var result = await ledger.ReleaseAsync(call.RequestId, CancellationToken.None);
-            available = result.Available;
+            try
+            {
+                var result = await ledger.ReleaseAsync(call.RequestId, CancellationToken.None);
+                available = result.Available;
+            }
+            catch (Exception ex) when (DatabaseFailure.Is(ex))
+            {
+                // Nothing is owed; the hold is released by the expiry sweep once the database is back.
+                logger.LogWarning(ex, "Request {RequestId}: release failed, database unavailable; the hold will expire", call.RequestId);
+            }
         }
         return call.Settlement = new CallSettlement(CallUsage.None, Sources.None, Credits.Zero, Credits.Zero, available);
     }

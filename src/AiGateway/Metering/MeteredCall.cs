@@ -55,6 +55,9 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>The outcome once settled or released; null while open.</summary>
     public CallSettlement? Settlement { get; set; }
 
+    /// <summary>Whether the settlement went to the local journal because the database was unavailable.</summary>
+    public bool Journaled { get; set; }
+
     /// <summary>What went wrong, without prompt text.</summary>
     public string? Error { get; set; }
 

@@ -16,6 +16,9 @@ public static class MeteringExtensions
         services.AddSingleton<CallRecorder>();
         services.AddSingleton<ResponseMeter>();
         services.AddSingleton<Proxy.ResilientForwarder>();
+        services.AddSingleton<SettlementJournal>();
+        services.AddSingleton<SettlementReplayService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SettlementReplayService>());
         return services;
     }
 }

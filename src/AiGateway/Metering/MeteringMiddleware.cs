@@ -77,7 +77,20 @@ public sealed class MeteringMiddleware(
             proxy.Cluster.Config.ClusterId, time.GetUtcNow());
 
         // 4 + 5. Admit and hold.
-        var refused = await admission.AdmitAsync(call, context.RequestAborted);
+        GatewayError? refused;
+        try
+        {
+            refused = await admission.AdmitAsync(call, context.RequestAborted);
+        }
+        catch (Exception ex) when (DatabaseFailure.Is(ex))
+        {
+            // Fail closed: a call that cannot be held is never forwarded unmetered.
+            logger.LogError(ex, "Request {RequestId}: ledger unavailable at admission; refusing with 503", call.RequestId);
+            context.Response.Headers.RetryAfter = "2";
+            await ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.Unavailable,
+                "The gateway's credit ledger is temporarily unavailable; the call was not forwarded or charged. Retry shortly."));
+            return;
+        }
         if (refused is not null)
         {
             CreditHeaders.Write(context.Response, call.Estimate.Credits, call.AvailableAfterHold, charged: null);

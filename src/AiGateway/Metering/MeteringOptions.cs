@@ -24,6 +24,12 @@ public sealed class MeteringOptions
     /// <summary>The largest non-streaming response the gateway buffers to read its usage before answering.</summary>
     public int MaxBufferedResponseBytes { get; set; } = 64 * 1024 * 1024;
 
+    /// <summary>Where settlements and call records wait while the database is unavailable.</summary>
+    public string JournalPath { get; set; } = "data/settlement-journal.jsonl";
+
+    /// <summary>How often the journal is retried.</summary>
+    public TimeSpan JournalReplayInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Failures (in <see cref="BreakerSamplingDuration"/>) that open a destination's circuit.</summary>
     public int BreakerMinimumThroughput { get; set; } = 5;
 

@@ -16,7 +16,19 @@ public sealed class GatewayAuthMiddleware(RequestDelegate next, GatewayKeyAuthen
             return;
         }
         var presented = ProviderCredentials.ReadClientKey(context.Request, format);
-        var caller = await authenticator.AuthenticateAsync(presented, context.RequestAborted);
+        CallerAccount? caller;
+        try
+        {
+            caller = await authenticator.AuthenticateAsync(presented, context.RequestAborted);
+        }
+        catch (Exception ex) when (Metering.DatabaseFailure.Is(ex))
+        {
+            // Fail closed: without the database no key can be checked, so nothing is forwarded.
+            context.Response.Headers.RetryAfter = "2";
+            await ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.Unavailable,
+                "The gateway is temporarily unable to check API keys. Retry shortly."));
+            return;
+        }
         if (caller is null)
         {
             var message = presented is null

@@ -38,6 +38,7 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         {
             ["ConnectionStrings:Ledger"] = $"Data Source={Path.Combine(_dataDir, "gateway.db")}",
             ["Gateway:AdminKey"] = AdminKey,
+            ["Metering:JournalPath"] = Path.Combine(_dataDir, "settlement-journal.jsonl"),
             ["Serilog:MinimumLevel:Default"] = "Warning",
         };
         foreach (var cluster in new[] { "openai", "anthropic", "gemini", "deepseek" })
@@ -55,6 +56,9 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     /// <summary>The WireMock scope the providers point at.</summary>
     public WireMockScope Upstream { get; }
 
+    /// <summary>The folder holding this host's SQLite file and journal.</summary>
+    public string DataDirectory => _dataDir;
+
     /// <summary>The gateway's base address on loopback.</summary>
     public Uri BaseAddress
     {
@@ -65,8 +69,12 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         }
     }
 
+    /// <summary>Text appended to the SQLite connection string before the host starts (e.g. a short busy timeout).</summary>
+    public string AppendToConnectionString { get; set; } = "";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
+        _settings["ConnectionStrings:Ledger"] += AppendToConnectionString;
         builder.UseContentRoot(RepoPaths.Root);
         builder.UseEnvironment("Production");
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));

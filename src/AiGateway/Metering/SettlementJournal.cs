@@ -1,0 +1,102 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace AiGateway.Metering;
+
+/// <summary>
+/// A local, fsync'd journal of settlements and call records the database could not take (outage, lock timeout).
+/// <see cref="SettlementReplayService"/> replays it when the database answers again and at start-up, so a call the
+/// provider served is never given away and its record is never lost. Settlement is idempotent by request id.
+/// </summary>
+public sealed class SettlementJournal(IOptions<MeteringOptions> options, ILogger<SettlementJournal> logger)
+{
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>One journaled item: a settlement still to apply, or a call record still to store.</summary>
+    public sealed record Entry(string Kind, string RequestId, Guid AccountId, bool Held, long CostMicro, CallRecord? Record)
+    {
+        /// <summary>A settlement of <see cref="CostMicro"/> for the request's hold (or a direct charge when nothing was held).</summary>
+        public const string Settle = "settle";
+
+        /// <summary>A call record to insert (once, by request id).</summary>
+        public const string RecordKind = "record";
+    }
+
+    private string FilePath => Path.GetFullPath(options.Value.JournalPath);
+
+    /// <summary>Appends an entry and flushes it to disk before returning.</summary>
+    public async Task AppendAsync(Entry entry)
+    {
+        await _lock.WaitAsync();
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
+            await using var stream = new FileStream(FilePath, FileMode.Append, FileAccess.Write, FileShare.Read, 4096, FileOptions.WriteThrough);
+            var line = JsonSerializer.SerializeToUtf8Bytes(entry, Json);
+            await stream.WriteAsync(line);
+            stream.WriteByte((byte)'\n');
+            stream.Flush(flushToDisk: true);
+            logger.LogWarning("Request {RequestId}: {Kind} journaled locally (database unavailable); it is replayed when the database answers",
+                entry.RequestId, entry.Kind);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>All journaled entries, oldest first (a torn last line from a crash is skipped).</summary>
+    public async Task<IReadOnlyList<Entry>> ReadAllAsync()
+    {
+        await _lock.WaitAsync();
+        try
+        {
+            if (!File.Exists(FilePath)) return [];
+            var entries = new List<Entry>();
+            foreach (var line in await File.ReadAllLinesAsync(FilePath))
+            {
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                try
+                {
+                    if (JsonSerializer.Deserialize<Entry>(line, Json) is { } entry) entries.Add(entry);
+                }
+                catch (JsonException)
+                {
+                    logger.LogWarning("Skipping an unreadable settlement journal line (torn write)");
+                }
+            }
+            return entries;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Removes applied entries, rewriting the journal atomically (temp file + rename).</summary>
+    public async Task RemoveAsync(IReadOnlyCollection<Entry> applied)
+    {
+        if (applied.Count == 0) return;
+        await _lock.WaitAsync();
+        try
+        {
+            if (!File.Exists(FilePath)) return;
+            var keep = new List<string>();
+            foreach (var line in await File.ReadAllLinesAsync(FilePath))
+            {
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                Entry? entry = null;
+                try { entry = JsonSerializer.Deserialize<Entry>(line, Json); } catch (JsonException) { }
+                if (entry is null || !applied.Any(a => a.Kind == entry.Kind && a.RequestId == entry.RequestId)) keep.Add(line);
+            }
+            var temp = FilePath + ".tmp";
+            await File.WriteAllLinesAsync(temp, keep);
+            File.Move(temp, FilePath, overwrite: true);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+}

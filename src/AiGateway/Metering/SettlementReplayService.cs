@@ -1,0 +1,81 @@
+using AiGateway.Ledger;
+using AiGateway.Pricing;
+using Microsoft.Extensions.Options;
+
+namespace AiGateway.Metering;
+
+/// <summary>Applies the <see cref="SettlementJournal"/> at start-up and then every few seconds, once the database answers.</summary>
+public sealed class SettlementReplayService(
+    SettlementJournal journal,
+    IServiceScopeFactory scopes,
+    CallRecorder recorder,
+    IOptions<MeteringOptions> options,
+    ILogger<SettlementReplayService> logger) : BackgroundService
+{
+    /// <summary>Replays every journaled entry it can; returns how many were applied.</summary>
+    public async Task<int> ReplayOnceAsync()
+    {
+        var entries = await journal.ReadAllAsync();
+        if (entries.Count == 0) return 0;
+        var applied = new List<SettlementJournal.Entry>();
+        var settled = new Dictionary<string, SettleResult>();
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var ledger = scope.ServiceProvider.GetRequiredService<CreditLedger>();
+            // Settlements first, so the records written after them carry the final charge.
+            foreach (var entry in entries.Where(e => e.Kind == SettlementJournal.Entry.Settle))
+            {
+                var cost = new Credits(entry.CostMicro);
+                settled[entry.RequestId] = entry.Held
+                    ? await CallSettler.SettleOrChargeAsync(ledger, entry.RequestId, entry.AccountId, cost, logger)
+                    : await ledger.ChargeAsync(entry.AccountId, cost, entry.RequestId, CancellationToken.None);
+                applied.Add(entry);
+            }
+            foreach (var entry in entries.Where(e => e.Kind == SettlementJournal.Entry.RecordKind && e.Record is not null))
+            {
+                var record = entry.Record!;
+                if (settled.TryGetValue(entry.RequestId, out var result))
+                {
+                    record.ChargedMicro = result.Charged.Micro;
+                    record.OverageMicro = result.Overage.Micro;
+                }
+                await recorder.InsertAsync(record);
+                applied.Add(entry);
+            }
+        }
+        catch (Exception ex) when (DatabaseFailure.Is(ex))
+        {
+            logger.LogInformation("Settlement journal: database still unavailable ({Count} entries waiting)", entries.Count - applied.Count);
+        }
+        finally
+        {
+            await journal.RemoveAsync(applied);
+        }
+        if (applied.Count > 0) logger.LogInformation("Settlement journal: applied {Count} entries", applied.Count);
+        return applied.Count;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await ReplayOnceAsync();
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(ex, "Settlement journal replay failed");
+            }
+            try
+            {
+                await Task.Delay(options.Value.JournalReplayInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
