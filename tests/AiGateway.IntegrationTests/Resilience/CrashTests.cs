@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using AiGateway.IntegrationTests.Infrastructure;
+using Microsoft.Data.Sqlite;
+
+namespace AiGateway.IntegrationTests.Resilience;
+
+/// <summary>kill -9 of the gateway process with 50 calls (streaming and not) in flight, then a restart on the same database.</summary>
+public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private sealed record Outcome(string? RequestId, bool FullyReceived, string Kind, string? Error = null);
+
+    [Fact]
+    public async Task KillDashNine_50CallsInFlight_CompletedCallsChargedOnceHoldsResolvedConservationHolds()
+    {
+        var upstream = (await SharedWireMock.GetAsync()).NewScope();
+        var dir = Path.Combine(Path.GetTempPath(), "aigw-crash-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var dbPath = Path.Combine(dir, "gateway.db");
+        var environment = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Ledger"] = $"Data Source={dbPath}",
+            ["Gateway__AdminKey"] = "crash-admin-key",
+            ["ReverseProxy__Clusters__openai__Destinations__primary__Address"] = upstream.UpstreamAddress,
+            ["OPENAI_API_KEY"] = "sk-provider-crash",
+            ["Metering__JournalPath"] = Path.Combine(dir, "journal.jsonl"),
+            ["Ledger__HoldTtl"] = "00:00:03",
+            ["Ledger__SweepInterval"] = "00:00:01",
+            ["Serilog__MinimumLevel__Default"] = "Warning",
+        };
+        // Non-streaming answers take 0.1–8 s; streams dribble over 6 s: at the kill some are done, some midway.
+        await upstream.StubAsync("POST", "/v1/chat/completions", new JsonObject
+        {
+            ["status"] = 200, ["body"] = Samples.OpenAiChatSse("x", "y", "z"),
+            ["headers"] = new JsonObject { ["Content-Type"] = "text/event-stream" },
+            ["chunkedDribbleDelay"] = new JsonObject { ["numberOfChunks"] = 5, ["totalDuration"] = 6000 },
+        }, priority: 1, extraRequest: new JsonObject { ["bodyPatterns"] = new JsonArray(new JsonObject { ["contains"] = "\"stream\":true" }) });
+        await upstream.StubAsync("POST", "/v1/chat/completions", new JsonObject
+        {
+            ["status"] = 200, ["body"] = Samples.OpenAiChatJson,
+            ["headers"] = new JsonObject { ["Content-Type"] = "application/json" },
+            ["delayDistribution"] = new JsonObject { ["type"] = "uniform", ["lower"] = 100, ["upper"] = 8000 },
+        }, priority: 5);
+
+        string key;
+        await using (var gateway = new GatewayProcess(environment))
+        {
+            await gateway.StartAsync();
+            using var admin = new HttpClient { BaseAddress = gateway.BaseAddress };
+            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "crash-admin-key");
+            var account = (await (await admin.PostAsJsonAsync("/admin/accounts", new { name = "crash" })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+            key = (await (await admin.PostAsJsonAsync($"/admin/accounts/{account}/keys", new { name = "k" })).Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+            (await admin.PostAsJsonAsync($"/admin/accounts/{account}/grants", new { kind = "bonus", credits = 100, reason = "crash test" })).EnsureSuccessStatusCode();
+
+            using var client = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            // Warm up the gateway and WireMock (JIT, vocabularies) so the kill lands among calls, not before them.
+            Assert.True((await CallAsync(client, stream: false)).FullyReceived);
+            Assert.True((await CallAsync(client, stream: true)).FullyReceived);
+            var calls = Enumerable.Range(0, 50).Select(i => Task.Run(() => CallAsync(client, stream: i % 2 == 0))).ToList();
+            // Kill once some calls have completed (so both kinds of outcome exist), at the latest after 15 s.
+            var killAt = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+            while (calls.Count(c => c.IsCompleted) < 8 && DateTime.UtcNow < killAt) await Task.Delay(50);
+            await gateway.KillAsync();
+            var outcomes = await Task.WhenAll(calls);
+
+            Assert.True(outcomes.Any(o => o.FullyReceived), string.Join("\n", outcomes.Select(o => o.ToString())) + "\n" + string.Join("\n", gateway.Output.TakeLast(30)));
+            Assert.Contains(outcomes, o => !o.FullyReceived);
+
+            // Restart on the same database; in-flight holds expire (TTL 3 s) and the sweep releases them.
+            await using var restarted = new GatewayProcess(environment);
+            await restarted.StartAsync();
+            await Task.Delay(TimeSpan.FromSeconds(6));
+
+            using var user = new HttpClient { BaseAddress = restarted.BaseAddress };
+            user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            var balance = (await user.GetFromJsonAsync<JsonObject>("/v1/credits"))!;
+            await restarted.KillAsync();
+
+            var charges = await ChargesByRequestAsync(dbPath);
+            foreach (var done in outcomes.Where(o => o.FullyReceived))
+            {
+                Assert.True(charges.TryGetValue(done.RequestId!, out var count) && count == 1,
+                    $"{done.Kind} call {done.RequestId} was fully received but charged {count} times");
+            }
+            Assert.All(charges, c => Assert.Equal(1, c.Value));
+            Assert.Equal(0, await ActiveHoldsAsync(dbPath));
+            Assert.Equal(0m, balance["held"]!.GetValue<decimal>());
+            output.WriteLine($"calls: {outcomes.Length}, fully received: {outcomes.Count(o => o.FullyReceived)} " +
+                             $"(streams {outcomes.Count(o => o.FullyReceived && o.Kind == "stream")}), cut by the kill: {outcomes.Count(o => !o.FullyReceived)}; " +
+                             $"charges: {charges.Count}, charged micro: {await ChargedMicroAsync(dbPath)}, available after restart: {balance["available"]}, held: {balance["held"]}");
+            // Conservation: the grant is what is left plus what was charged.
+            Assert.Equal(100_000_000L, (long)(balance["available"]!.GetValue<decimal>() * 1_000_000m) + await ChargedMicroAsync(dbPath));
+        }
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    }
+
+    private static async Task<Outcome> CallAsync(HttpClient client, bool stream)
+    {
+        var body = stream
+            ? """{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}"""
+            : """{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}""";
+        string? requestId = null;
+        try
+        {
+            using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/openai/v1/chat/completions")
+            {
+                Content = new StringContent(body, Encoding.UTF8, "application/json"),
+            }, HttpCompletionOption.ResponseHeadersRead);
+            requestId = response.Headers.TryGetValues("X-Request-Id", out var ids) ? ids.Single() : null;
+            var text = await response.Content.ReadAsStringAsync();
+            var complete = response.StatusCode == HttpStatusCode.OK && (stream ? text.Contains("data: [DONE]") : text.Contains("\"usage\""));
+            return new Outcome(requestId, complete, stream ? "stream" : "json");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException)
+        {
+            return new Outcome(requestId, false, stream ? "stream" : "json", ex.GetType().Name + ": " + ex.Message);
+        }
+    }
+
+    private static async Task<Dictionary<string, int>> ChargesByRequestAsync(string dbPath)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT request_id, COUNT(*) FROM credit_charges GROUP BY request_id";
+        var result = new Dictionary<string, int>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) result[reader.GetString(0)] = reader.GetInt32(1);
+        return result;
+    }
+
+    private static async Task<long> ChargedMicroAsync(string dbPath)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(SUM(amount), 0) FROM credit_charges";
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    private static async Task<long> ActiveHoldsAsync(string dbPath)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM credit_holds WHERE status = 'active'";
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+}
