@@ -21,6 +21,9 @@ public sealed class MeteringOptions
     /// <summary>A stream that sends nothing for this long is cut (and charged for what was delivered).</summary>
     public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>The longest a stream may run; an endless stream is cut then and charged for what was delivered.</summary>
+    public TimeSpan MaxStreamDuration { get; set; } = TimeSpan.FromMinutes(30);
+
     /// <summary>The largest non-streaming response the gateway buffers to read its usage before answering.</summary>
     public int MaxBufferedResponseBytes { get; set; } = 64 * 1024 * 1024;
 

@@ -105,6 +105,7 @@ public sealed class ResponseMeter(CallSettler settler, IOptions<MeteringOptions>
         var clientGone = false;
         var upstreamFailed = false;
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var deadline = DateTime.UtcNow + options.Value.MaxStreamDuration;
         try
         {
             await response.StartAsync(context.RequestAborted);
@@ -114,14 +115,18 @@ public sealed class ResponseMeter(CallSettler settler, IOptions<MeteringOptions>
                 int read;
                 try
                 {
-                    idle.CancelAfter(options.Value.StreamIdleTimeout);
+                    var remaining = deadline - DateTime.UtcNow;
+                    idle.CancelAfter(remaining < options.Value.StreamIdleTimeout ? (remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero) : options.Value.StreamIdleTimeout);
                     read = await source.ReadAsync(buffer, idle.Token);
                 }
                 catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException)
                 {
                     clientGone = context.RequestAborted.IsCancellationRequested;
                     upstreamFailed = !clientGone;
-                    call.Error = clientGone ? "client disconnected" : idle.IsCancellationRequested ? "upstream stream idle timeout" : "upstream stream failed: " + ex.GetType().Name;
+                    call.Error = clientGone ? "client disconnected"
+                        : DateTime.UtcNow >= deadline ? "stream cut at Metering:MaxStreamDuration"
+                        : idle.IsCancellationRequested ? "upstream stream idle timeout"
+                        : "upstream stream failed: " + ex.GetType().Name;
                     break;
                 }
                 if (read == 0) break;
@@ -158,6 +163,12 @@ public sealed class ResponseMeter(CallSettler settler, IOptions<MeteringOptions>
         if (observer.Usage is { } usage && observer.SawTerminalEvent)
         {
             await settler.SettleAsync(call, usage, CallSettler.Sources.Provider);
+            return;
+        }
+        if (upstreamFailed && observer.Usage is null && observer.DeliveredOutputText.Length == 0)
+        {
+            // The upstream broke before delivering anything: the client got nothing, so it pays nothing.
+            await settler.ReleaseAsync(call);
             return;
         }
         // No complete report: charge the input and the output actually delivered to the client.

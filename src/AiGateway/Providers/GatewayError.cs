@@ -11,6 +11,7 @@ public enum GatewayErrorKind
     RateLimited,
     Unavailable,
     BadGateway,
+    GatewayTimeout,
 }
 
 /// <summary>A gateway error to be written in the calling provider's error shape.</summary>
@@ -27,6 +28,7 @@ public sealed record GatewayError(GatewayErrorKind Kind, string Message, string?
         GatewayErrorKind.RateLimited => 429,
         GatewayErrorKind.Unavailable => 503,
         GatewayErrorKind.BadGateway => 502,
+        GatewayErrorKind.GatewayTimeout => 504,
         _ => 500,
     };
 }

@@ -68,7 +68,7 @@ public static class ProviderErrorWriter
         GatewayErrorKind.Unauthorized => "invalid_request_error",
         GatewayErrorKind.InsufficientCredits => "insufficient_quota",
         GatewayErrorKind.RateLimited => "rate_limit_exceeded",
-        GatewayErrorKind.Unavailable or GatewayErrorKind.BadGateway => "server_error",
+        GatewayErrorKind.Unavailable or GatewayErrorKind.BadGateway or GatewayErrorKind.GatewayTimeout => "server_error",
         _ => "invalid_request_error",
     };
 
@@ -80,7 +80,7 @@ public static class ProviderErrorWriter
         GatewayErrorKind.PayloadTooLarge => "request_too_large",
         GatewayErrorKind.RateLimited => "rate_limit_error",
         GatewayErrorKind.Unavailable => "overloaded_error",
-        GatewayErrorKind.BadGateway => "api_error",
+        GatewayErrorKind.BadGateway or GatewayErrorKind.GatewayTimeout => "api_error",
         _ => "invalid_request_error",
     };
 
@@ -92,6 +92,7 @@ public static class ProviderErrorWriter
         GatewayErrorKind.RateLimited => "RESOURCE_EXHAUSTED",
         GatewayErrorKind.Unavailable => "UNAVAILABLE",
         GatewayErrorKind.BadGateway => "INTERNAL",
+        GatewayErrorKind.GatewayTimeout => "DEADLINE_EXCEEDED",
         _ => "INVALID_ARGUMENT",
     };
 }

@@ -45,9 +45,9 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
         {
             var timedOut = failure.Error == ForwarderError.RequestTimedOut;
             call.Error ??= "upstream " + failure.Error;
-            await ProviderErrorWriter.WriteAsync(context, call.Request.Format, new GatewayError(GatewayErrorKind.BadGateway,
-                timedOut ? "The upstream provider did not answer in time." : "The upstream provider could not be reached."));
-            if (timedOut) context.Response.StatusCode = StatusCodes.Status504GatewayTimeout;
+            await ProviderErrorWriter.WriteAsync(context, call.Request.Format, timedOut
+                ? new GatewayError(GatewayErrorKind.GatewayTimeout, "The upstream provider did not answer in time; the call was not charged.")
+                : new GatewayError(GatewayErrorKind.BadGateway, "The upstream provider could not be reached; the call was not charged."));
         }
     }
 
