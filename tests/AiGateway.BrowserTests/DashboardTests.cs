@@ -110,10 +110,11 @@ public sealed class DashboardTests(BrowserFixture f) : IClassFixture<BrowserFixt
     }
 
     [Fact]
-    public async Task AdminKey_PickAccountFromSearch_ShowsThatAccount()
+    public async Task AdminKey_PickAccountFromSearch_ShowsThatAccountAndExportsItsUsage()
     {
         var name = "operator-view-" + Guid.NewGuid().ToString("N")[..6];
         var (_, key) = await f.Gateway.CreateAccountWithKeyAsync(name, 75);
+        var requestId = await f.MeteredCallAsync(key);
         var errors = new List<string>();
         var page = await f.NewPageAsync(errors);
 
@@ -126,6 +127,11 @@ public sealed class DashboardTests(BrowserFixture f) : IClassFixture<BrowserFixt
         Assert.Equal(await f.AvailableAsync(key), await ShownAvailableAsync(page));
         Assert.Contains(name, await page.TextContentAsync("#who-text"));
         Assert.True(await page.IsHiddenAsync("#estimate-card"));
+        var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#usage-export"));
+        Assert.Equal($"usage-{name}.csv", download.SuggestedFilename);
+        var lines = await File.ReadAllLinesAsync((await download.PathAsync())!);
+        Assert.StartsWith("started_at,request_id,", lines[0]);
+        Assert.Contains(requestId, Assert.Single(lines.Skip(1)));
         Assert.Empty(errors);
     }
 

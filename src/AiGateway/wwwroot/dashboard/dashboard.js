@@ -200,8 +200,9 @@
 
   async function loadAccount() {
     show("account-view", true);
-    // Estimates are priced for the caller's own account, so they need the account's gateway key.
+    // Estimates are priced for the caller's own account, so they need the account's gateway key; exports are admin-only.
     show("estimate-card", state.mode === "user");
+    for (const el of document.querySelectorAll(".operator-only")) el.hidden = state.mode !== "admin";
     showError("load-error", null);
     await Promise.all([loadBalance(), loadSummary(), loadUsage(false), loadLog(false), loadLedger(false)]);
   }
@@ -332,6 +333,24 @@
     }
     state.cursors.ledger = page.nextCursor;
     show("ledger-more", Boolean(page.nextCursor));
+  }
+
+  /** Downloads an admin CSV export: fetched with the key (a plain link cannot send it), then saved from a blob. */
+  async function exportCsv(resource, name) {
+    const { from, to } = resource === "usage.csv" ? usageRange() : { from: null, to: null };
+    const response = await fetch(accountPath(resource) + query({ from, to }), {
+      headers: { Authorization: `Bearer ${state.key}` },
+      cache: "no-store",
+    });
+    if (!response.ok) throw new ApiError(response.status, `Export failed (HTTP ${response.status}).`);
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = `${name}-${state.account.name.replace(/[^A-Za-z0-9_-]+/g, "_")}.csv`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
   }
 
   // ---- Charts -----------------------------------------------------------------------------------------------------
@@ -465,6 +484,8 @@
     on("log-more", "click", () => loadLog(true));
     on("ledger-more", "click", () => loadLedger(true));
     on("estimate-form", "submit", estimate);
+    on("usage-export", "click", () => exportCsv("usage.csv", "usage"));
+    on("ledger-export", "click", () => exportCsv("ledger.csv", "ledger"));
 
     const saved = sessionStorage.getItem(KEY_STORAGE);
     if (saved) {
