@@ -9,7 +9,7 @@ namespace AiGateway.IntegrationTests.Dashboard;
 /// account A has two keys (plus a revoked one) and four calls (three gpt-4o 200s with features, one gpt-4o-mini the
 /// upstream refuses with 400); account B has one call.
 /// </summary>
-public sealed class AccountApiFixture : IAsyncLifetime
+public class AccountApiFixture : IAsyncLifetime
 {
     /// <summary>Account A's name: a comma and quotes, so CSV quoting is exercised.</summary>
     public const string NameA = "Acme, \"Quoted\" Co";
@@ -47,10 +47,16 @@ public sealed class AccountApiFixture : IAsyncLifetime
     /// <summary>Request id of account B's call.</summary>
     public string CallB { get; private set; } = "";
 
+    /// <summary>Extra host settings (the database); none means the default SQLite file.</summary>
+    protected virtual Task<IDictionary<string, string?>?> CreateSettingsAsync() => Task.FromResult<IDictionary<string, string?>?>(null);
+
+    /// <summary>Removes what <see cref="CreateSettingsAsync"/> made.</summary>
+    protected virtual Task DropAsync() => Task.CompletedTask;
+
     public async Task InitializeAsync()
     {
         var upstream = (await SharedWireMock.GetAsync()).NewScope();
-        Gateway = new GatewayFactory(upstream);
+        Gateway = new GatewayFactory(upstream, await CreateSettingsAsync());
         await upstream.StubAsync("POST", "/v1/chat/completions", new JsonObject
         {
             ["status"] = 400,
@@ -107,5 +113,6 @@ public sealed class AccountApiFixture : IAsyncLifetime
         A2.Dispose();
         B.Dispose();
         await Gateway.DisposeAsync();
+        await DropAsync();
     }
 }

@@ -6,8 +6,7 @@ using AiGateway.IntegrationTests.Infrastructure;
 namespace AiGateway.IntegrationTests.Dashboard;
 
 /// <summary>The operator's read endpoints: account search and paging, keys without hashes, and any account's balance, ledger and usage.</summary>
-[Collection(AccountApiCollection.Name)]
-public sealed class AdminAccountApiTests(AccountApiFixture f)
+public abstract class AdminAccountApiTestsBase(AccountApiFixture f)
 {
     private async Task<JsonObject> AdminGetAsync(string url)
     {
@@ -157,3 +156,11 @@ public sealed class AdminAccountApiTests(AccountApiFixture f)
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 }
+
+/// <summary>The tests above on the default SQLite ledger.</summary>
+[Collection(AccountApiCollection.Name)]
+public sealed class AdminAccountApiTests(AccountApiFixture f) : AdminAccountApiTestsBase(f);
+
+/// <summary>The tests above on PostgreSQL, where the same LINQ becomes different SQL.</summary>
+[Collection(PostgresAccountApiCollection.Name)]
+public sealed class AdminAccountApiTestsPostgres(PostgresAccountApiFixture f) : AdminAccountApiTestsBase(f);

@@ -4,8 +4,7 @@ using System.Text.Json.Nodes;
 namespace AiGateway.IntegrationTests.Dashboard;
 
 /// <summary>The admin CSV exports, parsed back with a strict RFC 4180 reader and compared with the JSON APIs.</summary>
-[Collection(AccountApiCollection.Name)]
-public sealed class CsvExportTests(AccountApiFixture f)
+public abstract class CsvExportTestsBase(AccountApiFixture f)
 {
     private async Task<(HttpResponseMessage Response, string Body)> GetCsvAsync(string url)
     {
@@ -100,3 +99,11 @@ public sealed class CsvExportTests(AccountApiFixture f)
         Assert.All(rows, r => Assert.Equal("settle", r["type"]));
     }
 }
+
+/// <summary>The tests above on the default SQLite ledger.</summary>
+[Collection(AccountApiCollection.Name)]
+public sealed class CsvExportTests(AccountApiFixture f) : CsvExportTestsBase(f);
+
+/// <summary>The tests above on PostgreSQL, where the same LINQ becomes different SQL.</summary>
+[Collection(PostgresAccountApiCollection.Name)]
+public sealed class CsvExportTestsPostgres(PostgresAccountApiFixture f) : CsvExportTestsBase(f);

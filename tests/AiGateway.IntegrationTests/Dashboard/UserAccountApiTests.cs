@@ -13,8 +13,7 @@ public sealed class AccountApiCollection : ICollectionFixture<AccountApiFixture>
 }
 
 /// <summary><c>GET /v1/credits/ledger</c> and <c>GET /v1/credits/usage/summary</c>: content, paging, filters and account isolation.</summary>
-[Collection(AccountApiCollection.Name)]
-public sealed class UserAccountApiTests(AccountApiFixture f)
+public abstract class UserAccountApiTestsBase(AccountApiFixture f)
 {
     private static async Task<JsonObject> GetAsync(HttpClient http, string url)
     {
@@ -185,3 +184,11 @@ public sealed class UserAccountApiTests(AccountApiFixture f)
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 }
+
+/// <summary>The tests above on the default SQLite ledger.</summary>
+[Collection(AccountApiCollection.Name)]
+public sealed class UserAccountApiTests(AccountApiFixture f) : UserAccountApiTestsBase(f);
+
+/// <summary>The tests above on PostgreSQL, where the same LINQ becomes different SQL.</summary>
+[Collection(PostgresAccountApiCollection.Name)]
+public sealed class UserAccountApiTestsPostgres(PostgresAccountApiFixture f) : UserAccountApiTestsBase(f);
