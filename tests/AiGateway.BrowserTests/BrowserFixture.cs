@@ -34,6 +34,10 @@ public sealed class BrowserFixture : IAsyncLifetime
         await Upstream.StubJsonAsync("POST", "/v1/chat/completions", 200, Samples.OpenAiChatJson);
         Gateway = new DashboardHost(Upstream);
         _ = Gateway.BaseAddress;
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException($"{ChromiumPath} is missing: run tests/scripts/install-chromium.sh (Debian's chromium package).");
+        }
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
@@ -66,12 +70,12 @@ public sealed class BrowserFixture : IAsyncLifetime
         return page;
     }
 
-    /// <summary>Makes one metered gpt-4o chat call through the gateway with <paramref name="key"/>; returns its request id.</summary>
-    public async Task<string> MeteredCallAsync(string key)
+    /// <summary>Makes one metered chat call (the stub answers every model alike) with <paramref name="key"/>; returns its request id.</summary>
+    public async Task<string> MeteredCallAsync(string key, string model = "gpt-4o")
     {
         using var http = Gateway.CreateKeyClient(key);
         using var response = await http.PostAsJsonAsync("/openai/v1/chat/completions",
-            new { model = "gpt-4o", messages = new[] { new { role = "user", content = "hello" } } });
+            new { model, messages = new[] { new { role = "user", content = "hello" } } });
         response.EnsureSuccessStatusCode();
         var id = response.Headers.GetValues("X-Request-Id").Single();
         // The call record is written as the request ends; wait until the API shows it.

@@ -73,6 +73,32 @@ public sealed class DashboardTests(BrowserFixture f) : IClassFixture<BrowserFixt
     }
 
     [Fact]
+    public async Task UsageFilters_ModelAndDates_NarrowTheTable()
+    {
+        var (_, key) = await f.Gateway.CreateAccountWithKeyAsync("filters", 20);
+        await f.MeteredCallAsync(key, "gpt-4o");
+        var mini = await f.MeteredCallAsync(key, "gpt-4o-mini");
+        var errors = new List<string>();
+        var page = await f.NewPageAsync(errors);
+        await SignInAsync(page, key);
+        var rows = page.Locator("#usage-table tbody tr");
+        await page.Locator("#usage-table tbody tr").Nth(1).WaitForAsync(new LocatorWaitForOptions { Timeout = WaitMs });
+
+        await page.SelectOptionAsync("#usage-model", "gpt-4o-mini");
+        await page.ClickAsync("#usage-filters button[type=submit]");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#usage-table tbody tr').length === 1", null,
+            new PageWaitForFunctionOptions { Timeout = WaitMs });
+        Assert.Equal(mini, await rows.First.GetAttributeAsync("data-request-id"));
+
+        var tomorrow = DateTime.Now.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        await page.FillAsync("#usage-from", tomorrow);
+        await page.ClickAsync("#usage-filters button[type=submit]");
+        await page.Locator("#usage-empty").WaitForAsync(new LocatorWaitForOptions { Timeout = WaitMs });
+        Assert.Equal(0, await rows.CountAsync());
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public async Task SignIn_BadKey_ShowsClearMessageAndStaysSignedOut()
     {
         var errors = new List<string>();
@@ -127,6 +153,8 @@ public sealed class DashboardTests(BrowserFixture f) : IClassFixture<BrowserFixt
         Assert.Equal(await f.AvailableAsync(key), await ShownAvailableAsync(page));
         Assert.Contains(name, await page.TextContentAsync("#who-text"));
         Assert.True(await page.IsHiddenAsync("#estimate-card"));
+        await page.Locator($"#usage-table tbody tr[data-request-id='{requestId}']").WaitForAsync(new LocatorWaitForOptions { Timeout = WaitMs });
+        await ScreenshotAsync(page, "dashboard-operator.png");
         var download = await page.RunAndWaitForDownloadAsync(() => page.ClickAsync("#usage-export"));
         Assert.Equal($"usage-{name}.csv", download.SuggestedFilename);
         var lines = await File.ReadAllLinesAsync((await download.PathAsync())!);
