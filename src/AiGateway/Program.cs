@@ -1,5 +1,6 @@
 using AiGateway.Accounts;
 using AiGateway.Api;
+using AiGateway.Dashboard;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
 using AiGateway.Metering;
@@ -25,6 +26,7 @@ app.UseMiddleware<RequestIdMiddleware>();
 app.MapHealthEndpoints();
 app.MapAdminApi();
 app.MapUserApi();
+app.MapDashboard();
 app.MapGatewayProxy();
 app.LogStartupHelp();
 await app.RunAsync();

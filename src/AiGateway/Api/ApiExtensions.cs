@@ -11,6 +11,7 @@ public static class ApiExtensions
         var admin = app.MapGroup("/admin").AddEndpointFilter<AdminKeyFilter>();
         admin.MapAdminAccountsApi();
         admin.MapLedgerAdminApi();
+        admin.MapAdminAccountViewsApi().MapCsvExportApi();
         return admin;
     }
 
@@ -20,6 +21,7 @@ public static class ApiExtensions
         var credits = app.MapGroup("/v1/credits").AddEndpointFilter<GatewayKeyFilter>();
         credits.MapCreditsApi();
         credits.MapUsageApi();
+        credits.MapAccountActivityApi();
         return credits;
     }
 }

@@ -1,0 +1,202 @@
+using AiGateway.Ledger;
+using AiGateway.Pricing;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace AiGateway.Api;
+
+/// <summary>
+/// Read-only queries over one account's ledger and call records, shared by the user API (the caller's account) and
+/// the admin API (any account), so both answer in exactly the same shapes.
+/// </summary>
+internal static class AccountQueries
+{
+    /// <summary>The largest page of the activity ledger.</summary>
+    public const int MaxLedgerPage = 200;
+
+    /// <summary>The largest page of the per-call usage list.</summary>
+    public const int MaxUsagePage = UsageApi.MaxPageSize;
+
+    /// <summary>The most buckets a summary returns; grouping by key or feature could otherwise grow without bound.</summary>
+    public const int MaxBuckets = 1000;
+
+    /// <summary>The movement types a user reads as the activity ledger; holds and releases are transient and shown only when asked for.</summary>
+    public static readonly string[] DefaultLedgerTypes =
+        [LedgerEntryTypes.Grant, LedgerEntryTypes.Settle, LedgerEntryTypes.Expire, LedgerEntryTypes.Revoke, LedgerEntryTypes.Adjust];
+
+    private static readonly string[] AllLedgerTypes =
+    [
+        LedgerEntryTypes.Grant, LedgerEntryTypes.Hold, LedgerEntryTypes.Settle, LedgerEntryTypes.Release,
+        LedgerEntryTypes.Expire, LedgerEntryTypes.Revoke, LedgerEntryTypes.Adjust,
+    ];
+
+    /// <summary>Parses a comma-separated <c>type</c> filter (<c>all</c> for every type; empty for the default set).</summary>
+    public static ProblemHttpResult? LedgerTypes(string? type, out string[] types)
+    {
+        types = DefaultLedgerTypes;
+        if (string.IsNullOrWhiteSpace(type)) return null;
+        if (type.Trim() == "all")
+        {
+            types = AllLedgerTypes;
+            return null;
+        }
+        types = type.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var unknown = types.FirstOrDefault(t => !AllLedgerTypes.Contains(t));
+        return unknown is null ? null : QueryArguments.Invalid($"Unknown type '{unknown}'; use {string.Join(", ", AllLedgerTypes)} or all.");
+    }
+
+    /// <summary>The filtered activity ledger of an account, in id order (newest first unless <paramref name="ascending"/>).</summary>
+    public static IQueryable<LedgerEntry> Ledger(LedgerDbContext db, Guid account, string[] types, DateTimeOffset? from, DateTimeOffset? to)
+    {
+        var query = db.LedgerEntries.AsNoTracking().Where(e => e.AccountId == account && types.Contains(e.Type));
+        if (from is { } f) query = query.Where(e => e.At >= f);
+        if (to is { } t) query = query.Where(e => e.At < t);
+        return query;
+    }
+
+    /// <summary>One page of the activity ledger, newest first, with each movement's lot and model looked up for display.</summary>
+    public static async Task<LedgerPage> LedgerPageAsync(
+        LedgerDbContext db, Guid account, string[] types, DateTimeOffset? from, DateTimeOffset? to, long? before, int limit, CancellationToken ct)
+    {
+        var query = Ledger(db, account, types, from, to);
+        if (before is { } b) query = query.Where(e => e.Id < b);
+        var rows = await query.OrderByDescending(e => e.Id).Take(limit + 1).ToListAsync(ct);
+        var page = rows.Take(limit).ToList();
+        // Two small look-ups bounded by the page size, instead of joins that would complicate the keyset query.
+        var lotIds = page.Where(e => e.LotId is not null).Select(e => e.LotId!.Value).Distinct().ToArray();
+        var lots = lotIds.Length == 0
+            ? []
+            : await db.CreditLots.AsNoTracking().Where(l => l.AccountId == account && lotIds.Contains(l.Id))
+                .Select(l => new { l.Id, l.Kind, l.Reason }).ToDictionaryAsync(l => l.Id, ct);
+        var requestIds = page.Where(e => e.RequestId is not null).Select(e => e.RequestId!).Distinct().ToArray();
+        var models = requestIds.Length == 0
+            ? []
+            : await db.CallRecords.AsNoTracking().Where(r => r.AccountId == account && requestIds.Contains(r.RequestId))
+                .Select(r => new { r.RequestId, r.Model }).ToDictionaryAsync(r => r.RequestId, r => r.Model, ct);
+        var items = page.Select(e =>
+        {
+            var lot = e.LotId is { } id && lots.TryGetValue(id, out var l) ? l : null;
+            return ToView(e, lot?.Kind, lot?.Reason, e.RequestId is { } r && models.TryGetValue(r, out var m) ? m : null);
+        }).ToList();
+        return new LedgerPage(items, rows.Count > limit ? page[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
+    }
+
+    /// <summary>Maps a movement, with its lot's kind and reason and its call's model when known.</summary>
+    public static LedgerEntryView ToView(LedgerEntry e, string? lotKind, string? lotReason, string? model) =>
+        new(e.Id, e.At, e.Type, DirectionOf(e), new Credits(e.Amount).ToDecimal(), new Credits(e.AvailableAfter).ToDecimal(),
+            e.LotId, lotKind, lotReason, e.RequestId, model, e.Note);
+
+    /// <summary>Whether a movement added to, took from, or only corrected the available balance.</summary>
+    public static string DirectionOf(LedgerEntry e) => e.Type switch
+    {
+        LedgerEntryTypes.Grant or LedgerEntryTypes.Release => "in",
+        // An expired hold gives its reservation back; an expired lot takes its unspent rest away.
+        LedgerEntryTypes.Expire when e.HoldId is not null => "in",
+        LedgerEntryTypes.Adjust => "adjust",
+        _ => "out",
+    };
+
+    /// <summary>The filtered call records of an account.</summary>
+    public static IQueryable<Metering.CallRecord> Calls(
+        LedgerDbContext db, Guid account, DateTimeOffset? from, DateTimeOffset? to, string? model, string? feature, int? status)
+    {
+        var query = db.CallRecords.AsNoTracking().Where(r => r.AccountId == account);
+        if (from is { } f) query = query.Where(r => r.StartedAt >= f);
+        if (to is { } t) query = query.Where(r => r.StartedAt < t);
+        if (!string.IsNullOrEmpty(model)) query = query.Where(r => r.Model == model || r.PricedModel == model);
+        if (!string.IsNullOrEmpty(feature)) query = query.Where(r => r.Feature == feature);
+        if (status is { } s) query = query.Where(r => r.StatusCode == s);
+        return query;
+    }
+
+    /// <summary>One page of calls, newest first, in the user usage API's shape.</summary>
+    public static async Task<UsageApi.UsagePage> UsagePageAsync(IQueryable<Metering.CallRecord> calls, long? before, int limit, CancellationToken ct)
+    {
+        if (before is { } b) calls = calls.Where(r => r.Id < b);
+        var rows = await calls.OrderByDescending(r => r.Id).Take(limit + 1).ToListAsync(ct);
+        var next = rows.Count > limit ? rows[limit - 1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        return new UsageApi.UsagePage(rows.Take(limit).Select(UsageApi.CallView.From).ToList(), next);
+    }
+
+    /// <summary>The grouping names a usage summary accepts.</summary>
+    public static readonly string[] GroupBys = ["day", "model", "key", "feature"];
+
+    /// <summary>
+    /// Sums an account's calls in <c>[from, to)</c> into buckets. Rows are streamed and folded into at most
+    /// <see cref="MaxBuckets"/> buckets, so memory depends on the buckets, not on the number of calls; grouping by local
+    /// day in the database would need per-provider date functions over the tick-encoded timestamps.
+    /// </summary>
+    public static async Task<UsageSummary> SummaryAsync(
+        LedgerDbContext db, Guid account, DateTimeOffset from, DateTimeOffset to, string groupBy, int tzOffsetMinutes, CancellationToken ct)
+    {
+        var offset = TimeSpan.FromMinutes(tzOffsetMinutes);
+        var buckets = new Dictionary<string, Accumulator>(StringComparer.Ordinal);
+        var totals = new Accumulator();
+        var rows = Calls(db, account, from, to, null, null, null)
+            .Select(r => new { r.StartedAt, r.Model, r.KeyId, r.Feature, r.StatusCode, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro })
+            .AsAsyncEnumerable();
+        await foreach (var r in rows.WithCancellation(ct))
+        {
+            var key = groupBy switch
+            {
+                "day" => r.StartedAt.ToOffset(offset).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                "model" => r.Model,
+                "key" => r.KeyId.ToString(),
+                _ => r.Feature ?? "",
+            };
+            if (!buckets.TryGetValue(key, out var bucket))
+            {
+                if (buckets.Count >= MaxBuckets) key = "(other)";
+                if (!buckets.TryGetValue(key, out bucket)) buckets[key] = bucket = new Accumulator();
+            }
+            bucket.Add(r.StatusCode, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, groupBy == "day" ? r.Model : null);
+            totals.Add(r.StatusCode, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, null);
+        }
+
+        var labels = new Dictionary<string, string>();
+        if (groupBy == "key" && buckets.Count > 0)
+        {
+            var ids = buckets.Keys.Select(k => Guid.TryParse(k, out var g) ? g : Guid.Empty).ToArray();
+            labels = await db.GatewayKeys.AsNoTracking().Where(k => k.AccountId == account && ids.Contains(k.Id))
+                .ToDictionaryAsync(k => k.Id.ToString(), k => $"{k.Name} ({k.Prefix}…)", ct);
+        }
+        // Days read oldest first (a chart's x axis); other groupings biggest spender first.
+        var ordered = groupBy == "day"
+            ? buckets.OrderBy(b => b.Key, StringComparer.Ordinal)
+            : buckets.OrderByDescending(b => b.Value.Micro).ThenBy(b => b.Key, StringComparer.Ordinal);
+        var list = ordered.Select(b => b.Value.ToBucket(b.Key, labels.GetValueOrDefault(b.Key, b.Key), groupBy == "day")).ToList();
+        return new UsageSummary(from, to, groupBy, tzOffsetMinutes,
+            new UsageTotals(totals.Calls, totals.Input, totals.Cached, totals.Output, totals.Reasoning, new Credits(totals.Micro).ToDecimal()), list);
+    }
+
+    /// <summary>Running sums of one bucket.</summary>
+    private sealed class Accumulator
+    {
+        public long Calls, Input, Cached, Output, Reasoning, Micro;
+        private readonly SortedDictionary<string, long> _statuses = new(StringComparer.Ordinal);
+        private Dictionary<string, (long Calls, long Micro)>? _models;
+
+        public void Add(int status, long input, long cached, long output, long reasoning, long micro, string? model)
+        {
+            Calls++;
+            Input += input;
+            Cached += cached;
+            Output += output;
+            Reasoning += reasoning;
+            Micro += micro;
+            var code = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _statuses[code] = _statuses.GetValueOrDefault(code) + 1;
+            if (model is null) return;
+            _models ??= new Dictionary<string, (long, long)>(StringComparer.Ordinal);
+            var m = _models.GetValueOrDefault(model);
+            _models[model] = (m.Calls + 1, m.Micro + micro);
+        }
+
+        public UsageBucket ToBucket(string key, string label, bool withModels) => new(
+            key, label, Calls, Input, Cached, Output, Reasoning, new Credits(Micro).ToDecimal(), _statuses,
+            withModels
+                ? (_models ?? []).OrderByDescending(m => m.Value.Micro).ThenBy(m => m.Key, StringComparer.Ordinal)
+                    .Select(m => new ModelSlice(m.Key, m.Value.Calls, new Credits(m.Value.Micro).ToDecimal())).ToList()
+                : null);
+    }
+}
