@@ -66,8 +66,9 @@ public sealed partial class CreditLedger
         var hold = await FindHoldAsync(s, requestId);
         if (hold is null) return SettleResult.Nothing(SettleStatus.NotFound, Credits.Zero);
         var totals = await LockAccountAsync(s, hold.AccountId, nowTicks);
-        // Re-read under the account lock: on PostgreSQL a concurrent settle may have resolved it meanwhile.
-        hold = await FindHoldAsync(s, requestId);
+        // Re-read under the account lock: on PostgreSQL a concurrent settle may have resolved it meanwhile
+        // (on SQLite the first read already ran under BEGIN IMMEDIATE's write lock).
+        if (s.IsPostgres) hold = await FindHoldAsync(s, requestId);
         var result = await SettleHoldAsync(s, hold!, totals!, actual.Micro, nowTicks);
         await s.CommitAsync();
         return result;
@@ -82,7 +83,7 @@ public sealed partial class CreditLedger
         var hold = await FindHoldAsync(s, requestId);
         if (hold is null) return new ReleaseResult(ReleaseStatus.NotFound, Credits.Zero, Credits.Zero);
         var totals = (await LockAccountAsync(s, hold.AccountId, nowTicks))!;
-        hold = (await FindHoldAsync(s, requestId))!;
+        if (s.IsPostgres) hold = (await FindHoldAsync(s, requestId))!;
         var status = hold.Status switch
         {
             HoldStatuses.Active => ReleaseStatus.Released,

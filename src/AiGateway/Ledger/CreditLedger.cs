@@ -10,7 +10,7 @@ namespace AiGateway.Ledger;
 /// Every movement runs in one database transaction holding the account's lock (see <see cref="LedgerSession"/>),
 /// so several gateway instances sharing the database stay correct; nothing relies on in-process state for correctness.
 /// </summary>
-public sealed partial class CreditLedger
+public sealed partial class CreditLedger : IAsyncDisposable
 {
     private readonly IDbContextFactory<LedgerDbContext> _dbFactory;
     private readonly LedgerOptions _options;
@@ -18,6 +18,7 @@ public sealed partial class CreditLedger
     private readonly TimeProvider _time;
     private readonly BurnDownOrder _burnDownOrder;
     private readonly SemaphoreSlim? _sqliteGate;
+    private readonly LedgerConnectionPool _connections;
 
     // Which plan period was last seen issued per account: lets the hot path skip the idempotent insert.
     // Only an optimisation: the unique idempotency key is what prevents double issue.
@@ -33,13 +34,17 @@ public sealed partial class CreditLedger
         _time = time;
         _burnDownOrder = new BurnDownOrder(_options.EffectiveKindPriority);
         _sqliteGate = _options.SerializeSqliteWritersInProcess ? new SemaphoreSlim(1, 1) : null;
+        _connections = new LedgerConnectionPool(dbFactory, maxIdle: Math.Max(2, Environment.ProcessorCount));
     }
+
+    /// <summary>Closes the pooled database connections.</summary>
+    public ValueTask DisposeAsync() => _connections.DisposeAsync();
 
     /// <summary>The burn-down order in use.</summary>
     public BurnDownOrder BurnDownOrder => _burnDownOrder;
 
     private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken) =>
-        LedgerSession.BeginAsync(_dbFactory, _sqliteGate, cancellationToken);
+        LedgerSession.BeginAsync(_connections, _sqliteGate, cancellationToken);
 
     /// <summary>The account's totals read under its lock, kept current by the movements of the same transaction.</summary>
     private sealed class AccountTotals(long held, long overage, string? plan)
