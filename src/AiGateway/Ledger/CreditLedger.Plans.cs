@@ -12,6 +12,7 @@ public sealed partial class CreditLedger
     {
         if (plan is not null && !_plans.Exists(plan))
             return new PlanChangeResult(PlanChangeStatus.UnknownPlan, null, plan, Credits.Zero, []);
+        plan = _plans.CanonicalName(plan);
         var now = _time.GetUtcNow();
         var nowTicks = now.UtcTicks;
         await using var s = await BeginAsync(cancellationToken);
@@ -54,11 +55,12 @@ public sealed partial class CreditLedger
         if (definition is null) return new PlanIssue([], null);
         var monthStart = LedgerPeriods.MonthStart(now);
         var dayStart = LedgerPeriods.DayStart(now);
-        var marker = $"{totals.Plan}|{monthStart.UtcTicks}|{(definition.DailyCredits > 0 ? dayStart.UtcTicks : 0)}";
+        var marker = $"{totals.Plan?.ToLowerInvariant()}|{monthStart.UtcTicks}|{(definition.DailyCredits > 0 ? dayStart.UtcTicks : 0)}";
         if (_issuedPeriods.TryGetValue(accountId, out var seen) && seen == marker) return new PlanIssue([], null);
 
         var issued = new List<LotView>();
-        var planName = totals.Plan!;
+        // Keys use the configured spelling so "Pro" and "pro" can never issue the same period twice.
+        var planName = _plans.CanonicalName(totals.Plan)!;
         if (definition.MonthlyCredits > 0)
         {
             var lot = new NewLot(CreditKinds.Plan, Credits.FromDecimal(definition.MonthlyCredits).Micro,

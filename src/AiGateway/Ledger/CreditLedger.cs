@@ -10,7 +10,7 @@ namespace AiGateway.Ledger;
 /// Every movement runs in one database transaction holding the account's lock (see <see cref="LedgerSession"/>),
 /// so several gateway instances sharing the database stay correct; nothing relies on in-process state for correctness.
 /// </summary>
-public sealed partial class CreditLedger : IAsyncDisposable
+public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
 {
     private readonly IDbContextFactory<LedgerDbContext> _dbFactory;
     private readonly LedgerOptions _options;
@@ -39,6 +39,9 @@ public sealed partial class CreditLedger : IAsyncDisposable
 
     /// <summary>Closes the pooled database connections.</summary>
     public ValueTask DisposeAsync() => _connections.DisposeAsync();
+
+    /// <summary>Closes the pooled database connections (SQLite closes synchronously anyway).</summary>
+    public void Dispose() => _connections.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>The burn-down order in use.</summary>
     public BurnDownOrder BurnDownOrder => _burnDownOrder;
