@@ -57,29 +57,34 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
         public string? Plan { get; set; } = plan;
     }
 
+    // The INSERT ... SELECT creates the lock row only for existing accounts (an unknown id yields no row).
+    private const string LockSql = """
+        INSERT INTO ledger_accounts (account_id, held, overage, updated_at)
+        SELECT "Id", 0, 0, @now FROM accounts WHERE "Id" = @a
+        ON CONFLICT (account_id) DO NOTHING;
+        SELECT s.held, s.overage, a."Plan" FROM ledger_accounts s JOIN accounts a ON a."Id" = s.account_id
+        WHERE s.account_id = @a
+        """;
+
+    private const string SpendableSql = """
+        SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) FROM credit_lots
+        WHERE account_id = @a AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
+        """;
+
+    /// <summary>Locks the account (PostgreSQL: row lock until commit) and reads its totals; null for an unknown account.</summary>
+    private static string LockAccountSql(LedgerSession s) => s.IsPostgres ? LockSql + " FOR UPDATE OF s" : LockSql;
+
+    private static AccountTotals ReadTotals(System.Data.Common.DbDataReader reader) =>
+        new(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+
     private async Task<AccountTotals?> LockAccountAsync(LedgerSession s, Guid accountId, long nowTicks)
     {
-        var id = s.Id(accountId);
-        // The INSERT ... SELECT creates the lock row only for existing accounts (an unknown id yields no row).
-        var sql = """
-            INSERT INTO ledger_accounts (account_id, held, overage, updated_at)
-            SELECT "Id", 0, 0, @now FROM accounts WHERE "Id" = @a
-            ON CONFLICT (account_id) DO NOTHING;
-            SELECT s.held, s.overage, a."Plan" FROM ledger_accounts s JOIN accounts a ON a."Id" = s.account_id
-            WHERE s.account_id = @a
-            """ + (s.IsPostgres ? " FOR UPDATE OF s" : "");
-        await using var reader = await s.ReaderAsync(sql, ("@a", id), ("@now", nowTicks));
-        if (!await reader.ReadAsync()) return null;
-        return new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        await using var reader = await s.ReaderAsync(LockAccountSql(s), ("@a", s.Id(accountId)), ("@now", nowTicks));
+        return await reader.ReadAsync() ? ReadTotals(reader) : null;
     }
 
     private static async Task<long> SpendableSumAsync(LedgerSession s, Guid accountId, long nowTicks) =>
-        await s.ScalarAsync(
-            """
-            SELECT COALESCE(SUM(remaining), 0) FROM credit_lots
-            WHERE account_id = @a AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
-            """,
-            ("@a", s.Id(accountId)), ("@now", nowTicks)) ?? 0;
+        await s.ScalarAsync(SpendableSql, ("@a", s.Id(accountId)), ("@now", nowTicks)) ?? 0;
 
     /// <summary>Available = unexpired remaining − active holds − overage debt, never below zero.</summary>
     private static long Available(long spendable, long held, long overage) => Math.Max(0, spendable - held - overage);

@@ -95,6 +95,25 @@ internal sealed class LedgerSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Runs several statements in one command (one round trip on PostgreSQL), returns the first column of the
+    /// first row of the first result set, and drains the rest so every statement has run.
+    /// </summary>
+    public async Task<long?> BatchAsync(string sql, params (string Name, object? Value)[] parameters)
+    {
+        long? first = null;
+        await using var reader = await ReaderAsync(sql, parameters);
+        do
+        {
+            while (await reader.ReadAsync())
+            {
+                if (first is null && reader.FieldCount > 0 && !reader.IsDBNull(0)) first = Convert.ToInt64(reader.GetValue(0));
+            }
+        }
+        while (await reader.NextResultAsync());
+        return first;
+    }
+
     /// <summary>Executes a query and returns its reader (dispose it before the next command).</summary>
     public async Task<DbDataReader> ReaderAsync(string sql, params (string Name, object? Value)[] parameters)
     {
