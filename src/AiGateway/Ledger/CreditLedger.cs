@@ -52,8 +52,13 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     /// <summary>The account's totals read under its lock, kept current by the movements of the same transaction.</summary>
     private sealed class AccountTotals(long held, long overage, string? plan)
     {
+        /// <summary>Micro-credits held by active holds.</summary>
         public long Held { get; set; } = held;
+
+        /// <summary>Outstanding overage debt in micro-credits.</summary>
         public long Overage { get; set; } = overage;
+
+        /// <summary>The account's plan, when read.</summary>
         public string? Plan { get; set; } = plan;
     }
 
