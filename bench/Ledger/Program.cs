@@ -85,12 +85,20 @@ static async Task RunAsync(string label, string provider, string connectionStrin
 
     await PairsAsync(accounts[0], "warmup", Math.Min(1000, pairs / 10));
     var perWorker = pairs / workers;
+    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     var stopwatch = Stopwatch.StartNew();
     await Task.WhenAll(accounts.Select((account, w) => Task.Run(() => PairsAsync(account, $"run-{w}", perWorker))));
     stopwatch.Stop();
+    // CPU time of this process per pair: less sensitive than wall time to other jobs on a shared machine
+    // (for SQLite it is all of the work; for PostgreSQL the server's share is not included).
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
     var total = perWorker * workers;
+    // The machine is shared: the load average says how much the figure was disturbed.
+    var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
     Console.WriteLine($"{label}: {total} reserve+settle pairs, {workers} worker(s): {stopwatch.Elapsed.TotalSeconds:F2} s, " +
-        $"{total / stopwatch.Elapsed.TotalSeconds:F0} pairs/s ({stopwatch.Elapsed.TotalMilliseconds * 1000 / total:F0} µs per pair)");
+        $"{total / stopwatch.Elapsed.TotalSeconds:F0} pairs/s ({stopwatch.Elapsed.TotalMilliseconds * 1000 / total:F0} µs per pair), " +
+        $"load average {load} on {Environment.ProcessorCount} cores; client CPU {cpu.TotalMilliseconds * 1000 / (perWorker * workers):F0} µs per pair " +
+        $"= {(perWorker * workers) / cpu.TotalSeconds:F0} pairs per CPU-second");
 }
 
 static async Task PostgresAdminAsync(string server, string sql)

@@ -73,7 +73,7 @@ internal sealed class LedgerConnection(LedgerDbContext db, DbConnection connecti
     public bool IsPostgres => isPostgres;
 
     /// <summary>The command for this SQL on this connection (reused, so SQLite keeps it prepared), with parameters set.</summary>
-    public DbCommand Command(string sql, DbTransaction transaction, (string Name, object? Value)[] parameters)
+    public DbCommand Command(string sql, DbTransaction? transaction, (string Name, object? Value)[] parameters)
     {
         if (!_commands.TryGetValue(sql, out var command))
         {

@@ -15,12 +15,13 @@ internal sealed class LedgerSession : IAsyncDisposable
 {
     private readonly LedgerConnectionPool _pool;
     private readonly LedgerConnection _connection;
-    private readonly DbTransaction _transaction;
+    // Null on SQLite: there the transaction is driven by cached BEGIN IMMEDIATE/COMMIT commands (see BeginAsync).
+    private readonly DbTransaction? _transaction;
     private readonly SemaphoreSlim? _gate;
     private readonly List<DbCommand> _ownedCommands = [];
     private bool _completed;
 
-    private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction transaction, SemaphoreSlim? gate)
+    private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SemaphoreSlim? gate)
     {
         _pool = pool;
         _connection = connection;
@@ -45,8 +46,10 @@ internal sealed class LedgerSession : IAsyncDisposable
                     await sqliteGate.WaitAsync(cancellationToken);
                     gateTaken = true;
                 }
-                var tx = sqlite.BeginTransaction(deferred: false); // BEGIN IMMEDIATE
-                return new LedgerSession(pool, connection, tx, gateTaken ? sqliteGate : null);
+                // BEGIN IMMEDIATE takes the write lock now (waiting on SQLITE_BUSY up to the command timeout).
+                // Issued as a reused, prepared command rather than SqliteTransaction, which prepares it anew each time.
+                await connection.Command("BEGIN IMMEDIATE", null, []).ExecuteNonQueryAsync(cancellationToken);
+                return new LedgerSession(pool, connection, null, gateTaken ? sqliteGate : null);
             }
             var pgTx = await connection.Connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
             return new LedgerSession(pool, connection, pgTx, null);
@@ -125,7 +128,8 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Commits the transaction.</summary>
     public async Task CommitAsync()
     {
-        await _transaction.CommitAsync();
+        if (_transaction is not null) await _transaction.CommitAsync();
+        else await _connection.Command("COMMIT", null, []).ExecuteNonQueryAsync();
         _completed = true;
     }
 
@@ -135,7 +139,8 @@ internal sealed class LedgerSession : IAsyncDisposable
         var healthy = true;
         try
         {
-            if (!_completed) await _transaction.RollbackAsync();
+            if (!_completed && _transaction is not null) await _transaction.RollbackAsync();
+            else if (!_completed) await _connection.Command("ROLLBACK", null, []).ExecuteNonQueryAsync();
         }
         catch (Exception)
         {
@@ -145,7 +150,7 @@ internal sealed class LedgerSession : IAsyncDisposable
         finally
         {
             foreach (var command in _ownedCommands) await command.DisposeAsync();
-            await _transaction.DisposeAsync();
+            if (_transaction is not null) await _transaction.DisposeAsync();
             _gate?.Release();
             await _pool.ReturnAsync(_connection, healthy);
         }
