@@ -8,7 +8,8 @@ namespace AiGateway.Ledger;
 /// <summary>
 /// Keeps a few open SQLite DbContext connections with their prepared commands, because preparing every
 /// statement again on each reserve/settle costs more than running it. PostgreSQL gets a fresh DbContext per
-/// transaction (Npgsql pools connections server-side limits apply, and can auto-prepare statements itself).
+/// transaction: Npgsql already pools its connections (which count against the server's max_connections,
+/// so holding them idle here would starve other instances), and it can auto-prepare statements itself.
 /// </summary>
 internal sealed class LedgerConnectionPool(IDbContextFactory<LedgerDbContext> factory, int maxIdle) : IAsyncDisposable
 {
