@@ -16,40 +16,56 @@ public sealed partial class CreditLedger
         var now = _time.GetUtcNow();
         var nowTicks = now.UtcTicks;
         await using var s = await BeginAsync(cancellationToken);
-        var totals = await LockAccountAsync(s, accountId, nowTicks);
-        if (totals is null) return new ReserveResult(ReserveStatus.UnknownAccount, null, Credits.Zero, Credits.Zero);
+        var id = s.Id(accountId);
+        AccountTotals totals;
+        long spendable;
+        (long Id, long Amount, string Status)? existing = null;
+        // One round trip: lock (and create) the account row, sum the spendable lots, look for this request's hold.
+        await using (var reader = await s.ReaderAsync(
+            LockAccountSql(s) + ";\n" + SpendableSql + ";\nSELECT id, amount, status FROM credit_holds WHERE request_id = @r",
+            ("@a", id), ("@now", nowTicks), ("@r", requestId)))
+        {
+            if (!await reader.ReadAsync()) return new ReserveResult(ReserveStatus.UnknownAccount, null, Credits.Zero, Credits.Zero);
+            totals = ReadTotals(reader);
+            await reader.NextResultAsync();
+            await reader.ReadAsync();
+            spendable = reader.GetInt64(0);
+            await reader.NextResultAsync();
+            if (await reader.ReadAsync()) existing = (reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2));
+        }
         var issue = await EnsurePlanLotsAsync(s, accountId, totals, now);
-        var spendable = await SpendableSumAsync(s, accountId, nowTicks);
+        if (issue.Lots.Count > 0) spendable = await SpendableSumAsync(s, accountId, nowTicks);
         var available = Available(spendable, totals.Held, totals.Overage);
 
-        await using (var reader = await s.ReaderAsync("SELECT id, amount, status FROM credit_holds WHERE request_id = @r", ("@r", requestId)))
+        ReserveResult result;
+        if (existing is { } hold)
         {
-            if (await reader.ReadAsync())
-            {
-                var status = reader.GetString(2) == HoldStatuses.Active ? ReserveStatus.AlreadyReserved : ReserveStatus.RequestAlreadyUsed;
-                var existing = new ReserveResult(status, reader.GetInt64(0), new Credits(reader.GetInt64(1)), new Credits(available));
-                await reader.DisposeAsync();
-                await s.CommitAsync();
-                RememberIssued(accountId, issue);
-                return existing;
-            }
+            var status = hold.Status == HoldStatuses.Active ? ReserveStatus.AlreadyReserved : ReserveStatus.RequestAlreadyUsed;
+            result = new ReserveResult(status, hold.Id, new Credits(hold.Amount), new Credits(available));
         }
-
-        if (totals.Overage > 0 || available < amount.Micro)
+        else if (totals.Overage > 0 || available < amount.Micro)
         {
-            await s.CommitAsync(); // keeps any plan credits issued above
-            RememberIssued(accountId, issue);
-            return new ReserveResult(ReserveStatus.InsufficientCredits, null, Credits.Zero, new Credits(available));
+            result = new ReserveResult(ReserveStatus.InsufficientCredits, null, Credits.Zero, new Credits(available));
         }
-
-        var holdId = await InsertHoldAsync(s, accountId, requestId, amount.Micro, HoldStatuses.Active, nowTicks);
-        await s.ExecuteAsync("UPDATE ledger_accounts SET held = held + @h, updated_at = @now WHERE account_id = @a",
-            ("@h", amount.Micro), ("@now", nowTicks), ("@a", s.Id(accountId)));
-        var after = available - amount.Micro;
-        await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Hold, amount.Micro, after, holdId: holdId, requestId: requestId);
-        await s.CommitAsync();
+        else
+        {
+            var after = available - amount.Micro;
+            // One round trip: the hold, the account's held total and the activity entry.
+            var holdId = (await s.BatchAsync(
+                """
+                INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at)
+                VALUES (@a, @r, @amount, 'active', @now, @exp) RETURNING id;
+                UPDATE ledger_accounts SET held = held + @amount, updated_at = @now WHERE account_id = @a;
+                INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, request_id)
+                VALUES (@a, @now, 'hold', @amount, @after, (SELECT id FROM credit_holds WHERE request_id = @r), @r)
+                """,
+                ("@a", id), ("@r", requestId), ("@amount", amount.Micro), ("@now", nowTicks),
+                ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@after", after)))!.Value;
+            result = new ReserveResult(ReserveStatus.Reserved, holdId, amount, new Credits(after));
+        }
+        await s.CommitAsync(); // also keeps any plan credits issued above
         RememberIssued(accountId, issue);
-        return new ReserveResult(ReserveStatus.Reserved, holdId, amount, new Credits(after));
+        return result;
     }
 
     /// <summary>
@@ -63,12 +79,31 @@ public sealed partial class CreditLedger
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         var nowTicks = _time.GetUtcNow().UtcTicks;
         await using var s = await BeginAsync(cancellationToken);
-        var hold = await FindHoldAsync(s, requestId);
-        if (hold is null) return SettleResult.Nothing(SettleStatus.NotFound, Credits.Zero);
-        var totals = await LockAccountAsync(s, hold.AccountId, nowTicks);
-        // Re-read under the account lock: on PostgreSQL a concurrent settle may have resolved it meanwhile.
-        hold = await FindHoldAsync(s, requestId);
-        var result = await SettleHoldAsync(s, hold!, totals!, actual.Micro, nowTicks);
+        AccountTotals totals;
+        HoldRow hold;
+        var lots = new List<SpendableLot>();
+        // One round trip: lock the hold's account, then (statements run in order, so after the lock) read the
+        // hold and the account's spendable lots. A concurrent settle of the same request is seen as settled.
+        await using (var reader = await s.ReaderAsync(
+            """
+            SELECT held, overage FROM ledger_accounts
+            WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
+            """ + (s.IsPostgres ? " FOR UPDATE" : "") + ";\n" + HoldSql + ";\n" + """
+            SELECT id, kind, remaining, effective_at, expires_at FROM credit_lots
+            WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
+              AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
+            """,
+            ("@r", requestId), ("@now", nowTicks)))
+        {
+            if (!await reader.ReadAsync()) return SettleResult.Nothing(SettleStatus.NotFound, Credits.Zero);
+            totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), null);
+            await reader.NextResultAsync();
+            await reader.ReadAsync();
+            hold = ReadHold(reader, requestId);
+            await reader.NextResultAsync();
+            await ReadSpendableLotsAsync(reader, lots);
+        }
+        var result = await SettleHoldAsync(s, hold, totals, actual.Micro, nowTicks, lots);
         await s.CommitAsync();
         return result;
     }
@@ -82,7 +117,7 @@ public sealed partial class CreditLedger
         var hold = await FindHoldAsync(s, requestId);
         if (hold is null) return new ReleaseResult(ReleaseStatus.NotFound, Credits.Zero, Credits.Zero);
         var totals = (await LockAccountAsync(s, hold.AccountId, nowTicks))!;
-        hold = (await FindHoldAsync(s, requestId))!;
+        if (s.IsPostgres) hold = (await FindHoldAsync(s, requestId))!;
         var status = hold.Status switch
         {
             HoldStatuses.Active => ReleaseStatus.Released,
@@ -147,13 +182,25 @@ public sealed partial class CreditLedger
 
     private sealed record HoldRow(long Id, Guid AccountId, string RequestId, long Amount, string Status, long? ChargeId);
 
+    private const string HoldSql = "SELECT id, account_id, amount, status, charge_id FROM credit_holds WHERE request_id = @r";
+
+    private static HoldRow ReadHold(System.Data.Common.DbDataReader reader, string requestId) =>
+        new(reader.GetInt64(0), LedgerSession.ReadGuid(reader, 1), requestId, reader.GetInt64(2), reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetInt64(4));
+
     private static async Task<HoldRow?> FindHoldAsync(LedgerSession s, string requestId)
     {
-        await using var reader = await s.ReaderAsync(
-            "SELECT id, account_id, amount, status, charge_id FROM credit_holds WHERE request_id = @r", ("@r", requestId));
-        if (!await reader.ReadAsync()) return null;
-        return new HoldRow(reader.GetInt64(0), LedgerSession.ReadGuid(reader, 1), requestId, reader.GetInt64(2), reader.GetString(3),
-            reader.IsDBNull(4) ? null : reader.GetInt64(4));
+        await using var reader = await s.ReaderAsync(HoldSql, ("@r", requestId));
+        return await reader.ReadAsync() ? ReadHold(reader, requestId) : null;
+    }
+
+    private static async Task ReadSpendableLotsAsync(System.Data.Common.DbDataReader reader, List<SpendableLot> lots)
+    {
+        while (await reader.ReadAsync())
+        {
+            lots.Add(new SpendableLot(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3),
+                reader.IsDBNull(4) ? null : reader.GetInt64(4)));
+        }
     }
 
     private async Task<long> InsertHoldAsync(LedgerSession s, Guid accountId, string requestId, long amount, string status, long nowTicks) =>
@@ -165,7 +212,8 @@ public sealed partial class CreditLedger
             ("@a", s.Id(accountId)), ("@r", requestId), ("@amount", amount), ("@status", status), ("@now", nowTicks),
             ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@resolved", status == HoldStatuses.Active ? null : nowTicks)))!.Value;
 
-    private async Task<SettleResult> SettleHoldAsync(LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks)
+    private async Task<SettleResult> SettleHoldAsync(
+        LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, List<SpendableLot>? lots = null)
     {
         switch (hold.Status)
         {
@@ -175,111 +223,7 @@ public sealed partial class CreditLedger
                 return SettleResult.Nothing(SettleStatus.Released, new Credits(await AvailableAsync(s, hold.AccountId, totals, nowTicks)));
             default:
                 var wasActive = hold.Status == HoldStatuses.Active;
-                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive);
+                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive, lots);
         }
-    }
-
-    /// <summary>Debits the lots in burn-down order, books the shortfall as overage and resolves the hold.</summary>
-    private async Task<SettleResult> ChargeLotsAsync(LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, bool wasActive)
-    {
-        var accountId = s.Id(hold.AccountId);
-        var lots = new List<SpendableLot>();
-        await using (var reader = await s.ReaderAsync(
-            """
-            SELECT id, kind, remaining, effective_at, expires_at FROM credit_lots
-            WHERE account_id = @a AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
-            """,
-            ("@a", accountId), ("@now", nowTicks)))
-        {
-            while (await reader.ReadAsync())
-            {
-                lots.Add(new SpendableLot(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3),
-                    reader.IsDBNull(4) ? null : reader.GetInt64(4)));
-            }
-        }
-        lots.Sort(_burnDownOrder);
-
-        long spendable = 0;
-        foreach (var lot in lots) spendable += lot.Remaining;
-        var need = actual;
-        var allocations = new List<LotAllocation>();
-        foreach (var lot in lots)
-        {
-            if (need == 0) break;
-            var take = Math.Min(lot.Remaining, need);
-            allocations.Add(new LotAllocation(lot.Id, new Credits(take)));
-            need -= take;
-        }
-        var overage = need;
-
-        var chargeId = (await s.ScalarAsync(
-            """
-            INSERT INTO credit_charges (account_id, request_id, hold_id, amount, overage, created_at)
-            VALUES (@a, @r, @h, @amount, @overage, @now) RETURNING id
-            """,
-            ("@a", accountId), ("@r", hold.RequestId), ("@h", hold.Id), ("@amount", actual), ("@overage", overage), ("@now", nowTicks)))!.Value;
-        foreach (var allocation in allocations)
-        {
-            await s.ExecuteAsync("UPDATE credit_lots SET remaining = remaining - @x, consumed = consumed + @x WHERE id = @id",
-                ("@x", allocation.Amount.Micro), ("@id", allocation.LotId));
-            await s.ExecuteAsync("INSERT INTO charge_allocations (charge_id, lot_id, amount) VALUES (@c, @l, @x)",
-                ("@c", chargeId), ("@l", allocation.LotId), ("@x", allocation.Amount.Micro));
-        }
-        if (overage > 0)
-        {
-            // The debt part is an allocation without a lot, so a charge's allocations always sum to the charge.
-            await s.ExecuteAsync("INSERT INTO charge_allocations (charge_id, lot_id, amount) VALUES (@c, NULL, @x)",
-                ("@c", chargeId), ("@x", overage));
-        }
-
-        if (wasActive) totals.Held -= hold.Amount;
-        totals.Overage += overage;
-        await s.ExecuteAsync(
-            "UPDATE ledger_accounts SET held = @held, overage = @overage, updated_at = @now WHERE account_id = @a",
-            ("@held", totals.Held), ("@overage", totals.Overage), ("@now", nowTicks), ("@a", accountId));
-        await s.ExecuteAsync(
-            "UPDATE credit_holds SET status = @st, resolved_at = @now, charge_id = @c WHERE id = @id",
-            ("@st", HoldStatuses.Settled), ("@now", nowTicks), ("@c", chargeId), ("@id", hold.Id));
-
-        var available = Available(spendable - (actual - overage), totals.Held, totals.Overage);
-        await AddEntryAsync(s, hold.AccountId, nowTicks, LedgerEntryTypes.Settle, actual, available,
-            holdId: hold.Id, chargeId: chargeId, requestId: hold.RequestId,
-            note: wasActive ? null : hold.Status == HoldStatuses.Expired ? "settled after hold expiry" : "one-step charge");
-        return new SettleResult(SettleStatus.Settled, new Credits(actual), new Credits(overage), allocations,
-            new Credits(available), Repeated: false, chargeId);
-    }
-
-    /// <summary>Rebuilds the first settle's result from the stored charge and its allocations.</summary>
-    private static async Task<SettleResult> RepeatSettleAsync(LedgerSession s, HoldRow hold, AccountTotals totals, long nowTicks)
-    {
-        long charged = 0, overage = 0;
-        await using (var reader = await s.ReaderAsync("SELECT amount, overage FROM credit_charges WHERE id = @c", ("@c", hold.ChargeId)))
-        {
-            if (await reader.ReadAsync())
-            {
-                charged = reader.GetInt64(0);
-                overage = reader.GetInt64(1);
-            }
-        }
-        var allocations = new List<LotAllocation>();
-        await using (var reader = await s.ReaderAsync(
-            "SELECT lot_id, amount FROM charge_allocations WHERE charge_id = @c AND lot_id IS NOT NULL ORDER BY id", ("@c", hold.ChargeId)))
-        {
-            while (await reader.ReadAsync()) allocations.Add(new LotAllocation(reader.GetInt64(0), new Credits(reader.GetInt64(1))));
-        }
-        var available = await AvailableAsync(s, hold.AccountId, totals, nowTicks);
-        return new SettleResult(SettleStatus.Settled, new Credits(charged), new Credits(overage), allocations,
-            new Credits(available), Repeated: true, hold.ChargeId);
-    }
-
-    /// <summary>Moves an active hold to a final status and takes it off the account's held total.</summary>
-    private static async Task ResolveHoldAsync(LedgerSession s, HoldRow hold, AccountTotals totals, string status, long? chargeId, long nowTicks)
-    {
-        await s.ExecuteAsync(
-            "UPDATE credit_holds SET status = @st, resolved_at = @now, charge_id = @c WHERE id = @id",
-            ("@st", status), ("@now", nowTicks), ("@c", chargeId), ("@id", hold.Id));
-        totals.Held -= hold.Amount;
-        await s.ExecuteAsync("UPDATE ledger_accounts SET held = @held, updated_at = @now WHERE account_id = @a",
-            ("@held", totals.Held), ("@now", nowTicks), ("@a", s.Id(hold.AccountId)));
     }
 }

@@ -12,6 +12,7 @@ public sealed partial class CreditLedger
     {
         if (plan is not null && !_plans.Exists(plan))
             return new PlanChangeResult(PlanChangeStatus.UnknownPlan, null, plan, Credits.Zero, []);
+        plan = _plans.CanonicalName(plan);
         var now = _time.GetUtcNow();
         var nowTicks = now.UtcTicks;
         await using var s = await BeginAsync(cancellationToken);
@@ -41,6 +42,12 @@ public sealed partial class CreditLedger
     /// <summary>The lots a plan issuance created and the period marker to remember once it is committed.</summary>
     private sealed record PlanIssue(IReadOnlyList<LotView> Lots, string? Marker);
 
+    /// <summary>Names the plan periods current at <paramref name="now"/>: the plan, the month and (for daily credits) the day.</summary>
+    private static string PeriodMarker(string plan, PlanDefinition definition, DateTimeOffset now) =>
+        $"{plan.ToLowerInvariant()}|{LedgerPeriods.MonthStart(now).UtcTicks}|{(definition.DailyCredits > 0 ? LedgerPeriods.DayStart(now).UtcTicks : 0)}";
+
+    private bool IsIssued(Guid accountId, string marker) => _issuedPeriods.TryGetValue(accountId, out var seen) && seen == marker;
+
     private void RememberIssued(Guid accountId, PlanIssue issue)
     {
         if (issue.Marker is not null) _issuedPeriods[accountId] = issue.Marker;
@@ -54,11 +61,12 @@ public sealed partial class CreditLedger
         if (definition is null) return new PlanIssue([], null);
         var monthStart = LedgerPeriods.MonthStart(now);
         var dayStart = LedgerPeriods.DayStart(now);
-        var marker = $"{totals.Plan}|{monthStart.UtcTicks}|{(definition.DailyCredits > 0 ? dayStart.UtcTicks : 0)}";
-        if (_issuedPeriods.TryGetValue(accountId, out var seen) && seen == marker) return new PlanIssue([], null);
+        var marker = PeriodMarker(totals.Plan!, definition, now);
+        if (IsIssued(accountId, marker)) return new PlanIssue([], null);
 
         var issued = new List<LotView>();
-        var planName = totals.Plan!;
+        // Keys use the configured spelling so "Pro" and "pro" can never issue the same period twice.
+        var planName = _plans.CanonicalName(totals.Plan)!;
         if (definition.MonthlyCredits > 0)
         {
             var lot = new NewLot(CreditKinds.Plan, Credits.FromDecimal(definition.MonthlyCredits).Micro,

@@ -64,9 +64,20 @@ public sealed partial class CreditLedger
     public async Task<int> IssuePlanCreditsAsync(CancellationToken cancellationToken = default)
     {
         var now = _time.GetUtcNow();
-        var accounts = await DistinctAccountsAsync("""SELECT id FROM accounts WHERE plan IS NOT NULL""", now.UtcTicks, cancellationToken);
+        var candidates = new List<Guid>();
+        await using (var s = await BeginAsync(cancellationToken))
+        await using (var reader = await s.ReaderAsync("""SELECT id, plan FROM accounts WHERE plan IS NOT NULL"""))
+        {
+            while (await reader.ReadAsync())
+            {
+                var accountId = LedgerSession.ReadGuid(reader, 0);
+                var plan = reader.GetString(1);
+                // Accounts this instance already issued the current periods to are skipped without a transaction.
+                if (_plans.Find(plan) is { } definition && !IsIssued(accountId, PeriodMarker(plan, definition, now))) candidates.Add(accountId);
+            }
+        }
         var issued = 0;
-        foreach (var accountId in accounts)
+        foreach (var accountId in candidates)
         {
             await using var s = await BeginAsync(cancellationToken);
             var totals = await LockAccountAsync(s, accountId, now.UtcTicks);

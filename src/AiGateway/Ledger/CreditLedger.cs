@@ -10,7 +10,7 @@ namespace AiGateway.Ledger;
 /// Every movement runs in one database transaction holding the account's lock (see <see cref="LedgerSession"/>),
 /// so several gateway instances sharing the database stay correct; nothing relies on in-process state for correctness.
 /// </summary>
-public sealed partial class CreditLedger
+public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
 {
     private readonly IDbContextFactory<LedgerDbContext> _dbFactory;
     private readonly LedgerOptions _options;
@@ -18,6 +18,7 @@ public sealed partial class CreditLedger
     private readonly TimeProvider _time;
     private readonly BurnDownOrder _burnDownOrder;
     private readonly SemaphoreSlim? _sqliteGate;
+    private readonly LedgerConnectionPool _connections;
 
     // Which plan period was last seen issued per account: lets the hot path skip the idempotent insert.
     // Only an optimisation: the unique idempotency key is what prevents double issue.
@@ -33,45 +34,62 @@ public sealed partial class CreditLedger
         _time = time;
         _burnDownOrder = new BurnDownOrder(_options.EffectiveKindPriority);
         _sqliteGate = _options.SerializeSqliteWritersInProcess ? new SemaphoreSlim(1, 1) : null;
+        _connections = new LedgerConnectionPool(dbFactory, maxIdle: Math.Max(2, Environment.ProcessorCount));
     }
+
+    /// <summary>Closes the pooled database connections.</summary>
+    public ValueTask DisposeAsync() => _connections.DisposeAsync();
+
+    /// <summary>Closes the pooled database connections (SQLite closes synchronously anyway).</summary>
+    public void Dispose() => _connections.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>The burn-down order in use.</summary>
     public BurnDownOrder BurnDownOrder => _burnDownOrder;
 
     private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken) =>
-        LedgerSession.BeginAsync(_dbFactory, _sqliteGate, cancellationToken);
+        LedgerSession.BeginAsync(_connections, _sqliteGate, cancellationToken);
 
     /// <summary>The account's totals read under its lock, kept current by the movements of the same transaction.</summary>
     private sealed class AccountTotals(long held, long overage, string? plan)
     {
+        /// <summary>Micro-credits held by active holds.</summary>
         public long Held { get; set; } = held;
+
+        /// <summary>Outstanding overage debt in micro-credits.</summary>
         public long Overage { get; set; } = overage;
+
+        /// <summary>The account's plan, when read.</summary>
         public string? Plan { get; set; } = plan;
     }
 
+    // The INSERT ... SELECT creates the lock row only for existing accounts (an unknown id yields no row).
+    private const string LockSql = """
+        INSERT INTO ledger_accounts (account_id, held, overage, updated_at)
+        SELECT id, 0, 0, @now FROM accounts WHERE id = @a
+        ON CONFLICT (account_id) DO NOTHING;
+        SELECT s.held, s.overage, a.plan FROM ledger_accounts s JOIN accounts a ON a.id = s.account_id
+        WHERE s.account_id = @a
+        """;
+
+    private const string SpendableSql = """
+        SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) FROM credit_lots
+        WHERE account_id = @a AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
+        """;
+
+    /// <summary>Locks the account (PostgreSQL: row lock until commit) and reads its totals; null for an unknown account.</summary>
+    private static string LockAccountSql(LedgerSession s) => s.IsPostgres ? LockSql + " FOR UPDATE OF s" : LockSql;
+
+    private static AccountTotals ReadTotals(System.Data.Common.DbDataReader reader) =>
+        new(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+
     private async Task<AccountTotals?> LockAccountAsync(LedgerSession s, Guid accountId, long nowTicks)
     {
-        var id = s.Id(accountId);
-        // The INSERT ... SELECT creates the lock row only for existing accounts (an unknown id yields no row).
-        var sql = """
-            INSERT INTO ledger_accounts (account_id, held, overage, updated_at)
-            SELECT id, 0, 0, @now FROM accounts WHERE id = @a
-            ON CONFLICT (account_id) DO NOTHING;
-            SELECT s.held, s.overage, a.plan FROM ledger_accounts s JOIN accounts a ON a.id = s.account_id
-            WHERE s.account_id = @a
-            """ + (s.IsPostgres ? " FOR UPDATE OF s" : "");
-        await using var reader = await s.ReaderAsync(sql, ("@a", id), ("@now", nowTicks));
-        if (!await reader.ReadAsync()) return null;
-        return new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        await using var reader = await s.ReaderAsync(LockAccountSql(s), ("@a", s.Id(accountId)), ("@now", nowTicks));
+        return await reader.ReadAsync() ? ReadTotals(reader) : null;
     }
 
     private static async Task<long> SpendableSumAsync(LedgerSession s, Guid accountId, long nowTicks) =>
-        await s.ScalarAsync(
-            """
-            SELECT COALESCE(SUM(remaining), 0) FROM credit_lots
-            WHERE account_id = @a AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
-            """,
-            ("@a", s.Id(accountId)), ("@now", nowTicks)) ?? 0;
+        await s.ScalarAsync(SpendableSql, ("@a", s.Id(accountId)), ("@now", nowTicks)) ?? 0;
 
     /// <summary>Available = unexpired remaining − active holds − overage debt, never below zero.</summary>
     private static long Available(long spendable, long held, long overage) => Math.Max(0, spendable - held - overage);

@@ -1,12 +1,11 @@
 using System.Data;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
 
 namespace AiGateway.Ledger;
 
 /// <summary>
-/// One write transaction on the ledger through the DbContext's connection, with parameterized raw SQL:
+/// One write transaction on the ledger through a DbContext's connection, with parameterized raw SQL:
 /// EF change tracking per operation is too slow for the reserve/settle hot path.
 /// SQLite: <c>BEGIN IMMEDIATE</c> takes the database write lock up front, so a read-check-write cannot interleave.
 /// PostgreSQL: READ COMMITTED plus <c>SELECT ... FOR UPDATE</c> on the account's <c>ledger_accounts</c> row
@@ -14,59 +13,51 @@ namespace AiGateway.Ledger;
 /// </summary>
 internal sealed class LedgerSession : IAsyncDisposable
 {
-    private readonly LedgerDbContext _db;
-    private readonly DbConnection _connection;
-    private readonly DbTransaction _transaction;
+    private readonly LedgerConnectionPool _pool;
+    private readonly LedgerConnection _connection;
+    // Null on SQLite: there the transaction is driven by cached BEGIN IMMEDIATE/COMMIT commands (see BeginAsync).
+    private readonly DbTransaction? _transaction;
     private readonly SemaphoreSlim? _gate;
+    private readonly List<DbCommand> _ownedCommands = [];
     private bool _completed;
 
-    private LedgerSession(LedgerDbContext db, DbConnection connection, DbTransaction transaction, bool isPostgres, SemaphoreSlim? gate)
+    private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SemaphoreSlim? gate)
     {
-        _db = db;
+        _pool = pool;
         _connection = connection;
         _transaction = transaction;
-        IsPostgres = isPostgres;
         _gate = gate;
     }
 
     /// <summary>True on PostgreSQL, false on SQLite.</summary>
-    public bool IsPostgres { get; }
+    public bool IsPostgres => _connection.IsPostgres;
 
-    /// <summary>Opens a connection and begins the write transaction; <paramref name="sqliteGate"/> queues this process's SQLite writers.</summary>
-    public static async Task<LedgerSession> BeginAsync(
-        IDbContextFactory<LedgerDbContext> factory, SemaphoreSlim? sqliteGate, CancellationToken cancellationToken)
+    /// <summary>Rents a connection and begins the write transaction; <paramref name="sqliteGate"/> queues this process's SQLite writers.</summary>
+    public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, SemaphoreSlim? sqliteGate, CancellationToken cancellationToken)
     {
-        var db = await factory.CreateDbContextAsync(cancellationToken);
+        var connection = await pool.RentAsync(cancellationToken);
         var gateTaken = false;
         try
         {
-            // Opening through EF applies its connection set-up (e.g. SQLite foreign keys).
-            await db.Database.OpenConnectionAsync(cancellationToken);
-            var connection = db.Database.GetDbConnection();
-            if (connection is SqliteConnection sqlite)
+            if (connection.Connection is SqliteConnection sqlite)
             {
                 if (sqliteGate is not null)
                 {
                     await sqliteGate.WaitAsync(cancellationToken);
                     gateTaken = true;
                 }
-                // NORMAL in WAL mode fsyncs only at checkpoints: a committed transaction survives a process crash
-                // (the WAL is in the OS page cache); only an OS crash or power loss can lose the last commits.
-                using (var pragma = sqlite.CreateCommand())
-                {
-                    pragma.CommandText = "PRAGMA synchronous=NORMAL;";
-                    pragma.ExecuteNonQuery();
-                }
-                var tx = sqlite.BeginTransaction(deferred: false); // BEGIN IMMEDIATE
-                return new LedgerSession(db, connection, tx, isPostgres: false, gateTaken ? sqliteGate : null);
+                // BEGIN IMMEDIATE takes the write lock now (waiting on SQLITE_BUSY up to the command timeout).
+                // Issued as a reused, prepared command rather than SqliteTransaction, which prepares it anew each time.
+                await connection.Command("BEGIN IMMEDIATE", null, []).ExecuteNonQueryAsync(cancellationToken);
+                return new LedgerSession(pool, connection, null, gateTaken ? sqliteGate : null);
             }
-            var pgTx = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
-            return new LedgerSession(db, connection, pgTx, isPostgres: true, null);
+            var pgTx = await connection.Connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+            return new LedgerSession(pool, connection, pgTx, null);
         }
         catch
         {
             if (gateTaken) sqliteGate!.Release();
-            await db.DisposeAsync();
+            await pool.ReturnAsync(connection, healthy: false);
             throw;
         }
     }
@@ -78,68 +69,90 @@ internal sealed class LedgerSession : IAsyncDisposable
     public static Guid ReadGuid(DbDataReader reader, int ordinal) =>
         reader.GetFieldType(ordinal) == typeof(Guid) ? reader.GetGuid(ordinal) : Guid.Parse(reader.GetString(ordinal));
 
-    /// <summary>Creates a command in this transaction with the given parameters.</summary>
-    public DbCommand Command(string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.Transaction = _transaction;
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value ?? DBNull.Value;
-            command.Parameters.Add(parameter);
-        }
-        return command;
-    }
-
     /// <summary>Executes a statement and returns the affected row count.</summary>
     public async Task<int> ExecuteAsync(string sql, params (string Name, object? Value)[] parameters)
     {
-        await using var command = Command(sql, parameters);
-        return await command.ExecuteNonQueryAsync();
+        var command = _connection.Command(sql, _transaction, parameters);
+        try
+        {
+            return await command.ExecuteNonQueryAsync();
+        }
+        finally
+        {
+            if (!_connection.CachesCommands) await command.DisposeAsync();
+        }
     }
 
     /// <summary>Executes a query and returns the first column of the first row as a long, or null.</summary>
     public async Task<long?> ScalarAsync(string sql, params (string Name, object? Value)[] parameters)
     {
-        await using var command = Command(sql, parameters);
-        var value = await command.ExecuteScalarAsync();
-        return value is null or DBNull ? null : Convert.ToInt64(value);
+        var command = _connection.Command(sql, _transaction, parameters);
+        try
+        {
+            var value = await command.ExecuteScalarAsync();
+            return value is null or DBNull ? null : Convert.ToInt64(value);
+        }
+        finally
+        {
+            if (!_connection.CachesCommands) await command.DisposeAsync();
+        }
     }
 
-    /// <summary>Executes a query and returns its reader.</summary>
+    /// <summary>
+    /// Runs several statements in one command (one round trip on PostgreSQL), returns the first column of the
+    /// first row of the first result set, and drains the rest so every statement has run.
+    /// </summary>
+    public async Task<long?> BatchAsync(string sql, params (string Name, object? Value)[] parameters)
+    {
+        long? first = null;
+        await using var reader = await ReaderAsync(sql, parameters);
+        do
+        {
+            while (await reader.ReadAsync())
+            {
+                if (first is null && reader.FieldCount > 0 && !reader.IsDBNull(0)) first = Convert.ToInt64(reader.GetValue(0));
+            }
+        }
+        while (await reader.NextResultAsync());
+        return first;
+    }
+
+    /// <summary>Executes a query and returns its reader (dispose it before the next command).</summary>
     public async Task<DbDataReader> ReaderAsync(string sql, params (string Name, object? Value)[] parameters)
     {
-        var command = Command(sql, parameters);
-        return await command.ExecuteReaderAsync(CommandBehavior.Default);
+        var command = _connection.Command(sql, _transaction, parameters);
+        if (!_connection.CachesCommands) _ownedCommands.Add(command); // disposed with the session
+        return await command.ExecuteReaderAsync();
     }
 
     /// <summary>Commits the transaction.</summary>
     public async Task CommitAsync()
     {
-        await _transaction.CommitAsync();
+        if (_transaction is not null) await _transaction.CommitAsync();
+        else await _connection.Command("COMMIT", null, []).ExecuteNonQueryAsync();
         _completed = true;
     }
 
-    /// <summary>Rolls back unless committed, closes the connection and frees the in-process gate.</summary>
+    /// <summary>Rolls back unless committed, returns the connection and frees the in-process gate.</summary>
     public async ValueTask DisposeAsync()
     {
+        var healthy = true;
         try
         {
-            if (!_completed) await _transaction.RollbackAsync();
+            if (!_completed && _transaction is not null) await _transaction.RollbackAsync();
+            else if (!_completed) await _connection.Command("ROLLBACK", null, []).ExecuteNonQueryAsync();
         }
-        catch (Exception) when (!_completed)
+        catch (Exception)
         {
-            // The connection may already be broken; disposing it below discards the transaction anyway.
+            // The connection may be broken; it is discarded below instead of being reused.
+            healthy = false;
         }
         finally
         {
-            await _transaction.DisposeAsync();
-            await _db.Database.CloseConnectionAsync();
-            await _db.DisposeAsync();
+            foreach (var command in _ownedCommands) await command.DisposeAsync();
+            if (_transaction is not null) await _transaction.DisposeAsync();
             _gate?.Release();
+            await _pool.ReturnAsync(_connection, healthy);
         }
     }
 }

@@ -12,6 +12,10 @@ public sealed class PlanCatalog(IOptionsMonitor<PlansOptions> plans)
     /// <summary>Whether a plan with this name is configured.</summary>
     public bool Exists(string plan) => plans.CurrentValue.ContainsKey(plan);
 
+    /// <summary>The configured spelling of a plan name (plan names match case-insensitively), or the input when unknown.</summary>
+    public string? CanonicalName(string? plan) =>
+        plan is null ? null : plans.CurrentValue.Keys.FirstOrDefault(k => k.Equals(plan, StringComparison.OrdinalIgnoreCase)) ?? plan;
+
     /// <summary>The overage policy for members of the plan; accounts without a plan use <c>overage</c>.</summary>
     public string GetOveragePolicy(string? plan) => Find(plan)?.OveragePolicy ?? OveragePolicies.Overage;
 

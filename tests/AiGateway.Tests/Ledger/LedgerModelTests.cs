@@ -202,7 +202,7 @@ public sealed class SqliteLedgerModelTests(SqliteLedgerFixture db, ITestOutputHe
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
-    public Task RandomOperations_ComparedWithReferenceModel_Agree(int seed) => RunAsync(seed, 1500);
+    public Task RandomOperations_ComparedWithReferenceModel_Agree(int seed) => RunAsync(seed, 1200);
 }
 
 /// <summary>The model-based test on PostgreSQL.</summary>
@@ -211,5 +211,5 @@ public sealed class PostgresLedgerModelTests(PostgresLedgerFixture db, ITestOutp
 {
     [Theory]
     [InlineData(11)]
-    public Task RandomOperations_ComparedWithReferenceModel_Agree(int seed) => RunAsync(seed, 1500);
+    public Task RandomOperations_ComparedWithReferenceModel_Agree(int seed) => RunAsync(seed, 1200);
 }

@@ -1,7 +1,6 @@
 using AiGateway.Accounts;
 using AiGateway.Pricing;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 
 namespace AiGateway.Ledger.Api;
 
@@ -31,20 +30,20 @@ public static class CreditsApi
     /// <summary>One acquisition.</summary>
     public sealed record LogItemResponse(long Id, string Reason, string Kind, decimal Amount, DateTimeOffset EffectiveAt, DateTimeOffset? ExpiresAt);
 
-    internal static async Task<Results<Ok<BalanceResponse>, UnauthorizedHttpResult, NotFound<ProblemDetails>>> GetBalance(
+    internal static async Task<Results<Ok<BalanceResponse>, UnauthorizedHttpResult, ProblemHttpResult>> GetBalance(
         HttpContext context, CreditLedger ledger, CancellationToken cancellationToken)
     {
         var caller = context.GetCallerAccount();
         if (caller is null) return TypedResults.Unauthorized();
         var balance = await ledger.GetBalanceAsync(caller.AccountId, cancellationToken: cancellationToken);
         if (balance is null)
-            return TypedResults.NotFound(new ProblemDetails { Status = 404, Title = "Not found", Detail = "Account not found." });
+            return TypedResults.Problem("Account not found.", statusCode: StatusCodes.Status404NotFound, title: "Not found");
         return TypedResults.Ok(new BalanceResponse(
             balance.Available.ToDecimal(), balance.Held.ToDecimal(), balance.Overage.ToDecimal(), balance.Exhausted, balance.Plan,
             balance.Lots.Select(ToResponse).ToList()));
     }
 
-    internal static async Task<Results<Ok<LogResponse>, UnauthorizedHttpResult, BadRequest<ProblemDetails>>> GetLog(
+    internal static async Task<Results<Ok<LogResponse>, UnauthorizedHttpResult, ProblemHttpResult>> GetLog(
         HttpContext context, CreditLedger ledger, string? cursor, int? limit, CancellationToken cancellationToken)
     {
         var caller = context.GetCallerAccount();
@@ -53,14 +52,12 @@ public static class CreditsApi
         if (!string.IsNullOrEmpty(cursor))
         {
             if (!long.TryParse(cursor, out var parsed) || parsed <= 0)
-                return TypedResults.BadRequest(new ProblemDetails { Status = 400, Title = "Invalid request", Detail = "cursor is invalid." });
+                return TypedResults.Problem("cursor is invalid.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
             before = parsed;
         }
         if (limit is < 1 or > CreditLedger.MaxLogPageSize)
-            return TypedResults.BadRequest(new ProblemDetails
-            {
-                Status = 400, Title = "Invalid request", Detail = $"limit must be between 1 and {CreditLedger.MaxLogPageSize}.",
-            });
+            return TypedResults.Problem($"limit must be between 1 and {CreditLedger.MaxLogPageSize}.",
+                statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
         var page = await ledger.GetCreditsLogAsync(caller.AccountId, before, limit ?? DefaultLogLimit, cancellationToken);
         return TypedResults.Ok(new LogResponse(
             page.Items.Select(l => new LogItemResponse(l.Id, l.Reason, l.Kind, l.Amount.ToDecimal(), l.EffectiveAt, l.ExpiresAt)).ToList(),

@@ -1,6 +1,5 @@
 using AiGateway.Pricing;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 
 namespace AiGateway.Ledger.Api;
 
@@ -20,21 +19,16 @@ public static class LedgerAdminApi
     /// <summary>Body of a grant request; credits as a decimal number.</summary>
     public sealed record GrantRequest(string? Kind, decimal? Credits, DateTimeOffset? ExpiresAt, int? ValidDays, string? Reason, string? IdempotencyKey);
 
-    /// <summary>A grant as returned to admins.</summary>
-    public sealed record GrantResponse(
-        long Id, Guid AccountId, string Kind, decimal Credits, decimal Remaining, DateTimeOffset EffectiveAt,
-        DateTimeOffset? ExpiresAt, string Reason, string? IdempotencyKey, decimal RepaidOverage, bool Repeated);
-
     /// <summary>Body of a plan change; null removes the plan.</summary>
     public sealed record PlanRequest(string? Plan);
 
     /// <summary>Body of a referral.</summary>
     public sealed record ReferralRequest(Guid ReferrerAccountId, Guid InviteeAccountId);
 
-    internal static async Task<Results<Created<GrantResponse>, Ok<GrantResponse>, NotFound<ProblemDetails>, BadRequest<ProblemDetails>>> CreateGrant(
+    internal static async Task<Results<Created<GrantResponse>, Ok<GrantResponse>, ProblemHttpResult>> CreateGrant(
         Guid id, GrantRequest request, CreditLedger ledger, CancellationToken cancellationToken)
     {
-        if (request.Credits is null) return TypedResults.BadRequest(Problem("credits is required."));
+        if (request.Credits is null) return BadRequest(("credits is required."));
         GrantResult result;
         try
         {
@@ -43,56 +37,57 @@ public static class LedgerAdminApi
         }
         catch (ArgumentException ex)
         {
-            return TypedResults.BadRequest(Problem(ex.Message.Split(" (Parameter")[0]));
+            return BadRequest((ex.Message.Split(" (Parameter")[0]));
         }
-        if (result.Status == GrantStatus.UnknownAccount) return TypedResults.NotFound(NotFoundProblem($"Account {id} not found."));
-        var lot = result.Lot!;
-        var body = new GrantResponse(lot.Id, id, lot.Kind, lot.Amount.ToDecimal(), lot.Remaining.ToDecimal(), lot.EffectiveAt,
-            lot.ExpiresAt, lot.Reason, lot.IdempotencyKey, result.RepaidOverage.ToDecimal(), result.Status == GrantStatus.Repeated);
-        return result.Status == GrantStatus.Repeated ? TypedResults.Ok(body) : TypedResults.Created($"grants/{lot.Id}", body);
+        if (result.Status == GrantStatus.UnknownAccount) return NotFound(($"Account {id} not found."));
+        var body = GrantResponse.From(id, result);
+        return result.Status == GrantStatus.Repeated ? TypedResults.Ok(body) : TypedResults.Created($"grants/{body.Id}", body);
     }
 
-    internal static async Task<Results<Ok<PlanChangeResult>, NotFound<ProblemDetails>, BadRequest<ProblemDetails>>> ChangePlan(
+    internal static async Task<Results<Ok<PlanChangeResponse>, ProblemHttpResult>> ChangePlan(
         Guid id, PlanRequest request, CreditLedger ledger, CancellationToken cancellationToken)
     {
         var plan = string.IsNullOrWhiteSpace(request.Plan) ? null : request.Plan;
         var result = await ledger.ChangePlanAsync(id, plan, cancellationToken);
         return result.Status switch
         {
-            PlanChangeStatus.UnknownAccount => TypedResults.NotFound(NotFoundProblem($"Account {id} not found.")),
-            PlanChangeStatus.UnknownPlan => TypedResults.BadRequest(Problem($"Unknown plan '{plan}'.")),
-            _ => TypedResults.Ok(result),
+            PlanChangeStatus.UnknownAccount => NotFound(($"Account {id} not found.")),
+            PlanChangeStatus.UnknownPlan => BadRequest(($"Unknown plan '{plan}'.")),
+            _ => TypedResults.Ok(new PlanChangeResponse(Status(result.Status), result.OldPlan, result.NewPlan,
+                result.ExpiredCredits.ToDecimal(), result.IssuedLots.Select(l => GrantResponse.From(id, new GrantResult(GrantStatus.Granted, l, Credits.Zero, Credits.Zero))).ToList())),
         };
     }
 
-    internal static async Task<Results<Ok<ReferralResult>, NotFound<ProblemDetails>, BadRequest<ProblemDetails>, Conflict<ProblemDetails>>> GrantReferral(
+    internal static async Task<Results<Ok<ReferralResponse>, ProblemHttpResult>> GrantReferral(
         ReferralRequest request, CreditLedger ledger, CancellationToken cancellationToken)
     {
         var result = await ledger.GrantReferralAsync(request.ReferrerAccountId, request.InviteeAccountId, cancellationToken);
         return result.Status switch
         {
-            ReferralStatus.UnknownAccount => TypedResults.NotFound(NotFoundProblem("Referrer or invitee account not found.")),
-            ReferralStatus.SelfReferral => TypedResults.BadRequest(Problem("An account cannot refer itself.")),
-            ReferralStatus.AlreadyReferred => TypedResults.Conflict(new ProblemDetails
-            {
-                Status = StatusCodes.Status409Conflict, Title = "Already referred", Detail = "The invitee was already referred by another account.",
-            }),
-            _ => TypedResults.Ok(result),
+            ReferralStatus.UnknownAccount => NotFound(("Referrer or invitee account not found.")),
+            ReferralStatus.SelfReferral => BadRequest(("An account cannot refer itself.")),
+            ReferralStatus.AlreadyReferred => TypedResults.Problem(
+                "The invitee was already referred by another account.", statusCode: StatusCodes.Status409Conflict, title: "Already referred"),
+            _ => TypedResults.Ok(new ReferralResponse(Status(result.Status),
+                GrantResponse.From(request.ReferrerAccountId, result.Referrer!), GrantResponse.From(request.InviteeAccountId, result.Invitee!))),
         };
     }
 
-    internal static async Task<Results<Ok<RevokeResult>, NotFound<ProblemDetails>>> RevokeGrant(
+    internal static async Task<Results<Ok<RevokeResponse>, ProblemHttpResult>> RevokeGrant(
         long id, CreditLedger ledger, CancellationToken cancellationToken)
     {
         var result = await ledger.RevokeGrantAsync(id, cancellationToken);
         return result.Status == RevokeStatus.NotFound
-            ? TypedResults.NotFound(NotFoundProblem($"Grant {id} not found."))
-            : TypedResults.Ok(result);
+            ? NotFound(($"Grant {id} not found."))
+            : TypedResults.Ok(new RevokeResponse(id, result.AccountId, Status(result.Status), result.Revoked.ToDecimal()));
     }
 
-    private static ProblemDetails Problem(string detail) =>
-        new() { Status = StatusCodes.Status400BadRequest, Title = "Invalid request", Detail = detail };
+    // Statuses go out as lower-case words, e.g. "changed", "alreadyreferred".
+    private static string Status<T>(T status) where T : struct, Enum => status.ToString().ToLowerInvariant();
 
-    private static ProblemDetails NotFoundProblem(string detail) =>
-        new() { Status = StatusCodes.Status404NotFound, Title = "Not found", Detail = detail };
+    private static ProblemHttpResult BadRequest(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request");
+
+    private static ProblemHttpResult NotFound(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Not found");
 }
