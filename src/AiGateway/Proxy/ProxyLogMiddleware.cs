@@ -5,7 +5,7 @@ using Yarp.ReverseProxy.Model;
 
 namespace AiGateway.Proxy;
 
-/// <summary>Writes one structured log line per proxied call: route, status, duration, key prefix, request id — never keys or prompts.</summary>
+/// <summary>Writes one structured log line per proxied call: route, status, duration, key prefix, request id, model, charge — never keys or prompts.</summary>
 public sealed class ProxyLogMiddleware(RequestDelegate next, ILogger<ProxyLogMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
@@ -18,8 +18,9 @@ public sealed class ProxyLogMiddleware(RequestDelegate next, ILogger<ProxyLogMid
         finally
         {
             var error = context.Features.Get<IForwarderErrorFeature>()?.Error;
+            var call = context.Features.Get<Metering.MeteredCall>();
             logger.LogInformation(
-                "Proxied {Method} {Route} {Path} -> {Status} in {DurationMs:0.0} ms key={KeyPrefix} request={RequestId} error={ForwarderError}",
+                "Proxied {Method} {Route} {Path} -> {Status} in {DurationMs:0.0} ms key={KeyPrefix} request={RequestId} model={Model} charged={Charged} usage={UsageSource} attempts={Attempts} error={ForwarderError}",
                 context.Request.Method,
                 context.GetReverseProxyFeature().Route.Config.RouteId,
                 context.Request.Path.Value,
@@ -27,6 +28,10 @@ public sealed class ProxyLogMiddleware(RequestDelegate next, ILogger<ProxyLogMid
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 context.GetCallerAccount()?.KeyPrefix ?? "-",
                 context.TraceIdentifier,
+                call?.Request.Model ?? "-",
+                call?.Settlement?.Charged.ToString() ?? "-",
+                call?.Settlement?.UsageSource ?? "-",
+                call?.Attempts ?? "-",
                 error?.ToString() ?? "none");
         }
     }
