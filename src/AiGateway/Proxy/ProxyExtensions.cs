@@ -19,6 +19,7 @@ public static class ProxyExtensions
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<ProxyLogMiddleware>();
+            pipeline.UseMiddleware<ProviderPathGuardMiddleware>();
             pipeline.UseMiddleware<GatewayAuthMiddleware>();
             pipeline.UseMiddleware<Metering.MeteringMiddleware>();
             pipeline.UseLoadBalancing();
