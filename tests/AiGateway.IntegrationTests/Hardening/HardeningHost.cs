@@ -19,7 +19,7 @@ public enum Target
 /// One gateway, one account and 200-with-usage stubs for every provider, shared by a test class (starting a host per
 /// case would make the theories slow); tests compare balances and upstream counts before and after each call.
 /// </summary>
-public class HardeningHost : IAsyncLifetime
+public sealed class HardeningHost : IAsyncLifetime
 {
     /// <summary>Credits granted to the account at start.</summary>
     public const decimal Granted = 1000m;
@@ -39,8 +39,23 @@ public class HardeningHost : IAsyncLifetime
     /// <summary>A client carrying the key as Bearer (user API).</summary>
     public GatewayClient Client { get; private set; } = null!;
 
-    /// <summary>Settings added to the host's configuration; subclasses override.</summary>
-    protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+    private readonly IDictionary<string, string?> _settings;
+
+    /// <summary>A host with the test defaults (rate limits off).</summary>
+    public HardeningHost() : this(new Dictionary<string, string?>())
+    {
+    }
+
+    /// <summary>A host with extra configuration settings.</summary>
+    public HardeningHost(IDictionary<string, string?> settings) => _settings = settings;
+
+    /// <summary>Starts a host with extra settings; the caller disposes it.</summary>
+    public static async Task<HardeningHost> StartAsync(IDictionary<string, string?> settings)
+    {
+        var host = new HardeningHost(settings);
+        await host.InitializeAsync();
+        return host;
+    }
 
     /// <summary>The usual good body of a target.</summary>
     public static string GoodBody(Target target) => target switch
@@ -117,10 +132,10 @@ public class HardeningHost : IAsyncLifetime
         await Upstream.StubJsonAsync("POST", "/v1beta/models/gemini-2.5-flash:generateContent", 200, Samples.GeminiJson, extraResponse);
     }
 
-    public virtual async Task InitializeAsync()
+    public async Task InitializeAsync()
     {
         Upstream = (await SharedWireMock.GetAsync()).NewScope();
-        Gateway = new GatewayFactory(Upstream, Settings);
+        Gateway = new GatewayFactory(Upstream, _settings);
         (AccountId, Key, _) = await Gateway.CreateAccountWithKeyAsync(credits: Granted);
         Client = new GatewayClient(Gateway, Key);
         Http = Gateway.CreateClient();
@@ -128,7 +143,7 @@ public class HardeningHost : IAsyncLifetime
         await StubProvidersAsync();
     }
 
-    public virtual async Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         Http.Dispose();
         Client.Dispose();

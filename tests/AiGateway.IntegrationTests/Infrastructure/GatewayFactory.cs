@@ -39,6 +39,8 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
             ["ConnectionStrings:Ledger"] = $"Data Source={Path.Combine(_dataDir, "gateway.db")}",
             ["Gateway:AdminKey"] = AdminKey,
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            // Tests that are not about rate limits must not be throttled (e.g. 100 parallel calls of one account).
+            ["RateLimits:PerKeyPerMinute"] = "0", ["RateLimits:PerAccountPerMinute"] = "0", ["RateLimits:ConcurrentPerAccount"] = "0",
         };
         foreach (var cluster in new[] { "openai", "anthropic", "gemini", "deepseek" })
         {
