@@ -57,6 +57,13 @@ public static class BadInputCases
         new("json-string-root", _ => Utf8("\"gpt-4o\"")),
         new("trailing-garbage", t => Utf8(Good(t) + "{}")),
         new("lone-surrogate-escape", t => Utf8(Good(t).Replace("\"hi\"", "\"\\ud800\""))),
+        // Found by the fuzzer: JsonDocument's duplicate-key check throws InvalidOperationException on such a name.
+        new("lone-surrogate-in-property-name", t => Utf8(Good(t)[..^1] + ",\"\\ud83e-0\":1,\"\\ud83e-0x\":2}")),
+        // Found by the fuzzer: the token counters read these fields with JsonElement getters that threw on a wrong type (500).
+        new("tool-function-is-bool", t => t is Target.OpenAi or Target.Estimate
+            ? Utf8(Good(t)[..^1] + ",\"tools\":[{\"type\":\"function\",\"function\":false}]}") : null),
+        new("content-block-type-is-number", t => t == Target.Anthropic
+            ? Utf8(Good(t).Replace("\"content\":\"hi\"", "\"content\":[{\"type\":9223372036854775808,\"text\":\"hi\"}]")) : null),
         new("nul-bytes", t => Utf8(Good(t).Replace("hi", "\0\0"))),
     ];
 

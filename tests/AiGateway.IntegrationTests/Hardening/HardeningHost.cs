@@ -41,13 +41,40 @@ public sealed class HardeningHost : IAsyncLifetime
 
     private readonly IDictionary<string, string?> _settings;
 
-    /// <summary>A host with the test defaults (rate limits off).</summary>
+    /// <summary>A host with the test defaults (rate limits off); xUnit class fixtures need exactly one public constructor.</summary>
     public HardeningHost() : this(new Dictionary<string, string?>())
     {
     }
 
     /// <summary>A host with extra configuration settings.</summary>
-    public HardeningHost(IDictionary<string, string?> settings) => _settings = settings;
+    private HardeningHost(IDictionary<string, string?> settings)
+    {
+        // The console sink becomes a file sink at Information: tests read what the gateway logged (keys must never appear),
+        // and thousands of fuzzed calls stay off the test console.
+        _settings = new Dictionary<string, string?>
+        {
+            ["Serilog:Using:1"] = "Serilog.Sinks.File",
+            ["Serilog:WriteTo:0:Name"] = "File",
+            ["Serilog:WriteTo:0:Args:path"] = LogPath,
+            ["Serilog:WriteTo:0:Args:shared"] = "true",
+            ["Serilog:WriteTo:0:Args:flushToDiskInterval"] = "00:00:00.100",
+            ["Serilog:MinimumLevel:Default"] = "Information",
+        };
+        foreach (var (k, v) in settings) _settings[k] = v;
+    }
+
+    /// <summary>The file the gateway logs to.</summary>
+    public string LogPath { get; } = Path.Combine(Path.GetTempPath(), "aigw-tests", "log-" + Guid.NewGuid().ToString("N") + ".txt");
+
+    /// <summary>Everything the gateway logged so far (the file sink is shared, so it can be read while the host runs).</summary>
+    public async Task<string> ReadLogAsync()
+    {
+        await Task.Delay(300); // one flush interval and then some
+        if (!File.Exists(LogPath)) return "";
+        await using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return await reader.ReadToEndAsync();
+    }
 
     /// <summary>Starts a host with extra settings; the caller disposes it.</summary>
     public static async Task<HardeningHost> StartAsync(IDictionary<string, string?> settings)
@@ -148,6 +175,13 @@ public sealed class HardeningHost : IAsyncLifetime
         Http.Dispose();
         Client.Dispose();
         await Gateway.DisposeAsync();
+        try
+        {
+            File.Delete(LogPath);
+        }
+        catch (IOException)
+        {
+        }
     }
 
     /// <summary>The response body parsed as JSON (null when it is not JSON).</summary>
