@@ -12,12 +12,16 @@ public static class RawHttp
     /// <summary>A raw exchange's outcome: status (0 when the server closed without answering) and the body bytes written.</summary>
     public sealed record Result(int Status, string Head, string Body, long BodyBytesSent);
 
-    /// <summary>Sends a request with the given target and headers; <paramref name="body"/> is written as given.</summary>
-    public static async Task<Result> SendAsync(Uri server, string method, string target, IEnumerable<string> headers, byte[]? body = null)
+    /// <summary>
+    /// Sends a request with the given target and headers; <paramref name="body"/> gets a Content-Length, <paramref name="rawBody"/>
+    /// is written as given after the headers (e.g. already chunked).
+    /// </summary>
+    public static async Task<Result> SendAsync(Uri server, string method, string target, IEnumerable<string> headers, byte[]? body = null, byte[]? rawBody = null)
     {
+        body ??= rawBody;
         var head = new StringBuilder($"{method} {target} HTTP/1.1\r\nHost: {server.Authority}\r\nConnection: close\r\n");
         foreach (var h in headers) head.Append(h).Append("\r\n");
-        if (body is not null) head.Append("Content-Length: ").Append(body.Length).Append("\r\n");
+        if (body is not null && rawBody is null) head.Append("Content-Length: ").Append(body.Length).Append("\r\n");
         head.Append("\r\n");
         return await ExchangeAsync(server, Encoding.ASCII.GetBytes(head.ToString()), async (stream, ct) =>
         {
