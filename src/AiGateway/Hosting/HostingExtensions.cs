@@ -16,6 +16,7 @@ public static class HostingExtensions
             .Validate(o => o.MaxRequestBodyBytes > 0, "Gateway:MaxRequestBodyBytes must be positive.")
             .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
+        services.AddGatewayKestrelLimits();
         services.AddProblemDetails();
         return services;
     }

@@ -8,12 +8,12 @@ public static class LoggingExtensions
     /// <summary>Replaces the default logging providers with Serilog configured from configuration.</summary>
     public static WebApplicationBuilder AddGatewayLogging(this WebApplicationBuilder builder)
     {
-        var logger = new LoggerConfiguration()
-            .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext()
-            .CreateLogger();
         builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(logger, dispose: true);
+        // Built from the final configuration when the container first needs a logger, not from builder.Configuration now:
+        // configuration added later by a hosting layer (WebApplicationFactory in tests) would otherwise be ignored.
+        builder.Logging.Services.AddSingleton<ILoggerProvider>(services => new Serilog.Extensions.Logging.SerilogLoggerProvider(
+            new LoggerConfiguration().ReadFrom.Configuration(services.GetRequiredService<IConfiguration>()).Enrich.FromLogContext().CreateLogger(),
+            dispose: true));
         return builder;
     }
 }

@@ -23,7 +23,18 @@ public sealed class CallEstimator(PriceBook prices)
             return new EstimateOutcome(null, new GatewayError(GatewayErrorKind.NotFound,
                 $"The model '{request.Model}' does not exist or is not available through this gateway.", Code: "model_not_found", Param: "model"));
         }
-        var input = CountInputTokens(request, price);
+        long input;
+        try
+        {
+            input = CountInputTokens(request, price);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The token counters read fields the parsers do not validate (a message's role, a content block's type);
+            // JsonElement throws on a wrong type there, which is the client's error, not the gateway's.
+            return new EstimateOutcome(null, new GatewayError(GatewayErrorKind.BadRequest,
+                $"The request has a field of an unexpected type: {e.Message}", Code: "invalid_request"));
+        }
         var perChoice = price.OutputTokensForEstimate(maxOutputTokens ?? request.MaxOutputTokens);
         var output = IsImageOrVideo(request.Operation) ? 0 : checked(perChoice * Math.Max(1, request.N));
         var units = new EstimateUnits

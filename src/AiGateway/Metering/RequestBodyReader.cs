@@ -30,6 +30,9 @@ public static class RequestBodyReader
         {
             return null;
         }
+        // The body is now a buffer of known length: without the client's hop-by-hop framing header, YARP forwards it
+        // with a Content-Length instead of re-chunking it.
+        request.Headers.Remove("Transfer-Encoding");
         return buffer.ToArray();
     }
 

@@ -60,6 +60,20 @@ public static class ProviderRequestParser
             // The reader's message names the line and byte position, which helps the caller find the problem.
             throw new InvalidRequestException($"The request body is not valid JSON: {e.Message}");
         }
+        catch (InvalidOperationException e)
+        {
+            // The duplicate-property check unescapes names and throws this (not JsonException) on a lone surrogate escape.
+            throw new InvalidRequestException($"The request body contains an invalid string escape: {e.Message}");
+        }
+        try
+        {
+            JsonStringCheck.RequireDecodableStrings(body);
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
         var kind = document.RootElement.ValueKind;
         if (kind != JsonValueKind.Object)
         {

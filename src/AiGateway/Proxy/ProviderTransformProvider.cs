@@ -32,6 +32,7 @@ public sealed class ProviderTransformProvider(IConfiguration configuration, ILog
 
         context.AddRequestTransform(transform =>
         {
+            ConnectionHeaders.RemoveNominated(transform.HttpContext.Request, transform.ProxyRequest.Headers);
             ProviderCredentials.RemoveClientKeys(transform.ProxyRequest);
             if (format == ProviderFormat.Gemini) transform.Query.Collection.Remove("key");
             RemoveGatewayHeaders(transform.ProxyRequest.Headers);

@@ -10,6 +10,7 @@ public static class ProxyExtensions
             .LoadFromConfig(configuration.GetSection("ReverseProxy"))
             .AddTransforms<ProviderTransformProvider>()
             .AddTransforms<Metering.MeteringTransformProvider>();
+        services.AddGatewayRateLimits();
         return services;
     }
 
@@ -19,7 +20,9 @@ public static class ProxyExtensions
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<ProxyLogMiddleware>();
+            pipeline.UseMiddleware<ProviderPathGuardMiddleware>();
             pipeline.UseMiddleware<GatewayAuthMiddleware>();
+            pipeline.UseMiddleware<RateLimitMiddleware>();
             pipeline.UseMiddleware<Metering.MeteringMiddleware>();
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();
