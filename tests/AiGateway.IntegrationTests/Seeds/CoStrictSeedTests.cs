@@ -28,12 +28,43 @@ public sealed class CoStrictSeedTests : SeedTestBase
     public async Task OtherSuppliersUnaffected_NoCredits_RefusesOnlyMeteredCalls()
     {
         await Upstream.StubJsonAsync("GET", "/v1/models", 200, """{"object":"list","data":[]}""");
-        var (_, client) = await NewAccountAsync(plan: "costrict-free");
+        var (_, client) = await NewAccountAsync(credits: 0);
 
         using var chat = await ChatAsync(client, "costrict/claude");
         using var models = await client.Http.GetAsync("/openai/v1/models");
 
         Assert.Equal(HttpStatusCode.PaymentRequired, chat.StatusCode);
         Assert.Equal(HttpStatusCode.OK, models.StatusCode);
+    }
+
+    [Fact]
+    public async Task NewUsersReceive50Credits_OnceAtRegistration_EvenAfterPlanChanges()
+    {
+        var (accountId, client) = await NewAccountAsync(plan: "costrict-free");
+
+        var welcome = Assert.Single(await LotsAsync(client), l => l["reason"]!.GetValue<string>().StartsWith("Welcome"));
+        Assert.Equal(50m, welcome["amount"]!.GetValue<decimal>());
+        Assert.Equal(Clock.GetUtcNow().AddDays(30), welcome["expiresAt"]!.GetValue<DateTimeOffset>());
+        await AdminPostAsync($"/admin/accounts/{accountId}/plan", new { plan = "free" });
+        await AdminPostAsync($"/admin/accounts/{accountId}/plan", new { plan = "costrict-free" });
+        Assert.Single(await LotsAsync(client), l => l["reason"]!.GetValue<string>().StartsWith("Welcome"));
+    }
+
+    [Fact]
+    public async Task Around10CreditsEachWeek_IssuedOncePerWeek_ExpireAtWeekEnd()
+    {
+        var (_, client) = await NewAccountAsync(plan: "costrict-free");
+        var weekly = Assert.Single(await LotsAsync(client), l => l["reason"]!.GetValue<string>().Contains("weekly"));
+        Assert.Equal(10m, weekly["amount"]!.GetValue<decimal>());
+        Assert.Equal(new DateTimeOffset(2026, 3, 16, 0, 0, 0, TimeSpan.Zero), weekly["expiresAt"]!.GetValue<DateTimeOffset>()); // next Monday
+        using (var sameWeek = await ChatAsync(client, "costrict/claude")) Assert.Equal(HttpStatusCode.OK, sameWeek.StatusCode);
+        Assert.Equal(60m - 1.5m, await client.AvailableAsync());
+
+        Clock.Advance(TimeSpan.FromDays(7));
+        using var nextWeek = await ChatAsync(client, "costrict/claude");
+
+        // Last week's 8.5 left expired unspent (no accumulation); this week's 10 arrived.
+        Assert.Equal(50m + 10m - 1.5m, await client.AvailableAsync());
+        Assert.Single(await LotsAsync(client), l => l["reason"]!.GetValue<string>().Contains("weekly"));
     }
 }
