@@ -99,4 +99,26 @@ public sealed class QritorSeedTests : SeedTestBase
         Assert.Equal((50m, "referral", expected), (given["amount"]!.GetValue<decimal>(), given["kind"]!.GetValue<string>(), given["expiresAt"]!.GetValue<DateTimeOffset>()));
         Assert.Equal((30m, "referral", expected), (received["amount"]!.GetValue<decimal>(), received["kind"]!.GetValue<string>(), received["expiresAt"]!.GetValue<DateTimeOffset>()));
     }
+
+    [Fact]
+    public async Task AgentTaskOfSeveralCalls_UsageSummaryByTask_ShowsOneLineWithItsTotal()
+    {
+        var (_, client) = await NewAccountAsync(credits: 10);
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await ChatAsync(client, task: "chapter-12", feature: "smart-writing");
+            ids.Add(RequestId(response));
+        }
+        using (var other = await ChatAsync(client, feature: "ask")) ids.Add(RequestId(other));
+        foreach (var id in ids) await client.CallAsync(id);
+        Clock.Advance(TimeSpan.FromSeconds(1)); // the summary's default range ends now, exclusive
+
+        var summary = await client.Http.GetFromJsonAsync<JsonObject>("/v1/credits/usage/summary?groupBy=task");
+
+        var task = summary!["buckets"]!.AsArray().Single(b => b!["key"]!.GetValue<string>() == "chapter-12")!;
+        Assert.Equal(3, task["calls"]!.GetValue<long>());
+        Assert.Equal(3 * ChatCost, task["credits"]!.GetValue<decimal>());
+        Assert.Equal(2, summary["buckets"]!.AsArray().Count); // the task and the untagged call
+    }
 }
