@@ -119,7 +119,7 @@ internal static class AccountQueries
     }
 
     /// <summary>The grouping names a usage summary accepts.</summary>
-    public static readonly string[] GroupBys = ["day", "model", "key", "feature"];
+    public static readonly string[] GroupBys = ["day", "model", "key", "feature", "task"];
 
     /// <summary>
     /// Sums an account's calls in <c>[from, to)</c> into buckets. Rows are streamed and folded into at most
@@ -133,7 +133,7 @@ internal static class AccountQueries
         var buckets = new Dictionary<string, Accumulator>(StringComparer.Ordinal);
         var totals = new Accumulator();
         var rows = Calls(db, account, from, to, null, null, null)
-            .Select(r => new { r.StartedAt, r.Model, r.KeyId, r.Feature, r.StatusCode, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro })
+            .Select(r => new { r.StartedAt, r.Model, r.KeyId, r.Feature, r.Task, r.StatusCode, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro })
             .AsAsyncEnumerable();
         await foreach (var r in rows.WithCancellation(ct))
         {
@@ -142,6 +142,7 @@ internal static class AccountQueries
                 "day" => r.StartedAt.ToOffset(offset).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
                 "model" => r.Model,
                 "key" => r.KeyId.ToString(),
+                "task" => r.Task ?? "",
                 _ => r.Feature ?? "",
             };
             if (!buckets.TryGetValue(key, out var bucket))

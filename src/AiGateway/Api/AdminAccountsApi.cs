@@ -31,7 +31,7 @@ public static class AdminAccountsApi
     }
 
     private static async Task<Results<Created<AccountResponse>, ProblemHttpResult>> CreateAccount(
-        CreateAccountRequest? request, LedgerDbContext db, TimeProvider time, CancellationToken ct)
+        CreateAccountRequest? request, LedgerDbContext db, CreditLedger ledger, TimeProvider time, CancellationToken ct)
     {
         var name = request?.Name?.Trim();
         if (string.IsNullOrEmpty(name) || name.Length > 200)
@@ -41,6 +41,8 @@ public static class AdminAccountsApi
         var account = new Account { Id = Guid.CreateVersion7(), Name = name, Plan = request!.Plan, CreatedAt = time.GetUtcNow() };
         db.Accounts.Add(account);
         await db.SaveChangesAsync(ct);
+        // Welcome credits and the plan's current credits exist from the start (shown at once in GET /v1/credits).
+        await ledger.OnboardAsync(account.Id, ct);
         return TypedResults.Created($"/admin/accounts/{account.Id}", ToResponse(account));
     }
 

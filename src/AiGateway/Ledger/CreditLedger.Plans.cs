@@ -33,10 +33,12 @@ public sealed partial class CreditLedger
         await s.ExecuteAsync("""UPDATE accounts SET plan = @p WHERE id = @a""", ("@p", plan), ("@a", s.Id(accountId)));
         totals.Plan = plan;
         _issuedPeriods.TryRemove(accountId, out _);
+        var welcome = await EnsureWelcomeAsync(s, accountId, totals, now);
         var issue = await EnsurePlanLotsAsync(s, accountId, totals, now, effectiveAt: now);
         await s.CommitAsync();
         RememberIssued(accountId, issue);
-        return new PlanChangeResult(PlanChangeStatus.Changed, oldPlan, plan, new Credits(expired), issue.Lots);
+        IReadOnlyList<LotView> lots = welcome is null ? issue.Lots : [welcome, .. issue.Lots];
+        return new PlanChangeResult(PlanChangeStatus.Changed, oldPlan, plan, new Credits(expired), lots);
     }
 
     /// <summary>The lots a plan issuance created and the period marker to remember once it is committed.</summary>
@@ -44,7 +46,8 @@ public sealed partial class CreditLedger
 
     /// <summary>Names the plan periods current at <paramref name="now"/>: the plan, the month and (for daily credits) the day.</summary>
     private static string PeriodMarker(string plan, PlanDefinition definition, DateTimeOffset now) =>
-        $"{plan.ToLowerInvariant()}|{LedgerPeriods.MonthStart(now).UtcTicks}|{(definition.DailyCredits > 0 ? LedgerPeriods.DayStart(now).UtcTicks : 0)}";
+        $"{plan.ToLowerInvariant()}|{LedgerPeriods.MonthStart(now).UtcTicks}|{(definition.DailyCredits > 0 ? LedgerPeriods.DayStart(now).UtcTicks : 0)}" +
+        string.Concat(definition.Recurring.Select(r => "|" + LedgerPeriods.PeriodStart(r.Period, now).UtcTicks));
 
     private bool IsIssued(Guid accountId, string marker) => _issuedPeriods.TryGetValue(accountId, out var seen) && seen == marker;
 
@@ -83,7 +86,52 @@ public sealed partial class CreditLedger
             var result = await InsertLotAsync(s, accountId, totals, lot, now.UtcTicks);
             if (result.Status == GrantStatus.Granted) issued.Add(result.Lot!);
         }
+        for (var i = 0; i < definition.Recurring.Count; i++)
+        {
+            var recurring = definition.Recurring[i];
+            var start = LedgerPeriods.PeriodStart(recurring.Period, now);
+            DateTimeOffset? expiry = !recurring.Accumulate ? LedgerPeriods.PeriodEnd(recurring.Period, now)
+                : recurring.ValidDays is { } days ? start.AddDays(days) : null;
+            if (expiry <= now) continue; // a grant valid for less than its period has nothing left to give
+            // Source "recurring:" (not "plan:"): a plan change does not cut these grants short, like any gift.
+            var lot = new NewLot(recurring.Kind, Credits.FromDecimal(recurring.Credits).Micro, effectiveAt ?? start, expiry,
+                $"Plan {planName} {(recurring.Period == LedgerPeriods.Day ? "daily" : recurring.Period + "ly")} credits for {start:yyyy-MM-dd}", $"recurring:{planName}",
+                $"recurring:{accountId}:{planName}:{i}:{recurring.Period}:{start:yyyy-MM-dd}");
+            var result = await InsertLotAsync(s, accountId, totals, lot, now.UtcTicks);
+            if (result.Status == GrantStatus.Granted) issued.Add(result.Lot!);
+        }
         return new PlanIssue(issued, marker);
+    }
+
+    /// <summary>
+    /// Issues the plan's welcome grant once per account, whatever plan it is on later (idempotency key
+    /// <c>welcome:{account}</c>); null when the plan has none or the account already had one.
+    /// </summary>
+    private async Task<LotView?> EnsureWelcomeAsync(LedgerSession s, Guid accountId, AccountTotals totals, DateTimeOffset now)
+    {
+        if (_plans.Find(totals.Plan)?.Welcome is not { } welcome) return null;
+        var planName = _plans.CanonicalName(totals.Plan)!;
+        var expiry = welcome.ValidDays is { } days ? now.AddDays(days) : ResolveExpiry(welcome.Kind, Credits.FromDecimal(welcome.Credits), null, null, "welcome", now);
+        var lot = new NewLot(welcome.Kind, Credits.FromDecimal(welcome.Credits).Micro, now, expiry,
+            $"Welcome credits ({planName})", $"welcome:{planName}", $"welcome:{accountId}");
+        var result = await InsertLotAsync(s, accountId, totals, lot, now.UtcTicks);
+        return result.Status == GrantStatus.Granted ? result.Lot : null;
+    }
+
+    /// <summary>Issues the welcome grant and current plan credits of a newly created account (idempotent).</summary>
+    public async Task<IReadOnlyList<LotView>> OnboardAsync(Guid accountId, CancellationToken cancellationToken = default)
+    {
+        var now = _time.GetUtcNow();
+        await using var s = await BeginAsync(cancellationToken);
+        var totals = await LockAccountAsync(s, accountId, now.UtcTicks);
+        if (totals?.Plan is null) return [];
+        var lots = new List<LotView>();
+        if (await EnsureWelcomeAsync(s, accountId, totals, now) is { } welcome) lots.Add(welcome);
+        var issue = await EnsurePlanLotsAsync(s, accountId, totals, now);
+        await s.CommitAsync();
+        RememberIssued(accountId, issue);
+        lots.AddRange(issue.Lots);
+        return lots;
     }
 
     /// <summary>Records the expiry of every lot of the account that expired with credits left; returns the micro-credits expired.</summary>

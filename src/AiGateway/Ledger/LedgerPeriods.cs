@@ -22,4 +22,32 @@ public static class LedgerPeriods
 
     /// <summary>The first instant of the next UTC day.</summary>
     public static DateTimeOffset DayEnd(DateTimeOffset now) => DayStart(now).AddDays(1);
+
+    /// <summary>The period name of days.</summary>
+    public const string Day = "day";
+
+    /// <summary>The period name of ISO weeks (Monday to Monday, UTC).</summary>
+    public const string Week = "week";
+
+    /// <summary>The period name of calendar months.</summary>
+    public const string Month = "month";
+
+    /// <summary>Whether the text names a period a recurring grant can use.</summary>
+    public static bool IsKnown(string? period) => period is Day or Week or Month;
+
+    /// <summary>The first instant of the UTC day, ISO week or month containing <paramref name="now"/>.</summary>
+    public static DateTimeOffset PeriodStart(string period, DateTimeOffset now) => period switch
+    {
+        Day => DayStart(now),
+        Week => DayStart(now).AddDays(-(((int)now.ToUniversalTime().DayOfWeek + 6) % 7)),
+        _ => MonthStart(now),
+    };
+
+    /// <summary>The exclusive end of the period containing <paramref name="now"/>.</summary>
+    public static DateTimeOffset PeriodEnd(string period, DateTimeOffset now) => period switch
+    {
+        Day => DayEnd(now),
+        Week => PeriodStart(Week, now).AddDays(7),
+        _ => MonthEnd(now),
+    };
 }

@@ -25,6 +25,10 @@ public static class LedgerServiceCollectionExtensions
                 "Plans: monthlyCredits and dailyCredits must not be negative.")
             .Validate(plans => plans.Values.All(p => p.OveragePolicy is OveragePolicies.Overage or OveragePolicies.Clamp),
                 "Plans: overagePolicy must be 'overage' or 'clamp'.")
+            .Validate(plans => plans.Values.All(p => p.Welcome is null || (p.Welcome.Credits > 0 && CreditKinds.IsKnown(p.Welcome.Kind))),
+                "Plans: welcome needs positive credits and a known kind.")
+            .Validate(plans => plans.Values.All(p => p.Recurring.All(r => r.Credits > 0 && CreditKinds.IsKnown(r.Kind) && LedgerPeriods.IsKnown(r.Period))),
+                "Plans: each recurring grant needs positive credits, a known kind and a period of day, week or month.")
             .ValidateOnStart();
         services.AddSingleton<PlanCatalog>();
         services.AddSingleton<CreditLedger>();

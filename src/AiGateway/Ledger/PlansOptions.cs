@@ -24,6 +24,12 @@ public sealed class PlanDefinition
 
     /// <summary>Model names or trailing-* wildcards that cost members nothing (calls are still recorded).</summary>
     public List<string> UnlimitedModels { get; set; } = [];
+
+    /// <summary>Credits issued once per account when it first joins a plan (idempotency key <c>welcome:{account}</c>).</summary>
+    public PlanGrant? Welcome { get; set; }
+
+    /// <summary>Grants repeated every day, week or month while the account is on the plan.</summary>
+    public List<RecurringPlanGrant> Recurring { get; set; } = [];
 }
 
 /// <summary>What happens when a call costs more than its hold.</summary>

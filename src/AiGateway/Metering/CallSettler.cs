@@ -22,6 +22,8 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
     public async Task<CallSettlement> SettleAsync(MeteredCall call, CallUsage usage, string source)
     {
         if (call.Settlement is { } done) return done;
+        // Per-use audio models: providers report tokens (or nothing) for them, never "uses"; a successful call is one use.
+        if (usage.AudioUses == 0 && call.Estimate.Units.AudioUses > 0) usage = usage with { AudioUses = call.Estimate.Units.AudioUses };
         var cost = call.Unlimited
             ? Credits.Zero
             : CostCalculator.Cost(call.Estimate.Price, usage, call.Request.ImageSize, call.Request.ImageQuality);

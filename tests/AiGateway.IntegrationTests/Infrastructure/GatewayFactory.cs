@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using AiGateway.Ledger;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -74,12 +75,16 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     /// <summary>Text appended to the SQLite connection string before the host starts (e.g. a short busy timeout).</summary>
     public string AppendToConnectionString { get; set; } = "";
 
+    /// <summary>Service overrides applied after the host's own registrations (e.g. a test clock).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; set; }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         _settings["ConnectionStrings:Ledger"] += AppendToConnectionString;
         builder.UseContentRoot(RepoPaths.Root);
         builder.UseEnvironment("Production");
         builder.ConfigureAppConfiguration((_, config) => config.AddInMemoryCollection(_settings));
+        if (ConfigureServices is { } configure) builder.ConfigureTestServices(configure);
     }
 
     /// <summary>An HTTP client for the admin API.</summary>
