@@ -14,6 +14,7 @@ namespace AiGateway.Accounts;
 /// </summary>
 public sealed class GatewayKeyAuthenticator(
     IDbContextFactory<LedgerDbContext> dbFactory,
+    CreditLedger ledger,
     IMemoryCache cache,
     IOptions<GatewayOptions> options,
     TimeProvider time)
@@ -59,8 +60,8 @@ public sealed class GatewayKeyAuthenticator(
         try
         {
             var now = time.GetUtcNow();
-            await db.GatewayKeys.Where(k => keyIds.Contains(k.Id))
-                .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), cancellationToken);
+            await ledger.WriteInTurnAsync(() => db.GatewayKeys.Where(k => keyIds.Contains(k.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), cancellationToken));
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {

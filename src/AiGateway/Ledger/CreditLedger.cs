@@ -33,7 +33,12 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
         _plans = plans;
         _time = time;
         _burnDownOrder = new BurnDownOrder(_options.EffectiveKindPriority);
-        _sqliteGate = _options.SerializeSqliteWritersInProcess ? new SemaphoreSlim(1, 1) : null;
+        using (var probe = dbFactory.CreateDbContext())
+        {
+            // SQLite has one writer at a time: queue this process's writers here rather than on SQLITE_BUSY
+            // (Microsoft.Data.Sqlite sleeps 150 ms per busy retry). PostgreSQL needs no such gate.
+            _sqliteGate = _options.SerializeSqliteWritersInProcess && probe.Database.IsSqlite() ? new SemaphoreSlim(1, 1) : null;
+        }
         _connections = new LedgerConnectionPool(dbFactory, maxIdle: Math.Max(2, Environment.ProcessorCount));
     }
 
@@ -48,6 +53,28 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
 
     private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken) =>
         LedgerSession.BeginAsync(_connections, _sqliteGate, cancellationToken);
+
+    /// <summary>
+    /// Runs another write to the ledger database (e.g. a call record insert) in turn with the ledger's own SQLite
+    /// writers, so it never collides with them on the database lock; on PostgreSQL it just runs.
+    /// </summary>
+    public async Task WriteInTurnAsync(Func<Task> write)
+    {
+        if (_sqliteGate is null)
+        {
+            await write();
+            return;
+        }
+        await _sqliteGate.WaitAsync();
+        try
+        {
+            await write();
+        }
+        finally
+        {
+            _sqliteGate.Release();
+        }
+    }
 
     /// <summary>The account's totals read under its lock, kept current by the movements of the same transaction.</summary>
     private sealed class AccountTotals(long held, long overage, string? plan)

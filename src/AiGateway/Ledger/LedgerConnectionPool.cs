@@ -26,14 +26,7 @@ internal sealed class LedgerConnectionPool(IDbContextFactory<LedgerDbContext> fa
             // Opening through EF applies its connection set-up (e.g. SQLite foreign keys).
             await db.Database.OpenConnectionAsync(cancellationToken);
             var connection = db.Database.GetDbConnection();
-            if (connection is SqliteConnection sqlite)
-            {
-                // NORMAL in WAL mode fsyncs only at checkpoints: a committed transaction survives a process crash
-                // (the WAL is in the OS page cache); only an OS crash or power loss can lose the last commits.
-                using var pragma = sqlite.CreateCommand();
-                pragma.CommandText = "PRAGMA synchronous=NORMAL;";
-                pragma.ExecuteNonQuery();
-            }
+            // SQLite connections get synchronous=NORMAL and busy_timeout from SqlitePragmaInterceptor on open.
             return new LedgerConnection(db, connection, isPostgres: connection is not SqliteConnection);
         }
         catch

@@ -35,17 +35,28 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Rents a connection and begins the write transaction; <paramref name="sqliteGate"/> queues this process's SQLite writers.</summary>
     public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, SemaphoreSlim? sqliteGate, CancellationToken cancellationToken)
     {
-        var connection = await pool.RentAsync(cancellationToken);
+        // Queue on the gate before renting: waiting writers then hold no connection (1,000 settles at once would
+        // otherwise open 1,000 SQLite connections, each with its own cache).
         var gateTaken = false;
+        if (sqliteGate is not null)
+        {
+            await sqliteGate.WaitAsync(cancellationToken);
+            gateTaken = true;
+        }
+        LedgerConnection connection;
+        try
+        {
+            connection = await pool.RentAsync(cancellationToken);
+        }
+        catch
+        {
+            if (gateTaken) sqliteGate!.Release();
+            throw;
+        }
         try
         {
             if (connection.Connection is SqliteConnection sqlite)
             {
-                if (sqliteGate is not null)
-                {
-                    await sqliteGate.WaitAsync(cancellationToken);
-                    gateTaken = true;
-                }
                 // BEGIN IMMEDIATE takes the write lock now (waiting on SQLITE_BUSY up to the command timeout).
                 // Issued as a reused, prepared command rather than SqliteTransaction, which prepares it anew each time.
                 await connection.Command("BEGIN IMMEDIATE", null, []).ExecuteNonQueryAsync(cancellationToken);

@@ -27,7 +27,8 @@ public static class LedgerStorageExtensions
         }
         else if (provider.Equals("Sqlite", StringComparison.OrdinalIgnoreCase))
         {
-            options.UseSqlite(LedgerDatabase.PrepareSqliteConnectionString(connectionString));
+            options.UseSqlite(LedgerDatabase.PrepareSqliteConnectionString(connectionString))
+                .AddInterceptors(new SqlitePragmaInterceptor());
         }
         else
         {

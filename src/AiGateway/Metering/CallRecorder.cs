@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 namespace AiGateway.Metering;
 
 /// <summary>Step "record": writes one call record per metered client request, whatever its outcome.</summary>
-public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, SettlementJournal journal, ILogger<CallRecorder> logger)
+public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, SettlementJournal journal, ILogger<CallRecorder> logger)
 {
     /// <summary>Stores the call's record; a storage failure is logged, never thrown at the client.</summary>
     public async Task RecordAsync(MeteredCall call, int statusCode, string? feature, string? task)
@@ -67,14 +67,14 @@ public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, S
     }
 
     /// <summary>Inserts a record unless one with its request id exists (replays are idempotent).</summary>
-    public async Task InsertAsync(CallRecord record)
+    public Task InsertAsync(CallRecord record) => ledger.WriteInTurnAsync(async () =>
     {
         await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
         if (await db.CallRecords.AnyAsync(r => r.RequestId == record.RequestId)) return;
         record.Id = 0;
         db.CallRecords.Add(record);
         await db.SaveChangesAsync(CancellationToken.None);
-    }
+    });
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
 }
