@@ -4,7 +4,7 @@
 #   max throughput (wrk, JSON and SSE), latency p50/p99 at a fixed rate (fixedrate.mjs), and the gateway's RSS
 #   with STREAMS concurrent slow metered streams. Prints a summary and writes it to results-latest.md.
 # Knobs (env): DURATION=10 (wrk seconds) CONNECTIONS=32 RATE=500 LAT_SECONDS=15 WARMUP=3 STREAMS=1000
-#              STREAM_SECONDS=20 SKIP_MEMORY=1 NO_BUILD=1 RESULTS=path (default results-latest.md; "-" = don't write)
+#              STREAM_SECONDS=20 SKIP_MEMORY=1 NO_BUILD=1 KEEP_LOGS=1 RESULTS=path (default results-latest.md; "-" = don't write)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -37,7 +37,7 @@ cleanup() {
   local rc=$?
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ "$rc" -ne 0 ]; then echo "failed (exit $rc); logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
+  if [ "$rc" -ne 0 ] || [ -n "${KEEP_LOGS:-}" ]; then echo "exit $rc; logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -52,7 +52,14 @@ json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const 
 
 # Pin load (wrk, node, nginx) and the gateway to different cores when there are two.
 if [ "$(nproc)" -ge 2 ]; then LOAD_CPU=0; GW_CPU=1; else LOAD_CPU=0; GW_CPU=0; fi
-load() { taskset -c "$LOAD_CPU" "$@"; }
+load() { taskset -c "$LOAD_CPU" "$@"; } # foreground only: a backgrounded function's $! is a subshell, not the process
+busy_others() { # CPU busy % over 1 s while this benchmark is idle: > ~10 means someone else is using the machine
+  local a b
+  a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat); sleep 1
+  b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); u = y[1] - x[1]; i = y[2] - x[2]; printf "%.0f", 100 * u / (u + i) }'
+}
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- upstreams ----------------------------------------------------------------------------------------------------
 NGINX_PORT=$(free_port)
@@ -112,8 +119,10 @@ fixed_rate() { # label url
   R[$1.lag]=$(json lagP99Ms <<<"$out")
   log "$1: p50 ${R[$1.p50]} ms, p99 ${R[$1.p99]} ms, p99.9 ${R[$1.p999]} ms at $RATE req/s (bad: ${R[$1.bad]}, generator lag p99 ${R[$1.lag]} ms)"
 }
+others=""
 measure() { # label url
   log "== $1: $2"
+  others="${others:+$others, }$1 $(busy_others)%"
   BENCH_KEY="${KEY:-}" BENCH_STREAM=0 load wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$here/post.lua" "$2" >/dev/null
   BENCH_KEY="${KEY:-}" BENCH_STREAM=1 load wrk -t1 -c"$CONNECTIONS" -d1s -s "$here/post.lua" "$2" >/dev/null
   wrk_rps "$1.json" "$2" 0
@@ -144,7 +153,7 @@ stop_gateway
 # --- memory with many open streams -------------------------------------------------------------------------------
 if [ -z "${SKIP_MEMORY:-}" ]; then
   SLOW_PORT=$(free_port)
-  load node "$here/slow-sse.mjs" "$SLOW_PORT" "$STREAM_SECONDS" >"$tmp/slow-sse.log" 2>&1 &
+  taskset -c "$LOAD_CPU" node "$here/slow-sse.mjs" "$SLOW_PORT" "$STREAM_SECONDS" >"$tmp/slow-sse.log" 2>&1 &
   pids+=($!)
   start_gateway m true "http://127.0.0.1:$SLOW_PORT/"
   rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$GW_PID/status"; }
@@ -181,6 +190,7 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= 
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- src || echo '+changes'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -r), .NET $(dotnet --version)."
   echo "Loopback only; load generators and nginx pinned to CPU $LOAD_CPU, gateway to CPU $GW_CPU; SQLite ledger on $(df -P "$tmp" | awk 'NR==2 { print $1 }')."
+  echo "Load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg); machine CPU busy just before each phase (others' load; ~0 = quiet): ${others}."
   echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; fixed rate $RATE req/s for ${LAT_SECONDS}s after ${WARMUP}s warm-up (bench/Metering/fixedrate.mjs, 64 keep-alive connections)."
   echo
   echo "| path | JSON req/s | SSE req/s | p50 ms @${RATE}/s | p99 ms @${RATE}/s | p99.9 ms | added p50 | added p99 | errors (wrk non-2xx json/sse; fixed-rate) |"
