@@ -160,7 +160,9 @@ if [ -z "${SKIP_MEMORY:-}" ]; then
   # Warm the metered streaming path (JIT, pools) on the fast path first: a short burst of non-streaming calls, then
   # a few slow streams, so the baseline is a warm gateway rather than a cold one.
   BENCH_KEY=$KEY BENCH_STREAM_SECONDS=1 load node "$here/streams.mjs" "$GW/openai/v1/chat/completions" 200 0 >/dev/null
-  ( while kill -0 "$GW_PID" 2>/dev/null; do echo "$(date +%s.%N) $(rss)"; sleep 1; done ) >"$tmp/rss.txt" 2>/dev/null &
+  threads() { awk '/^Threads:/ { print $2 }' "/proc/$GW_PID/status"; }
+  dbfds() { find "/proc/$GW_PID/fd" -lname "$tmp/bench.db" 2>/dev/null | wc -l; } # one per open SQLite connection
+  ( while kill -0 "$GW_PID" 2>/dev/null; do echo "$(date +%s.%N) $(rss) $(threads) $(dbfds)"; sleep 1; done ) >"$tmp/rss.txt" 2>/dev/null &
   pids+=($!)
   sleep 5
   t_start=$(date +%s.%N)
@@ -170,10 +172,13 @@ if [ -z "${SKIP_MEMORY:-}" ]; then
   log "streams: $streams_out"
   sleep 15
   R[m.streams]=$streams_out
-  read -r m_base m_peak m_after < <(awk -v s="$t_start" -v e="$t_end" '
-    $1 < s { base = $2 } $1 >= s && $1 <= e && $2 > peak { peak = $2 } $1 > e { after = $2 }
-    END { print base, peak, after }' "$tmp/rss.txt")
-  R[m.samples]=$(awk -v s="$t_start" '{ printf "%s%d", (NR > 1 ? " " : ""), $2 / 1024 }' "$tmp/rss.txt")
+  # open = highest RSS while every stream is open (after the 3 s ramp, before the first can end); peak = highest at all.
+  read -r m_base m_open m_peak m_after m_thr m_db < <(awk -v s="$t_start" -v e="$t_end" -v d="$STREAM_SECONDS" '
+    $1 < s { base = $2 } $1 >= s + 4 && $1 <= s + d && $2 > open { open = $2 }
+    $1 >= s && $1 <= e + 2 { if ($2 > peak) peak = $2; if ($3 > thr) thr = $3; if ($4 > db) db = $4 } $1 > e { after = $2 }
+    END { print base, open, peak, after, thr, db }' "$tmp/rss.txt")
+  R[m.samples]=$(awk '{ printf "%s%d", (NR > 1 ? " " : ""), $2 / 1024 }' "$tmp/rss.txt")
+  R[m.dbsamples]=$(awk '{ printf "%s%d/%d", (NR > 1 ? " " : ""), $3, $4 }' "$tmp/rss.txt")
   stop_gateway
 fi
 
@@ -207,15 +212,18 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= 
   echo "| added p50 (c − a) ≤ 1 ms at $RATE req/s | $add50c ms | $(verdict "$add50c" 1 '<=') |"
   echo "| added p99 (c − a) ≤ 3 ms at $RATE req/s | $add99c ms | $(verdict "$add99c" 3 '<=') |"
   if [ -z "${SKIP_MEMORY:-}" ]; then
-    per=$(awk -v p="$m_peak" -v b="$m_base" -v n="$STREAMS" 'BEGIN { printf "%.1f", (p - b) / n }')
+    per=$(awk -v p="$m_open" -v b="$m_base" -v n="$STREAMS" 'BEGIN { printf "%.1f", (p - b) / n }')
+    perpeak=$(awk -v p="$m_peak" -v b="$m_base" -v n="$STREAMS" 'BEGIN { printf "%.1f", (p - b) / n }')
     echo
     echo "Memory with $STREAMS concurrent metered streams (slow upstream: 1 event/s for ${STREAM_SECONDS}s), gateway RSS:"
     echo
-    echo "| baseline MiB | peak MiB | after (15 s) MiB | per stream KiB | streams |"
-    echo "|---:|---:|---:|---:|---|"
-    echo "| $((m_base / 1024)) | $((m_peak / 1024)) | $((m_after / 1024)) | $per | \`${R[m.streams]}\` |"
+    echo "| baseline MiB | all open MiB | peak MiB | after (15 s) MiB | per open stream KiB | per stream at peak KiB | max threads | max SQLite connections | streams |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    echo "| $((m_base / 1024)) | $((m_open / 1024)) | $((m_peak / 1024)) | $((m_after / 1024)) | $per | $perpeak | $m_thr | $m_db | \`${R[m.streams]}\` |"
     echo
     echo "RSS samples (MiB, 1 s apart): ${R[m.samples]}"
+    echo
+    echo "Threads/SQLite connections, same samples: ${R[m.dbsamples]}"
   fi
 } >"$tmp/summary.md"
 
