@@ -6,6 +6,11 @@ namespace AiGateway.Metering;
 /// <summary>Step "record": writes one call record per metered client request, whatever its outcome.</summary>
 public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, ILogger<CallRecorder> logger)
 {
+    // SQLite has one writer at a time, and Microsoft.Data.Sqlite answers a busy database by sleeping 150 ms before it
+    // retries (Thread.Sleep, blocking the thread). Concurrent record inserts made each other wait that long under load;
+    // queueing them here turns those collisions into a short async wait. PostgreSQL inserts run concurrently as before.
+    private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
+
     /// <summary>Stores the call's record; a storage failure is logged, never thrown at the client.</summary>
     public async Task RecordAsync(MeteredCall call, int statusCode, string? feature, string? task)
     {
@@ -52,7 +57,16 @@ public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, I
         {
             await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
             db.CallRecords.Add(record);
-            await db.SaveChangesAsync(CancellationToken.None);
+            var gate = db.Database.IsSqlite() ? _sqliteWriter : null;
+            if (gate is not null) await gate.WaitAsync(CancellationToken.None);
+            try
+            {
+                await db.SaveChangesAsync(CancellationToken.None);
+            }
+            finally
+            {
+                gate?.Release();
+            }
         }
         catch (Exception ex)
         {
