@@ -89,6 +89,7 @@ start_gateway() { # name metering-enabled upstream-url
   OPENAI_API_KEY=bench \
   Serilog__MinimumLevel__Default=Warning \
   Metering__Enabled="$2" \
+  RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
     taskset -c "$GW_CPU" dotnet src/AiGateway/bin/Release/net10.0/AiGateway.dll --urls "$GW" >"$tmp/gateway-$1.log" 2>&1 &
   GW_PID=$!
   pids+=("$GW_PID")

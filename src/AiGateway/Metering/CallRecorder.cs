@@ -1,10 +1,7 @@
-using AiGateway.Ledger;
-using Microsoft.EntityFrameworkCore;
-
 namespace AiGateway.Metering;
 
 /// <summary>Step "record": writes one call record per metered client request, whatever its outcome.</summary>
-public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, SettlementJournal journal, ILogger<CallRecorder> logger)
+public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal journal, ILogger<CallRecorder> logger)
 {
     /// <summary>Stores the call's record; a storage failure is logged, never thrown at the client.</summary>
     public async Task RecordAsync(MeteredCall call, int statusCode, string? feature, string? task)
@@ -56,7 +53,7 @@ public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, C
         }
         try
         {
-            await InsertAsync(record);
+            await writer.WriteAsync(record);
         }
         catch (Exception ex)
         {
@@ -67,14 +64,7 @@ public sealed class CallRecorder(IDbContextFactory<LedgerDbContext> dbFactory, C
     }
 
     /// <summary>Inserts a record unless one with its request id exists (replays are idempotent).</summary>
-    public Task InsertAsync(CallRecord record) => ledger.WriteInTurnAsync(async () =>
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
-        if (await db.CallRecords.AnyAsync(r => r.RequestId == record.RequestId)) return;
-        record.Id = 0;
-        db.CallRecords.Add(record);
-        await db.SaveChangesAsync(CancellationToken.None);
-    });
+    public Task InsertAsync(CallRecord record) => writer.InsertCheckedAsync(record);
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
 }

@@ -14,6 +14,8 @@ public static class MeteringExtensions
         services.AddSingleton<CreditAdmission>();
         services.AddSingleton<CallSettler>();
         services.AddSingleton<CallRecorder>();
+        services.AddSingleton<CallRecordWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<CallRecordWriter>());
         services.AddSingleton<ResponseMeter>();
         services.AddSingleton<Proxy.ResilientForwarder>();
         services.AddSingleton<SettlementJournal>();
