@@ -7,9 +7,13 @@ public sealed partial class CreditLedger
     /// <summary>
     /// Reserves <paramref name="amount"/> for a request, atomically: succeeds only if available credits
     /// (unexpired remaining − active holds − overage debt) cover it and the account is not in debt.
-    /// Repeating an active request id returns the existing hold.
+    /// Repeating an active request id returns the existing hold. With a <paramref name="task"/>, the hold is tagged with
+    /// it and, when the task has a budget (<paramref name="taskBudget"/> sets or lowers it), refused with
+    /// <see cref="ReserveStatus.TaskBudgetExceeded"/> unless the task's charges + active holds + this amount fit in it.
     /// </summary>
-    public async Task<ReserveResult> ReserveAsync(Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default)
+    public async Task<ReserveResult> ReserveAsync(
+        Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default,
+        string? task = null, Credits? taskBudget = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount.Micro, nameof(amount));
         ArgumentException.ThrowIfNullOrEmpty(requestId);
@@ -43,6 +47,10 @@ public sealed partial class CreditLedger
             var status = hold.Status == HoldStatuses.Active ? ReserveStatus.AlreadyReserved : ReserveStatus.RequestAlreadyUsed;
             result = new ReserveResult(status, hold.Id, new Credits(hold.Amount), new Credits(available));
         }
+        else if (task is not null && !await TaskBudgetAllowsAsync(s, accountId, task, taskBudget, amount.Micro, nowTicks))
+        {
+            result = new ReserveResult(ReserveStatus.TaskBudgetExceeded, null, Credits.Zero, new Credits(available));
+        }
         else if (totals.Overage > 0 || available < amount.Micro)
         {
             result = new ReserveResult(ReserveStatus.InsufficientCredits, null, Credits.Zero, new Credits(available));
@@ -53,14 +61,14 @@ public sealed partial class CreditLedger
             // One round trip: the hold, the account's held total and the activity entry.
             var holdId = (await s.BatchAsync(
                 """
-                INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at)
-                VALUES (@a, @r, @amount, 'active', @now, @exp) RETURNING id;
+                INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at, task)
+                VALUES (@a, @r, @amount, 'active', @now, @exp, @task) RETURNING id;
                 UPDATE ledger_accounts SET held = held + @amount, updated_at = @now WHERE account_id = @a;
                 INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, request_id)
                 VALUES (@a, @now, 'hold', @amount, @after, (SELECT id FROM credit_holds WHERE request_id = @r), @r)
                 """,
                 ("@a", id), ("@r", requestId), ("@amount", amount.Micro), ("@now", nowTicks),
-                ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@after", after)))!.Value;
+                ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@after", after), ("@task", task)))!.Value;
             result = new ReserveResult(ReserveStatus.Reserved, holdId, amount, new Credits(after));
         }
         await s.CommitAsync(); // also keeps any plan credits issued above

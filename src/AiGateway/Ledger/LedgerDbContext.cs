@@ -28,6 +28,9 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     /// <summary>Per-account held and overage totals (and the per-account lock row).</summary>
     public DbSet<LedgerAccountState> LedgerAccountStates => Set<LedgerAccountState>();
 
+    /// <summary>Credit ceilings of agent tasks.</summary>
+    public DbSet<TaskBudget> TaskBudgets => Set<TaskBudget>();
+
     /// <summary>One record per metered client request.</summary>
     public DbSet<Metering.CallRecord> CallRecords => Set<Metering.CallRecord>();
 

@@ -15,6 +15,8 @@ public enum ReserveStatus
     UnknownAccount,
     /// <summary>The request id was already settled, released or expired; it cannot hold again.</summary>
     RequestAlreadyUsed,
+    /// <summary>The call's task has charged + holds too much for its budget to take this amount as well; nothing was held.</summary>
+    TaskBudgetExceeded,
 }
 
 /// <summary>The outcome of <see cref="CreditLedger.ReserveAsync"/>.</summary>

@@ -19,6 +19,12 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     public string Provider { get; } = provider;
     public DateTimeOffset StartedAt { get; } = startedAt;
 
+    /// <summary>The agent task the call belongs to (<c>X-Gateway-Task</c>), if any.</summary>
+    public string? Task { get; init; }
+
+    /// <summary>The task's credit ceiling sent with this call (<c>X-Gateway-Task-Budget</c>), if any.</summary>
+    public Credits? TaskBudget { get; init; }
+
     /// <summary>The estimate the hold was made for (after any clamp).</summary>
     public CallEstimate Estimate { get; set; } = estimate;
 

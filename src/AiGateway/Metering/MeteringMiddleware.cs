@@ -1,4 +1,5 @@
 using AiGateway.Accounts;
+using AiGateway.Pricing;
 using AiGateway.Providers;
 using AiGateway.Proxy;
 using Microsoft.AspNetCore.Http.Features;
@@ -29,6 +30,9 @@ public sealed class MeteringMiddleware(
 
     /// <summary>Client header grouping the calls of one agent task.</summary>
     public const string TaskHeader = "X-Gateway-Task";
+
+    /// <summary>Client header giving the task's credit ceiling (first call sets it, later calls may only lower it).</summary>
+    public const string TaskBudgetHeader = "X-Gateway-Task-Budget";
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -73,8 +77,15 @@ public sealed class MeteringMiddleware(
             await ProviderErrorWriter.WriteAsync(context, format, unknown);
             return;
         }
+        var feature = Tag(context, FeatureHeader);
+        var task = Tag(context, TaskHeader);
+        if (TaskBudgetError(context, task, out var taskBudget) is { } badBudget)
+        {
+            await ProviderErrorWriter.WriteAsync(context, format, badBudget);
+            return;
+        }
         var call = new MeteredCall(context.TraceIdentifier, caller, request, estimated.Estimate!, proxy.Route.Config.RouteId,
-            proxy.Cluster.Config.ClusterId, time.GetUtcNow());
+            proxy.Cluster.Config.ClusterId, time.GetUtcNow()) { Task = task, TaskBudget = taskBudget };
 
         // 4 + 5. Admit and hold.
         GatewayError? refused;
@@ -98,8 +109,6 @@ public sealed class MeteringMiddleware(
             return;
         }
 
-        var feature = Tag(context, FeatureHeader);
-        var task = Tag(context, TaskHeader);
         try
         {
             // 6. Forward: the gateway's changes to the body (stream usage, clamp), then YARP with failover.
@@ -127,6 +136,21 @@ public sealed class MeteringMiddleware(
             // 9. Record.
             await recorder.RecordAsync(call, context.Response.StatusCode, feature, task);
         }
+    }
+
+    /// <summary>Reads <see cref="TaskBudgetHeader"/>: a positive credit amount, and only on a call that names its task.</summary>
+    private static GatewayError? TaskBudgetError(HttpContext context, string? task, out Credits? budget)
+    {
+        budget = null;
+        var value = context.Request.Headers[TaskBudgetHeader].ToString().Trim();
+        if (value.Length == 0) return null;
+        if (task is null)
+            return new GatewayError(GatewayErrorKind.BadRequest, $"{TaskBudgetHeader} needs {TaskHeader} naming the task.", Code: "invalid_task_budget");
+        if (!decimal.TryParse(value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var credits)
+            || credits <= 0 || credits > 1_000_000_000m)
+            return new GatewayError(GatewayErrorKind.BadRequest, $"{TaskBudgetHeader} must be a positive number of credits.", Code: "invalid_task_budget");
+        budget = Credits.FromDecimal(credits);
+        return null;
     }
 
     private static string? Tag(HttpContext context, string header)

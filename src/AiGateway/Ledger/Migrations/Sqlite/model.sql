@@ -67,6 +67,7 @@ CREATE TABLE "credit_holds" (
     "expires_at" INTEGER NOT NULL,
     "resolved_at" INTEGER NULL,
     "charge_id" INTEGER NULL,
+    "task" TEXT NULL,
     CONSTRAINT "FK_credit_holds_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
 
@@ -128,6 +129,17 @@ CREATE TABLE "ledger_entries" (
 );
 
 
+CREATE TABLE "task_budgets" (
+    "account_id" TEXT NOT NULL,
+    "task" TEXT NOT NULL,
+    "budget_micro" INTEGER NOT NULL,
+    "created_at" INTEGER NOT NULL,
+    "updated_at" INTEGER NOT NULL,
+    CONSTRAINT "PK_task_budgets" PRIMARY KEY ("account_id", "task"),
+    CONSTRAINT "FK_task_budgets_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
 CREATE TABLE "charge_allocations" (
     "id" INTEGER NOT NULL CONSTRAINT "PK_charge_allocations" PRIMARY KEY AUTOINCREMENT,
     "charge_id" INTEGER NOT NULL,
@@ -157,6 +169,9 @@ CREATE UNIQUE INDEX "IX_credit_charges_request_id" ON "credit_charges" ("request
 
 
 CREATE INDEX "IX_credit_holds_account_id" ON "credit_holds" ("account_id");
+
+
+CREATE INDEX "IX_credit_holds_account_id_task" ON "credit_holds" ("account_id", "task");
 
 
 CREATE UNIQUE INDEX "IX_credit_holds_request_id" ON "credit_holds" ("request_id");
