@@ -33,7 +33,7 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
         }
         try
         {
-            var result = await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger);
+            var result = await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger, call.Scope);
             return call.Settlement = new CallSettlement(usage, source, result.Charged, result.Overage, result.Available);
         }
         catch (Exception ex) when (DatabaseFailure.Is(ex))
@@ -48,12 +48,14 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
     }
 
     /// <summary>Settles a request's hold; when the hold is gone (expired past its TTL) charges in one step so the work is never given away.</summary>
-    public static async Task<SettleResult> SettleOrChargeAsync(CreditLedger ledger, string requestId, Guid accountId, Credits cost, ILogger logger)
+    /// <remarks>A null <paramref name="scope"/> (e.g. a journal replay, which does not know the call) lets every lot pay.</remarks>
+    public static async Task<SettleResult> SettleOrChargeAsync(
+        CreditLedger ledger, string requestId, Guid accountId, Credits cost, ILogger logger, CallScope? scope = null)
     {
-        var result = await ledger.SettleAsync(requestId, cost, CancellationToken.None);
+        var result = await ledger.SettleAsync(requestId, cost, CancellationToken.None, scope);
         if (result.Status is SettleStatus.Settled) return result;
         logger.LogWarning("Request {RequestId}: hold was {Status} at settlement; charging {Cost} credits directly", requestId, result.Status, cost);
-        return await ledger.ChargeAsync(accountId, cost, requestId + ":late", CancellationToken.None);
+        return await ledger.ChargeAsync(accountId, cost, requestId + ":late", CancellationToken.None, scope);
     }
 
     /// <summary>Releases the call's hold at no cost (failed calls cost nothing); a no-op once settled.</summary>

@@ -28,6 +28,9 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>The estimate the hold was made for (after any clamp).</summary>
     public CallEstimate Estimate { get; set; } = estimate;
 
+    /// <summary>The priced model and modality, which decide the scoped lots that may pay for the call.</summary>
+    public Ledger.CallScope Scope => new(Estimate.Price.Name, Estimate.Price.Modality.ToString().ToLowerInvariant());
+
     /// <summary>Whether a ledger hold exists for this call (unlimited models hold nothing).</summary>
     public bool Held { get; set; }
 

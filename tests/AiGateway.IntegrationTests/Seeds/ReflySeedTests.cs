@@ -102,4 +102,26 @@ public sealed class ReflySeedTests : SeedTestBase
         Assert.True(estimate > 0);
         Assert.Equal(estimate, Header(call, "X-Credits-Estimate"));
     }
+
+    [Fact]
+    public async Task BonusCreditsOnlyForAdvancedModels_ScopedLotPaysForOpus_KimiRefused()
+    {
+        var (accountId, client) = await NewAccountAsync();
+        await AdminPostAsync($"/admin/accounts/{accountId}/grants",
+            new { kind = "bonus", credits = 10m, reason = "monthly bonus", models = new[] { "refly/claude-opus-*" }, modalities = new[] { "text" } });
+        var forwardedBefore = (await Upstream.ReceivedAsync()).Count(r => r.Method == "POST");
+
+        using var opus = await ChatAsync(client, "refly/claude-opus-4");
+        using var kimi = await ChatAsync(client, "refly/kimi-k2");
+
+        Assert.Equal(HttpStatusCode.OK, opus.StatusCode);
+        Assert.Equal(0.3074m, Header(opus, "X-Credits-Charged"));
+        Assert.Equal(HttpStatusCode.PaymentRequired, kimi.StatusCode);
+        Assert.Equal("insufficient_quota", (await kimi.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(forwardedBefore + 1, (await Upstream.ReceivedAsync()).Count(r => r.Method == "POST"));
+        var lot = Assert.Single(await LotsAsync(client));
+        Assert.Equal(10m - 0.3074m, lot["remaining"]!.GetValue<decimal>());
+        Assert.Equal("refly/claude-opus-*", lot["models"]!.AsArray().Single()!.GetValue<string>());
+        Assert.Equal("text", lot["modalities"]!.AsArray().Single()!.GetValue<string>());
+    }
 }

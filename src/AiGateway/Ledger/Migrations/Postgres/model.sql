@@ -90,6 +90,8 @@ CREATE TABLE credit_lots (
     reason character varying(500) NOT NULL,
     source_ref character varying(200),
     idempotency_key character varying(200),
+    model_scope character varying(2000),
+    modality_scope character varying(100),
     created_at bigint NOT NULL,
     CONSTRAINT "PK_credit_lots" PRIMARY KEY (id),
     CONSTRAINT "FK_credit_lots_accounts_account_id" FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE

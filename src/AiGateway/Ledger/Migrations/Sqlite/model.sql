@@ -86,6 +86,8 @@ CREATE TABLE "credit_lots" (
     "reason" TEXT NOT NULL,
     "source_ref" TEXT NULL,
     "idempotency_key" TEXT NULL,
+    "model_scope" TEXT NULL,
+    "modality_scope" TEXT NULL,
     "created_at" INTEGER NOT NULL,
     CONSTRAINT "FK_credit_lots_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
