@@ -127,6 +127,16 @@ public sealed partial class CreditLedger
         return result;
     }
 
+    /// <summary>Moves an active hold's expiry to <paramref name="expiresAt"/> (an asynchronous job outlives the usual TTL); false when not active.</summary>
+    public async Task<bool> ExtendHoldAsync(string requestId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        await using var s = await BeginAsync(cancellationToken);
+        var changed = await s.ExecuteAsync("UPDATE credit_holds SET expires_at = @exp WHERE request_id = @r AND status = 'active'",
+            ("@exp", expiresAt.UtcTicks), ("@r", requestId));
+        await s.CommitAsync();
+        return changed == 1;
+    }
+
     /// <summary>Releases a request's hold at no cost; resolving an already resolved hold changes nothing.</summary>
     public async Task<ReleaseResult> ReleaseAsync(string requestId, CancellationToken cancellationToken = default)
     {

@@ -16,6 +16,7 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
         public const string Estimated = "estimated";
         public const string Partial = "partial";
         public const string None = "none";
+        public const string Pending = "pending";
     }
 
     /// <summary>Charges the call for <paramref name="usage"/>; never cancelled by the client leaving (the upstream already did the work).</summary>
@@ -57,6 +58,10 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
         logger.LogWarning("Request {RequestId}: hold was {Status} at settlement; charging {Cost} credits directly", requestId, result.Status, cost);
         return await ledger.ChargeAsync(accountId, cost, requestId + ":late", CancellationToken.None, scope);
     }
+
+    /// <summary>Leaves the call's hold open for an asynchronous job (settled or released later by a poll); nothing is charged now.</summary>
+    public static CallSettlement Pend(MeteredCall call, CallUsage usage) =>
+        call.Settlement ??= new CallSettlement(usage, Sources.Pending, Credits.Zero, Credits.Zero, call.AvailableAfterHold);
 
     /// <summary>Releases the call's hold at no cost (failed calls cost nothing); a no-op once settled.</summary>
     public async Task<CallSettlement> ReleaseAsync(MeteredCall call)

@@ -15,6 +15,7 @@ public static class MeteringExtensions
         services.AddSingleton<CallSettler>();
         services.AddSingleton<CallRecorder>();
         services.AddSingleton<ResponseMeter>();
+        services.AddSingleton<VideoJobs>();
         services.AddSingleton<Proxy.ResilientForwarder>();
         services.AddSingleton<SettlementJournal>();
         services.AddSingleton<SettlementReplayService>();

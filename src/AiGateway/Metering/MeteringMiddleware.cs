@@ -20,6 +20,7 @@ public sealed class MeteringMiddleware(
     ResilientForwarder forwarder,
     CallSettler settler,
     CallRecorder recorder,
+    VideoJobs videoJobs,
     IOptions<MeteringOptions> options,
     IOptions<Hosting.GatewayOptions> gatewayOptions,
     TimeProvider time,
@@ -37,6 +38,13 @@ public sealed class MeteringMiddleware(
     public async Task InvokeAsync(HttpContext context)
     {
         var proxy = context.GetReverseProxyFeature();
+        if (options.Value.Enabled && HttpMethods.IsGet(context.Request.Method) && context.GetCallerAccount() is { } poller
+            && GatewayRoute.FormatOf(proxy.Route.Config) == ProviderFormat.OpenAi && VideoJobs.PollJobId(RestOf(context)) is { } videoId)
+        {
+            // A video status poll: may settle or release the hold of the job it is about.
+            await videoJobs.PollAsync(context, next, poller, videoId);
+            return;
+        }
         if (!options.Value.Enabled || GatewayRoute.FormatOf(proxy.Route.Config) is not { } format ||
             context.GetCallerAccount() is not { } caller || !HttpMethods.IsPost(context.Request.Method))
         {
@@ -55,7 +63,7 @@ public sealed class MeteringMiddleware(
         }
 
         // 2. Parse what pricing needs.
-        var path = context.Request.RouteValues.TryGetValue("rest", out var rest) ? rest?.ToString() ?? "" : context.Request.Path.Value ?? "";
+        var path = RestOf(context);
         var parse = ProviderRequestParser.Parse(format, path, context.Request.QueryString.Value, body, context.Request.Method);
         if (parse.Error is { } invalid)
         {
@@ -152,6 +160,9 @@ public sealed class MeteringMiddleware(
         budget = Credits.FromDecimal(credits);
         return null;
     }
+
+    private static string RestOf(HttpContext context) =>
+        context.Request.RouteValues.TryGetValue("rest", out var rest) ? rest?.ToString() ?? "" : context.Request.Path.Value ?? "";
 
     private static string? Tag(HttpContext context, string header)
     {

@@ -44,8 +44,13 @@ public sealed class ReflySeedTests : SeedTestBase
         var (_, client) = await NewAccountAsync(credits: 100);
 
         using var response = await client.PostJsonAsync("/openai/v1/videos", """{"model":"refly/seedance-1-lite","prompt":"a cat","seconds":"4"}""");
+        await Upstream.StubJsonAsync("GET", "/v1/videos/video_1", 200,
+            """{"id":"video_1","object":"video","model":"refly/seedance-1-lite","status":"completed","progress":100,"seconds":"4","size":"720x1280"}""");
+        using var poll = await client.Http.GetAsync("/openai/v1/videos/video_1");
 
-        Assert.Equal(40m, Header(response, "X-Credits-Charged")); // 4 s × 10
+        Assert.Equal(0m, Header(response, "X-Credits-Charged")); // queued: held, charged when completed
+        Assert.Equal(HttpStatusCode.OK, poll.StatusCode);
+        Assert.Equal(100m - 40m, await client.AvailableAsync()); // 4 s × 10
     }
 
     [Fact]
