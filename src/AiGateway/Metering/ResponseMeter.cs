@@ -81,17 +81,22 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
                 AudioUses = call.Estimate.Units.AudioUses,
             };
         }
-        CallSettlement settlement;
+        CallSettlement? settlement = null;
         if (call.Held && call.Request.Operation == Providers.Operation.OpenAiVideos && VideoJobs.PendingJobId(body) is { } videoId)
         {
-            // A queued video job: keep the hold until a status poll shows it completed (settle) or failed (release).
-            await videoJobs.StartAsync(call, videoId, CostCalculator.Cost(call.Estimate.Price, usage));
-            settlement = CallSettler.Pend(call, usage);
+            try
+            {
+                // A queued video job: keep the hold until a status poll shows it completed (settle) or failed (release).
+                await videoJobs.StartAsync(call, videoId, CostCalculator.Cost(call.Estimate.Price, usage));
+                settlement = CallSettler.Pend(call, usage);
+            }
+            catch (Exception ex) when (DatabaseFailure.Is(ex))
+            {
+                // The job could not be remembered: charge it now, as for a finished job, rather than give it away.
+                logger.LogWarning(ex, "Request {RequestId}: video job {VideoId} not recorded; charging at creation", call.RequestId, videoId);
+            }
         }
-        else
-        {
-            settlement = await settler.SettleAsync(call, usage, source);
-        }
+        settlement ??= await settler.SettleAsync(call, usage, source);
         CreditHeaders.Write(context.Response, call.Estimate.Credits, settlement.AvailableAfter, settlement.Charged);
         context.Response.Headers.ContentLength = body.Length;
         try
