@@ -92,7 +92,7 @@ public static class AdminAccountViewsApi
         return TypedResults.Ok(new CreditsApi.BalanceResponse(
             balance.Available.ToDecimal(), balance.Held.ToDecimal(), balance.Overage.ToDecimal(), balance.Exhausted, balance.Plan,
             balance.Lots.Select(l => new CreditsApi.LotResponse(l.Id, l.Kind, l.Amount.ToDecimal(), l.Remaining.ToDecimal(), l.ExpiresAt,
-                l.EffectiveAt, l.Reason)).ToList()));
+                l.EffectiveAt, l.Reason, l.Models, l.Modalities)).ToList()));
     }
 
     private static async Task<Results<Ok<CreditsApi.LogResponse>, ProblemHttpResult>> GetCreditsLog(

@@ -33,4 +33,5 @@ public sealed class BurnDownOrder : IComparer<SpendableLot>
 }
 
 /// <summary>The fields of a lot the burn-down needs, with times as UTC ticks as stored.</summary>
-public sealed record SpendableLot(long Id, string Kind, long Remaining, long EffectiveAtTicks, long? ExpiresAtTicks);
+public sealed record SpendableLot(
+    long Id, string Kind, long Remaining, long EffectiveAtTicks, long? ExpiresAtTicks, string? ModelScope = null, string? ModalityScope = null);

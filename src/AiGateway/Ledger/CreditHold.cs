@@ -29,6 +29,9 @@ public sealed class CreditHold
 
     /// <summary>The charge that settled it, if any.</summary>
     public long? ChargeId { get; set; }
+
+    /// <summary>The agent task (<c>X-Gateway-Task</c>) the held call belongs to, if any; task budgets sum over it.</summary>
+    public string? Task { get; set; }
 }
 
 /// <summary>The states of a hold; a hold leaves <see cref="Active"/> exactly once.</summary>

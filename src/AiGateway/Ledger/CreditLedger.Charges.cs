@@ -5,9 +5,10 @@ namespace AiGateway.Ledger;
 // Debiting lots for a charge, and reading back a charge that was already made.
 public sealed partial class CreditLedger
 {
-    /// <summary>Debits the lots in burn-down order, books the shortfall as overage and resolves the hold.</summary>
+    /// <summary>Debits the lots (those that may pay for <paramref name="scope"/>) in burn-down order, books the shortfall as overage and resolves the hold.</summary>
     private async Task<SettleResult> ChargeLotsAsync(
-        LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, bool wasActive, List<SpendableLot>? lots = null)
+        LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, bool wasActive, CallScope? scope,
+        List<SpendableLot>? lots = null)
     {
         var accountId = s.Id(hold.AccountId);
         if (lots is null)
@@ -15,11 +16,11 @@ public sealed partial class CreditLedger
             lots = [];
             await using var reader = await s.ReaderAsync(
                 """
-                SELECT id, kind, remaining, effective_at, expires_at FROM credit_lots
+                SELECT id, kind, remaining, effective_at, expires_at, model_scope, modality_scope FROM credit_lots
                 WHERE account_id = @a AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
                 """,
                 ("@a", accountId), ("@now", nowTicks));
-            await ReadSpendableLotsAsync(reader, lots);
+            await ReadSpendableLotsAsync(reader, lots, scope);
         }
         lots.Sort(_burnDownOrder);
 

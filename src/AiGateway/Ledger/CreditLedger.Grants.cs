@@ -8,16 +8,19 @@ public sealed partial class CreditLedger
     /// <summary>
     /// Grants credits as a new lot (repaying overage debt first). Expiry is <paramref name="expiresAt"/>, else
     /// <paramref name="validDays"/> from now, else the kind's default. A repeated <paramref name="idempotencyKey"/>
-    /// returns the original lot with <see cref="GrantStatus.Repeated"/>.
+    /// returns the original lot with <see cref="GrantStatus.Repeated"/>. <paramref name="models"/> / <paramref name="modalities"/>
+    /// limit what the lot may pay for (see <see cref="LotScope"/>); null pays for anything.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown kind, non-positive amount, empty reason or an expiry not in the future.</exception>
     public async Task<GrantResult> GrantAsync(
         Guid accountId, string kind, Credits amount, DateTimeOffset? expiresAt, int? validDays, string reason,
-        string? idempotencyKey, CancellationToken cancellationToken = default, string? sourceRef = null)
+        string? idempotencyKey, CancellationToken cancellationToken = default, string? sourceRef = null,
+        IReadOnlyList<string>? models = null, IReadOnlyList<string>? modalities = null)
     {
         var now = _time.GetUtcNow();
         var expiry = ResolveExpiry(kind, amount, expiresAt, validDays, reason, now);
-        var lot = new NewLot(kind, amount.Micro, now, expiry, reason, sourceRef, string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey);
+        var lot = new NewLot(kind, amount.Micro, now, expiry, reason, sourceRef, string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey,
+            LotScope.JoinModels(models), LotScope.JoinModalities(modalities));
         await using var s = await BeginAsync(cancellationToken);
         var totals = await LockAccountAsync(s, accountId, now.UtcTicks);
         if (totals is null) return new GrantResult(GrantStatus.UnknownAccount, null, Credits.Zero, Credits.Zero);

@@ -7,9 +7,16 @@ public sealed partial class CreditLedger
     /// <summary>
     /// Reserves <paramref name="amount"/> for a request, atomically: succeeds only if available credits
     /// (unexpired remaining − active holds − overage debt) cover it and the account is not in debt.
-    /// Repeating an active request id returns the existing hold.
+    /// Repeating an active request id returns the existing hold. With a <paramref name="task"/>, the hold is tagged with
+    /// it and, when the task has a budget (<paramref name="taskBudget"/> sets or lowers it), refused with
+    /// <see cref="ReserveStatus.TaskBudgetExceeded"/> unless the task's charges + active holds + this amount fit in it.
+    /// With a <paramref name="scope"/>, only the lots that may pay for that model and modality count as spendable;
+    /// active holds still count in full against every scope (holds are account-wide), so scoped credits held by one
+    /// call can never be promised to another call too.
     /// </summary>
-    public async Task<ReserveResult> ReserveAsync(Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default)
+    public async Task<ReserveResult> ReserveAsync(
+        Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default,
+        string? task = null, Credits? taskBudget = null, CallScope? scope = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount.Micro, nameof(amount));
         ArgumentException.ThrowIfNullOrEmpty(requestId);
@@ -22,19 +29,26 @@ public sealed partial class CreditLedger
         (long Id, long Amount, string Status)? existing = null;
         // One round trip: lock (and create) the account row, sum the spendable lots, look for this request's hold.
         await using (var reader = await s.ReaderAsync(
-            LockAccountSql(s) + ";\n" + SpendableSql + ";\nSELECT id, amount, status FROM credit_holds WHERE request_id = @r",
+            LockAccountSql(s) + ";\n" + (scope is null ? SpendableSql : ScopedLotsSql) + ";\nSELECT id, amount, status FROM credit_holds WHERE request_id = @r",
             ("@a", id), ("@now", nowTicks), ("@r", requestId)))
         {
             if (!await reader.ReadAsync()) return new ReserveResult(ReserveStatus.UnknownAccount, null, Credits.Zero, Credits.Zero);
             totals = ReadTotals(reader);
             await reader.NextResultAsync();
-            await reader.ReadAsync();
-            spendable = reader.GetInt64(0);
+            if (scope is null)
+            {
+                await reader.ReadAsync();
+                spendable = reader.GetInt64(0);
+            }
+            else
+            {
+                spendable = await SumApplicableAsync(reader, scope);
+            }
             await reader.NextResultAsync();
             if (await reader.ReadAsync()) existing = (reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2));
         }
         var issue = await EnsurePlanLotsAsync(s, accountId, totals, now);
-        if (issue.Lots.Count > 0) spendable = await SpendableSumAsync(s, accountId, nowTicks);
+        if (issue.Lots.Count > 0) spendable = await SpendableSumAsync(s, accountId, nowTicks, scope);
         var available = Available(spendable, totals.Held, totals.Overage);
 
         ReserveResult result;
@@ -42,6 +56,10 @@ public sealed partial class CreditLedger
         {
             var status = hold.Status == HoldStatuses.Active ? ReserveStatus.AlreadyReserved : ReserveStatus.RequestAlreadyUsed;
             result = new ReserveResult(status, hold.Id, new Credits(hold.Amount), new Credits(available));
+        }
+        else if (task is not null && !await TaskBudgetAllowsAsync(s, accountId, task, taskBudget, amount.Micro, nowTicks))
+        {
+            result = new ReserveResult(ReserveStatus.TaskBudgetExceeded, null, Credits.Zero, new Credits(available));
         }
         else if (totals.Overage > 0 || available < amount.Micro)
         {
@@ -53,14 +71,14 @@ public sealed partial class CreditLedger
             // One round trip: the hold, the account's held total and the activity entry.
             var holdId = (await s.BatchAsync(
                 """
-                INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at)
-                VALUES (@a, @r, @amount, 'active', @now, @exp) RETURNING id;
+                INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at, task)
+                VALUES (@a, @r, @amount, 'active', @now, @exp, @task) RETURNING id;
                 UPDATE ledger_accounts SET held = held + @amount, updated_at = @now WHERE account_id = @a;
                 INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, request_id)
                 VALUES (@a, @now, 'hold', @amount, @after, (SELECT id FROM credit_holds WHERE request_id = @r), @r)
                 """,
                 ("@a", id), ("@r", requestId), ("@amount", amount.Micro), ("@now", nowTicks),
-                ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@after", after)))!.Value;
+                ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@after", after), ("@task", task)))!.Value;
             result = new ReserveResult(ReserveStatus.Reserved, holdId, amount, new Credits(after));
         }
         await s.CommitAsync(); // also keeps any plan credits issued above
@@ -72,8 +90,9 @@ public sealed partial class CreditLedger
     /// Settles a request's hold with the actual cost: debits lots in burn-down order, records what they cannot
     /// cover as overage debt, and releases the rest of the hold. Exactly once: a repeat returns the first result.
     /// A hold that was released charges nothing; a hold the sweep expired is still charged (the call happened).
+    /// With a <paramref name="scope"/>, lots that may not pay for it are skipped (what the rest cannot cover is overage).
     /// </summary>
-    public async Task<SettleResult> SettleAsync(string requestId, Credits actual, CancellationToken cancellationToken = default)
+    public async Task<SettleResult> SettleAsync(string requestId, Credits actual, CancellationToken cancellationToken = default, CallScope? scope = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(actual.Micro, nameof(actual));
         ArgumentException.ThrowIfNullOrEmpty(requestId);
@@ -89,7 +108,7 @@ public sealed partial class CreditLedger
             SELECT held, overage FROM ledger_accounts
             WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
             """ + (s.IsPostgres ? " FOR UPDATE" : "") + ";\n" + HoldSql + ";\n" + """
-            SELECT id, kind, remaining, effective_at, expires_at FROM credit_lots
+            SELECT id, kind, remaining, effective_at, expires_at, model_scope, modality_scope FROM credit_lots
             WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
               AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
             """,
@@ -101,11 +120,21 @@ public sealed partial class CreditLedger
             await reader.ReadAsync();
             hold = ReadHold(reader, requestId);
             await reader.NextResultAsync();
-            await ReadSpendableLotsAsync(reader, lots);
+            await ReadSpendableLotsAsync(reader, lots, scope);
         }
-        var result = await SettleHoldAsync(s, hold, totals, actual.Micro, nowTicks, lots);
+        var result = await SettleHoldAsync(s, hold, totals, actual.Micro, nowTicks, scope, lots);
         await s.CommitAsync();
         return result;
+    }
+
+    /// <summary>Moves an active hold's expiry to <paramref name="expiresAt"/> (an asynchronous job outlives the usual TTL); false when not active.</summary>
+    public async Task<bool> ExtendHoldAsync(string requestId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        await using var s = await BeginAsync(cancellationToken);
+        var changed = await s.ExecuteAsync("UPDATE credit_holds SET expires_at = @exp WHERE request_id = @r AND status = 'active'",
+            ("@exp", expiresAt.UtcTicks), ("@r", requestId));
+        await s.CommitAsync();
+        return changed == 1;
     }
 
     /// <summary>Releases a request's hold at no cost; resolving an already resolved hold changes nothing.</summary>
@@ -139,8 +168,10 @@ public sealed partial class CreditLedger
     /// <summary>
     /// Charges a fixed price in one step (reserve + settle in one transaction), idempotent by request id:
     /// refused without charge when available credits do not cover it; a repeat returns the first result.
+    /// A <paramref name="scope"/> limits the lots that count and pay as in <see cref="ReserveAsync"/>.
     /// </summary>
-    public async Task<SettleResult> ChargeAsync(Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default)
+    public async Task<SettleResult> ChargeAsync(
+        Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default, CallScope? scope = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount.Micro, nameof(amount));
         ArgumentException.ThrowIfNullOrEmpty(requestId);
@@ -158,11 +189,11 @@ public sealed partial class CreditLedger
         }
         else if (hold is not null)
         {
-            result = await SettleHoldAsync(s, hold, totals, amount.Micro, nowTicks);
+            result = await SettleHoldAsync(s, hold, totals, amount.Micro, nowTicks, scope);
         }
         else
         {
-            var available = Available(await SpendableSumAsync(s, accountId, nowTicks), totals.Held, totals.Overage);
+            var available = Available(await SpendableSumAsync(s, accountId, nowTicks, scope), totals.Held, totals.Overage);
             if (totals.Overage > 0 || available < amount.Micro)
             {
                 result = SettleResult.Nothing(SettleStatus.InsufficientCredits, new Credits(available));
@@ -172,7 +203,7 @@ public sealed partial class CreditLedger
                 // The hold row is written already settled: it carries the request id's uniqueness and exactly-once state.
                 var holdId = await InsertHoldAsync(s, accountId, requestId, amount.Micro, HoldStatuses.Settled, nowTicks);
                 var newHold = new HoldRow(holdId, accountId, requestId, amount.Micro, HoldStatuses.Settled, null);
-                result = await ChargeLotsAsync(s, newHold, totals, amount.Micro, nowTicks, wasActive: false);
+                result = await ChargeLotsAsync(s, newHold, totals, amount.Micro, nowTicks, wasActive: false, scope);
             }
         }
         await s.CommitAsync();
@@ -194,12 +225,15 @@ public sealed partial class CreditLedger
         return await reader.ReadAsync() ? ReadHold(reader, requestId) : null;
     }
 
-    private static async Task ReadSpendableLotsAsync(System.Data.Common.DbDataReader reader, List<SpendableLot> lots)
+    /// <summary>Reads lot rows (id, kind, remaining, effective_at, expires_at, model_scope, modality_scope), keeping those that may pay for <paramref name="scope"/>.</summary>
+    private static async Task ReadSpendableLotsAsync(System.Data.Common.DbDataReader reader, List<SpendableLot> lots, CallScope? scope)
     {
         while (await reader.ReadAsync())
         {
-            lots.Add(new SpendableLot(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3),
-                reader.IsDBNull(4) ? null : reader.GetInt64(4)));
+            var lot = new SpendableLot(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3),
+                reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.IsDBNull(5) ? null : reader.GetString(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6));
+            if (LotScope.Applies(lot.ModelScope, lot.ModalityScope, scope)) lots.Add(lot);
         }
     }
 
@@ -213,7 +247,7 @@ public sealed partial class CreditLedger
             ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@resolved", status == HoldStatuses.Active ? null : nowTicks)))!.Value;
 
     private async Task<SettleResult> SettleHoldAsync(
-        LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, List<SpendableLot>? lots = null)
+        LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, CallScope? scope, List<SpendableLot>? lots = null)
     {
         switch (hold.Status)
         {
@@ -223,7 +257,7 @@ public sealed partial class CreditLedger
                 return SettleResult.Nothing(SettleStatus.Released, new Credits(await AvailableAsync(s, hold.AccountId, totals, nowTicks)));
             default:
                 var wasActive = hold.Status == HoldStatuses.Active;
-                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive, lots);
+                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive, scope, lots);
         }
     }
 }

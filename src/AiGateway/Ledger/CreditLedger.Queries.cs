@@ -55,7 +55,7 @@ public sealed partial class CreditLedger
         var rows = await query.OrderByDescending(l => l.Id).Take(limit + 1).ToListAsync(cancellationToken);
         var items = rows.Take(limit)
             .Select(l => new LotView(l.Id, l.Kind, new Credits(l.Amount), new Credits(l.Remaining), l.EffectiveAt, l.ExpiresAt,
-                l.Reason, l.SourceRef, l.IdempotencyKey))
+                l.Reason, l.SourceRef, l.IdempotencyKey, LotScope.Split(l.ModelScope), LotScope.Split(l.ModalityScope)))
             .ToList();
         return new CreditsLogPage(items, rows.Count > limit ? items[^1].Id : null);
     }

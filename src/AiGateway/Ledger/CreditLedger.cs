@@ -118,6 +118,31 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     private static async Task<long> SpendableSumAsync(LedgerSession s, Guid accountId, long nowTicks) =>
         await s.ScalarAsync(SpendableSql, ("@a", s.Id(accountId)), ("@now", nowTicks)) ?? 0;
 
+    private const string ScopedLotsSql = """
+        SELECT remaining, model_scope, modality_scope FROM credit_lots
+        WHERE account_id = @a AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
+        """;
+
+    /// <summary>The unexpired remaining of the lots that may pay for <paramref name="scope"/> (all lots when null).</summary>
+    private static async Task<long> SpendableSumAsync(LedgerSession s, Guid accountId, long nowTicks, CallScope? scope)
+    {
+        if (scope is null) return await SpendableSumAsync(s, accountId, nowTicks);
+        await using var reader = await s.ReaderAsync(ScopedLotsSql, ("@a", s.Id(accountId)), ("@now", nowTicks));
+        return await SumApplicableAsync(reader, scope);
+    }
+
+    /// <summary>Sums the rows of <see cref="ScopedLotsSql"/> whose scopes apply to the call.</summary>
+    private static async Task<long> SumApplicableAsync(System.Data.Common.DbDataReader reader, CallScope scope)
+    {
+        long sum = 0;
+        while (await reader.ReadAsync())
+        {
+            if (LotScope.Applies(reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), scope))
+                sum += reader.GetInt64(0);
+        }
+        return sum;
+    }
+
     /// <summary>Available = unexpired remaining − active holds − overage debt, never below zero.</summary>
     private static long Available(long spendable, long held, long overage) => Math.Max(0, spendable - held - overage);
 
@@ -137,7 +162,8 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
 
     /// <summary>What a new lot should contain.</summary>
     private sealed record NewLot(
-        string Kind, long Amount, DateTimeOffset EffectiveAt, DateTimeOffset? ExpiresAt, string Reason, string? SourceRef, string? IdempotencyKey);
+        string Kind, long Amount, DateTimeOffset EffectiveAt, DateTimeOffset? ExpiresAt, string Reason, string? SourceRef, string? IdempotencyKey,
+        string? ModelScope = null, string? ModalityScope = null);
 
     /// <summary>
     /// Inserts a lot under the account lock, repaying overage debt from it first; a repeated idempotency key
@@ -149,14 +175,15 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
         var id = await s.ScalarAsync(
             """
             INSERT INTO credit_lots (account_id, kind, amount, remaining, consumed, expired, revoked,
-                                     effective_at, expires_at, reason, source_ref, idempotency_key, created_at)
-            VALUES (@a, @kind, @amount, @remaining, @consumed, 0, 0, @eff, @exp, @reason, @src, @key, @now)
+                                     effective_at, expires_at, reason, source_ref, idempotency_key, created_at, model_scope, modality_scope)
+            VALUES (@a, @kind, @amount, @remaining, @consumed, 0, 0, @eff, @exp, @reason, @src, @key, @now, @ms, @mod)
             ON CONFLICT (account_id, idempotency_key) DO NOTHING
             RETURNING id
             """,
             ("@a", s.Id(accountId)), ("@kind", lot.Kind), ("@amount", lot.Amount), ("@remaining", lot.Amount - repay),
             ("@consumed", repay), ("@eff", lot.EffectiveAt.UtcTicks), ("@exp", lot.ExpiresAt?.UtcTicks),
-            ("@reason", lot.Reason), ("@src", lot.SourceRef), ("@key", lot.IdempotencyKey), ("@now", nowTicks));
+            ("@reason", lot.Reason), ("@src", lot.SourceRef), ("@key", lot.IdempotencyKey), ("@now", nowTicks),
+            ("@ms", lot.ModelScope), ("@mod", lot.ModalityScope));
         if (id is null)
         {
             var existing = await FindLotByKeyAsync(s, accountId, lot.IdempotencyKey!);
@@ -175,18 +202,20 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
         }
         await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Grant, lot.Amount, available, lotId: id, note: lot.Kind);
         var view = new LotView(id.Value, lot.Kind, new Credits(lot.Amount), new Credits(lot.Amount - repay),
-            lot.EffectiveAt, lot.ExpiresAt, lot.Reason, lot.SourceRef, lot.IdempotencyKey);
+            lot.EffectiveAt, lot.ExpiresAt, lot.Reason, lot.SourceRef, lot.IdempotencyKey,
+            LotScope.Split(lot.ModelScope), LotScope.Split(lot.ModalityScope));
         return new GrantResult(GrantStatus.Granted, view, new Credits(repay), new Credits(available));
     }
 
     private const string LotColumns =
-        "id, kind, amount, remaining, effective_at, expires_at, reason, source_ref, idempotency_key";
+        "id, kind, amount, remaining, effective_at, expires_at, reason, source_ref, idempotency_key, model_scope, modality_scope";
 
     private static LotView ReadLot(System.Data.Common.DbDataReader r) => new(
         r.GetInt64(0), r.GetString(1), new Credits(r.GetInt64(2)), new Credits(r.GetInt64(3)),
         new DateTimeOffset(r.GetInt64(4), TimeSpan.Zero),
         r.IsDBNull(5) ? null : new DateTimeOffset(r.GetInt64(5), TimeSpan.Zero),
-        r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8));
+        r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8),
+        LotScope.Split(r.IsDBNull(9) ? null : r.GetString(9)), LotScope.Split(r.IsDBNull(10) ? null : r.GetString(10)));
 
     private static async Task<LotView?> FindLotByKeyAsync(LedgerSession s, Guid accountId, string key)
     {

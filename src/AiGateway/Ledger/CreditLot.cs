@@ -42,6 +42,12 @@ public sealed class CreditLot
     /// <summary>Caller-chosen key that makes the grant idempotent; unique per account.</summary>
     public string? IdempotencyKey { get; set; }
 
+    /// <summary>Comma list of model patterns (exact or trailing <c>*</c>) the lot may pay for; null pays for any model.</summary>
+    public string? ModelScope { get; set; }
+
+    /// <summary>Comma list of modalities (<c>text</c>, <c>image</c>, <c>video</c>, <c>audio</c>) the lot may pay for; null pays for any.</summary>
+    public string? ModalityScope { get; set; }
+
     /// <summary>When the lot row was written.</summary>
     public DateTimeOffset CreatedAt { get; set; }
 }

@@ -28,6 +28,12 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     /// <summary>Per-account held and overage totals (and the per-account lock row).</summary>
     public DbSet<LedgerAccountState> LedgerAccountStates => Set<LedgerAccountState>();
 
+    /// <summary>Credit ceilings of agent tasks.</summary>
+    public DbSet<TaskBudget> TaskBudgets => Set<TaskBudget>();
+
+    /// <summary>Asynchronous video jobs whose holds wait for a status poll.</summary>
+    public DbSet<Metering.VideoJob> VideoJobs => Set<Metering.VideoJob>();
+
     /// <summary>One record per metered client request.</summary>
     public DbSet<Metering.CallRecord> CallRecords => Set<Metering.CallRecord>();
 

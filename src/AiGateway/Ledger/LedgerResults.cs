@@ -15,6 +15,8 @@ public enum ReserveStatus
     UnknownAccount,
     /// <summary>The request id was already settled, released or expired; it cannot hold again.</summary>
     RequestAlreadyUsed,
+    /// <summary>The call's task has charged + holds too much for its budget to take this amount as well; nothing was held.</summary>
+    TaskBudgetExceeded,
 }
 
 /// <summary>The outcome of <see cref="CreditLedger.ReserveAsync"/>.</summary>
@@ -91,7 +93,8 @@ public enum GrantStatus
 /// <summary>A lot as shown to users and admins.</summary>
 public sealed record LotView(
     long Id, string Kind, Credits Amount, Credits Remaining,
-    DateTimeOffset EffectiveAt, DateTimeOffset? ExpiresAt, string Reason, string? SourceRef, string? IdempotencyKey);
+    DateTimeOffset EffectiveAt, DateTimeOffset? ExpiresAt, string Reason, string? SourceRef, string? IdempotencyKey,
+    IReadOnlyList<string>? Models = null, IReadOnlyList<string>? Modalities = null);
 
 /// <summary>The outcome of a grant.</summary>
 public sealed record GrantResult(GrantStatus Status, LotView? Lot, Credits RepaidOverage, Credits Available);

@@ -16,6 +16,7 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
         public const string Estimated = "estimated";
         public const string Partial = "partial";
         public const string None = "none";
+        public const string Pending = "pending";
     }
 
     /// <summary>Charges the call for <paramref name="usage"/>; never cancelled by the client leaving (the upstream already did the work).</summary>
@@ -33,7 +34,7 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
         }
         try
         {
-            var result = await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger);
+            var result = await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger, call.Scope);
             return call.Settlement = new CallSettlement(usage, source, result.Charged, result.Overage, result.Available);
         }
         catch (Exception ex) when (DatabaseFailure.Is(ex))
@@ -48,13 +49,19 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
     }
 
     /// <summary>Settles a request's hold; when the hold is gone (expired past its TTL) charges in one step so the work is never given away.</summary>
-    public static async Task<SettleResult> SettleOrChargeAsync(CreditLedger ledger, string requestId, Guid accountId, Credits cost, ILogger logger)
+    /// <remarks>A null <paramref name="scope"/> (e.g. a journal replay, which does not know the call) lets every lot pay.</remarks>
+    public static async Task<SettleResult> SettleOrChargeAsync(
+        CreditLedger ledger, string requestId, Guid accountId, Credits cost, ILogger logger, CallScope? scope = null)
     {
-        var result = await ledger.SettleAsync(requestId, cost, CancellationToken.None);
+        var result = await ledger.SettleAsync(requestId, cost, CancellationToken.None, scope);
         if (result.Status is SettleStatus.Settled) return result;
         logger.LogWarning("Request {RequestId}: hold was {Status} at settlement; charging {Cost} credits directly", requestId, result.Status, cost);
-        return await ledger.ChargeAsync(accountId, cost, requestId + ":late", CancellationToken.None);
+        return await ledger.ChargeAsync(accountId, cost, requestId + ":late", CancellationToken.None, scope);
     }
+
+    /// <summary>Leaves the call's hold open for an asynchronous job (settled or released later by a poll); nothing is charged now.</summary>
+    public static CallSettlement Pend(MeteredCall call, CallUsage usage) =>
+        call.Settlement ??= new CallSettlement(usage, Sources.Pending, Credits.Zero, Credits.Zero, call.AvailableAfterHold);
 
     /// <summary>Releases the call's hold at no cost (failed calls cost nothing); a no-op once settled.</summary>
     public async Task<CallSettlement> ReleaseAsync(MeteredCall call)

@@ -27,7 +27,7 @@ public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, Call
             return null;
         }
 
-        var reserve = await ledger.ReserveAsync(caller.AccountId, call.Estimate.Credits, call.RequestId, cancellationToken);
+        var reserve = await ledger.ReserveAsync(caller.AccountId, call.Estimate.Credits, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope);
         var clamp = plans.GetOveragePolicy(caller.Plan) == OveragePolicies.Clamp;
         for (var i = 0; !reserve.Succeeded && reserve.Status == ReserveStatus.InsufficientCredits && clamp && i < ClampAttempts; i++)
         {
@@ -41,7 +41,7 @@ public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, Call
             var clamped = estimator.Estimate(call.Request, limit).Estimate!;
             call.Estimate = clamped;
             call.Clamped = true;
-            reserve = await ledger.ReserveAsync(caller.AccountId, clamped.Credits, call.RequestId, cancellationToken);
+            reserve = await ledger.ReserveAsync(caller.AccountId, clamped.Credits, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope);
         }
 
         call.AvailableAfterHold = reserve.Available;
@@ -55,6 +55,10 @@ public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, Call
             ReserveStatus.InsufficientCredits => new GatewayError(GatewayErrorKind.InsufficientCredits,
                 $"Insufficient credits: this request is estimated at {call.Estimate.Credits} credits and {reserve.Available} are available.",
                 Code: "insufficient_quota"),
+            // Same 402 shape as running out of credits (OpenAI type insufficient_quota), told apart by its code.
+            ReserveStatus.TaskBudgetExceeded => new GatewayError(GatewayErrorKind.InsufficientCredits,
+                $"Task budget exceeded: task '{call.Task}' cannot spend another {call.Estimate.Credits} credits within its budget.",
+                Code: "task_budget_exceeded"),
             ReserveStatus.UnknownAccount => new GatewayError(GatewayErrorKind.Unauthorized, "The account of this key no longer exists.", Code: "invalid_api_key"),
             _ => new GatewayError(GatewayErrorKind.BadRequest, "This request id was already used.", Code: "duplicate_request"),
         };

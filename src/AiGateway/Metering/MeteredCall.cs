@@ -19,8 +19,17 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     public string Provider { get; } = provider;
     public DateTimeOffset StartedAt { get; } = startedAt;
 
+    /// <summary>The agent task the call belongs to (<c>X-Gateway-Task</c>), if any.</summary>
+    public string? Task { get; init; }
+
+    /// <summary>The task's credit ceiling sent with this call (<c>X-Gateway-Task-Budget</c>), if any.</summary>
+    public Credits? TaskBudget { get; init; }
+
     /// <summary>The estimate the hold was made for (after any clamp).</summary>
     public CallEstimate Estimate { get; set; } = estimate;
+
+    /// <summary>The priced model and modality, which decide the scoped lots that may pay for the call.</summary>
+    public Ledger.CallScope Scope => new(Estimate.Price.Name, Estimate.Price.Modality.ToString().ToLowerInvariant());
 
     /// <summary>Whether a ledger hold exists for this call (unlimited models hold nothing).</summary>
     public bool Held { get; set; }

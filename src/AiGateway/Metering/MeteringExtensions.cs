@@ -17,6 +17,7 @@ public static class MeteringExtensions
         services.AddSingleton<CallRecordWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<CallRecordWriter>());
         services.AddSingleton<ResponseMeter>();
+        services.AddSingleton<VideoJobs>();
         services.AddSingleton<Proxy.ResilientForwarder>();
         services.AddSingleton<SettlementJournal>();
         services.AddSingleton<SettlementReplayService>();

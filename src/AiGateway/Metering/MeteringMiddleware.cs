@@ -1,4 +1,5 @@
 using AiGateway.Accounts;
+using AiGateway.Pricing;
 using AiGateway.Providers;
 using AiGateway.Proxy;
 using Microsoft.AspNetCore.Http.Features;
@@ -19,6 +20,7 @@ public sealed class MeteringMiddleware(
     ResilientForwarder forwarder,
     CallSettler settler,
     CallRecorder recorder,
+    VideoJobs videoJobs,
     IOptions<MeteringOptions> options,
     IOptions<Hosting.GatewayOptions> gatewayOptions,
     TimeProvider time,
@@ -30,9 +32,19 @@ public sealed class MeteringMiddleware(
     /// <summary>Client header grouping the calls of one agent task.</summary>
     public const string TaskHeader = "X-Gateway-Task";
 
+    /// <summary>Client header giving the task's credit ceiling (first call sets it, later calls may only lower it).</summary>
+    public const string TaskBudgetHeader = "X-Gateway-Task-Budget";
+
     public async Task InvokeAsync(HttpContext context)
     {
         var proxy = context.GetReverseProxyFeature();
+        if (options.Value.Enabled && HttpMethods.IsGet(context.Request.Method) && context.GetCallerAccount() is { } poller
+            && GatewayRoute.FormatOf(proxy.Route.Config) == ProviderFormat.OpenAi && VideoJobs.PollJobId(RestOf(context)) is { } videoId)
+        {
+            // A video status poll: may settle or release the hold of the job it is about.
+            await videoJobs.PollAsync(context, next, poller, videoId);
+            return;
+        }
         if (!options.Value.Enabled || GatewayRoute.FormatOf(proxy.Route.Config) is not { } format ||
             context.GetCallerAccount() is not { } caller || !HttpMethods.IsPost(context.Request.Method))
         {
@@ -51,7 +63,7 @@ public sealed class MeteringMiddleware(
         }
 
         // 2. Parse what pricing needs.
-        var path = context.Request.RouteValues.TryGetValue("rest", out var rest) ? rest?.ToString() ?? "" : context.Request.Path.Value ?? "";
+        var path = RestOf(context);
         var parse = ProviderRequestParser.Parse(format, path, context.Request.QueryString.Value, body, context.Request.Method);
         if (parse.Error is { } invalid)
         {
@@ -73,8 +85,15 @@ public sealed class MeteringMiddleware(
             await ProviderErrorWriter.WriteAsync(context, format, unknown);
             return;
         }
+        var feature = Tag(context, FeatureHeader);
+        var task = Tag(context, TaskHeader);
+        if (TaskBudgetError(context, task, out var taskBudget) is { } badBudget)
+        {
+            await ProviderErrorWriter.WriteAsync(context, format, badBudget);
+            return;
+        }
         var call = new MeteredCall(context.TraceIdentifier, caller, request, estimated.Estimate!, proxy.Route.Config.RouteId,
-            proxy.Cluster.Config.ClusterId, time.GetUtcNow());
+            proxy.Cluster.Config.ClusterId, time.GetUtcNow()) { Task = task, TaskBudget = taskBudget };
 
         // 4 + 5. Admit and hold.
         GatewayError? refused;
@@ -98,8 +117,6 @@ public sealed class MeteringMiddleware(
             return;
         }
 
-        var feature = Tag(context, FeatureHeader);
-        var task = Tag(context, TaskHeader);
         try
         {
             // 6. Forward: the gateway's changes to the body (stream usage, clamp), then YARP with failover.
@@ -128,6 +145,24 @@ public sealed class MeteringMiddleware(
             await recorder.RecordAsync(call, context.Response.StatusCode, feature, task);
         }
     }
+
+    /// <summary>Reads <see cref="TaskBudgetHeader"/>: a positive credit amount, and only on a call that names its task.</summary>
+    private static GatewayError? TaskBudgetError(HttpContext context, string? task, out Credits? budget)
+    {
+        budget = null;
+        var value = context.Request.Headers[TaskBudgetHeader].ToString().Trim();
+        if (value.Length == 0) return null;
+        if (task is null)
+            return new GatewayError(GatewayErrorKind.BadRequest, $"{TaskBudgetHeader} needs {TaskHeader} naming the task.", Code: "invalid_task_budget");
+        if (!decimal.TryParse(value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var credits)
+            || credits <= 0 || credits > 1_000_000_000m)
+            return new GatewayError(GatewayErrorKind.BadRequest, $"{TaskBudgetHeader} must be a positive number of credits.", Code: "invalid_task_budget");
+        budget = Credits.FromDecimal(credits);
+        return null;
+    }
+
+    private static string RestOf(HttpContext context) =>
+        context.Request.RouteValues.TryGetValue("rest", out var rest) ? rest?.ToString() ?? "" : context.Request.Path.Value ?? "";
 
     private static string? Tag(HttpContext context, string header)
     {

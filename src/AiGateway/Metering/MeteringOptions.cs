@@ -9,6 +9,9 @@ public sealed class MeteringOptions
     /// <summary>Turns metering off: provider routes are then only authenticated and forwarded (for benchmarks and emergencies).</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>How long the hold of a queued video job is kept open waiting for a poll that shows it completed or failed.</summary>
+    public TimeSpan VideoJobHoldTtl { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Upstream attempts per client request, across the cluster's destinations (1 = no retry).</summary>
     public int MaxAttempts { get; set; } = 3;
 

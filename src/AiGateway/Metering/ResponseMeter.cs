@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Text.Json;
+using AiGateway.Pricing;
 using AiGateway.Providers;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Transforms;
@@ -12,7 +13,7 @@ namespace AiGateway.Metering;
 /// so the forwarder can fail over, releases the hold on non-2xx, and for 2xx reads the real usage — from the JSON
 /// body (buffered, so <c>X-Credits-Charged</c> can precede it) or from the SSE stream as it passes through unbuffered.
 /// </summary>
-public sealed class ResponseMeter(CallSettler settler, IOptions<MeteringOptions> options, ILogger<ResponseMeter> logger)
+public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOptions<MeteringOptions> options, ILogger<ResponseMeter> logger)
 {
     /// <summary>Handles the upstream response of one attempt.</summary>
     public async ValueTask ApplyAsync(ResponseTransformContext transform)
@@ -80,7 +81,22 @@ public sealed class ResponseMeter(CallSettler settler, IOptions<MeteringOptions>
                 AudioUses = call.Estimate.Units.AudioUses,
             };
         }
-        var settlement = await settler.SettleAsync(call, usage, source);
+        CallSettlement? settlement = null;
+        if (call.Held && call.Request.Operation == Providers.Operation.OpenAiVideos && VideoJobs.PendingJobId(body) is { } videoId)
+        {
+            try
+            {
+                // A queued video job: keep the hold until a status poll shows it completed (settle) or failed (release).
+                await videoJobs.StartAsync(call, videoId, CostCalculator.Cost(call.Estimate.Price, usage));
+                settlement = CallSettler.Pend(call, usage);
+            }
+            catch (Exception ex) when (DatabaseFailure.Is(ex))
+            {
+                // The job could not be remembered: charge it now, as for a finished job, rather than give it away.
+                logger.LogWarning(ex, "Request {RequestId}: video job {VideoId} not recorded; charging at creation", call.RequestId, videoId);
+            }
+        }
+        settlement ??= await settler.SettleAsync(call, usage, source);
         CreditHeaders.Write(context.Response, call.Estimate.Credits, settlement.AvailableAfter, settlement.Charged);
         context.Response.Headers.ContentLength = body.Length;
         try

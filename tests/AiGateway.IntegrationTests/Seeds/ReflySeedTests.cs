@@ -44,8 +44,13 @@ public sealed class ReflySeedTests : SeedTestBase
         var (_, client) = await NewAccountAsync(credits: 100);
 
         using var response = await client.PostJsonAsync("/openai/v1/videos", """{"model":"refly/seedance-1-lite","prompt":"a cat","seconds":"4"}""");
+        await Upstream.StubJsonAsync("GET", "/v1/videos/video_1", 200,
+            """{"id":"video_1","object":"video","model":"refly/seedance-1-lite","status":"completed","progress":100,"seconds":"4","size":"720x1280"}""");
+        using var poll = await client.Http.GetAsync("/openai/v1/videos/video_1");
 
-        Assert.Equal(40m, Header(response, "X-Credits-Charged")); // 4 s × 10
+        Assert.Equal(0m, Header(response, "X-Credits-Charged")); // queued: held, charged when completed
+        Assert.Equal(HttpStatusCode.OK, poll.StatusCode);
+        Assert.Equal(100m - 40m, await client.AvailableAsync()); // 4 s × 10
     }
 
     [Fact]
@@ -101,5 +106,27 @@ public sealed class ReflySeedTests : SeedTestBase
 
         Assert.True(estimate > 0);
         Assert.Equal(estimate, Header(call, "X-Credits-Estimate"));
+    }
+
+    [Fact]
+    public async Task BonusCreditsOnlyForAdvancedModels_ScopedLotPaysForOpus_KimiRefused()
+    {
+        var (accountId, client) = await NewAccountAsync();
+        await AdminPostAsync($"/admin/accounts/{accountId}/grants",
+            new { kind = "bonus", credits = 10m, reason = "monthly bonus", models = new[] { "refly/claude-opus-*" }, modalities = new[] { "text" } });
+        var forwardedBefore = (await Upstream.ReceivedAsync()).Count(r => r.Method == "POST");
+
+        using var opus = await ChatAsync(client, "refly/claude-opus-4");
+        using var kimi = await ChatAsync(client, "refly/kimi-k2");
+
+        Assert.Equal(HttpStatusCode.OK, opus.StatusCode);
+        Assert.Equal(0.3074m, Header(opus, "X-Credits-Charged"));
+        Assert.Equal(HttpStatusCode.PaymentRequired, kimi.StatusCode);
+        Assert.Equal("insufficient_quota", (await kimi.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(forwardedBefore + 1, (await Upstream.ReceivedAsync()).Count(r => r.Method == "POST"));
+        var lot = Assert.Single(await LotsAsync(client));
+        Assert.Equal(10m - 0.3074m, lot["remaining"]!.GetValue<decimal>());
+        Assert.Equal("refly/claude-opus-*", lot["models"]!.AsArray().Single()!.GetValue<string>());
+        Assert.Equal("text", lot["modalities"]!.AsArray().Single()!.GetValue<string>());
     }
 }

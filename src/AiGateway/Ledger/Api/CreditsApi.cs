@@ -21,8 +21,10 @@ public static class CreditsApi
     /// <summary>The caller's balance in credits.</summary>
     public sealed record BalanceResponse(decimal Available, decimal Held, decimal Overage, bool Exhausted, string? Plan, IReadOnlyList<LotResponse> Lots);
 
-    /// <summary>One lot in credits.</summary>
-    public sealed record LotResponse(long Id, string Kind, decimal Amount, decimal Remaining, DateTimeOffset? ExpiresAt, DateTimeOffset EffectiveAt, string Reason);
+    /// <summary>One lot in credits; <c>models</c> / <c>modalities</c> are null when the lot pays for anything.</summary>
+    public sealed record LotResponse(
+        long Id, string Kind, decimal Amount, decimal Remaining, DateTimeOffset? ExpiresAt, DateTimeOffset EffectiveAt, string Reason,
+        IReadOnlyList<string>? Models, IReadOnlyList<string>? Modalities);
 
     /// <summary>One page of acquisitions; pass <c>nextCursor</c> as <c>cursor</c> for the next page.</summary>
     public sealed record LogResponse(IReadOnlyList<LogItemResponse> Items, string? NextCursor);
@@ -65,5 +67,6 @@ public static class CreditsApi
     }
 
     private static LotResponse ToResponse(LotView lot) =>
-        new(lot.Id, lot.Kind, lot.Amount.ToDecimal(), lot.Remaining.ToDecimal(), lot.ExpiresAt, lot.EffectiveAt, lot.Reason);
+        new(lot.Id, lot.Kind, lot.Amount.ToDecimal(), lot.Remaining.ToDecimal(), lot.ExpiresAt, lot.EffectiveAt, lot.Reason,
+            lot.Models, lot.Modalities);
 }

@@ -16,8 +16,10 @@ public static class LedgerAdminApi
         return admin;
     }
 
-    /// <summary>Body of a grant request; credits as a decimal number.</summary>
-    public sealed record GrantRequest(string? Kind, decimal? Credits, DateTimeOffset? ExpiresAt, int? ValidDays, string? Reason, string? IdempotencyKey);
+    /// <summary>Body of a grant request; credits as a decimal number; <c>models</c> / <c>modalities</c> limit what the lot pays for.</summary>
+    public sealed record GrantRequest(
+        string? Kind, decimal? Credits, DateTimeOffset? ExpiresAt, int? ValidDays, string? Reason, string? IdempotencyKey,
+        IReadOnlyList<string>? Models = null, IReadOnlyList<string>? Modalities = null);
 
     /// <summary>Body of a plan change; null removes the plan.</summary>
     public sealed record PlanRequest(string? Plan);
@@ -33,7 +35,8 @@ public static class LedgerAdminApi
         try
         {
             result = await ledger.GrantAsync(id, request.Kind ?? "", Pricing.Credits.FromDecimal(request.Credits.Value),
-                request.ExpiresAt, request.ValidDays, request.Reason ?? "", request.IdempotencyKey, cancellationToken, sourceRef: "admin");
+                request.ExpiresAt, request.ValidDays, request.Reason ?? "", request.IdempotencyKey, cancellationToken, sourceRef: "admin",
+                models: request.Models, modalities: request.Modalities);
         }
         catch (ArgumentException ex)
         {

@@ -3,14 +3,16 @@ namespace AiGateway.Ledger.Api;
 /// <summary>A grant (lot) as returned to admins, in credits.</summary>
 public sealed record GrantResponse(
     long Id, Guid AccountId, string Kind, decimal Credits, decimal Remaining, DateTimeOffset EffectiveAt,
-    DateTimeOffset? ExpiresAt, string Reason, string? IdempotencyKey, decimal RepaidOverage, bool Repeated)
+    DateTimeOffset? ExpiresAt, string Reason, string? IdempotencyKey, decimal RepaidOverage, bool Repeated,
+    IReadOnlyList<string>? Models = null, IReadOnlyList<string>? Modalities = null)
 {
     /// <summary>Maps a grant result of an account.</summary>
     public static GrantResponse From(Guid accountId, GrantResult result)
     {
         var lot = result.Lot!;
         return new GrantResponse(lot.Id, accountId, lot.Kind, lot.Amount.ToDecimal(), lot.Remaining.ToDecimal(), lot.EffectiveAt,
-            lot.ExpiresAt, lot.Reason, lot.IdempotencyKey, result.RepaidOverage.ToDecimal(), result.Status == GrantStatus.Repeated);
+            lot.ExpiresAt, lot.Reason, lot.IdempotencyKey, result.RepaidOverage.ToDecimal(), result.Status == GrantStatus.Repeated,
+            lot.Models, lot.Modalities);
     }
 }
 

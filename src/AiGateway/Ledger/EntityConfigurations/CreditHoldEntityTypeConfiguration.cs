@@ -19,10 +19,13 @@ internal sealed class CreditHoldEntityTypeConfiguration : IEntityTypeConfigurati
         builder.Property(h => h.ExpiresAt).HasColumnName("expires_at");
         builder.Property(h => h.ResolvedAt).HasColumnName("resolved_at");
         builder.Property(h => h.ChargeId).HasColumnName("charge_id");
+        builder.Property(h => h.Task).HasColumnName("task").HasMaxLength(200);
         builder.HasIndex(h => h.RequestId).IsUnique();
         // The sweep looks for active holds past their TTL.
         builder.HasIndex(h => new { h.Status, h.ExpiresAt });
         builder.HasIndex(h => h.AccountId);
+        // A task budget check sums the task's holds (and their charges) at every admission.
+        builder.HasIndex(h => new { h.AccountId, h.Task });
         builder.HasOne<Account>().WithMany().HasForeignKey(h => h.AccountId);
     }
 }

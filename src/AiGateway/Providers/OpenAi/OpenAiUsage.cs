@@ -53,8 +53,8 @@ internal static class OpenAiUsage
     }
 
     /// <summary>
-    /// Videos: the job's <c>seconds</c> (a string such as "8"). Creating a job returns it queued and status polls are
-    /// unmetered, so every job that has not failed is charged at creation.
+    /// Videos: the job's <c>seconds</c> (a string such as "8"). Creating a job usually returns it queued: its cost is then
+    /// held until a status poll shows it completed or failed (see <c>Metering.VideoJobs</c>).
     /// </summary>
     public static CallUsage? FromVideoJob(JsonElement root)
     {

@@ -67,6 +67,7 @@ CREATE TABLE "credit_holds" (
     "expires_at" INTEGER NOT NULL,
     "resolved_at" INTEGER NULL,
     "charge_id" INTEGER NULL,
+    "task" TEXT NULL,
     CONSTRAINT "FK_credit_holds_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
 
@@ -85,6 +86,8 @@ CREATE TABLE "credit_lots" (
     "reason" TEXT NOT NULL,
     "source_ref" TEXT NULL,
     "idempotency_key" TEXT NULL,
+    "model_scope" TEXT NULL,
+    "modality_scope" TEXT NULL,
     "created_at" INTEGER NOT NULL,
     CONSTRAINT "FK_credit_lots_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
@@ -128,6 +131,31 @@ CREATE TABLE "ledger_entries" (
 );
 
 
+CREATE TABLE "task_budgets" (
+    "account_id" TEXT NOT NULL,
+    "task" TEXT NOT NULL,
+    "budget_micro" INTEGER NOT NULL,
+    "created_at" INTEGER NOT NULL,
+    "updated_at" INTEGER NOT NULL,
+    CONSTRAINT "PK_task_budgets" PRIMARY KEY ("account_id", "task"),
+    CONSTRAINT "FK_task_budgets_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
+CREATE TABLE "video_jobs" (
+    "account_id" TEXT NOT NULL,
+    "video_id" TEXT NOT NULL,
+    "request_id" TEXT NOT NULL,
+    "cost_micro" INTEGER NOT NULL,
+    "priced_model" TEXT NOT NULL,
+    "created_at" INTEGER NOT NULL,
+    "resolved_at" INTEGER NULL,
+    "outcome" TEXT NULL,
+    CONSTRAINT "PK_video_jobs" PRIMARY KEY ("account_id", "video_id"),
+    CONSTRAINT "FK_video_jobs_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
 CREATE TABLE "charge_allocations" (
     "id" INTEGER NOT NULL CONSTRAINT "PK_charge_allocations" PRIMARY KEY AUTOINCREMENT,
     "charge_id" INTEGER NOT NULL,
@@ -157,6 +185,9 @@ CREATE UNIQUE INDEX "IX_credit_charges_request_id" ON "credit_charges" ("request
 
 
 CREATE INDEX "IX_credit_holds_account_id" ON "credit_holds" ("account_id");
+
+
+CREATE INDEX "IX_credit_holds_account_id_task" ON "credit_holds" ("account_id", "task");
 
 
 CREATE UNIQUE INDEX "IX_credit_holds_request_id" ON "credit_holds" ("request_id");

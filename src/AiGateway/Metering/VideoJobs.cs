@@ -1,0 +1,143 @@
+using System.Text.Json;
+using AiGateway.Accounts;
+using AiGateway.Ledger;
+using AiGateway.Pricing;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AiGateway.Metering;
+
+/// <summary>
+/// Asynchronous video: creating a job (<c>POST v1/videos</c>, answered <c>queued</c>/<c>in_progress</c>) keeps its hold
+/// open and remembers the job; a status poll (<c>GET v1/videos/{id}</c>) of the same account passing through the
+/// gateway settles the hold when it shows <c>completed</c> and releases it when it shows <c>failed</c>. The ledger's
+/// settle/release are exactly-once, so concurrent or repeated polls (on any instance) charge once.
+/// </summary>
+public sealed class VideoJobs(
+    IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, IOptions<MeteringOptions> options, TimeProvider time,
+    ILogger<VideoJobs> logger)
+{
+    // Polls are small JSON documents; anything larger is passed through without being inspected.
+    private const int MaxPollBytes = 1 << 20;
+
+    /// <summary>The job id of a create response that is still running, or null when the job finished (or failed) at once.</summary>
+    public static string? PendingJobId(byte[] body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String) return null;
+            var status = root.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            return status is "queued" or "in_progress" ? id.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The job id of a status poll path (<c>v1/videos/{id}</c>, nothing after it), or null for any other path.</summary>
+    public static string? PollJobId(string path)
+    {
+        const string prefix = "v1/videos/";
+        var p = path.TrimStart('/');
+        if (!p.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        var id = p[prefix.Length..];
+        return id.Length is > 0 and <= 200 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-') ? id : null;
+    }
+
+    /// <summary>Keeps the creating call's hold open for the job and remembers what the job will cost.</summary>
+    public async Task StartAsync(MeteredCall call, string videoId, Credits cost)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        db.VideoJobs.Add(new VideoJob
+        {
+            AccountId = call.Caller.AccountId, VideoId = videoId, RequestId = call.RequestId, CostMicro = cost.Micro,
+            PricedModel = call.Estimate.Price.Name, CreatedAt = time.GetUtcNow(),
+        });
+        await db.SaveChangesAsync();
+        await ledger.ExtendHoldAsync(call.RequestId, time.GetUtcNow() + options.Value.VideoJobHoldTtl);
+    }
+
+    /// <summary>Forwards a status poll; when it is of a pending job of the caller, settles or releases the job's hold by what it shows.</summary>
+    public async Task PollAsync(HttpContext context, RequestDelegate next, CallerAccount caller, string videoId)
+    {
+        VideoJob? job;
+        await using (var db = await dbFactory.CreateDbContextAsync(context.RequestAborted))
+        {
+            job = await db.VideoJobs.AsNoTracking()
+                .SingleOrDefaultAsync(j => j.AccountId == caller.AccountId && j.VideoId == videoId && j.ResolvedAt == null, context.RequestAborted);
+        }
+        if (job is null)
+        {
+            await next(context);
+            return;
+        }
+
+        var original = context.Response.Body;
+        using var buffer = new MemoryStream();
+        context.Response.Body = buffer;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.Response.Body = original;
+        }
+        var body = buffer.ToArray();
+        if (context.Response.StatusCode is >= 200 and <= 299 && body.Length <= MaxPollBytes && StatusOf(body) is { } status and ("completed" or "failed"))
+        {
+            try
+            {
+                await ResolveAsync(job, status);
+            }
+            catch (Exception ex) when (DatabaseFailure.Is(ex))
+            {
+                // The job stays pending: the next poll tries again (the hold keeps the credits meanwhile).
+                logger.LogWarning(ex, "Video job {VideoId}: could not resolve its hold now", videoId);
+            }
+        }
+        await original.WriteAsync(body, context.RequestAborted);
+    }
+
+    private async Task ResolveAsync(VideoJob job, string status)
+    {
+        var charged = Credits.Zero;
+        var overage = Credits.Zero;
+        if (status == "completed")
+        {
+            var result = await CallSettler.SettleOrChargeAsync(ledger, job.RequestId, job.AccountId, new Credits(job.CostMicro), logger,
+                new CallScope(job.PricedModel, "video"));
+            (charged, overage) = (result.Charged, result.Overage);
+        }
+        else
+        {
+            await ledger.ReleaseAsync(job.RequestId, CancellationToken.None);
+        }
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var now = time.GetUtcNow();
+        await db.VideoJobs.Where(j => j.AccountId == job.AccountId && j.VideoId == job.VideoId && j.ResolvedAt == null)
+            .ExecuteUpdateAsync(u => u.SetProperty(j => j.ResolvedAt, now).SetProperty(j => j.Outcome, status));
+        // The creating call's record showed the job pending; it now shows what the job cost.
+        var source = status == "completed" ? CallSettler.Sources.Provider : CallSettler.Sources.None;
+        await db.CallRecords.Where(r => r.RequestId == job.RequestId)
+            .ExecuteUpdateAsync(u => u.SetProperty(r => r.ChargedMicro, charged.Micro).SetProperty(r => r.OverageMicro, overage.Micro)
+                .SetProperty(r => r.UsageSource, source));
+    }
+
+    private static string? StatusOf(byte[] body)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("status", out var s)
+                   && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}
