@@ -65,6 +65,7 @@ Try a call (answered by the local WireMock, metered by the gateway):
   curl -s $GW/openai/v1/chat/completions -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" \\
        -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello"}]}' -i
   curl -s $GW/v1/credits -H "Authorization: Bearer $KEY"
+Dashboard: $GW/dashboard/ (sign in with the key above, or with the admin key to pick an account)
 Press Ctrl+C to stop.
 MSG
 fi
