@@ -1,4 +1,4 @@
-using Npgsql;
+using AiGateway.IntegrationTests.Infrastructure;
 
 namespace AiGateway.IntegrationTests.Dashboard;
 
@@ -9,42 +9,19 @@ namespace AiGateway.IntegrationTests.Dashboard;
 /// </summary>
 public sealed class PostgresAccountApiFixture : AccountApiFixture
 {
-    private const string DefaultServer = "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres";
-    private readonly string _database = $"aigw_dashboard_test_{Guid.NewGuid():N}";
-    private readonly string _server = Environment.GetEnvironmentVariable("AIGATEWAY_TEST_POSTGRES") is { Length: > 0 } s ? s : DefaultServer;
+    private readonly TestPostgres _postgres = new();
 
     protected override async Task<IDictionary<string, string?>?> CreateSettingsAsync()
     {
-        await using var connection = new NpgsqlConnection(_server);
-        try
-        {
-            await connection.OpenAsync();
-        }
-        catch (Exception ex)
-        {
-            throw new InvalidOperationException(
-                $"PostgreSQL is not reachable at '{new NpgsqlConnectionStringBuilder(_server) { Password = null }}'. " +
-                "Run tests/scripts/start-postgres.sh (or set AIGATEWAY_TEST_POSTGRES).", ex);
-        }
-        await using (var command = new NpgsqlCommand($"CREATE DATABASE \"{_database}\"", connection))
-        {
-            await command.ExecuteNonQueryAsync();
-        }
+        await _postgres.CreateAsync();
         return new Dictionary<string, string?>
         {
             ["Ledger:Provider"] = "Postgres",
-            ["ConnectionStrings:Ledger"] = new NpgsqlConnectionStringBuilder(_server) { Database = _database, MaxPoolSize = 10 }.ToString(),
+            ["ConnectionStrings:Ledger"] = _postgres.ConnectionString + ";Maximum Pool Size=10",
         };
     }
 
-    protected override async Task DropAsync()
-    {
-        NpgsqlConnection.ClearAllPools();
-        await using var connection = new NpgsqlConnection(_server);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_database}\" WITH (FORCE)", connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    protected override async Task DropAsync() => await _postgres.DisposeAsync();
 }
 
 /// <summary>Shares one <see cref="PostgresAccountApiFixture"/> between the PostgreSQL runs of the account API tests.</summary>
