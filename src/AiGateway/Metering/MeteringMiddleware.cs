@@ -114,6 +114,9 @@ public sealed class MeteringMiddleware(
         {
             CreditHeaders.Write(context.Response, call.Estimate.Credits, call.AvailableAfterHold, charged: null);
             await ProviderErrorWriter.WriteAsync(context, format, refused);
+            // Refused calls are part of the account's history too (a 402 explains a user's "why did it fail").
+            call.Error = refused.Code ?? refused.Kind.ToString();
+            await recorder.RecordAsync(call, refused.StatusCode, Tag(context, FeatureHeader), Tag(context, TaskHeader));
             return;
         }
 

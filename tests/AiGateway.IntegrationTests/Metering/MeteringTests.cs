@@ -154,6 +154,11 @@ public sealed class MeteringTests : IAsyncLifetime
         Assert.Equal(402, error.Status);
         Assert.Contains("insufficient_quota", error.Message);
         Assert.Empty(await _upstream.ReceivedAsync());
+        using var poor = new GatewayClient(_gateway, poorKey);
+        var usage = (await poor.Http.GetFromJsonAsync<JsonObject>("/v1/credits/usage"))!["items"]!.AsArray();
+        var refused = Assert.Single(usage)!;
+        Assert.Equal(402, refused["status"]!.GetValue<int>());
+        Assert.Equal(0m, refused["credits"]!.GetValue<decimal>());
     }
 
     [Fact]
