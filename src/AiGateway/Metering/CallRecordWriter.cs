@@ -73,16 +73,7 @@ public sealed class CallRecordWriter(IDbContextFactory<LedgerDbContext> dbFactor
     {
         try
         {
-            await ledger.WriteInTurnAsync(async () =>
-            {
-                await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
-                foreach (var (record, _) in batch)
-                {
-                    record.Id = 0;
-                    db.CallRecords.Add(record);
-                }
-                await db.SaveChangesAsync(CancellationToken.None);
-            });
+            await ledger.InsertCallRecordsAsync(batch.Select(b => b.Record).ToList());
             foreach (var (_, done) in batch) done.TrySetResult();
         }
         catch (Exception ex)
