@@ -16,8 +16,7 @@ public sealed class AdminKeyFilter(IOptionsMonitor<GatewayOptions> options) : IE
             return TypedResults.Problem(statusCode: 401, title: "Admin API disabled",
                 detail: "Set Gateway:AdminKey (environment variable Gateway__AdminKey) to enable the admin API.");
         }
-        var header = context.HttpContext.Request.Headers.Authorization.ToString();
-        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : "";
+        var presented = Providers.ProviderCredentials.Bearer(context.HttpContext.Request.Headers.Authorization) ?? "";
         // Compare hashes so the comparison time depends on neither key's length nor content.
         var ok = CryptographicOperations.FixedTimeEquals(
             SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(configured)));

@@ -1,4 +1,5 @@
 using AiGateway.Accounts;
+using AiGateway.Providers;
 
 namespace AiGateway.Api;
 
@@ -8,11 +9,9 @@ public sealed class GatewayKeyFilter(GatewayKeyAuthenticator authenticator) : IE
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        var header = http.Request.Headers.Authorization.ToString();
-        var presented = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
-            ? header[7..].Trim()
-            : http.Request.Headers["x-api-key"].ToString() is { Length: > 0 } apiKey ? apiKey
-            : http.Request.Headers["x-goog-api-key"].ToString();
+        var headers = http.Request.Headers;
+        var presented = ProviderCredentials.Bearer(headers.Authorization)
+                        ?? (headers["x-api-key"].ToString() is { Length: > 0 } apiKey ? apiKey : headers["x-goog-api-key"].ToString());
         var caller = await authenticator.AuthenticateAsync(presented, http.RequestAborted);
         if (caller is null)
         {

@@ -48,7 +48,7 @@ public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal jour
         if (call.Journaled)
         {
             // Its settlement waits in the journal; the record goes with it so both land together.
-            await journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.RecordKind, call.RequestId, call.Caller.AccountId, call.Held, 0, record));
+            await JournalAsync(call, record);
             return;
         }
         try
@@ -59,9 +59,12 @@ public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal jour
         {
             logger.LogError(ex, "Request {RequestId}: the call record could not be stored (charged {Charged} micro-credits); journaling it",
                 call.RequestId, record.ChargedMicro);
-            await journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.RecordKind, call.RequestId, call.Caller.AccountId, call.Held, 0, record));
+            await JournalAsync(call, record);
         }
     }
+
+    private Task JournalAsync(MeteredCall call, CallRecord record) =>
+        journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.RecordKind, call.RequestId, call.Caller.AccountId, call.Held, 0, record));
 
     /// <summary>Inserts a record unless one with its request id exists (replays are idempotent).</summary>
     public Task InsertAsync(CallRecord record) => writer.InsertCheckedAsync(record);

@@ -46,7 +46,8 @@ public static class ProviderCredentials
         }
     }
 
-    private static string? Bearer(StringValues header)
+    /// <summary>The token of an <c>Authorization: Bearer</c> header, or null.</summary>
+    public static string? Bearer(StringValues header)
     {
         var value = header.ToString();
         return value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? NullIfEmpty(value[7..].Trim()) : null;
