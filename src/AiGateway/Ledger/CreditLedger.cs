@@ -19,6 +19,7 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     private readonly BurnDownOrder _burnDownOrder;
     private readonly SemaphoreSlim? _sqliteGate;
     private readonly LedgerConnectionPool _connections;
+    private readonly SqliteWriteGroup? _writeGroup;
 
     // Which plan period was last seen issued per account: lets the hot path skip the idempotent insert.
     // Only an optimisation: the unique idempotency key is what prevents double issue.
@@ -40,19 +41,28 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
             _sqliteGate = _options.SerializeSqliteWritersInProcess && probe.Database.IsSqlite() ? new SemaphoreSlim(1, 1) : null;
         }
         _connections = new LedgerConnectionPool(dbFactory, maxIdle: Math.Max(2, Environment.ProcessorCount));
+        if (_sqliteGate is not null && _options.SqliteGroupCommit) _writeGroup = new SqliteWriteGroup(_connections, _options.SqliteGroupCommitMaxOperations);
     }
 
-    /// <summary>Closes the pooled database connections.</summary>
-    public ValueTask DisposeAsync() => _connections.DisposeAsync();
+    /// <summary>Commits what a group holds and closes the pooled database connections.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_writeGroup is not null) await _writeGroup.DisposeAsync();
+        await _connections.DisposeAsync();
+    }
 
-    /// <summary>Closes the pooled database connections (SQLite closes synchronously anyway).</summary>
-    public void Dispose() => _connections.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    /// <summary>Commits what a group holds and closes the pooled database connections (SQLite closes synchronously anyway).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>SQLite group commit counters: operations committed and the commits that carried them (zero without grouping).</summary>
+    public (long Operations, long Commits) GroupCommitStats => _writeGroup?.Stats ?? (0, 0);
 
     /// <summary>The burn-down order in use.</summary>
     public BurnDownOrder BurnDownOrder => _burnDownOrder;
 
-    private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken) =>
-        LedgerSession.BeginAsync(_connections, _sqliteGate, cancellationToken);
+    private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken) => _writeGroup is not null
+        ? LedgerSession.BeginAsync(_connections, _writeGroup, cancellationToken)
+        : LedgerSession.BeginAsync(_connections, _sqliteGate, cancellationToken);
 
     /// <summary>
     /// Runs another write to the ledger database (e.g. a call record insert) in turn with the ledger's own SQLite
@@ -60,6 +70,11 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     /// </summary>
     public async Task WriteInTurnAsync(Func<Task> write)
     {
+        if (_writeGroup is not null)
+        {
+            await _writeGroup.RunAloneAsync(write);
+            return;
+        }
         if (_sqliteGate is null)
         {
             await write();

@@ -59,6 +59,7 @@ internal sealed class LedgerConnectionPool(IDbContextFactory<LedgerDbContext> fa
 internal sealed class LedgerConnection(LedgerDbContext db, DbConnection connection, bool isPostgres) : IAsyncDisposable
 {
     private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SqliteRawCommand> _rawCommands = new(StringComparer.Ordinal);
 
     /// <summary>The open connection.</summary>
     public DbConnection Connection => connection;
@@ -87,6 +88,18 @@ internal sealed class LedgerConnection(LedgerDbContext db, DbConnection connecti
         return command;
     }
 
+    /// <summary>SQLite: the SQL prepared as raw statements with positional binding (see <see cref="SqliteRawCommand"/>); null on PostgreSQL.</summary>
+    public SqliteRawCommand? Raw(string sql, (string Name, object? Value)[] parameters)
+    {
+        if (connection is not SqliteConnection sqlite) return null;
+        if (!_rawCommands.TryGetValue(sql, out var command))
+        {
+            command = SqliteRawCommand.Prepare(sqlite.Handle!, sql, parameters);
+            _rawCommands[sql] = command;
+        }
+        return command;
+    }
+
     /// <summary>Whether commands are cached (the caller must not dispose them).</summary>
     public bool CachesCommands => !isPostgres;
 
@@ -95,6 +108,8 @@ internal sealed class LedgerConnection(LedgerDbContext db, DbConnection connecti
     {
         foreach (var command in _commands.Values) await command.DisposeAsync();
         _commands.Clear();
+        foreach (var command in _rawCommands.Values) command.Dispose();
+        _rawCommands.Clear();
         await db.Database.CloseConnectionAsync();
         await db.DisposeAsync();
     }

@@ -37,6 +37,16 @@ public sealed class LedgerOptions
     /// <summary>Serialize this process's SQLite writers in memory so they queue instead of spinning on SQLITE_BUSY (the database still enforces correctness).</summary>
     public bool SerializeSqliteWritersInProcess { get; set; } = true;
 
+    /// <summary>
+    /// SQLite (with <see cref="SerializeSqliteWritersInProcess"/>): consecutive ledger operations share one transaction,
+    /// each in its own savepoint, and each returns only after that shared commit (group commit).
+    /// </summary>
+    public bool SqliteGroupCommit { get; set; } = true;
+
+    /// <summary>The most operations one SQLite group commit carries.</summary>
+    [Range(1, 10_000)]
+    public int SqliteGroupCommitMaxOperations { get; set; } = 64;
+
     /// <summary>The kind priority actually used.</summary>
     public IReadOnlyList<string> EffectiveKindPriority => KindPriority.Count > 0 ? KindPriority : CreditKinds.All;
 }

@@ -18,15 +18,27 @@ internal sealed class LedgerSession : IAsyncDisposable
     // Null on SQLite: there the transaction is driven by cached BEGIN IMMEDIATE/COMMIT commands (see BeginAsync).
     private readonly DbTransaction? _transaction;
     private readonly SemaphoreSlim? _gate;
+    // Set when this session is one operation of a SQLite group commit (a savepoint in the group's transaction).
+    private readonly SqliteWriteGroup? _group;
     private readonly List<DbCommand> _ownedCommands = [];
     private bool _completed;
+    private bool _leftGroup;
 
-    private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SemaphoreSlim? gate)
+    private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SemaphoreSlim? gate,
+        SqliteWriteGroup? group = null)
     {
         _pool = pool;
         _connection = connection;
         _transaction = transaction;
         _gate = gate;
+        _group = group;
+    }
+
+    /// <summary>Joins the SQLite group commit: the operation runs in a savepoint of the group's transaction (see <see cref="SqliteWriteGroup"/>).</summary>
+    public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, SqliteWriteGroup group, CancellationToken cancellationToken)
+    {
+        var connection = await group.JoinAsync(cancellationToken);
+        return new LedgerSession(pool, connection, null, null, group);
     }
 
     /// <summary>True on PostgreSQL, false on SQLite.</summary>
@@ -83,6 +95,7 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Executes a statement and returns the affected row count.</summary>
     public async Task<int> ExecuteAsync(string sql, params (string Name, object? Value)[] parameters)
     {
+        if (_connection.Raw(sql, parameters) is { } raw) return raw.ExecuteNonQuery(parameters);
         var command = _connection.Command(sql, _transaction, parameters);
         try
         {
@@ -97,6 +110,11 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Executes a query and returns the first column of the first row as a long, or null.</summary>
     public async Task<long?> ScalarAsync(string sql, params (string Name, object? Value)[] parameters)
     {
+        if (_connection.Raw(sql, parameters) is { } raw)
+        {
+            using var reader = raw.ExecuteReader(parameters);
+            return reader.Read() && !reader.IsDBNull(0) ? Convert.ToInt64(reader.GetValue(0)) : null;
+        }
         var command = _connection.Command(sql, _transaction, parameters);
         try
         {
@@ -131,6 +149,7 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Executes a query and returns its reader (dispose it before the next command).</summary>
     public async Task<DbDataReader> ReaderAsync(string sql, params (string Name, object? Value)[] parameters)
     {
+        if (_connection.Raw(sql, parameters) is { } raw) return raw.ExecuteReader(parameters);
         var command = _connection.Command(sql, _transaction, parameters);
         if (!_connection.CachesCommands) _ownedCommands.Add(command); // disposed with the session
         return await command.ExecuteReaderAsync();
@@ -139,6 +158,15 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Commits the transaction.</summary>
     public async Task CommitAsync()
     {
+        if (_group is not null)
+        {
+            // Keep this operation's savepoint, free the gate, and return once the group's commit is durable.
+            _completed = true;
+            _leftGroup = true;
+            var committed = await _group.LeaveAsync(keep: true);
+            await committed;
+            return;
+        }
         if (_transaction is not null) await _transaction.CommitAsync();
         else await _connection.Command("COMMIT", null, []).ExecuteNonQueryAsync();
         _completed = true;
@@ -147,6 +175,16 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Rolls back unless committed, returns the connection and frees the in-process gate.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_group is not null)
+        {
+            // Not committed (an early return or an exception): undo this operation's savepoint only.
+            if (!_leftGroup)
+            {
+                _leftGroup = true;
+                await _group.LeaveAsync(keep: false);
+            }
+            return;
+        }
         var healthy = true;
         try
         {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# CPU profile of the metered path: nginx upstream, one metered gateway (Release, pinned to CPU 1), wrk load on
+# CPU 0, dotnet-trace sampling the gateway for TRACE_SECONDS. Prints the top methods by inclusive and exclusive time.
+# Needs what run.sh needs plus dotnet-trace (installed into a temp tool path when missing).
+# Knobs: TRACE_SECONDS=10, CONNECTIONS=32, STREAM=0|1, METERING=true|false, NO_BUILD=1, KEEP_LOGS=1, TOP=40.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+TRACE_SECONDS=${TRACE_SECONDS:-10}; CONNECTIONS=${CONNECTIONS:-32}; STREAM=${STREAM:-0}; METERING=${METERING:-true}; TOP=${TOP:-40}
+tmp=$(mktemp -d /tmp/aigw-profile.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  if [ -n "${KEEP_LOGS:-}" ]; then echo "logs kept in $tmp" >&2; else rm -rf "$tmp"; fi; }
+trap cleanup EXIT
+log() { echo "[$(date +%T)] $*" >&2; }
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log(JSON.parse(s)[process.argv[1]])})' "$1"; }
+command -v nginx >/dev/null && command -v wrk >/dev/null || { sudo apt-get install -y -qq nginx-light wrk >/dev/null 2>&1 || apt-get install -y -qq nginx-light wrk >/dev/null; }
+TRACE=$(command -v dotnet-trace || true)
+if [ -z "$TRACE" ]; then
+  dotnet tool install --tool-path "$tmp/tools" dotnet-trace >/dev/null; TRACE="$tmp/tools/dotnet-trace"
+fi
+if [ "$(nproc)" -ge 2 ]; then LOAD_CPU=0; GW_CPU=1; else LOAD_CPU=0; GW_CPU=0; fi
+
+NGINX_PORT=$(free_port)
+mkdir -p "$tmp/nginx-body" "$tmp/nginx-proxy" "$tmp/nginx-fastcgi" "$tmp/nginx-uwsgi" "$tmp/nginx-scgi"
+sed -e "s#@TMP@#$tmp#g" -e "s#@PORT@#$NGINX_PORT#g" "$here/nginx.conf.in" > "$tmp/nginx.conf"
+taskset -c "$LOAD_CPU" nginx -e "$tmp/nginx-error.log" -p "$tmp" -c "$tmp/nginx.conf" & pids+=($!)
+
+cd "$repo"
+[ -n "${NO_BUILD:-}" ] || dotnet build src/AiGateway -c Release -v q -nologo >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; exit 1; }
+ADMIN_KEY="bench-admin-$RANDOM$RANDOM"; GW_PORT=$(free_port); GW="http://127.0.0.1:$GW_PORT"
+Gateway__AdminKey="$ADMIN_KEY" ConnectionStrings__Ledger="Data Source=$tmp/bench.db" \
+ReverseProxy__Clusters__openai__Destinations__primary__Address="http://127.0.0.1:$NGINX_PORT/" OPENAI_API_KEY=bench \
+Serilog__MinimumLevel__Default=Warning Metering__Enabled="$METERING" \
+RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
+  taskset -c "$GW_CPU" dotnet src/AiGateway/bin/Release/net10.0/AiGateway.dll --urls "$GW" >"$tmp/gateway.log" 2>&1 &
+GW_PID=$!; pids+=("$GW_PID")
+for _ in $(seq 600); do curl -fsS -o /dev/null "$GW/healthz" 2>/dev/null && break; sleep 0.1; done
+admin() { curl -fsS -X POST -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' -d "$2" "$GW$1"; }
+account=$(admin /admin/accounts '{"name":"bench"}' | json id)
+KEY=$(admin "/admin/accounts/$account/keys" '{"name":"bench"}' | json key)
+admin "/admin/accounts/$account/grants" '{"kind":"bonus","credits":100000000,"reason":"bench"}' >/dev/null
+URL="$GW/openai/v1/chat/completions"
+log "warm-up"
+BENCH_KEY="$KEY" BENCH_STREAM="$STREAM" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d3s -s "$here/post.lua" "$URL" >/dev/null
+log "tracing $TRACE_SECONDS s under wrk -c$CONNECTIONS (stream=$STREAM, metering=$METERING)"
+BENCH_KEY="$KEY" BENCH_STREAM="$STREAM" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$((TRACE_SECONDS + 4))s" -s "$here/post.lua" "$URL" >"$tmp/wrk.txt" &
+wrkpid=$!
+sleep 1
+"$TRACE" collect -p "$GW_PID" --profile dotnet-sampled-thread-time --duration "00:00:00:$(printf %02d "$TRACE_SECONDS")" -o "$tmp/trace.nettrace" >"$tmp/trace.log" 2>&1 || cat "$tmp/trace.log" >&2
+wait "$wrkpid"
+grep -E 'Requests/sec' "$tmp/wrk.txt" >&2
+echo "== inclusive"; "$TRACE" report "$tmp/trace.nettrace" topN -n "$TOP" --inclusive 2>&1 | cut -c1-220
+echo "== exclusive"; "$TRACE" report "$tmp/trace.nettrace" topN -n "$TOP" 2>&1 | cut -c1-220

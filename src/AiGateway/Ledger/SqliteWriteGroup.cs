@@ -1,0 +1,260 @@
+namespace AiGateway.Ledger;
+
+/// <summary>
+/// Group commit for this process's SQLite ledger writers. SQLite has one writer at a time, and each commit writes the
+/// pages it touched to the WAL; under load most of a ledger operation's cost was its own BEGIN/COMMIT. Here operations
+/// still run one at a time (the gate), but consecutive ones share one transaction, each inside its own savepoint:
+/// an operation that fails or returns early rolls back only its savepoint. The transaction is committed by a
+/// committer queued behind the work that is ready to run (so operations arriving meanwhile join it), or at once when
+/// it holds <see cref="_maxOps"/> operations. An operation's <see cref="LedgerSession.CommitAsync"/> returns only
+/// after the shared commit is durable, and throws if it failed, so callers see exactly what they saw with one
+/// transaction each. The gate is held only while an operation runs, never while it waits for the commit.
+/// A group holds SQLite's write lock while open, so it must never wait on a busy thread pool: a watchdog thread
+/// commits any group left open longer than <see cref="MaxOpen"/> (e.g. when other connections, in this process or
+/// another, are blocking the pool's threads waiting for that very lock).
+/// </summary>
+internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : IAsyncDisposable
+{
+    private readonly int _maxOps = Math.Max(1, maxOps);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    // The open group (under _gate): its connection inside BEGIN IMMEDIATE, the operations in it, and their commit.
+    private LedgerConnection? _connection;
+    private TaskCompletionSource? _committed;
+    private int _ops;
+    private int _commitQueued;
+
+    /// <summary>Operations committed so far and the commits that carried them (for the benchmark's notes and tests).</summary>
+    public (long Operations, long Commits) Stats => (Interlocked.Read(ref _committedOps), Interlocked.Read(ref _commits));
+
+    private long _committedOps;
+    private long _commits;
+
+    /// <summary>How long a group may stay open before the watchdog commits it.</summary>
+    private static readonly TimeSpan MaxOpen = TimeSpan.FromMilliseconds(2);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<SqliteWriteGroup, long> OpenGroups = new();
+    private static readonly AutoResetEvent WatchdogWake = new(false);
+    private static readonly Lazy<Thread> Watchdog = new(() =>
+    {
+        var thread = new Thread(WatchOpenGroups) { IsBackground = true, Name = "ledger group-commit watchdog" };
+        thread.Start();
+        return thread;
+    });
+
+    private static void WatchOpenGroups()
+    {
+        while (true)
+        {
+            if (OpenGroups.IsEmpty) WatchdogWake.WaitOne();
+            Thread.Sleep(MaxOpen);
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            foreach (var (group, openedAt) in OpenGroups)
+            {
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(openedAt, now) >= MaxOpen) group.CommitIfIdle();
+            }
+        }
+    }
+
+    /// <summary>Watchdog: commits the open group unless an operation is running in it right now (then it is tried again soon).</summary>
+    private void CommitIfIdle()
+    {
+        if (!_gate.Wait(0)) return;
+        try
+        {
+            if (_connection is not null) CommitGroupAsync().GetAwaiter().GetResult();
+        }
+        catch
+        {
+            // CommitGroupAsync hands the failure to the group's members.
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Takes the gate and joins (or opens) the group: returns its connection with a savepoint begun for the caller.</summary>
+    public async Task<LedgerConnection> JoinAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_connection is null)
+            {
+                var connection = await pool.RentAsync(CancellationToken.None);
+                try
+                {
+                    // Takes the database write lock now (waiting on SQLITE_BUSY up to busy_timeout).
+                    await connection.Command("BEGIN IMMEDIATE", null, []).ExecuteNonQueryAsync(CancellationToken.None);
+                }
+                catch
+                {
+                    await pool.ReturnAsync(connection, healthy: false);
+                    throw;
+                }
+                _connection = connection;
+                _committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _ops = 0;
+                OpenGroups[this] = System.Diagnostics.Stopwatch.GetTimestamp();
+                _ = Watchdog.Value;
+                if (OpenGroups.Count == 1) WatchdogWake.Set();
+            }
+            try
+            {
+                await _connection.Command("SAVEPOINT ledger_op", null, []).ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                await FailGroupAsync(ex);
+                throw;
+            }
+            _ops++;
+            return _connection;
+        }
+        catch
+        {
+            _gate.Release();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Ends the caller's operation (the gate is held): keeps its savepoint or rolls it back, commits the group now
+    /// when it is full or queues its commit, and frees the gate. Returns the group's commit (faulted if it failed).
+    /// </summary>
+    public async Task<Task> LeaveAsync(bool keep)
+    {
+        var committed = _committed!.Task;
+        try
+        {
+            if (keep)
+            {
+                await _connection!.Command("RELEASE ledger_op", null, []).ExecuteNonQueryAsync();
+            }
+            else
+            {
+                await _connection!.Command("ROLLBACK TO ledger_op", null, []).ExecuteNonQueryAsync();
+                await _connection.Command("RELEASE ledger_op", null, []).ExecuteNonQueryAsync();
+                _ops--;
+            }
+            if (_ops >= _maxOps) await CommitGroupAsync();
+            else QueueCommit();
+        }
+        catch (Exception ex)
+        {
+            // The transaction is unusable (e.g. SQLite rolled it back on an I/O error): every member learns it.
+            await FailGroupAsync(ex);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        return committed;
+    }
+
+    /// <summary>Runs a write on another connection alone: commits the open group first so it does not hold the database lock.</summary>
+    public async Task RunAloneAsync(Func<Task> write)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (_connection is not null) await CommitGroupAsync();
+            await write();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Commits what is open and stops grouping.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (_connection is not null) await CommitGroupAsync();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private void QueueCommit()
+    {
+        if (Interlocked.Exchange(ref _commitQueued, 1) == 1) return;
+        // The global queue is FIFO: work that is already ready runs first and may join the group before it commits.
+        ThreadPool.UnsafeQueueUserWorkItem(static group => _ = group.CommitQueuedAsync(), this, preferLocal: false);
+    }
+
+    private async Task CommitQueuedAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            Volatile.Write(ref _commitQueued, 0);
+            if (_connection is not null) await CommitGroupAsync();
+        }
+        catch
+        {
+            // CommitGroupAsync hands the failure to the group's members.
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Commits the open group (gate held) and tells its members.</summary>
+    private async Task CommitGroupAsync()
+    {
+        var connection = _connection!;
+        var committed = _committed!;
+        var ops = _ops;
+        _connection = null;
+        _committed = null;
+        _ops = 0;
+        OpenGroups.TryRemove(this, out _);
+        try
+        {
+            await connection.Command("COMMIT", null, []).ExecuteNonQueryAsync();
+        }
+        catch (Exception ex)
+        {
+            await RollBackQuietlyAsync(connection);
+            await pool.ReturnAsync(connection, healthy: false);
+            committed.TrySetException(ex);
+            return;
+        }
+        await pool.ReturnAsync(connection, healthy: true);
+        Interlocked.Add(ref _committedOps, ops);
+        Interlocked.Increment(ref _commits);
+        committed.TrySetResult();
+    }
+
+    /// <summary>Abandons the open group (gate held): rolls it back and fails every member's commit with <paramref name="error"/>.</summary>
+    private async Task FailGroupAsync(Exception error)
+    {
+        if (_connection is not { } connection) return;
+        var committed = _committed!;
+        _connection = null;
+        _committed = null;
+        _ops = 0;
+        OpenGroups.TryRemove(this, out _);
+        await RollBackQuietlyAsync(connection);
+        await pool.ReturnAsync(connection, healthy: false);
+        committed.TrySetException(error);
+    }
+
+    private static async Task RollBackQuietlyAsync(LedgerConnection connection)
+    {
+        try
+        {
+            await connection.Command("ROLLBACK", null, []).ExecuteNonQueryAsync();
+        }
+        catch (Exception)
+        {
+            // Nothing open (SQLite may have rolled back already), or the connection is broken; it is discarded anyway.
+        }
+    }
+}

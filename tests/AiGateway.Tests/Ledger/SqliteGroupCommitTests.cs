@@ -1,0 +1,72 @@
+using AiGateway.Ledger;
+using AiGateway.Pricing;
+
+namespace AiGateway.Tests.Ledger;
+
+/// <summary>
+/// SQLite group commit inside one gateway process: many parallel operations on one <see cref="CreditLedger"/> share
+/// transactions (each in its own savepoint). Each caller must still see exactly its own result, an operation that
+/// returns early or fails must undo only itself, and the books must balance — with grouping on and off.
+/// </summary>
+public sealed class SqliteGroupCommitTests(SqliteLedgerFixture db) : IClassFixture<SqliteLedgerFixture>
+{
+    private readonly ManualTimeProvider _clock = new(new DateTimeOffset(2026, 5, 6, 7, 8, 9, TimeSpan.Zero));
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ParallelReservesSettlesAndRefusals_OneLedger_EachGetsItsOwnResultAndBooksBalance(bool groupCommit)
+    {
+        var ledger = db.CreateLedger(_clock, o => o.SqliteGroupCommit = groupCommit);
+        var account = await db.CreateAccountAsync();
+        await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromCredits(50), null, null, "pack", null);
+
+        // 200 reserves of 1 credit against 50 credits, interleaved with operations that end without writing
+        // (unknown accounts: their savepoints are rolled back inside the same groups).
+        var tasks = Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+        {
+            if (i % 4 == 0)
+            {
+                var refused = await ledger.ChargeAsync(Guid.NewGuid(), Credits.FromCredits(1), $"gc-unknown-{account}-{i}");
+                Assert.Equal(SettleStatus.UnknownAccount, refused.Status);
+            }
+            return await ledger.ReserveAsync(account, Credits.FromCredits(1), $"gc-{account}-{i}");
+        })).ToList();
+        var results = await Task.WhenAll(tasks);
+
+        Assert.Equal(50, results.Count(r => r.Status == ReserveStatus.Reserved));
+        Assert.Equal(150, results.Count(r => r.Status == ReserveStatus.InsufficientCredits));
+        // Every successful reserve saw a distinct balance after its own hold: 49, 48, ..., 0.
+        Assert.Equal(Enumerable.Range(0, 50).Select(n => (long)n * 1_000_000).ToHashSet(),
+            results.Where(r => r.Status == ReserveStatus.Reserved).Select(r => r.Available.Micro).ToHashSet());
+
+        // Settle half, release the rest, in parallel; settles charge 0.5 each.
+        var reserved = Enumerable.Range(0, 200).Where(i => results[i].Status == ReserveStatus.Reserved).ToList();
+        await Task.WhenAll(reserved.Select((i, n) => Task.Run(async () =>
+        {
+            if (n % 2 == 0) Assert.Equal(SettleStatus.Settled, (await ledger.SettleAsync($"gc-{account}-{i}", Credits.FromDecimal(0.5m))).Status);
+            else Assert.Equal(ReleaseStatus.Released, (await ledger.ReleaseAsync($"gc-{account}-{i}")).Status);
+        })));
+
+        var balance = (await ledger.GetBalanceAsync(account))!;
+        Assert.Equal(Credits.Zero, balance.Held);
+        Assert.Equal(Credits.FromCredits(50) - Credits.FromDecimal(0.5m * 25), balance.Available);
+        (await LedgerSnapshot.ReadAsync(db, account)).AssertBalanced();
+
+        // A fresh ledger (another connection) sees exactly what the callers were told: everything was committed.
+        var reread = (await db.CreateLedger(_clock).GetBalanceAsync(account))!;
+        Assert.Equal(balance.Available, reread.Available);
+
+        var (operations, commits) = ledger.GroupCommitStats;
+        if (groupCommit)
+        {
+            // Committed operations: the grant, 200 reserves, 50 settles/releases, the balance read (the 50 refusals rolled back).
+            Assert.Equal(1 + 200 + 50 + 1, operations);
+            Assert.True(commits >= 1 && commits <= operations, $"{commits} commits for {operations} operations");
+        }
+        else
+        {
+            Assert.Equal((0L, 0L), (operations, commits));
+        }
+    }
+}
