@@ -17,7 +17,10 @@ USER app
 ENV ASPNETCORE_URLS=http://0.0.0.0:8080 \
     Urls=http://0.0.0.0:8080 \
     ConnectionStrings__Ledger="Data Source=/app/data/aigateway.db" \
-    DOTNET_gcServer=0
+    DOTNET_gcServer=0 \
+    DOTNET_TC_CallCountingDelayMs=0
+# TC_CallCountingDelayMs=0: on a one-CPU container the runtime stretches its tiering delay tenfold and restarts it on
+# every new tier-0 JIT, so a busy gateway kept running unoptimized code for minutes (bench/README.md, 2026-11-30).
 VOLUME ["/app/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

@@ -34,6 +34,7 @@ Gateway__AdminKey="$ADMIN_KEY" ConnectionStrings__Ledger="Data Source=$tmp/bench
 ReverseProxy__Clusters__openai__Destinations__primary__Address="http://127.0.0.1:$NGINX_PORT/" OPENAI_API_KEY=bench \
 Serilog__MinimumLevel__Default=Warning Metering__Enabled="$METERING" \
 RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
+DOTNET_TC_CallCountingDelayMs="${TC_DELAY_MS:-0}" DOTNET_PerfMapEnabled="${PERF_MAP:-0}" \
   taskset -c "$GW_CPU" dotnet src/AiGateway/bin/Release/net10.0/AiGateway.dll --urls "$GW" >"$tmp/gateway.log" 2>&1 &
 GW_PID=$!; pids+=("$GW_PID")
 for _ in $(seq 600); do curl -fsS -o /dev/null "$GW/healthz" 2>/dev/null && break; sleep 0.1; done

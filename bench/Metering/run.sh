@@ -3,7 +3,7 @@
 #   (a) client -> nginx directly, (b) client -> gateway with metering off, (c) client -> gateway, metered;
 #   max throughput (wrk, JSON and SSE), latency p50/p99 at a fixed rate (fixedrate.mjs), and the gateway's RSS
 #   with STREAMS concurrent slow metered streams. Prints a summary and writes it to results-latest.md.
-# Knobs (env): DURATION=10 (wrk seconds) CONNECTIONS=32 RATE=500 LAT_SECONDS=15 WARMUP=3 STREAMS=1000
+# Knobs (env): DURATION=10 (wrk seconds) CONNECTIONS=32 RATE=500 LAT_SECONDS=15 WARMUP=10 STREAMS=1000 TC_DELAY_MS=0
 #              STREAM_SECONDS=20 SKIP_MEMORY=1 NO_BUILD=1 KEEP_LOGS=1 RESULTS=path (default results-latest.md; "-" = don't write)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -12,7 +12,7 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 RATE=${RATE:-500}
 LAT_SECONDS=${LAT_SECONDS:-15}
-WARMUP=${WARMUP:-3}
+WARMUP=${WARMUP:-10}
 STREAMS=${STREAMS:-1000}
 STREAM_SECONDS=${STREAM_SECONDS:-20}
 RESULTS=${RESULTS:-$here/results-latest.md}
@@ -90,6 +90,7 @@ start_gateway() { # name metering-enabled upstream-url
   Serilog__MinimumLevel__Default=Warning \
   Metering__Enabled="$2" \
   RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
+  DOTNET_TC_CallCountingDelayMs="${TC_DELAY_MS:-0}" \
     taskset -c "$GW_CPU" dotnet src/AiGateway/bin/Release/net10.0/AiGateway.dll --urls "$GW" >"$tmp/gateway-$1.log" 2>&1 &
   GW_PID=$!
   pids+=("$GW_PID")
@@ -197,7 +198,7 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= 
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- src || echo '+changes'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -r), .NET $(dotnet --version)."
   echo "Loopback only; load generators and nginx pinned to CPU $LOAD_CPU, gateway to CPU $GW_CPU; SQLite ledger on $(df -P "$tmp" | awk 'NR==2 { print $1 }')."
   echo "Load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg); machine CPU busy just before each phase (others' load; ~0 = quiet): ${others}."
-  echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; fixed rate $RATE req/s for ${LAT_SECONDS}s after ${WARMUP}s warm-up (bench/Metering/fixedrate.mjs, 64 keep-alive connections)."
+  echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; fixed rate $RATE req/s for ${LAT_SECONDS}s after ${WARMUP}s warm-up (bench/Metering/fixedrate.mjs, 64 keep-alive connections); gateways run with DOTNET_TC_CallCountingDelayMs=${TC_DELAY_MS:-0}."
   echo
   echo "| path | JSON req/s | SSE req/s | p50 ms @${RATE}/s | p99 ms @${RATE}/s | p99.9 ms | added p50 | added p99 | errors (wrk non-2xx json/sse; fixed-rate) |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
