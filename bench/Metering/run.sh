@@ -185,9 +185,9 @@ if [ -z "${SKIP_MEMORY:-}" ]; then
 fi
 
 # --- summary ------------------------------------------------------------------------------------------------------
-f() { awk -v x="$1" 'BEGIN { printf "%.3f", x }'; }
-add50b=$(f "${R[b.p50]} - ${R[a.p50]}"); add99b=$(f "${R[b.p99]} - ${R[a.p99]}")
-add50c=$(f "${R[c.p50]} - ${R[a.p50]}"); add99c=$(f "${R[c.p99]} - ${R[a.p99]}")
+f() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; } # a − b (awk -v does not evaluate expressions)
+add50b=$(f "${R[b.p50]}" "${R[a.p50]}"); add99b=$(f "${R[b.p99]}" "${R[a.p99]}")
+add50c=$(f "${R[c.p50]}" "${R[a.p50]}"); add99c=$(f "${R[c.p99]}" "${R[a.p99]}")
 ratio=$(awk -v c="${R[c.json]}" -v b="${R[b.json]}" 'BEGIN { printf "%.2f", c / b }')
 ratio_sse=$(awk -v c="${R[c.sse]}" -v b="${R[b.sse]}" 'BEGIN { printf "%.2f", c / b }')
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= t : v <= t); print (ok ? "PASS" : "FAIL") }'; }
