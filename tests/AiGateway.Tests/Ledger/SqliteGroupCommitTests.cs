@@ -1,5 +1,7 @@
 using AiGateway.Ledger;
 using AiGateway.Pricing;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 
 namespace AiGateway.Tests.Ledger;
 
@@ -68,5 +70,49 @@ public sealed class SqliteGroupCommitTests(SqliteLedgerFixture db) : IClassFixtu
         {
             Assert.Equal((0L, 0L), (operations, commits));
         }
+    }
+
+    [Fact]
+    public async Task OperationFailingInsideAGroup_RollsBackOnlyItself()
+    {
+        var ledger = db.CreateLedger(_clock);
+        var account = await db.CreateAccountAsync();
+        await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromCredits(100), null, null, "pack", null);
+        // A database error in the middle of a reserve for some request ids: at its activity entry, after it has already
+        // inserted the hold and raised the account's held total in the same operation.
+        await using (var setup = new LedgerDbContext(db.Options))
+        {
+            await setup.Database.ExecuteSqlRawAsync("""
+                CREATE TRIGGER IF NOT EXISTS fail_boom_entries BEFORE INSERT ON ledger_entries
+                WHEN NEW.request_id LIKE 'boom-%' BEGIN SELECT RAISE(ABORT, 'boom'); END
+                """);
+        }
+
+        var tasks = Enumerable.Range(0, 60).Select(i => Task.Run(async () =>
+        {
+            var requestId = i % 6 == 0 ? $"boom-{account}-{i}" : $"ok-{account}-{i}";
+            try
+            {
+                return (Ok: (await ledger.ReserveAsync(account, Credits.FromCredits(1), requestId)).Status == ReserveStatus.Reserved, Failed: false);
+            }
+            catch (SqliteException ex) when (ex.Message.Contains("boom"))
+            {
+                return (Ok: false, Failed: true);
+            }
+        })).ToList();
+        var results = await Task.WhenAll(tasks);
+
+        Assert.Equal(10, results.Count(r => r.Failed));
+        Assert.Equal(50, results.Count(r => r.Ok));
+        // Only the failed operations were undone: 50 holds, no partial writes of the failed ones (the account's held
+        // total, the activity entries and the holds agree), and a fresh connection sees the same.
+        var balance = (await db.CreateLedger(_clock).GetBalanceAsync(account))!;
+        Assert.Equal(Credits.FromCredits(50), balance.Held);
+        Assert.Equal(Credits.FromCredits(50), balance.Available);
+        (await LedgerSnapshot.ReadAsync(db, account)).AssertBalanced();
+        await using var check = new LedgerDbContext(db.Options);
+        Assert.Equal(0, await check.Database.SqlQueryRaw<int>($"SELECT COUNT(*) AS \"Value\" FROM credit_holds WHERE request_id LIKE 'boom-{account}-%'").SingleAsync());
+        Assert.Equal(50, await check.Database.SqlQueryRaw<int>(
+            $"SELECT COUNT(*) AS \"Value\" FROM ledger_entries WHERE type = 'hold' AND request_id LIKE 'ok-{account}-%'").SingleAsync());
     }
 }
