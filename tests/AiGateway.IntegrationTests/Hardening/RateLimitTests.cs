@@ -95,7 +95,8 @@ public sealed class RateLimitTests
             ["status"] = 200,
             ["body"] = Samples.OpenAiChatJson,
             ["headers"] = new JsonObject { ["Content-Type"] = "application/json" },
-            ["fixedDelayMilliseconds"] = 2500,
+            // Long enough that both slow calls still hold their slots (and holds) through the checks below on a busy machine.
+            ["fixedDelayMilliseconds"] = 6000,
         }, priority: 1);
         var second = await host.CreateKeyAsync();
         var slow = new[] { CallAsync(host, Target.OpenAi, host.Key), CallAsync(host, Target.OpenAi, second) };
