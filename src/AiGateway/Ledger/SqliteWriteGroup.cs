@@ -22,12 +22,11 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
     private TaskCompletionSource? _committed;
     private int _ops;
     private int _commitQueued;
-
-    /// <summary>Operations committed so far and the commits that carried them (for the benchmark's notes and tests).</summary>
-    public (long Operations, long Commits) Stats => (Interlocked.Read(ref _committedOps), Interlocked.Read(ref _commits));
-
     private long _committedOps;
     private long _commits;
+
+    /// <summary>Operations committed so far and the commits that carried them (for tests and diagnostics).</summary>
+    public (long Operations, long Commits) Stats => (Interlocked.Read(ref _committedOps), Interlocked.Read(ref _commits));
 
     /// <summary>How long a group may stay open before the watchdog commits it.</summary>
     private static readonly TimeSpan MaxOpen = TimeSpan.FromMilliseconds(2);
