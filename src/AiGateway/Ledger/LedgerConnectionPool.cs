@@ -88,6 +88,10 @@ internal sealed class LedgerConnection(LedgerDbContext db, DbConnection connecti
         return command;
     }
 
+    /// <summary>Runs a statement without parameters (BEGIN, COMMIT, SAVEPOINT …) through its cached command.</summary>
+    public Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken = default) =>
+        Command(sql, null, []).ExecuteNonQueryAsync(cancellationToken);
+
     /// <summary>SQLite: the SQL prepared as raw statements with positional binding (see <see cref="SqliteRawCommand"/>); null on PostgreSQL.</summary>
     public SqliteRawCommand? Raw(string sql, (string Name, object? Value)[] parameters)
     {

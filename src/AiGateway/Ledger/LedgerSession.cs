@@ -71,7 +71,7 @@ internal sealed class LedgerSession : IAsyncDisposable
             {
                 // BEGIN IMMEDIATE takes the write lock now (waiting on SQLITE_BUSY up to the command timeout).
                 // Issued as a reused, prepared command rather than SqliteTransaction, which prepares it anew each time.
-                await connection.Command("BEGIN IMMEDIATE", null, []).ExecuteNonQueryAsync(cancellationToken);
+                await connection.ExecuteAsync("BEGIN IMMEDIATE", cancellationToken);
                 return new LedgerSession(pool, connection, null, gateTaken ? sqliteGate : null);
             }
             var pgTx = await connection.Connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
@@ -168,7 +168,7 @@ internal sealed class LedgerSession : IAsyncDisposable
             return;
         }
         if (_transaction is not null) await _transaction.CommitAsync();
-        else await _connection.Command("COMMIT", null, []).ExecuteNonQueryAsync();
+        else await _connection.ExecuteAsync("COMMIT");
         _completed = true;
     }
 
@@ -189,7 +189,7 @@ internal sealed class LedgerSession : IAsyncDisposable
         try
         {
             if (!_completed && _transaction is not null) await _transaction.RollbackAsync();
-            else if (!_completed) await _connection.Command("ROLLBACK", null, []).ExecuteNonQueryAsync();
+            else if (!_completed) await _connection.ExecuteAsync("ROLLBACK");
         }
         catch (Exception)
         {

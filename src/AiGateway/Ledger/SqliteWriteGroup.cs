@@ -59,7 +59,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         if (!_gate.Wait(0)) return;
         try
         {
-            if (_connection is not null) CommitGroupAsync().GetAwaiter().GetResult();
+            CommitOpenGroupAsync().GetAwaiter().GetResult();
         }
         catch
         {
@@ -83,7 +83,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
                 try
                 {
                     // Takes the database write lock now (waiting on SQLITE_BUSY up to busy_timeout).
-                    await connection.Command("BEGIN IMMEDIATE", null, []).ExecuteNonQueryAsync(CancellationToken.None);
+                    await connection.ExecuteAsync("BEGIN IMMEDIATE");
                 }
                 catch
                 {
@@ -99,7 +99,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
             }
             try
             {
-                await _connection.Command("SAVEPOINT ledger_op", null, []).ExecuteNonQueryAsync(CancellationToken.None);
+                await _connection.ExecuteAsync("SAVEPOINT ledger_op");
             }
             catch (Exception ex)
             {
@@ -127,12 +127,12 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         {
             if (keep)
             {
-                await _connection!.Command("RELEASE ledger_op", null, []).ExecuteNonQueryAsync();
+                await _connection!.ExecuteAsync("RELEASE ledger_op");
             }
             else
             {
-                await _connection!.Command("ROLLBACK TO ledger_op", null, []).ExecuteNonQueryAsync();
-                await _connection.Command("RELEASE ledger_op", null, []).ExecuteNonQueryAsync();
+                await _connection!.ExecuteAsync("ROLLBACK TO ledger_op");
+                await _connection.ExecuteAsync("RELEASE ledger_op");
                 _ops--;
             }
             if (_ops >= _maxOps) await CommitGroupAsync();
@@ -156,7 +156,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         await _gate.WaitAsync();
         try
         {
-            if (_connection is not null) await CommitGroupAsync();
+            await CommitOpenGroupAsync();
             await write();
         }
         finally
@@ -171,7 +171,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         await _gate.WaitAsync();
         try
         {
-            if (_connection is not null) await CommitGroupAsync();
+            await CommitOpenGroupAsync();
         }
         finally
         {
@@ -192,7 +192,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         try
         {
             Volatile.Write(ref _commitQueued, 0);
-            if (_connection is not null) await CommitGroupAsync();
+            await CommitOpenGroupAsync();
         }
         catch
         {
@@ -203,6 +203,9 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
             _gate.Release();
         }
     }
+
+    /// <summary>Commits the group if one is open (gate held).</summary>
+    private Task CommitOpenGroupAsync() => _connection is null ? Task.CompletedTask : CommitGroupAsync();
 
     /// <summary>Commits the open group (gate held) and tells its members.</summary>
     private async Task CommitGroupAsync()
@@ -216,7 +219,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         OpenGroups.TryRemove(this, out _);
         try
         {
-            await connection.Command("COMMIT", null, []).ExecuteNonQueryAsync();
+            await connection.ExecuteAsync("COMMIT");
         }
         catch (Exception ex)
         {
@@ -249,7 +252,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
     {
         try
         {
-            await connection.Command("ROLLBACK", null, []).ExecuteNonQueryAsync();
+            await connection.ExecuteAsync("ROLLBACK");
         }
         catch (Exception)
         {
