@@ -22,9 +22,13 @@ public sealed partial class CreditLedger
     public async Task InsertCallRecordsAsync(IReadOnlyList<CallRecord> records)
     {
         await using var s = await BeginAsync(CancellationToken.None);
-        foreach (var r in records)
-        {
-            await s.ExecuteAsync(InsertCallRecordSql,
+        foreach (var r in records) await InsertCallRecordAsync(s, r);
+        await s.CommitAsync();
+    }
+
+    /// <summary>Inserts one call record in the session's transaction.</summary>
+    private static Task InsertCallRecordAsync(LedgerSession s, CallRecord r) =>
+            s.ExecuteAsync(InsertCallRecordSql,
                 ("@request_id", r.RequestId), ("@account_id", s.Id(r.AccountId)), ("@key_id", s.Id(r.KeyId)),
                 ("@route", r.Route), ("@provider", r.Provider), ("@model", r.Model), ("@priced_model", r.PricedModel),
                 ("@operation", r.Operation), ("@stream", r.Stream), ("@input_tokens", r.InputTokens),
@@ -36,7 +40,4 @@ public sealed partial class CreditLedger
                 ("@usage_source", r.UsageSource), ("@clamped", r.Clamped), ("@unlimited", r.Unlimited),
                 ("@attempt_count", r.AttemptCount), ("@attempts", r.Attempts), ("@error", r.Error), ("@feature", r.Feature),
                 ("@task", r.Task), ("@started_at", r.StartedAt.UtcTicks), ("@duration_ms", r.DurationMs), ("@first_byte_ms", r.FirstByteMs));
-        }
-        await s.CommitAsync();
-    }
 }

@@ -38,7 +38,7 @@ public sealed partial class CreditLedger
         var overage = need;
         if (wasActive) totals.Held -= hold.Amount;
         totals.Overage += overage;
-        var available = Available(spendable - (actual - overage), totals.Held, totals.Overage);
+        var available = Available(spendable - (actual - overage), totals.Blocked, totals.Overage);
         var note = wasActive ? null : hold.Status == HoldStatuses.Expired ? "settled after hold expiry" : "one-step charge";
 
         // Everything in one round trip; the SQL text only varies with the number of lots debited (and so stays cached).

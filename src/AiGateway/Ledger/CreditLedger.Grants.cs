@@ -64,9 +64,12 @@ public sealed partial class CreditLedger
         var remaining = await s.ScalarAsync("SELECT remaining FROM credit_lots WHERE id = @id", ("@id", lotId)) ?? 0;
         if (remaining == 0) return new RevokeResult(RevokeStatus.NothingLeft, Credits.Zero, accountId);
         await s.ExecuteAsync("UPDATE credit_lots SET remaining = 0, revoked = revoked + @r WHERE id = @id", ("@r", remaining), ("@id", lotId));
+        await ZeroLeasesAsync(s, accountId, nowTicks);
+        totals.Leased = 0;
         var available = await AvailableAsync(s, accountId, totals, nowTicks);
         await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Revoke, remaining, available, lotId: lotId);
         await s.CommitAsync();
+        AccountChanged?.Invoke(accountId);
         return new RevokeResult(RevokeStatus.Revoked, new Credits(remaining), accountId);
     }
 

@@ -49,7 +49,7 @@ public sealed partial class CreditLedger
         }
         var issue = await EnsurePlanLotsAsync(s, accountId, totals, now);
         if (issue.Lots.Count > 0) spendable = await SpendableSumAsync(s, accountId, nowTicks, scope);
-        var available = Available(spendable, totals.Held, totals.Overage);
+        var available = Available(spendable, totals.Blocked, totals.Overage);
 
         ReserveResult result;
         if (existing is { } hold)
@@ -63,6 +63,8 @@ public sealed partial class CreditLedger
         }
         else if (totals.Overage > 0 || available < amount.Micro)
         {
+            // Credits may sit unused in other instances' leases: ask them back (their holders see it within a refresh).
+            if (totals.Leased > 0 && totals.Overage == 0) await RecallLeasesAsync(s, accountId, nowTicks, LeaseInstanceId);
             result = new ReserveResult(ReserveStatus.InsufficientCredits, null, Credits.Zero, new Credits(available));
         }
         else
@@ -105,7 +107,9 @@ public sealed partial class CreditLedger
         // hold and the account's spendable lots. A concurrent settle of the same request is seen as settled.
         await using (var reader = await s.ReaderAsync(
             """
-            SELECT held, overage FROM ledger_accounts
+            SELECT held, overage, (SELECT CAST(COALESCE(SUM(l.amount), 0) AS BIGINT) FROM credit_leases l
+                                   WHERE l.account_id = ledger_accounts.account_id AND l.expires_at > @now)
+            FROM ledger_accounts
             WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
             """ + (s.IsPostgres ? " FOR UPDATE" : "") + ";\n" + HoldSql + ";\n" + """
             SELECT id, kind, remaining, effective_at, expires_at, model_scope, modality_scope FROM credit_lots
@@ -115,7 +119,7 @@ public sealed partial class CreditLedger
             ("@r", requestId), ("@now", nowTicks)))
         {
             if (!await reader.ReadAsync()) return SettleResult.Nothing(SettleStatus.NotFound, Credits.Zero);
-            totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), null);
+            totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), null, reader.GetInt64(2));
             await reader.NextResultAsync();
             await reader.ReadAsync();
             hold = ReadHold(reader, requestId);
@@ -193,7 +197,7 @@ public sealed partial class CreditLedger
         }
         else
         {
-            var available = Available(await SpendableSumAsync(s, accountId, nowTicks, scope), totals.Held, totals.Overage);
+            var available = Available(await SpendableSumAsync(s, accountId, nowTicks, scope), totals.Blocked, totals.Overage);
             if (totals.Overage > 0 || available < amount.Micro)
             {
                 result = SettleResult.Nothing(SettleStatus.InsufficientCredits, new Credits(available));

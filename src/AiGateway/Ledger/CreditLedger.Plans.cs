@@ -29,6 +29,8 @@ public sealed partial class CreditLedger
             WHERE account_id = @a AND source_ref LIKE 'plan:%' AND (expires_at IS NULL OR expires_at > @now)
             """,
             ("@now", nowTicks), ("@a", s.Id(accountId)));
+        await ZeroLeasesAsync(s, accountId, nowTicks);
+        totals.Leased = 0;
         var expired = await ExpireDueLotsAsync(s, accountId, totals, nowTicks);
         await s.ExecuteAsync("""UPDATE accounts SET plan = @p WHERE id = @a""", ("@p", plan), ("@a", s.Id(accountId)));
         totals.Plan = plan;
@@ -37,6 +39,7 @@ public sealed partial class CreditLedger
         var issue = await EnsurePlanLotsAsync(s, accountId, totals, now, effectiveAt: now);
         await s.CommitAsync();
         RememberIssued(accountId, issue);
+        AccountChanged?.Invoke(accountId);
         IReadOnlyList<LotView> lots = welcome is null ? issue.Lots : [welcome, .. issue.Lots];
         return new PlanChangeResult(PlanChangeStatus.Changed, oldPlan, plan, new Credits(expired), lots);
     }

@@ -34,12 +34,19 @@ public sealed partial class CreditLedger
                     spendable += lot.Remaining.Micro;
             }
         }
+        // This instance's own lease is shown as what its calls hold in memory (the rest of it is available to them);
+        // other instances' leases show as held (bounded by their lease sizes).
+        var reserved = LocalLeases?.Invoke(accountId) ?? 0;
+        var own = LeaseInstanceId is { } instance && totals.Leased > 0
+            ? await s.ScalarAsync(OwnLeaseSql, ("@a", s.Id(accountId)), ("@i", instance), ("@now", nowTicks)) ?? 0
+            : 0;
+        var blocked = totals.Held + totals.Leased - own + reserved;
         await s.CommitAsync();
         RememberIssued(accountId, issue);
         // Listed in the order they will be spent.
         lots.Sort((a, b) => _burnDownOrder.Compare(ToSpendable(a), ToSpendable(b)));
-        return new BalanceView(new Credits(Available(spendable, totals.Held, totals.Overage)),
-            new Credits(totals.Held), new Credits(totals.Overage), lots, totals.Plan);
+        return new BalanceView(new Credits(Available(spendable, blocked, totals.Overage)),
+            new Credits(blocked), new Credits(totals.Overage), lots, totals.Plan);
     }
 
     private static SpendableLot ToSpendable(LotView lot) =>

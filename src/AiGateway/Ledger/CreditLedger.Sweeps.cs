@@ -4,12 +4,13 @@ public sealed partial class CreditLedger
 {
     private const int SweepBatch = 500;
 
-    /// <summary>Runs every periodic job once: expire holds past their TTL, record lot expiries, issue plan credits.</summary>
+    /// <summary>Runs every periodic job once: expire holds past their TTL, record lot expiries, issue plan credits, delete expired leases.</summary>
     public async Task SweepAsync(CancellationToken cancellationToken = default)
     {
         await ExpireHoldsAsync(cancellationToken);
         await ExpireLotsAsync(cancellationToken);
         await IssuePlanCreditsAsync(cancellationToken);
+        await SweepExpiredLeasesAsync(cancellationToken);
     }
 
     /// <summary>Releases active holds whose TTL has passed (status <c>expired</c>); returns how many.</summary>

@@ -42,17 +42,40 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
         }
         _connections = new LedgerConnectionPool(dbFactory, maxIdle: Math.Max(2, Environment.ProcessorCount));
         if (_sqliteGate is not null && _options.SqliteGroupCommit) _writeGroup = new SqliteWriteGroup(_connections, _options.SqliteGroupCommitMaxOperations);
+        _meter = new System.Diagnostics.Metrics.Meter("AiGateway.Ledger");
+        _meter.CreateObservableCounter("aigateway.ledger.transactions", () => Transactions, unit: "{transaction}",
+            description: "Ledger database transactions (a SQLite group commit counts once).");
     }
+
+    private readonly System.Diagnostics.Metrics.Meter _meter;
 
     /// <summary>Commits what a group holds and closes the pooled database connections.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_writeGroup is not null) await _writeGroup.DisposeAsync();
         await _connections.DisposeAsync();
+        _meter.Dispose();
     }
 
     /// <summary>Commits what a group holds and closes the pooled database connections (SQLite closes synchronously anyway).</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>This instance's id when it holds credit leases (set by <see cref="CreditLeases"/>); null without leases.</summary>
+    internal string? LeaseInstanceId { get; set; }
+
+    /// <summary>What this instance's calls hold in memory against its lease of an account (set by <see cref="CreditLeases"/>).</summary>
+    internal Func<Guid, long>? LocalLeases { get; set; }
+
+    /// <summary>Raised after an admin change that took credits away (revoke, plan change) was committed, with the account.</summary>
+    internal event Action<Guid>? AccountChanged;
+
+    private long _transactions;
+
+    /// <summary>
+    /// Ledger database transactions begun so far (each SQLite group commit counts once, however many operations it carries).
+    /// Also published as the <c>aigateway.ledger.transactions</c> counter of the <c>AiGateway.Ledger</c> meter.
+    /// </summary>
+    public long Transactions => Interlocked.Read(ref _transactions) + GroupCommitStats.Commits;
 
     /// <summary>SQLite group commit counters: operations committed and the commits that carried them (zero without grouping).</summary>
     public (long Operations, long Commits) GroupCommitStats => _writeGroup?.Stats ?? (0, 0);
@@ -60,9 +83,12 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     /// <summary>The burn-down order in use.</summary>
     public BurnDownOrder BurnDownOrder => _burnDownOrder;
 
-    private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken) => _writeGroup is not null
-        ? LedgerSession.BeginAsync(_connections, _writeGroup, cancellationToken)
-        : LedgerSession.BeginAsync(_connections, _sqliteGate, cancellationToken);
+    private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken)
+    {
+        if (_writeGroup is not null) return LedgerSession.BeginAsync(_connections, _writeGroup, cancellationToken);
+        Interlocked.Increment(ref _transactions);
+        return LedgerSession.BeginAsync(_connections, _sqliteGate, cancellationToken);
+    }
 
     /// <summary>
     /// Runs another write to the ledger database (e.g. a call record insert) in turn with the ledger's own SQLite
@@ -92,10 +118,16 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     }
 
     /// <summary>The account's totals read under its lock, kept current by the movements of the same transaction.</summary>
-    private sealed class AccountTotals(long held, long overage, string? plan)
+    private sealed class AccountTotals(long held, long overage, string? plan, long leased = 0)
     {
         /// <summary>Micro-credits held by active holds.</summary>
         public long Held { get; set; } = held;
+
+        /// <summary>Micro-credits in unexpired leases of any instance (they count as held for everyone).</summary>
+        public long Leased { get; set; } = leased;
+
+        /// <summary>What counts against availability besides debt: active holds and leases.</summary>
+        public long Blocked => Held + Leased;
 
         /// <summary>Outstanding overage debt in micro-credits.</summary>
         public long Overage { get; set; } = overage;
@@ -105,11 +137,14 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     }
 
     // The INSERT ... SELECT creates the lock row only for existing accounts (an unknown id yields no row).
+    // Leases count until they expire: a dead instance's lease stops counting by itself, without a sweep.
     private const string LockSql = """
         INSERT INTO ledger_accounts (account_id, held, overage, updated_at)
         SELECT id, 0, 0, @now FROM accounts WHERE id = @a
         ON CONFLICT (account_id) DO NOTHING;
-        SELECT s.held, s.overage, a.plan FROM ledger_accounts s JOIN accounts a ON a.id = s.account_id
+        SELECT s.held, s.overage, a.plan,
+               (SELECT CAST(COALESCE(SUM(l.amount), 0) AS BIGINT) FROM credit_leases l WHERE l.account_id = @a AND l.expires_at > @now)
+        FROM ledger_accounts s JOIN accounts a ON a.id = s.account_id
         WHERE s.account_id = @a
         """;
 
@@ -122,7 +157,7 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     private static string LockAccountSql(LedgerSession s) => s.IsPostgres ? LockSql + " FOR UPDATE OF s" : LockSql;
 
     private static AccountTotals ReadTotals(System.Data.Common.DbDataReader reader) =>
-        new(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        new(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3));
 
     private async Task<AccountTotals?> LockAccountAsync(LedgerSession s, Guid accountId, long nowTicks)
     {
@@ -162,7 +197,7 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     private static long Available(long spendable, long held, long overage) => Math.Max(0, spendable - held - overage);
 
     private static async Task<long> AvailableAsync(LedgerSession s, Guid accountId, AccountTotals totals, long nowTicks) =>
-        Available(await SpendableSumAsync(s, accountId, nowTicks), totals.Held, totals.Overage);
+        Available(await SpendableSumAsync(s, accountId, nowTicks), totals.Blocked, totals.Overage);
 
     private static Task AddEntryAsync(
         LedgerSession s, Guid accountId, long nowTicks, string type, long amount, long availableAfter,
@@ -210,7 +245,7 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
                 ("@r", repay), ("@now", nowTicks), ("@a", s.Id(accountId)));
         }
         totals.Overage -= repay;
-        var available = Available(await SpendableSumAsync(s, accountId, nowTicks), totals.Held, totals.Overage);
+        var available = Available(await SpendableSumAsync(s, accountId, nowTicks), totals.Blocked, totals.Overage);
         if (repay > 0)
         {
             await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Adjust, repay, available, lotId: id, note: "overage repaid");

@@ -28,6 +28,9 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     /// <summary>Per-account held and overage totals (and the per-account lock row).</summary>
     public DbSet<LedgerAccountState> LedgerAccountStates => Set<LedgerAccountState>();
 
+    /// <summary>Blocks of credits leased by gateway instances.</summary>
+    public DbSet<CreditLease> CreditLeases => Set<CreditLease>();
+
     /// <summary>Credit ceilings of agent tasks.</summary>
     public DbSet<TaskBudget> TaskBudgets => Set<TaskBudget>();
 

@@ -47,6 +47,42 @@ public sealed class LedgerOptions
     [Range(1, 10_000)]
     public int SqliteGroupCommitMaxOperations { get; set; } = 64;
 
+    /// <summary>
+    /// Credit leases: an instance takes a block of an account's credits in one transaction and holds calls against it
+    /// in memory, writing settled calls in batches. False: every call holds and settles exactly in the database.
+    /// </summary>
+    public bool Leases { get; set; } = true;
+
+    /// <summary>How long a lease counts without renewal: a dead instance's lease returns to the account within this.</summary>
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often an instance renews its leases and learns about admin changes made elsewhere (the visibility bound).</summary>
+    public TimeSpan LeaseRefreshInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A lease is sized to this much of the account's recent spend on the instance.</summary>
+    public TimeSpan LeaseSpendWindow { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The largest share of an account's free credits one lease may take.</summary>
+    [Range(0.01, 1.0)]
+    public double LeaseMaxShare { get; set; } = 0.25;
+
+    /// <summary>Below this many free credits an account is not leased: its calls hold exactly, so no balance is stranded in a lease.</summary>
+    [Range(0, 1_000_000_000)]
+    public decimal LeaseMinFreeCredits { get; set; } = 50;
+
+    /// <summary>This instance's identity for its leases; empty: read from (or created in) <see cref="InstanceIdPath"/>.</summary>
+    public string? InstanceId { get; set; }
+
+    /// <summary>Where the derived instance id is kept across restarts; empty: <c>instance-id</c> next to the settlement journal.</summary>
+    public string? InstanceIdPath { get; set; }
+
+    /// <summary>The most settlements and call records one batch transaction carries.</summary>
+    [Range(1, 10_000)]
+    public int SettlementBatchMax { get; set; } = 512;
+
+    /// <summary>How long the batch writer waits for more work after the first item (0: write what is queued at once).</summary>
+    public TimeSpan SettlementBatchDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>The kind priority actually used.</summary>
     public IReadOnlyList<string> EffectiveKindPriority => KindPriority.Count > 0 ? KindPriority : CreditKinds.All;
 }

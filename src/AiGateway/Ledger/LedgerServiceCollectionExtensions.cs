@@ -18,6 +18,12 @@ public static class LedgerServiceCollectionExtensions
             .ValidateDataAnnotations()
             .Validate(o => o.HoldTtl > TimeSpan.Zero, "Ledger:HoldTtl must be positive.")
             .Validate(o => o.SweepInterval > TimeSpan.Zero, "Ledger:SweepInterval must be positive.")
+            .Validate(o => o.LeaseTtl >= TimeSpan.FromSeconds(3), "Ledger:LeaseTtl must be at least 3 seconds.")
+            .Validate(o => o.LeaseRefreshInterval > TimeSpan.Zero && o.LeaseRefreshInterval * 3 <= o.LeaseTtl,
+                "Ledger:LeaseRefreshInterval must be positive and at most a third of Ledger:LeaseTtl.")
+            .Validate(o => o.LeaseSpendWindow > TimeSpan.Zero, "Ledger:LeaseSpendWindow must be positive.")
+            .Validate(o => o.SettlementBatchDelay >= TimeSpan.Zero && o.SettlementBatchDelay <= TimeSpan.FromMilliseconds(100),
+                "Ledger:SettlementBatchDelay must be between 0 and 100 ms.")
             .Validate(o => o.KindPriority.All(CreditKinds.IsKnown), "Ledger:KindPriority may only list: plan, daily, referral, bonus, addon.")
             .ValidateOnStart();
         services.AddOptions<PlansOptions>().BindConfiguration(PlansOptions.SectionName)
@@ -32,6 +38,10 @@ public static class LedgerServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<PlanCatalog>();
         services.AddSingleton<CreditLedger>();
+        services.AddSingleton(sp => new CreditLeases(sp.GetRequiredService<CreditLedger>(), sp.GetRequiredService<IOptions<LedgerOptions>>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CreditLeases>>(),
+            InstanceIdentity.Resolve(sp.GetRequiredService<IOptions<LedgerOptions>>().Value, configuration)));
+        services.AddHostedService(sp => sp.GetRequiredService<CreditLeases>());
         services.AddHostedService<LedgerSweepService>();
         return services;
     }

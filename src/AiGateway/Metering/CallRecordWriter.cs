@@ -9,7 +9,8 @@ namespace AiGateway.Metering;
 /// records of concurrent calls share one transaction, so under load a record costs a fraction of a write transaction
 /// instead of a whole one (on SQLite, with one writer at a time, that was the metered path's largest cost).
 /// </summary>
-public sealed class CallRecordWriter(IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, ILogger<CallRecordWriter> logger)
+public sealed class CallRecordWriter(
+    IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, CreditLeases leases, ILogger<CallRecordWriter> logger)
     : BackgroundService
 {
     private const int MaxBatch = 256;
@@ -20,6 +21,12 @@ public sealed class CallRecordWriter(IDbContextFactory<LedgerDbContext> dbFactor
     /// <summary>Stores a record (in the next batch) and returns once it is committed; throws when it could not be stored.</summary>
     public async Task WriteAsync(CallRecord record)
     {
+        if (leases.Active)
+        {
+            // With leases, records share the settlement batches' transactions (one writer, one commit for both).
+            await leases.WriteRecordAsync(record);
+            return;
+        }
         if (_stopping)
         {
             await InsertCheckedAsync(record);

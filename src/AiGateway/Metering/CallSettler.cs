@@ -7,7 +7,7 @@ namespace AiGateway.Metering;
 /// Step "settle": turns what a call used into credits and resolves its hold exactly once — charged from the lots
 /// in burn-down order on 2xx, released at no cost otherwise. Unlimited models settle at 0 with their usage recorded.
 /// </summary>
-public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, ILogger<CallSettler> logger)
+public sealed class CallSettler(CreditLedger ledger, CreditLeases leases, SettlementJournal journal, ILogger<CallSettler> logger)
 {
     /// <summary>Usage sources recorded on call records.</summary>
     public static class Sources
@@ -34,14 +34,17 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
         }
         try
         {
-            var result = await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger, call.Scope);
+            var result = call.LeasedHold is { } leased
+                ? await leases.SettleAsync(leased, call.RequestId, cost, call.Scope)
+                : await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger, call.Scope);
             return call.Settlement = new CallSettlement(usage, source, result.Charged, result.Overage, result.Available);
         }
         catch (Exception ex) when (DatabaseFailure.Is(ex))
         {
             // The provider did the work: keep the charge in the local journal and apply it when the database is back.
             logger.LogError(ex, "Request {RequestId}: settlement failed, database unavailable", call.RequestId);
-            await journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.Settle, call.RequestId, call.Caller.AccountId, call.Held, cost.Micro, null));
+            await journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.Settle, call.RequestId, call.Caller.AccountId, call.Held, cost.Micro, null,
+                Leased: call.LeasedHold is not null));
             call.Journaled = true;
             var estimatedAfter = call.AvailableAfterHold + call.Estimate.Credits - cost;
             return call.Settlement = new CallSettlement(usage, source, cost, Credits.Zero, Credits.Max(Credits.Zero, estimatedAfter));
@@ -68,7 +71,13 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
     {
         if (call.Settlement is { } done) return done;
         var available = call.AvailableAfterHold;
-        if (call.Held)
+        if (call.LeasedHold is { } leased)
+        {
+            // In memory only: the lease keeps the credits for this instance's next calls.
+            leases.Release(leased);
+            available = call.AvailableAfterHold + call.Estimate.Credits;
+        }
+        else if (call.Held)
         {
             try
             {

@@ -10,7 +10,7 @@ namespace AiGateway.Metering;
 /// plan's <c>clamp</c> policy an unaffordable request is not refused but its output limit is lowered to what the
 /// balance affords (refused only when not even the input is affordable). Unlimited models hold nothing.
 /// </summary>
-public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, CallEstimator estimator)
+public sealed class CreditAdmission(CreditLedger ledger, CreditLeases leases, PlanCatalog plans, CallEstimator estimator)
 {
     private const int ClampAttempts = 3;
 
@@ -25,6 +25,20 @@ public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, Call
             var balance = await ledger.GetBalanceAsync(caller.AccountId, cancellationToken: cancellationToken);
             call.AvailableAfterHold = balance?.Available ?? Credits.Zero;
             return null;
+        }
+
+        if (leases.Active && CanLease(call))
+        {
+            // Held in memory against this instance's lease; when the lease cannot cover it (credits low), hold exactly,
+            // with this instance's unused lease returned first so the database sees those credits as free.
+            if (await leases.TryReserveAsync(caller.AccountId, call.Estimate.Credits, cancellationToken) is { } leased)
+            {
+                call.LeasedHold = leased.Hold;
+                call.Held = true;
+                call.AvailableAfterHold = leased.AvailableAfter;
+                return null;
+            }
+            await leases.ReturnUnusedAsync(caller.AccountId, cancellationToken);
         }
 
         var reserve = await ledger.ReserveAsync(caller.AccountId, call.Estimate.Credits, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope);
@@ -67,6 +81,12 @@ public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, Call
     /// <summary>The output limit the clamp policy chose, or null when the request goes as the client sent it.</summary>
     public static int? ClampedLimit(MeteredCall call) =>
         call.Clamped ? (int)Math.Min(call.Estimate.OutputTokens / Math.Max(1, call.Request.N), int.MaxValue) : null;
+
+    /// <summary>
+    /// Whether a lease may decide the call alone: not when a task budget sums over the task's calls on every instance,
+    /// nor for an asynchronous video job (its hold waits in the database for a poll that any instance may serve).
+    /// </summary>
+    private static bool CanLease(MeteredCall call) => call.Task is null && call.Request.Operation != Operation.OpenAiVideos;
 
     private static bool SupportsOutputLimit(Operation operation) => operation is Operation.OpenAiChatCompletions
         or Operation.OpenAiCompletions or Operation.OpenAiResponses or Operation.AnthropicMessages

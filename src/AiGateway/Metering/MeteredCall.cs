@@ -34,6 +34,9 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>Whether a ledger hold exists for this call (unlimited models hold nothing).</summary>
     public bool Held { get; set; }
 
+    /// <summary>The call's hold against this instance's credit lease, when it holds in memory rather than in the database.</summary>
+    public Ledger.CreditLeases.LeasedHold? LeasedHold { get; set; }
+
     /// <summary>Whether the model costs nothing on the caller's plan.</summary>
     public bool Unlimited { get; set; }
 

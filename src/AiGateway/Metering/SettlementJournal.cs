@@ -14,9 +14,12 @@ public sealed class SettlementJournal(IOptions<MeteringOptions> options, ILogger
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <summary>One journaled item: a settlement still to apply, or a call record still to store.</summary>
-    public sealed record Entry(string Kind, string RequestId, Guid AccountId, bool Held, long CostMicro, CallRecord? Record)
+    public sealed record Entry(string Kind, string RequestId, Guid AccountId, bool Held, long CostMicro, CallRecord? Record, bool Leased = false)
     {
-        /// <summary>A settlement of <see cref="CostMicro"/> for the request's hold (or a direct charge when nothing was held).</summary>
+        /// <summary>
+        /// A settlement of <see cref="CostMicro"/> for the request's hold (or a direct charge when nothing was held); with
+        /// <see cref="Leased"/>, of a call held against a lease: charged as it is (the call was delivered), like its batch would have.
+        /// </summary>
         public const string Settle = "settle";
 
         /// <summary>A call record to insert (once, by request id).</summary>

@@ -27,7 +27,9 @@ public sealed class SettlementReplayService(
             foreach (var entry in entries.Where(e => e.Kind == SettlementJournal.Entry.Settle))
             {
                 var cost = new Credits(entry.CostMicro);
-                settled[entry.RequestId] = entry.Held
+                settled[entry.RequestId] = entry.Leased
+                    ? await scope.ServiceProvider.GetRequiredService<CreditLeases>().ReplayAsync(entry.AccountId, entry.RequestId, cost)
+                    : entry.Held
                     ? await CallSettler.SettleOrChargeAsync(ledger, entry.RequestId, entry.AccountId, cost, logger)
                     : await ledger.ChargeAsync(entry.AccountId, cost, entry.RequestId, CancellationToken.None);
                 applied.Add(entry);

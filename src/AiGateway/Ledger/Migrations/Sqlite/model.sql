@@ -72,6 +72,19 @@ CREATE TABLE "credit_holds" (
 );
 
 
+CREATE TABLE "credit_leases" (
+    "account_id" TEXT NOT NULL,
+    "instance_id" TEXT NOT NULL,
+    "amount" INTEGER NOT NULL,
+    "expires_at" INTEGER NOT NULL,
+    "backed_until" INTEGER NOT NULL,
+    "recall" INTEGER NOT NULL,
+    "updated_at" INTEGER NOT NULL,
+    CONSTRAINT "PK_credit_leases" PRIMARY KEY ("account_id", "instance_id"),
+    CONSTRAINT "FK_credit_leases_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
 CREATE TABLE "credit_lots" (
     "id" INTEGER NOT NULL CONSTRAINT "PK_credit_lots" PRIMARY KEY AUTOINCREMENT,
     "account_id" TEXT NOT NULL,
@@ -194,6 +207,9 @@ CREATE UNIQUE INDEX "IX_credit_holds_request_id" ON "credit_holds" ("request_id"
 
 
 CREATE INDEX "IX_credit_holds_status_expires_at" ON "credit_holds" ("status", "expires_at");
+
+
+CREATE INDEX "IX_credit_leases_instance_id" ON "credit_leases" ("instance_id");
 
 
 CREATE INDEX "IX_credit_lots_account_id_expires_at" ON "credit_lots" ("account_id", "expires_at");

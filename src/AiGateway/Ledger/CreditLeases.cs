@@ -1,0 +1,419 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using AiGateway.Metering;
+using AiGateway.Pricing;
+using Microsoft.Extensions.Options;
+
+namespace AiGateway.Ledger;
+
+/// <summary>
+/// Credit leases, the in-memory side. Per account, this instance holds a lease row in the database (taken, resized and
+/// returned in one ledger transaction each, see <see cref="CreditLedger.ResizeLeaseAsync"/>) and holds its calls
+/// against it in memory: no database write per reserve or release. Settlements (and call records) queue and are
+/// written by one batch transaction at a time; a settle returns only once its batch is committed.
+/// <para>
+/// Safety: the lease amount in memory is never above the database row (it is lowered before the database, raised
+/// after), and what calls hold plus what waits to be written never exceeds it, so the credits an instance promises are
+/// always counted as held for every other instance. When an account's free credits are low, or a call needs what
+/// only the database can decide (task budgets, scoped lots, video jobs), the caller holds exactly in the database.
+/// </para>
+/// </summary>
+public sealed class CreditLeases : BackgroundService
+{
+    private readonly CreditLedger _ledger;
+    private readonly LedgerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<CreditLeases> _logger;
+    private readonly ConcurrentDictionary<Guid, AccountLease> _accounts = new();
+    private readonly Channel<BatchItem> _queue =
+        Channel.CreateBounded<BatchItem>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
+    private readonly long _minFree;
+    private volatile bool _ready;
+    private volatile bool _stopping;
+
+    /// <summary>Creates the lease book of this instance; leases are used once start-up returned any the instance held before.</summary>
+    public CreditLeases(CreditLedger ledger, IOptions<LedgerOptions> options, TimeProvider time, ILogger<CreditLeases> logger, string instanceId)
+    {
+        _ledger = ledger;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        InstanceId = instanceId;
+        _minFree = Credits.FromDecimal(_options.LeaseMinFreeCredits).Micro;
+        if (_options.Leases)
+        {
+            ledger.LeaseInstanceId = instanceId;
+            ledger.LocalLeases = HeldInMemory;
+            ledger.AccountChanged += Forget;
+        }
+    }
+
+    /// <summary>This instance's identity in the lease rows.</summary>
+    public string InstanceId { get; }
+
+    /// <summary>Whether leases are in use (configured on, and the start-up return of old leases is done).</summary>
+    public bool Active => _options.Leases && _ready;
+
+    /// <summary>A call's hold against this instance's lease; resolved (settled or released) exactly once.</summary>
+    public sealed class LeasedHold(Guid accountId, long amount)
+    {
+        private int _resolved;
+
+        /// <summary>The account.</summary>
+        public Guid AccountId { get; } = accountId;
+
+        /// <summary>Micro-credits held.</summary>
+        public long Amount { get; } = amount;
+
+        internal bool Resolve() => Interlocked.Exchange(ref _resolved, 1) == 0;
+    }
+
+    /// <summary>The in-memory state of one account's lease (fields under the object's lock).</summary>
+    private sealed class AccountLease
+    {
+        public readonly SemaphoreSlim Resize = new(1, 1);
+        public long Amount;           // leased, never above the database row
+        public long Reserved;         // held by calls in flight
+        public long Pending;          // charged by settlements queued, not yet written
+        public long ExpiresAt;        // ticks: the row's expiry as last written or renewed
+        public long Outside;          // the account's available credits apart from this lease, as last seen
+        public long ExactUntil;       // ticks: hold exactly until then (credits were too low for a lease)
+        public long WindowStart;      // ticks: start of the spend window
+        public long WindowSpend;      // held in the current window
+        public long LastWindowSpend;  // held in the previous window
+        public long LastUsed;         // ticks
+        public bool Resizing;
+        public long ChargedWhileResizing;
+        public long Used => Reserved + Pending;
+    }
+
+    private sealed record BatchItem(CreditLedger.LeasedSettlement? Settlement, CallRecord? Record, TaskCompletionSource<SettleResult?> Done);
+
+    /// <summary>
+    /// Holds <paramref name="amount"/> for a call against this instance's lease of the account, taking or growing the
+    /// lease in one transaction when needed. Null: hold exactly in the database (credits too low for a lease, leases
+    /// off, or an unknown account).
+    /// </summary>
+    public async Task<(LeasedHold Hold, Credits AvailableAfter)?> TryReserveAsync(Guid accountId, Credits amount, CancellationToken cancellationToken)
+    {
+        if (!Active || amount.Micro <= 0) return null;
+        var lease = _accounts.GetOrAdd(accountId, static _ => new AccountLease());
+        var now = _time.GetUtcNow().UtcTicks;
+        if (TryTake(lease, amount.Micro, now) is { } taken) return (new LeasedHold(accountId, amount.Micro), taken);
+        if (Volatile.Read(ref lease.ExactUntil) > now) return null;
+        await lease.Resize.WaitAsync(cancellationToken);
+        try
+        {
+            now = _time.GetUtcNow().UtcTicks;
+            if (TryTake(lease, amount.Micro, now) is { } again) return (new LeasedHold(accountId, amount.Micro), again);
+            if (Volatile.Read(ref lease.ExactUntil) > now) return null;
+            var state = await ResizeAsync(accountId, lease, amount.Micro, returnOnly: false, cancellationToken);
+            if (state is null || state.Exact) return null;
+            return TryTake(lease, amount.Micro, _time.GetUtcNow().UtcTicks) is { } after ? (new LeasedHold(accountId, amount.Micro), after) : null;
+        }
+        finally
+        {
+            lease.Resize.Release();
+        }
+    }
+
+    /// <summary>Takes from the lease in memory; the available credits after, or null when the lease cannot cover it now.</summary>
+    private Credits? TryTake(AccountLease lease, long amount, long now)
+    {
+        lock (lease)
+        {
+            // Admission stops a third of a TTL before expiry: a lease must not lapse under a call it just admitted
+            // because one renewal was late (clock differences between instances included).
+            if (lease.Resizing || lease.Amount - lease.Used < amount || now >= lease.ExpiresAt - _options.LeaseTtl.Ticks / 3) return null;
+            lease.Reserved += amount;
+            lease.LastUsed = now;
+            RollWindow(lease, now);
+            lease.WindowSpend += amount;
+            return new Credits(Math.Max(0, lease.Outside - lease.Used));
+        }
+    }
+
+    private void RollWindow(AccountLease lease, long now)
+    {
+        var window = _options.LeaseSpendWindow.Ticks;
+        if (now - lease.WindowStart < window) return;
+        lease.LastWindowSpend = now - lease.WindowStart < 2 * window ? lease.WindowSpend : 0;
+        lease.WindowStart = now;
+        lease.WindowSpend = 0;
+    }
+
+    /// <summary>One lease transaction: grow the lease to what calls use plus a window of recent spend, or return it.</summary>
+    private async Task<CreditLedger.LeaseState?> ResizeAsync(Guid accountId, AccountLease lease, long amount, bool returnOnly, CancellationToken cancellationToken)
+    {
+        long used, extra;
+        lock (lease)
+        {
+            // No admission from the lease while its row changes: memory may only be raised after the database.
+            lease.Resizing = true;
+            lease.ChargedWhileResizing = 0;
+            lease.Amount = 0;
+            used = lease.Used;
+            RollWindow(lease, _time.GetUtcNow().UtcTicks);
+            extra = Math.Max(4 * amount, Math.Max(lease.WindowSpend, lease.LastWindowSpend));
+        }
+        CreditLedger.LeaseState? state = null;
+        try
+        {
+            state = await _ledger.ResizeLeaseAsync(accountId, InstanceId, used, extra, amount, _options.LeaseMaxShare, _minFree, returnOnly, cancellationToken);
+            return state;
+        }
+        finally
+        {
+            lock (lease)
+            {
+                lease.Resizing = false;
+                if (state is not null)
+                {
+                    // Settlements committed meanwhile may have lowered the row after it was written: never assume more.
+                    lease.Amount = Math.Max(0, state.Amount - lease.ChargedWhileResizing);
+                    lease.ExpiresAt = state.ExpiresAtTicks;
+                    lease.Outside = state.Outside;
+                    if (state.Exact) lease.ExactUntil = _time.GetUtcNow().UtcTicks + _options.LeaseSpendWindow.Ticks;
+                }
+            }
+        }
+    }
+
+    /// <summary>Releases a leased hold at no cost (in memory only).</summary>
+    public void Release(LeasedHold hold)
+    {
+        if (!hold.Resolve() || !_accounts.TryGetValue(hold.AccountId, out var lease)) return;
+        lock (lease) lease.Reserved -= hold.Amount;
+    }
+
+    /// <summary>
+    /// Settles a leased hold with the actual cost: queued into the next batch, returns once that batch is committed
+    /// (the charge is durable). Throws when the database cannot take it (the caller journals the charge).
+    /// </summary>
+    public async Task<SettleResult> SettleAsync(LeasedHold hold, string requestId, Credits actual, CallScope? scope)
+    {
+        if (!hold.Resolve()) throw new InvalidOperationException($"Request {requestId}: leased hold already resolved.");
+        var lease = _accounts.GetOrAdd(hold.AccountId, static _ => new AccountLease());
+        lock (lease)
+        {
+            lease.Reserved -= hold.Amount;
+            lease.Pending += actual.Micro;
+        }
+        var committed = false;
+        try
+        {
+            var result = await EnqueueAsync(new CreditLedger.LeasedSettlement(hold.AccountId, requestId, hold.Amount, actual.Micro, scope, InstanceId), null);
+            committed = true;
+            return result!;
+        }
+        finally
+        {
+            lock (lease)
+            {
+                lease.Pending -= actual.Micro;
+                if (committed)
+                {
+                    // The batch lowered the row by the charge; memory follows (and forgets it if a resize ran meanwhile).
+                    lease.Amount = Math.Max(0, lease.Amount - actual.Micro);
+                    if (lease.Resizing) lease.ChargedWhileResizing += actual.Micro;
+                    lease.Outside -= actual.Micro;
+                }
+                else
+                {
+                    // Not written: the charge goes to the journal and is replayed later; keep it out of this lease.
+                    lease.Amount = Math.Max(0, lease.Amount - actual.Micro);
+                }
+            }
+        }
+    }
+
+    /// <summary>Applies a journaled settlement of a leased call (idempotent by request id): charged as its batch would have.</summary>
+    public async Task<SettleResult> ReplayAsync(Guid accountId, string requestId, Credits actual) =>
+        // No lease is lowered: the lease this charge came from was lowered in memory when the batch failed, and the row
+        // (if it still exists) is sized anew by now; over-counting it until then is the safe side.
+        (await _ledger.SettleLeasedBatchAsync([new CreditLedger.LeasedSettlement(accountId, requestId, actual.Micro, actual.Micro, null, null)], []))[0];
+
+    /// <summary>Stores a call record in the next batch (with the settlements of other calls); returns once committed.</summary>
+    public Task WriteRecordAsync(CallRecord record) => EnqueueAsync(null, record);
+
+    private async Task<SettleResult?> EnqueueAsync(CreditLedger.LeasedSettlement? settlement, CallRecord? record)
+    {
+        if (_stopping)
+        {
+            return (await WriteOneAsync(settlement, record));
+        }
+        var done = new TaskCompletionSource<SettleResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _queue.Writer.WriteAsync(new BatchItem(settlement, record, done));
+        return await done.Task;
+    }
+
+    private async Task<SettleResult?> WriteOneAsync(CreditLedger.LeasedSettlement? settlement, CallRecord? record)
+    {
+        var results = await _ledger.SettleLeasedBatchAsync(settlement is null ? [] : [settlement], record is null ? [] : [record]);
+        return settlement is null ? null : results[0];
+    }
+
+    /// <summary>Micro-credits this instance's calls hold in memory (or wait to have written) for the account.</summary>
+    private long HeldInMemory(Guid accountId)
+    {
+        if (!_accounts.TryGetValue(accountId, out var lease)) return 0;
+        lock (lease) return lease.Used;
+    }
+
+    /// <summary>An admin change on this instance took credits away: the lease (zeroed in the database) stops admitting at once.</summary>
+    private void Forget(Guid accountId)
+    {
+        if (!_accounts.TryGetValue(accountId, out var lease)) return;
+        lock (lease)
+        {
+            lease.Amount = 0;
+            lease.ExactUntil = 0;
+        }
+    }
+
+    /// <summary>Returns the unused part of this instance's lease of the account (before holding exactly in the database).</summary>
+    public async Task ReturnUnusedAsync(Guid accountId, CancellationToken cancellationToken)
+    {
+        if (!Active || !_accounts.TryGetValue(accountId, out var lease)) return;
+        lock (lease)
+        {
+            if (lease.Amount <= lease.Used) return;
+        }
+        await lease.Resize.WaitAsync(cancellationToken);
+        try
+        {
+            await ResizeAsync(accountId, lease, 0, returnOnly: true, cancellationToken);
+        }
+        finally
+        {
+            lease.Resize.Release();
+        }
+    }
+
+    /// <summary>The batch writer and, every <see cref="LedgerOptions.LeaseRefreshInterval"/>, renewal and refresh of this instance's leases.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.Leases) return;
+        var writer = WriteBatchesAsync();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!_ready)
+                {
+                    // A restart of this instance: whatever it leased before the crash is returned at once.
+                    var returned = await _ledger.ReturnLeasesAsync(InstanceId, stoppingToken);
+                    if (returned > 0) _logger.LogInformation("Returned {Count} credit leases held by this instance ({Instance}) before it restarted", returned, InstanceId);
+                    _ready = true;
+                }
+                else
+                {
+                    await RefreshAsync(stoppingToken);
+                }
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                _logger.LogWarning(ex, "Credit lease refresh failed; leases stop admitting calls before they expire");
+            }
+            try
+            {
+                await Task.Delay(_options.LeaseRefreshInterval, _time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        _stopping = true;
+        _queue.Writer.TryComplete();
+        await writer;
+    }
+
+    /// <summary>Renews every lease in one transaction; applies admin changes and recalls; re-sizes or returns leases as needed.</summary>
+    private async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var rows = await _ledger.RenewLeasesAsync(InstanceId, cancellationToken);
+        var now = _time.GetUtcNow().UtcTicks;
+        var seen = new HashSet<Guid>();
+        var resize = new List<(Guid, AccountLease, bool ReturnOnly)>();
+        foreach (var (accountId, amount, expiresAt, recall) in rows)
+        {
+            seen.Add(accountId);
+            var lease = _accounts.GetOrAdd(accountId, static _ => new AccountLease());
+            lock (lease)
+            {
+                // Only ever lowered here (an admin change elsewhere); raising happens after a resize transaction.
+                if (!lease.Resizing) lease.Amount = Math.Min(lease.Amount, amount);
+                lease.ExpiresAt = expiresAt;
+                var idle = now - lease.LastUsed > _options.LeaseSpendWindow.Ticks && lease.Used == 0;
+                if (recall || idle) resize.Add((accountId, lease, true));
+                // Near the end of its backing: cover what calls hold with a fresh lease so it never lapses under them.
+                else if (expiresAt - now < _options.LeaseTtl.Ticks / 2 && lease.Used > 0) resize.Add((accountId, lease, false));
+                if (recall) lease.ExactUntil = now + _options.LeaseSpendWindow.Ticks;
+            }
+        }
+        foreach (var (accountId, lease) in _accounts)
+        {
+            if (seen.Contains(accountId)) continue;
+            lock (lease)
+            {
+                // No live row: the lease expired or was returned; whatever calls still hold needs a new one.
+                if (!lease.Resizing) lease.Amount = 0;
+                if (lease.Used > 0) resize.Add((accountId, lease, false));
+                else if (now - lease.LastUsed > 10 * _options.LeaseSpendWindow.Ticks) _accounts.TryRemove(accountId, out _);
+            }
+        }
+        foreach (var (accountId, lease, returnOnly) in resize)
+        {
+            if (!await lease.Resize.WaitAsync(0, cancellationToken)) continue;
+            try
+            {
+                await ResizeAsync(accountId, lease, 0, returnOnly, cancellationToken);
+            }
+            finally
+            {
+                lease.Resize.Release();
+            }
+        }
+    }
+
+    private async Task WriteBatchesAsync()
+    {
+        var batch = new List<BatchItem>(_options.SettlementBatchMax);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            if (_options.SettlementBatchDelay > TimeSpan.Zero) await Task.Delay(_options.SettlementBatchDelay, _time);
+            while (batch.Count < _options.SettlementBatchMax && _queue.Reader.TryRead(out var item)) batch.Add(item);
+            await WriteBatchAsync(batch);
+            batch.Clear();
+        }
+    }
+
+    private async Task WriteBatchAsync(List<BatchItem> batch)
+    {
+        var settlements = batch.Where(b => b.Settlement is not null).ToList();
+        try
+        {
+            var results = await _ledger.SettleLeasedBatchAsync(
+                settlements.Select(b => b.Settlement!).ToList(), batch.Where(b => b.Record is not null).Select(b => b.Record!).ToList());
+            for (var i = 0; i < settlements.Count; i++) settlements[i].Done.TrySetResult(results[i]);
+            foreach (var item in batch) item.Done.TrySetResult(null);
+        }
+        catch (Exception ex)
+        {
+            // One bad item (or a database hiccup) must not sink the others: write them one by one.
+            _logger.LogWarning(ex, "A ledger batch of {Count} items failed; writing them one by one", batch.Count);
+            foreach (var item in batch)
+            {
+                try
+                {
+                    item.Done.TrySetResult(await WriteOneAsync(item.Settlement, item.Record));
+                }
+                catch (Exception one)
+                {
+                    item.Done.TrySetException(one);
+                }
+            }
+        }
+    }
+}
