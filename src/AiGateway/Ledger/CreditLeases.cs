@@ -194,15 +194,21 @@ public sealed class CreditLeases : BackgroundService
     {
         if (!hold.Resolve()) throw new InvalidOperationException($"Request {requestId}: leased hold already resolved.");
         var lease = _accounts.GetOrAdd(hold.AccountId, static _ => new AccountLease());
+        long decrement;
         lock (lease)
         {
             lease.Reserved -= hold.Amount;
-            lease.Pending += actual.Micro;
+            // The charge comes off the lease only as far as the lease is not needed by the other calls it covers: when
+            // a call costs more than it held, the rest is taken from the account's free credits (as an exact hold's
+            // excess is), never from the cover of calls still in flight.
+            decrement = Math.Clamp(lease.Amount - lease.Used, 0, actual.Micro);
+            lease.Pending += decrement;
         }
         var committed = false;
         try
         {
-            var result = await EnqueueAsync(new CreditLedger.LeasedSettlement(hold.AccountId, requestId, hold.Amount, actual.Micro, scope, InstanceId), null);
+            var result = await EnqueueAsync(
+                new CreditLedger.LeasedSettlement(hold.AccountId, requestId, hold.Amount, actual.Micro, scope, InstanceId, decrement), null);
             committed = true;
             return result!;
         }
@@ -210,19 +216,13 @@ public sealed class CreditLeases : BackgroundService
         {
             lock (lease)
             {
-                lease.Pending -= actual.Micro;
-                if (committed)
-                {
-                    // The batch lowered the row by the charge; memory follows (and forgets it if a resize ran meanwhile).
-                    lease.Amount = Math.Max(0, lease.Amount - actual.Micro);
-                    if (lease.Resizing) lease.ChargedWhileResizing += actual.Micro;
-                    lease.Outside -= actual.Micro;
-                }
-                else
-                {
-                    // Not written: the charge goes to the journal and is replayed later; keep it out of this lease.
-                    lease.Amount = Math.Max(0, lease.Amount - actual.Micro);
-                }
+                lease.Pending -= decrement;
+                // Written: the batch lowered the row by the decrement, memory follows (a resize running now subtracts it too).
+                // Not written (journaled, replayed later without touching leases): memory drops it as well, the row keeps
+                // it until the next resize, which over-counts and so is safe.
+                lease.Amount = Math.Max(0, lease.Amount - decrement);
+                if (committed && lease.Resizing) lease.ChargedWhileResizing += decrement;
+                if (committed) lease.Outside -= actual.Micro;
             }
         }
     }
@@ -231,7 +231,7 @@ public sealed class CreditLeases : BackgroundService
     public async Task<SettleResult> ReplayAsync(Guid accountId, string requestId, Credits actual) =>
         // No lease is lowered: the lease this charge came from was lowered in memory when the batch failed, and the row
         // (if it still exists) is sized anew by now; over-counting it until then is the safe side.
-        (await _ledger.SettleLeasedBatchAsync([new CreditLedger.LeasedSettlement(accountId, requestId, actual.Micro, actual.Micro, null, null)], []))[0];
+        (await _ledger.SettleLeasedBatchAsync([new CreditLedger.LeasedSettlement(accountId, requestId, actual.Micro, actual.Micro, null, null, 0)], []))[0];
 
     /// <summary>Stores a call record in the next batch (with the settlements of other calls); returns once committed.</summary>
     public Task WriteRecordAsync(CallRecord record) => EnqueueAsync(null, record);
@@ -260,13 +260,16 @@ public sealed class CreditLeases : BackgroundService
         lock (lease) return lease.Used;
     }
 
-    /// <summary>An admin change on this instance took credits away: the lease (zeroed in the database) stops admitting at once.</summary>
+    /// <summary>
+    /// An admin change on this instance took credits away: its lease stops admitting at once (the next call sizes it
+    /// anew from what is left). Other instances see the recall in the database at their next refresh.
+    /// </summary>
     private void Forget(Guid accountId)
     {
         if (!_accounts.TryGetValue(accountId, out var lease)) return;
         lock (lease)
         {
-            lease.Amount = 0;
+            lease.Amount = Math.Min(lease.Amount, lease.Used);
             lease.ExactUntil = 0;
         }
     }
@@ -329,8 +332,15 @@ public sealed class CreditLeases : BackgroundService
         await writer;
     }
 
+    /// <summary>This instance's lease of the account in memory: leased, and held by calls plus waiting to be written (for tests).</summary>
+    internal (long Amount, long Used) LocalLease(Guid accountId)
+    {
+        if (!_accounts.TryGetValue(accountId, out var lease)) return (0, 0);
+        lock (lease) return (lease.Amount, lease.Used);
+    }
+
     /// <summary>Renews every lease in one transaction; applies admin changes and recalls; re-sizes or returns leases as needed.</summary>
-    private async Task RefreshAsync(CancellationToken cancellationToken)
+    internal async Task RefreshAsync(CancellationToken cancellationToken)
     {
         var rows = await _ledger.RenewLeasesAsync(InstanceId, cancellationToken);
         var now = _time.GetUtcNow().UtcTicks;

@@ -64,8 +64,8 @@ public sealed partial class CreditLedger
         var remaining = await s.ScalarAsync("SELECT remaining FROM credit_lots WHERE id = @id", ("@id", lotId)) ?? 0;
         if (remaining == 0) return new RevokeResult(RevokeStatus.NothingLeft, Credits.Zero, accountId);
         await s.ExecuteAsync("UPDATE credit_lots SET remaining = 0, revoked = revoked + @r WHERE id = @id", ("@r", remaining), ("@id", lotId));
-        await ZeroLeasesAsync(s, accountId, nowTicks);
-        totals.Leased = 0;
+        // Leases keep counting as held (calls in flight rely on them); their holders return what they do not use.
+        await RecallLeasesAsync(s, accountId, nowTicks, exceptInstance: null);
         var available = await AvailableAsync(s, accountId, totals, nowTicks);
         await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Revoke, remaining, available, lotId: lotId);
         await s.CommitAsync();

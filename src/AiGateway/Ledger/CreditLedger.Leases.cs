@@ -16,8 +16,8 @@ public sealed partial class CreditLedger
     /// <param name="Known">False for an unknown account.</param>
     internal sealed record LeaseState(long Amount, long ExpiresAtTicks, long BackedUntilTicks, long Outside, bool Exact, bool Known);
 
-    /// <summary>One leased call to settle in a batch.</summary>
-    internal sealed record LeasedSettlement(Guid AccountId, string RequestId, long Held, long Actual, CallScope? Scope, string? InstanceId);
+    /// <summary>One leased call to settle in a batch; <paramref name="LeaseDecrement"/> is what its charge takes off the instance's lease.</summary>
+    internal sealed record LeasedSettlement(Guid AccountId, string RequestId, long Held, long Actual, CallScope? Scope, string? InstanceId, long LeaseDecrement);
 
     // Lots a lease may be sized from: unscoped (they pay for any call) and valid for the whole horizon.
     private const string LeasableSql = """
@@ -136,17 +136,13 @@ public sealed partial class CreditLedger
         return count;
     }
 
-    /// <summary>Asks the other instances holding a lease of the account to return its unused part (an exact hold was refused).</summary>
+    /// <summary>
+    /// Asks the instances holding a lease of the account (but <paramref name="exceptInstance"/>) to return its unused part
+    /// at their next refresh: an exact hold was refused, or an admin change took credits away.
+    /// </summary>
     private static Task RecallLeasesAsync(LedgerSession s, Guid accountId, long nowTicks, string? exceptInstance) =>
         s.ExecuteAsync("UPDATE credit_leases SET recall = @yes WHERE account_id = @a AND expires_at > @now AND amount > 0 AND instance_id <> @i",
             ("@yes", true), ("@a", s.Id(accountId)), ("@now", nowTicks), ("@i", exceptInstance ?? ""));
-
-    /// <summary>An admin change took credits away: no lease may keep promising them; instances lease anew from what is left.</summary>
-    private async Task ZeroLeasesAsync(LedgerSession s, Guid accountId, long nowTicks)
-    {
-        await s.ExecuteAsync("UPDATE credit_leases SET amount = 0, updated_at = @now WHERE account_id = @a",
-            ("@a", s.Id(accountId)), ("@now", nowTicks));
-    }
 
     /// <summary>
     /// Writes the settlements of leased calls in one transaction: per call its settled hold row (request id unique:
@@ -218,7 +214,7 @@ public sealed partial class CreditLedger
                 }
                 var overage = need;
                 overageAdded += overage;
-                if (item.InstanceId is { } instance) leaseCharged[instance] = leaseCharged.GetValueOrDefault(instance) + item.Actual;
+                if (item.InstanceId is { } instance) leaseCharged[instance] = leaseCharged.GetValueOrDefault(instance) + item.LeaseDecrement;
                 var sql = new System.Text.StringBuilder("""
                     INSERT INTO credit_charges (account_id, request_id, hold_id, amount, overage, created_at)
                     VALUES (@a, @r, @h, @amount, @overage, @now) RETURNING id;

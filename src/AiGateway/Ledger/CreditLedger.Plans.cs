@@ -29,8 +29,8 @@ public sealed partial class CreditLedger
             WHERE account_id = @a AND source_ref LIKE 'plan:%' AND (expires_at IS NULL OR expires_at > @now)
             """,
             ("@now", nowTicks), ("@a", s.Id(accountId)));
-        await ZeroLeasesAsync(s, accountId, nowTicks);
-        totals.Leased = 0;
+        // Leases keep counting as held (calls in flight rely on them); their holders return what they do not use.
+        await RecallLeasesAsync(s, accountId, nowTicks, exceptInstance: null);
         var expired = await ExpireDueLotsAsync(s, accountId, totals, nowTicks);
         await s.ExecuteAsync("""UPDATE accounts SET plan = @p WHERE id = @a""", ("@p", plan), ("@a", s.Id(accountId)));
         totals.Plan = plan;
