@@ -55,9 +55,12 @@ public sealed class CreditLeases : BackgroundService
     public bool Active => _options.Leases && _ready;
 
     /// <summary>A call's hold against this instance's lease; resolved (settled or released) exactly once.</summary>
-    public sealed class LeasedHold(Guid accountId, long amount)
+    public sealed class LeasedHold(Guid accountId, long amount, object lease)
     {
         private int _resolved;
+
+        /// <summary>The lease state the hold was taken from (settled and released against that very state).</summary>
+        internal object Lease { get; } = lease;
 
         /// <summary>The account.</summary>
         public Guid AccountId { get; } = accountId;
@@ -83,6 +86,7 @@ public sealed class CreditLeases : BackgroundService
         public long LastWindowSpend;  // held in the previous window
         public long LastUsed;         // ticks
         public bool Resizing;
+        public bool Retired;          // dropped from the book: takes nothing more (a new state is made for the account)
         public long ChargedWhileResizing;
         public long Used => Reserved + Pending;
     }
@@ -97,19 +101,19 @@ public sealed class CreditLeases : BackgroundService
     public async Task<(LeasedHold Hold, Credits AvailableAfter)?> TryReserveAsync(Guid accountId, Credits amount, CancellationToken cancellationToken)
     {
         if (!Active || amount.Micro <= 0) return null;
-        var lease = _accounts.GetOrAdd(accountId, static _ => new AccountLease());
         var now = _time.GetUtcNow().UtcTicks;
-        if (TryTake(lease, amount.Micro, now) is { } taken) return (new LeasedHold(accountId, amount.Micro), taken);
+        var lease = _accounts.GetOrAdd(accountId, static (_, t) => new AccountLease { LastUsed = t }, now);
+        if (TryTake(lease, amount.Micro, now) is { } taken) return (new LeasedHold(accountId, amount.Micro, lease), taken);
         if (Volatile.Read(ref lease.ExactUntil) > now) return null;
         await lease.Resize.WaitAsync(cancellationToken);
         try
         {
             now = _time.GetUtcNow().UtcTicks;
-            if (TryTake(lease, amount.Micro, now) is { } again) return (new LeasedHold(accountId, amount.Micro), again);
-            if (Volatile.Read(ref lease.ExactUntil) > now) return null;
+            if (TryTake(lease, amount.Micro, now) is { } again) return (new LeasedHold(accountId, amount.Micro, lease), again);
+            if (Volatile.Read(ref lease.ExactUntil) > now || Volatile.Read(ref lease.Retired)) return null;
             var state = await ResizeAsync(accountId, lease, amount.Micro, returnOnly: false, cancellationToken);
             if (state is null || state.Exact) return null;
-            return TryTake(lease, amount.Micro, _time.GetUtcNow().UtcTicks) is { } after ? (new LeasedHold(accountId, amount.Micro), after) : null;
+            return TryTake(lease, amount.Micro, _time.GetUtcNow().UtcTicks) is { } after ? (new LeasedHold(accountId, amount.Micro, lease), after) : null;
         }
         finally
         {
@@ -124,7 +128,7 @@ public sealed class CreditLeases : BackgroundService
         {
             // Admission stops a third of a TTL before expiry: a lease must not lapse under a call it just admitted
             // because one renewal was late (clock differences between instances included).
-            if (lease.Resizing || lease.Amount - lease.Used < amount || now >= lease.ExpiresAt - _options.LeaseTtl.Ticks / 3) return null;
+            if (lease.Retired || lease.Resizing || lease.Amount - lease.Used < amount || now >= lease.ExpiresAt - _options.LeaseTtl.Ticks / 3) return null;
             lease.Reserved += amount;
             lease.LastUsed = now;
             RollWindow(lease, now);
@@ -148,10 +152,9 @@ public sealed class CreditLeases : BackgroundService
         long used, extra;
         lock (lease)
         {
-            // No admission from the lease while its row changes: memory may only be raised after the database.
+            // No admission from the lease while its row changes (TryTake checks Resizing): memory follows the row after.
             lease.Resizing = true;
             lease.ChargedWhileResizing = 0;
-            lease.Amount = 0;
             used = lease.Used;
             RollWindow(lease, _time.GetUtcNow().UtcTicks);
             extra = Math.Max(4 * amount, Math.Max(lease.WindowSpend, lease.LastWindowSpend));
@@ -182,7 +185,8 @@ public sealed class CreditLeases : BackgroundService
     /// <summary>Releases a leased hold at no cost (in memory only).</summary>
     public void Release(LeasedHold hold)
     {
-        if (!hold.Resolve() || !_accounts.TryGetValue(hold.AccountId, out var lease)) return;
+        if (!hold.Resolve()) return;
+        var lease = (AccountLease)hold.Lease;
         lock (lease) lease.Reserved -= hold.Amount;
     }
 
@@ -193,15 +197,16 @@ public sealed class CreditLeases : BackgroundService
     public async Task<SettleResult> SettleAsync(LeasedHold hold, string requestId, Credits actual, CallScope? scope)
     {
         if (!hold.Resolve()) throw new InvalidOperationException($"Request {requestId}: leased hold already resolved.");
-        var lease = _accounts.GetOrAdd(hold.AccountId, static _ => new AccountLease());
+        var lease = (AccountLease)hold.Lease;
         long decrement;
         lock (lease)
         {
+            // The lease covered this call's hold, so the charge comes off the lease up to the hold. Beyond it (a call
+            // that cost more than it held) only as far as the lease has room no other call needs; the rest is taken
+            // from the account's free credits, as an exact hold's excess is, never from the cover of calls in flight.
+            var room = Math.Max(0, lease.Amount - lease.Used);
+            decrement = Math.Min(actual.Micro, hold.Amount) + Math.Min(Math.Max(0, actual.Micro - hold.Amount), room);
             lease.Reserved -= hold.Amount;
-            // The charge comes off the lease only as far as the lease is not needed by the other calls it covers: when
-            // a call costs more than it held, the rest is taken from the account's free credits (as an exact hold's
-            // excess is), never from the cover of calls still in flight.
-            decrement = Math.Clamp(lease.Amount - lease.Used, 0, actual.Micro);
             lease.Pending += decrement;
         }
         var committed = false;
@@ -349,7 +354,7 @@ public sealed class CreditLeases : BackgroundService
         foreach (var (accountId, amount, expiresAt, recall) in rows)
         {
             seen.Add(accountId);
-            var lease = _accounts.GetOrAdd(accountId, static _ => new AccountLease());
+            var lease = _accounts.GetOrAdd(accountId, static (_, t) => new AccountLease { LastUsed = t }, now);
             lock (lease)
             {
                 // Only ever lowered here (an admin change elsewhere); raising happens after a resize transaction.
@@ -370,7 +375,12 @@ public sealed class CreditLeases : BackgroundService
                 // No live row: the lease expired or was returned; whatever calls still hold needs a new one.
                 if (!lease.Resizing) lease.Amount = 0;
                 if (lease.Used > 0) resize.Add((accountId, lease, false));
-                else if (now - lease.LastUsed > 10 * _options.LeaseSpendWindow.Ticks) _accounts.TryRemove(accountId, out _);
+                else if (now - lease.LastUsed > 10 * _options.LeaseSpendWindow.Ticks && !lease.Resizing)
+                {
+                    // Nothing held and no row: forget the account (a call that got this state before takes nothing from it).
+                    lease.Retired = true;
+                    _accounts.TryRemove(accountId, out _);
+                }
             }
         }
         foreach (var (accountId, lease, returnOnly) in resize)

@@ -33,7 +33,7 @@ public sealed partial class CreditLedger
             ("@a", id), ("@now", nowTicks), ("@r", requestId)))
         {
             if (!await reader.ReadAsync()) return new ReserveResult(ReserveStatus.UnknownAccount, null, Credits.Zero, Credits.Zero);
-            totals = ReadTotals(reader);
+            totals = await ReadTotalsAsync(reader);
             await reader.NextResultAsync();
             if (scope is null)
             {
@@ -107,11 +107,12 @@ public sealed partial class CreditLedger
         // hold and the account's spendable lots. A concurrent settle of the same request is seen as settled.
         await using (var reader = await s.ReaderAsync(
             """
-            SELECT held, overage, (SELECT CAST(COALESCE(SUM(l.amount), 0) AS BIGINT) FROM credit_leases l
-                                   WHERE l.account_id = ledger_accounts.account_id AND l.expires_at > @now)
-            FROM ledger_accounts
+            SELECT held, overage FROM ledger_accounts
             WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
-            """ + (s.IsPostgres ? " FOR UPDATE" : "") + ";\n" + HoldSql + ";\n" + """
+            """ + (s.IsPostgres ? " FOR UPDATE" : "") + ";\n" + """
+            SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_leases
+            WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r) AND expires_at > @now;
+            """ + HoldSql + ";\n" + """
             SELECT id, kind, remaining, effective_at, expires_at, model_scope, modality_scope FROM credit_lots
             WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
               AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
@@ -119,7 +120,10 @@ public sealed partial class CreditLedger
             ("@r", requestId), ("@now", nowTicks)))
         {
             if (!await reader.ReadAsync()) return SettleResult.Nothing(SettleStatus.NotFound, Credits.Zero);
-            totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), null, reader.GetInt64(2));
+            totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), null);
+            await reader.NextResultAsync();
+            await reader.ReadAsync();
+            totals.Leased = reader.GetInt64(0);
             await reader.NextResultAsync();
             await reader.ReadAsync();
             hold = ReadHold(reader, requestId);

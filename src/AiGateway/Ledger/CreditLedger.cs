@@ -137,16 +137,19 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     }
 
     // The INSERT ... SELECT creates the lock row only for existing accounts (an unknown id yields no row).
-    // Leases count until they expire: a dead instance's lease stops counting by itself, without a sweep.
     private const string LockSql = """
         INSERT INTO ledger_accounts (account_id, held, overage, updated_at)
         SELECT id, 0, 0, @now FROM accounts WHERE id = @a
         ON CONFLICT (account_id) DO NOTHING;
-        SELECT s.held, s.overage, a.plan,
-               (SELECT CAST(COALESCE(SUM(l.amount), 0) AS BIGINT) FROM credit_leases l WHERE l.account_id = @a AND l.expires_at > @now)
-        FROM ledger_accounts s JOIN accounts a ON a.id = s.account_id
+        SELECT s.held, s.overage, a.plan FROM ledger_accounts s JOIN accounts a ON a.id = s.account_id
         WHERE s.account_id = @a
         """;
+
+    // Leases count until they expire: a dead instance's lease stops counting by itself, without a sweep. A statement of
+    // its own after the lock: on PostgreSQL (READ COMMITTED) a statement reads the snapshot taken when it started, so a
+    // sum inside the locking SELECT would miss a lease committed while it waited for the lock.
+    private const string LeasedSql =
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_leases WHERE account_id = @a AND expires_at > @now";
 
     private const string SpendableSql = """
         SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) FROM credit_lots
@@ -154,15 +157,22 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
         """;
 
     /// <summary>Locks the account (PostgreSQL: row lock until commit) and reads its totals; null for an unknown account.</summary>
-    private static string LockAccountSql(LedgerSession s) => s.IsPostgres ? LockSql + " FOR UPDATE OF s" : LockSql;
+    private static string LockAccountSql(LedgerSession s) => (s.IsPostgres ? LockSql + " FOR UPDATE OF s" : LockSql) + ";\n" + LeasedSql;
 
-    private static AccountTotals ReadTotals(System.Data.Common.DbDataReader reader) =>
-        new(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetInt64(3));
+    /// <summary>Reads the two result sets of <see cref="LockAccountSql"/> (positioned on the lock's row); leaves the reader after them.</summary>
+    private static async Task<AccountTotals> ReadTotalsAsync(System.Data.Common.DbDataReader reader)
+    {
+        var totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        totals.Leased = reader.GetInt64(0);
+        return totals;
+    }
 
     private async Task<AccountTotals?> LockAccountAsync(LedgerSession s, Guid accountId, long nowTicks)
     {
         await using var reader = await s.ReaderAsync(LockAccountSql(s), ("@a", s.Id(accountId)), ("@now", nowTicks));
-        return await reader.ReadAsync() ? ReadTotals(reader) : null;
+        return await reader.ReadAsync() ? await ReadTotalsAsync(reader) : null;
     }
 
     private static async Task<long> SpendableSumAsync(LedgerSession s, Guid accountId, long nowTicks) =>

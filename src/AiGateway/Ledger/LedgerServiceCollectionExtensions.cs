@@ -40,7 +40,7 @@ public static class LedgerServiceCollectionExtensions
         services.AddSingleton<CreditLedger>();
         services.AddSingleton(sp => new CreditLeases(sp.GetRequiredService<CreditLedger>(), sp.GetRequiredService<IOptions<LedgerOptions>>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CreditLeases>>(),
-            InstanceIdentity.Resolve(sp.GetRequiredService<IOptions<LedgerOptions>>().Value, configuration)));
+            InstanceIdentity.Resolve(sp.GetRequiredService<IOptions<LedgerOptions>>().Value, sp.GetRequiredService<IConfiguration>())));
         services.AddHostedService(sp => sp.GetRequiredService<CreditLeases>());
         services.AddHostedService<LedgerSweepService>();
         return services;

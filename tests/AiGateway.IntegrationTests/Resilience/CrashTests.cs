@@ -88,6 +88,10 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
             }
             Assert.All(charges, c => Assert.Equal(1, c.Value));
             Assert.Equal(0, await ActiveHoldsAsync(dbPath));
+            // The calls held against a credit lease (100 credits are above Ledger:LeaseMinFreeCredits), and the killed
+            // instance's lease was returned when it restarted (same instance id, kept next to its journal).
+            Assert.True(await ScalarAsync(dbPath, "SELECT COUNT(*) FROM ledger_entries WHERE note = 'leased'") > 0, "no call was settled through a lease");
+            Assert.Equal(0, await ScalarAsync(dbPath, "SELECT COALESCE(SUM(amount), 0) FROM credit_leases"));
             Assert.Equal(0m, balance["held"]!.GetValue<decimal>());
             output.WriteLine($"calls: {outcomes.Length}, fully received: {outcomes.Count(o => o.FullyReceived)} " +
                              $"(streams {outcomes.Count(o => o.FullyReceived && o.Kind == "stream")}), cut by the kill: {outcomes.Count(o => !o.FullyReceived)}; " +
@@ -140,6 +144,15 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT COALESCE(SUM(amount), 0) FROM credit_charges";
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    private static async Task<long> ScalarAsync(string dbPath, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
         return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 
