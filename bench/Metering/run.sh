@@ -89,6 +89,8 @@ start_gateway() { # name metering-enabled upstream-url
   OPENAI_API_KEY=bench \
   Serilog__MinimumLevel__Default=Warning \
   Metering__Enabled="$2" \
+  Metering__JournalPath="$tmp/journal-$1.jsonl" \
+  Ledger__Leases="${LEASES:-true}" \
   RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
   DOTNET_TC_CallCountingDelayMs="${TC_DELAY_MS:-0}" \
     taskset -c "$GW_CPU" dotnet src/AiGateway/bin/Release/net10.0/AiGateway.dll --urls "$GW" >"$tmp/gateway-$1.log" 2>&1 &
@@ -102,15 +104,22 @@ admin() { curl -fsS -X POST -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Ty
 
 # --- measurements ---------------------------------------------------------------------------------------------------
 declare -A R
-wrk_rps() { # label url stream(0/1) -> R[label]=req/s, R[label.non2xx]
-  local out
+cpu_ticks() { [ -n "${GW_PID:-}" ] && [ -r "/proc/$GW_PID/stat" ] && awk '{ print $14 + $15 }' "/proc/$GW_PID/stat" || echo 0; }
+ledger_tx() { [ -n "${GW:-}" ] && curl -fsS -H "Authorization: Bearer $ADMIN_KEY" "$GW/admin/ledger/stats" 2>/dev/null | json transactions 2>/dev/null || echo 0; }
+wrk_rps() { # label url stream(0/1) -> R[label]=req/s, R[label.non2xx], R[label.cpu] (gateway CPU µs per request), R[label.tx] (ledger tx per 1,000)
+  local out t0 t1 x0 x1 n
+  t0=$(cpu_ticks); x0=$(ledger_tx)
   out=$(BENCH_KEY="${KEY:-}" BENCH_STREAM="$3" load wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$here/post.lua" "$2")
+  t1=$(cpu_ticks); x1=$(ledger_tx)
   echo "$out" >"$tmp/wrk-$1.txt"
+  n=$(awk '/requests in/ { print $1 }' <<<"$out")
+  R[$1.cpu]=$(awk -v t="$((t1 - t0))" -v n="${n:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0 && t > 0) printf "%.0f", t * 1000000 / hz / n; else print "-" }')
+  R[$1.tx]=$(awk -v x="$((x1 - x0))" -v n="${n:-0}" 'BEGIN { if (n > 0 && x > 0) printf "%.1f", x * 1000 / n; else print "-" }')
   R[$1]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
   R[$1.non2xx]=$(awk '/Non-2xx/ { print $5 } /Socket errors/ { e = 1 } END { }' <<<"$out")
   R[$1.non2xx]=${R[$1.non2xx]:-0}
   grep -q 'Socket errors' <<<"$out" && R[$1.non2xx]="${R[$1.non2xx]}+sockerr"
-  log "$1: ${R[$1]} req/s (non-2xx: ${R[$1.non2xx]})"
+  log "$1: ${R[$1]} req/s (non-2xx: ${R[$1.non2xx]}), gateway CPU ${R[$1.cpu]} µs/request, ledger transactions ${R[$1.tx]} per 1,000 requests"
 }
 fixed_rate() { # label url
   local out
@@ -206,7 +215,15 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= 
   echo "| (b) gateway, metering off | ${R[b.json]} | ${R[b.sse]} | ${R[b.p50]} | ${R[b.p99]} | ${R[b.p999]} | $add50b | $add99b | ${R[b.json.non2xx]}/${R[b.sse.non2xx]}; ${R[b.bad]} |"
   echo "| (c) gateway, metered | ${R[c.json]} | ${R[c.sse]} | ${R[c.p50]} | ${R[c.p99]} | ${R[c.p999]} | $add50c | $add99c | ${R[c.json.non2xx]}/${R[c.sse.non2xx]}; ${R[c.bad]} |"
   echo
-  echo "Metered ÷ unmetered throughput: JSON **$ratio**, SSE **$ratio_sse** (call records written in (c): $calls_c)."
+  echo "Metered ÷ unmetered throughput: JSON **$ratio**, SSE **$ratio_sse** (call records written in (c): $calls_c; credit leases: ${LEASES:-true})."
+  echo
+  echo "Gateway CPU per request (CPU time ÷ requests during the wrk run; not blurred by others' load) and ledger database"
+  echo 'transactions per 1,000 requests (`aigateway.ledger.transactions`, via `GET /admin/ledger/stats`):'
+  echo
+  echo "| path | JSON CPU µs/req | SSE CPU µs/req | JSON ledger tx / 1,000 | SSE ledger tx / 1,000 |"
+  echo "|---|---:|---:|---:|---:|"
+  echo "| (b) gateway, metering off | ${R[b.json.cpu]} | ${R[b.sse.cpu]} | ${R[b.json.tx]} | ${R[b.sse.tx]} |"
+  echo "| (c) gateway, metered | ${R[c.json.cpu]} | ${R[c.sse.cpu]} | ${R[c.json.tx]} | ${R[c.sse.tx]} |"
   echo
   echo "| target (issue #5) | measured | verdict |"
   echo "|---|---:|---|"

@@ -12,6 +12,9 @@ public static class ApiExtensions
         admin.MapAdminAccountsApi();
         admin.MapLedgerAdminApi();
         admin.MapAdminAccountViewsApi().MapCsvExportApi();
+        // The ledger's database transactions so far (also the aigateway.ledger.transactions metric), for benchmarks.
+        admin.MapGet("/ledger/stats", (Ledger.CreditLedger ledger, Ledger.CreditLeases leases) =>
+            TypedResults.Ok(new { transactions = ledger.Transactions, leases = leases.Active, instanceId = leases.InstanceId }));
         return admin;
     }
 

@@ -29,6 +29,9 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
             ["Metering__JournalPath"] = Path.Combine(dir, "journal.jsonl"),
             ["Ledger__HoldTtl"] = "00:00:03",
             ["Ledger__SweepInterval"] = "00:00:01",
+            // Idle leases are kept for 30 s and live 30 s: only the restart itself can return the killed instance's lease in time.
+            ["Ledger__LeaseSpendWindow"] = "00:00:30",
+            ["Ledger__LeaseTtl"] = "00:00:30",
             ["Serilog__MinimumLevel__Default"] = "Warning",
         };
         // Non-streaming answers take 0.1–8 s; streams dribble over 6 s: at the kill some are done, some midway.
