@@ -215,7 +215,10 @@ public sealed class CreditLeases : BackgroundService
             var result = await EnqueueAsync(
                 new CreditLedger.LeasedSettlement(hold.AccountId, requestId, hold.Amount, actual.Micro, scope, InstanceId, decrement), null);
             committed = true;
-            return result!;
+            // The batch counted this instance's lease as available; what its other calls hold in memory is not.
+            long used;
+            lock (lease) used = lease.Reserved + lease.Pending - decrement;
+            return result! with { Available = new Credits(Math.Max(0, result!.Available.Micro - Math.Max(0, used))) };
         }
         finally
         {

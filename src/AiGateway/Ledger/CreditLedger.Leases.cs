@@ -178,6 +178,11 @@ public sealed partial class CreditLedger
             }
             lots.Sort(_burnDownOrder);
             var remaining = lots.ToDictionary(l => l.Id, l => l.Remaining);
+            // Activity entries and results show what the account has after the charge as the settling instance sees
+            // it: its own lease is credits its calls may still use (exact with one instance).
+            var writer = group.Select(g => g.item.InstanceId).FirstOrDefault(i => i is not null);
+            var ownLease = writer is null ? 0 : await s.ScalarAsync(OwnLeaseSql, ("@a", id), ("@i", writer), ("@now", nowTicks)) ?? 0;
+            var blocked = totals.Blocked - ownLease;
             var debited = new Dictionary<long, long>();
             var leaseCharged = new Dictionary<string, long>();
             long overageAdded = 0;
@@ -236,10 +241,10 @@ public sealed partial class CreditLedger
                     INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, charge_id, request_id, note)
                     VALUES (@a, @now, 'settle', @amount, @after, @h, {ChargeId}, @r, 'leased')
                     """);
-                parameters.Add(("@after", Available(remaining.Values.Sum(), totals.Blocked, totals.Overage + overageAdded)));
+                parameters.Add(("@after", Available(remaining.Values.Sum(), blocked, totals.Overage + overageAdded)));
                 var chargeId = (await s.BatchAsync(sql.ToString(), [.. parameters]))!.Value;
                 results[index] = new SettleResult(SettleStatus.Settled, new Credits(item.Actual), new Credits(overage), allocations,
-                    new Credits(Available(remaining.Values.Sum(), totals.Blocked, totals.Overage + overageAdded)), Repeated: false, chargeId);
+                    new Credits(Available(remaining.Values.Sum(), blocked, totals.Overage + overageAdded)), Repeated: false, chargeId);
             }
             // Aggregated per batch: one update per debited lot, the debt and each lease.
             foreach (var (lotId, amount) in debited)

@@ -56,7 +56,11 @@ public class AccountApiFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var upstream = (await SharedWireMock.GetAsync()).NewScope();
-        Gateway = new GatewayFactory(upstream, await CreateSettingsAsync());
+        // The activity tests read each call's hold/settle/release entries: those are written by exact holds. (Calls held
+        // against a credit lease write one settle entry each and nothing for holds and releases, which stay in memory.)
+        var settings = await CreateSettingsAsync() ?? new Dictionary<string, string?>();
+        settings["Ledger:Leases"] = "false";
+        Gateway = new GatewayFactory(upstream, settings);
         await upstream.StubAsync("POST", "/v1/chat/completions", new JsonObject
         {
             ["status"] = 400,
