@@ -10,7 +10,8 @@ namespace AiGateway.Metering;
 /// limit — the request's own or the model's maximum — for every choice) on the account's credits atomically, or
 /// refuses with 402. Under a plan's <c>clamp</c> policy an unaffordable request is not refused but its output limit is
 /// lowered to what the balance affords (refused only when not even the input is affordable), and the limit the hold
-/// covers is always written into the forwarded request. Unlimited models hold nothing.
+/// covers is always written into the forwarded request. On other plans a request without an output limit is lowered
+/// the same way, but not below the model's expected output. Unlimited models hold nothing.
 /// </summary>
 public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, CallEstimator estimator)
 {
@@ -33,12 +34,19 @@ public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, Call
         var clamp = plans.GetOveragePolicy(caller.Plan) == OveragePolicies.Clamp;
         call.NoDebt = clamp;
         var choices = Math.Max(1, call.Request.N);
-        for (var i = 0; !reserve.Succeeded && reserve.Status == ReserveStatus.InsufficientCredits && clamp && i < ClampAttempts; i++)
+        var expectedPerChoice = call.Estimate.OutputTokens / choices;
+        // The limit may be lowered on a clamp plan, and on any plan when the request set none (the gateway chose the
+        // model's maximum, so it may as well choose less) — then the lower limit is written into the request.
+        var lowerable = SupportsOutputLimit(call.Request.Operation) && call.Estimate.OutputLimit is > 0
+                        && (clamp || call.Request.MaxOutputTokens is null);
+        for (var i = 0; !reserve.Succeeded && reserve.Status == ReserveStatus.InsufficientCredits && lowerable && i < ClampAttempts; i++)
         {
             // Lower the output limit to what is available now; another request may take credits meanwhile, so retry a few times.
             var affordable = CostCalculator.AffordableOutputTokens(call.Estimate.Price, call.Estimate.InputTokens, reserve.Available) / choices;
-            if (affordable < 1 || !SupportsOutputLimit(call.Request.Operation) || call.Estimate.OutputLimit is not > 0) break;
-            var limit = (int)Math.Min(Math.Min(affordable, call.Estimate.OutputLimit.Value), int.MaxValue);
+            if (affordable < 1) break;
+            var limit = (int)Math.Min(Math.Min(affordable, call.Estimate.OutputLimit!.Value), int.MaxValue);
+            // Outside clamp plans a limit below the model's expected output would most likely cut the answer short: refuse instead.
+            if (!clamp && limit < expectedPerChoice) break;
             var clamped = estimator.Estimate(call.Request, limit).Estimate!;
             call.Estimate = clamped;
             call.Clamped = true;

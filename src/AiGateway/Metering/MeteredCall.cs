@@ -37,7 +37,7 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>Whether the model costs nothing on the caller's plan.</summary>
     public bool Unlimited { get; set; }
 
-    /// <summary>Whether the output limit was lowered to what the balance affords.</summary>
+    /// <summary>Whether the output limit was lowered to what the balance affords (clamp plans; other plans' requests without a limit).</summary>
     public bool Clamped { get; set; }
 
     /// <summary>Whether the caller's plan must never go into debt (<c>clamp</c>): its charge never exceeds the hold.</summary>

@@ -80,7 +80,7 @@ public sealed class WorstCaseHoldTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task OveragePlan_200ParallelCallsWithoutLimit_HoldTheModelMaximumSoNoDebt()
+    public async Task OveragePlan_200ParallelCallsWithoutLimit_HoldTheWorstCaseSoNoDebt()
     {
         var (accountId, key, _) = await _gateway.CreateAccountWithKeyAsync("paid-parallel", plan: "overage-test", credits: 0);
         await _gateway.GrantAsync(accountId, 100m);
@@ -90,12 +90,30 @@ public sealed class WorstCaseHoldTests : IAsyncLifetime
 
         Assert.All(results, r => Assert.Contains(r.Status, new[] { 200, 402 }));
         Assert.Contains(results, r => r.Status == 200);
-        // Each admitted call held input + 32,768 output tokens (26.21 credits) and used 30,000 (24): within its hold.
+        // Each admitted call held input + 32,768 output tokens (26.21 credits) and used 30,000 (24): within its hold; a
+        // call admitted on a smaller balance had that balance's limit written into it and is charged at most that.
         var charged = results.Sum(r => r.Charged);
         Assert.True(charged <= 100m, $"charged {charged} of 100 granted");
         var balance = await client.BalanceAsync();
         Assert.Equal(0m, balance["overage"]!.GetValue<decimal>());
         Assert.Equal(0m, balance["held"]!.GetValue<decimal>());
+        Assert.Equal(100m - charged, balance["available"]!.GetValue<decimal>());
+    }
+
+    [Fact]
+    public async Task OveragePlan_NoOutputLimitAndBalanceBelowWorstCase_WritesTheAffordableLimitIntoTheRequest()
+    {
+        var (accountId, key, _) = await _gateway.CreateAccountWithKeyAsync("paid-low", plan: "overage-test", credits: 0);
+        await _gateway.GrantAsync(accountId, 10m);
+        using var client = new GatewayClient(_gateway, key);
+
+        using var response = await client.PostJsonAsync("/openai/v1/chat/completions", NoLimitBody);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sent = JsonNode.Parse(Assert.Single(await _upstream.ReceivedAsync()).Body)!;
+        Assert.InRange(sent["max_completion_tokens"]!.GetValue<int>(), 1_024, 12_500);
+        Assert.True(Header(response, "X-Credits-Charged") <= 10m);
+        Assert.Equal(0m, (await client.BalanceAsync())["overage"]!.GetValue<decimal>());
     }
 
     [Fact]
@@ -117,8 +135,9 @@ public sealed class WorstCaseHoldTests : IAsyncLifetime
     [Fact]
     public async Task Refused_402NamesTheEstimateAndTheHold()
     {
+        // 0.5 credits afford ~620 output tokens: below the 1,024 expected, so the call is refused rather than cut short.
         var (accountId, key, _) = await _gateway.CreateAccountWithKeyAsync("poor", plan: "overage-test", credits: 0);
-        await _gateway.GrantAsync(accountId, 1m);
+        await _gateway.GrantAsync(accountId, 0.5m);
         using var client = new GatewayClient(_gateway, key);
 
         using var response = await client.PostJsonAsync("/openai/v1/chat/completions", NoLimitBody);
