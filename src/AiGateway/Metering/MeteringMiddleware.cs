@@ -120,6 +120,16 @@ public sealed class MeteringMiddleware(
             return;
         }
 
+        // Every answer to an admitted call carries the credit headers, also an error written by YARP or the forwarder
+        // after clearing the response (errors show the balance after the hold, as streams do).
+        context.Response.OnStarting(static state =>
+        {
+            var (response, admitted) = ((HttpResponse, MeteredCall))state;
+            if (!response.Headers.ContainsKey(CreditHeaders.Estimate))
+                CreditHeaders.Write(response, admitted, admitted.Settlement?.AvailableAfter ?? admitted.AvailableAfterHold, admitted.Settlement?.Charged);
+            return Task.CompletedTask;
+        }, (context.Response, call));
+
         try
         {
             // 6. Forward: the gateway's changes to the body (stream usage, clamp), then YARP with failover.
