@@ -24,6 +24,22 @@ public class OutputLimitFieldsTests
     }
 
     [Fact]
+    public void OpenAiChat_DuplicateKey_IsRejectedSoNoSecondLimitCanHide()
+    {
+        var result = ProviderRequestParser.Parse(ProviderFormat.OpenAi, "v1/chat/completions", null,
+            Encoding.UTF8.GetBytes("""{"model":"gpt-4o","max_tokens":1,"max_tokens":1000000,"messages":[]}"""));
+        Assert.False(result.IsSuccess);
+        Assert.Contains("Duplicate property", result.Error!.Message);
+    }
+
+    [Fact]
+    public void OpenAiCompletions_BestOf_CountsAsChoices()
+    {
+        using var request = Parse(ProviderFormat.OpenAi, "v1/completions", """{"model":"gpt-3.5-turbo-instruct","prompt":"hi","max_tokens":10,"n":1,"best_of":5}""");
+        Assert.Equal(5, request.N);
+    }
+
+    [Fact]
     public void Gemini_BothSpellings_TheLargerIsTheLimit()
     {
         using var request = Parse(ProviderFormat.Gemini, "v1beta/models/gemini-2.5-flash:generateContent",

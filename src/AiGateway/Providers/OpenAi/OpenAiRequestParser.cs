@@ -80,7 +80,8 @@ internal static class OpenAiRequestParser
                     Model = model,
                     Stream = stream,
                     MaxOutputTokens = RequestFields.OptionalInt(root, "max_tokens", 1, RequestFields.MaxTokensLimit),
-                    N = RequestFields.OptionalInt(root, "n", 1, 128) ?? 1,
+                    // best_of generates (and bills) that many completions server-side, returning n of them.
+                    N = MaxOf(RequestFields.OptionalInt(root, "n", 1, 128), RequestFields.OptionalInt(root, "best_of", 1, 128)) ?? 1,
                 };
             }
             case Operation.OpenAiResponses:
