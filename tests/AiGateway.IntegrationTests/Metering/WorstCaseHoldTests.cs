@@ -189,6 +189,58 @@ public sealed class WorstCaseHoldTests : IAsyncLifetime
         Assert.True(held >= 80m, $"held {held} for a request allowing 100,000 output tokens");
     }
 
+    [Fact]
+    public async Task ClampPlan_ReportedInputAboveTheHoldWithinTheBound_ChargesAtMostTheHold()
+    {
+        var (accountId, key, _) = await _gateway.CreateAccountWithKeyAsync("free-input", plan: "clamp-test", credits: 0);
+        await _gateway.GrantAsync(accountId, 1m);
+        using var client = new GatewayClient(_gateway, key);
+        // 100,000 input tokens (e.g. an image or file the gateway cannot count) at 200 micro-credits each: 20 credits.
+        await _upstream.StubAsync("POST", "/v1/chat/completions", new JsonObject
+        {
+            ["status"] = 200,
+            ["headers"] = new JsonObject { ["Content-Type"] = "application/json" },
+            ["body"] = ThirtyThousandTokens.Replace("\"prompt_tokens\":8", "\"prompt_tokens\":100000"),
+        }, priority: 1);
+
+        using var response = await client.PostJsonAsync("/openai/v1/chat/completions",
+            """{"model":"gpt-4.1","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var held = Header(response, "X-Credits-Held");
+        Assert.True(Header(response, "X-Credits-Charged") <= held, $"charged {Header(response, "X-Credits-Charged")} above the hold {held}");
+        var balance = await client.BalanceAsync();
+        Assert.Equal(0m, balance["overage"]!.GetValue<decimal>());
+        var record = await client.CallAsync(response.Headers.GetValues("X-Request-Id").Single());
+        Assert.True(record["usageClamped"]?.GetValue<bool>(), "the capped charge is not flagged");
+    }
+
+    [Fact]
+    public async Task ClampPlan_AnthropicAndGeminiWithoutLimit_GetTheLimitTheHoldCovers()
+    {
+        var (accountId, key, _) = await _gateway.CreateAccountWithKeyAsync("free-others", plan: "clamp-test", credits: 0);
+        await _gateway.GrantAsync(accountId, 1000m);
+        using var client = new GatewayClient(_gateway, key);
+        await _upstream.StubJsonAsync("POST", "/v1/messages", 200,
+            """{"id":"m","type":"message","role":"assistant","content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":5,"output_tokens":3}}""");
+        await _upstream.StubJsonAsync("POST", "/v1beta/models/gemini-2.5-flash:generateContent", 200,
+            """{"candidates":[{"content":{"parts":[{"text":"ok"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":3}}""");
+
+        using var anthropic = await client.PostJsonAsync("/anthropic/v1/messages",
+            """{"model":"claude-haiku-4-5","messages":[{"role":"user","content":"hi"}]}""");
+        using var gemini = await client.PostJsonAsync("/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+            """{"contents":[{"parts":[{"text":"hi"}]}],"generationConfig":{"temperature":0.5}}""");
+
+        Assert.Equal(HttpStatusCode.OK, anthropic.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, gemini.StatusCode);
+        var received = await _upstream.ReceivedAsync();
+        var sentAnthropic = JsonNode.Parse(received.Single(r => r.Url.EndsWith("/v1/messages", StringComparison.Ordinal)).Body)!;
+        Assert.Equal(64_000, sentAnthropic["max_tokens"]?.GetValue<int>());
+        var sentGemini = JsonNode.Parse(received.Single(r => r.Url.Contains("gemini-2.5-flash", StringComparison.Ordinal)).Body)!;
+        Assert.Equal(65_536, sentGemini["generationConfig"]?["maxOutputTokens"]?.GetValue<int>());
+        Assert.Equal(0.5, sentGemini["generationConfig"]!["temperature"]!.GetValue<double>());
+    }
+
     private static async Task<(int Status, decimal Charged)[]> ParallelAsync(GatewayClient client, int count) =>
         await Task.WhenAll(Enumerable.Range(0, count).Select(_ => Task.Run(async () =>
         {
