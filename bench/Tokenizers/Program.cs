@@ -31,6 +31,9 @@ _ = TiktokenEncoding.Cl100kBase.CountTokens("x");
 double loadCl100k = sw.Elapsed.TotalMilliseconds;
 Console.WriteLine($"RESULT vocab_load_ms_o200k {loadO200k:F1}");
 Console.WriteLine($"RESULT vocab_load_ms_cl100k {loadCl100k:F1}");
+sw.Restart();
+_ = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("o200k_base").CountTokens("x");
+Console.WriteLine($"RESULT vocab_load_ms_ml_o200k {sw.Elapsed.TotalMilliseconds:F1}");
 
 // Adversarial one-shot timings (the BenchmarkDotNet run below repeats them).
 var rnd = new Random(7);
@@ -76,17 +79,33 @@ var job = Job.ShortRun.WithWarmupCount(2).WithIterationCount(5).WithLaunchCount(
 var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
 var summaries = BenchmarkRunner.Run(new[] { typeof(CountBenchmarks), typeof(SinglePromptBenchmarks), typeof(AdversarialBenchmarks) }, config);
 
+var means = new Dictionary<string, double>();
 foreach (var report in summaries.SelectMany(s => s.Reports))
 {
     var name = report.BenchmarkCase.Descriptor.WorkloadMethod.Name;
     var stats = report.ResultStatistics;
     if (stats == null) continue;
+    means[name] = stats.Mean;
     long allocated = report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase) ?? -1;
     Console.WriteLine($"RESULT {name}_mean_ms {stats.Mean / 1e6:F3} (allocated {allocated} B/op)");
     if (name.StartsWith("CountCorpus_"))
     {
-        string enc = name.EndsWith("O200k") ? "o200k" : "cl100k";
-        Console.WriteLine($"RESULT ours_{enc}_mbps {corpusBytes / (stats.Mean / 1e9) / 1e6:F2}");
-        Console.WriteLine($"RESULT ours_{enc}_alloc_per_prompt_bytes {(double)allocated / corpus.Count:F2}");
+        string who = name.EndsWith("_Ml") ? "ml" : "ours";
+        string enc = name.Contains("O200k") ? "o200k" : "cl100k";
+        Console.WriteLine($"RESULT {who}_{enc}_mbps {corpusBytes / (stats.Mean / 1e9) / 1e6:F2}");
+        Console.WriteLine($"RESULT {who}_{enc}_alloc_per_prompt_bytes {(double)allocated / corpus.Count:F2}");
+    }
+}
+
+// Ours against the .NET baseline (Microsoft.ML.Tokenizers' TiktokenTokenizer), measured in this same run.
+foreach (var (ml, ours) in new[]
+{
+    ("CountCorpus_O200k_Ml", "CountCorpus_O200k"), ("CountCorpus_Cl100k_Ml", "CountCorpus_Cl100k"),
+    ("CountAscii2KB_O200k_Ml", "CountAscii2KB_O200k"), ("LoadVocabulary_O200k_Ml", "LoadVocabulary_O200k"),
+})
+{
+    if (means.TryGetValue(ml, out var mlMean) && means.TryGetValue(ours, out var oursMean))
+    {
+        Console.WriteLine($"RESULT speedup_vs_ml_{ours} {mlMean / oursMean:F2}");
     }
 }

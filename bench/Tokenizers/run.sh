@@ -28,4 +28,4 @@ cat "$out/js-results.txt" "$out/dotnet-results.txt" | awk '
       printf "%-7s ours %8.2f | tiktoken %7.2f | gpt-tokenizer %7.2f | ours / fastest JS = %.2fx\n", e, ours, tk, gt, (best > 0 ? ours / best : 0)
     }
   }'
-grep -E 'alloc|load|1mb_|OneMegabyte|LoadVocabulary|Ascii2KB' "$out/dotnet-results.txt" || true
+grep -E 'alloc|load|1mb_|OneMegabyte|LoadVocabulary|Ascii2KB|_ml_|speedup_vs_ml' "$out/dotnet-results.txt" || true
