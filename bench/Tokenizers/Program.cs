@@ -101,7 +101,7 @@ foreach (var report in summaries.SelectMany(s => s.Reports))
 foreach (var (ml, ours) in new[]
 {
     ("CountCorpus_O200k_Ml", "CountCorpus_O200k"), ("CountCorpus_Cl100k_Ml", "CountCorpus_Cl100k"),
-    ("CountAscii2KB_O200k_Ml", "CountAscii2KB_O200k"), ("LoadVocabulary_O200k_Ml", "LoadVocabulary_O200k"),
+    ("CountAscii2KB_O200k_Ml", "CountAscii2KB_O200k"),
 })
 {
     if (means.TryGetValue(ml, out var mlMean) && means.TryGetValue(ours, out var oursMean))
