@@ -68,7 +68,7 @@ public static class ApiExtensions
         app.MapScalarApiReference("/scalar", options => options
             .WithTitle("AiGateway API reference")
             .WithOpenApiRoutePattern(OpenApiPath)
-            .WithDefaultFonts(false));
+            .DisableDefaultFonts());
         return app;
     }
 
