@@ -10,6 +10,7 @@ using Tokenizers.Bench;
 // Usage:
 //   dotnet run -c Release -- corpus <path>   write the shared corpus (JSON array of ~2 KB prompts)
 //   dotnet run -c Release -- quick <path>    stopwatch-only throughput (for development)
+//   dotnet run -c Release -- ab <path>       interleaved A/B against Microsoft.ML.Tokenizers (robust on a busy machine)
 //   dotnet run -c Release -- run <path>      cold-load + adversarial timings, then a short BenchmarkDotNet run
 if (args.Length >= 2 && args[0] == "corpus")
 {
@@ -50,6 +51,42 @@ foreach (var (name, text) in new[] { ("1mb_single_letter", new string('a', 1 << 
 
 var corpus = Corpus.Read(corpusPath);
 long corpusBytes = corpus.Sum(p => (long)Encoding.UTF8.GetByteCount(p));
+
+if (args[0] == "ab")
+{
+    // Interleaved A/B against Microsoft.ML.Tokenizers: each round counts the whole corpus with ours, then with ML (order
+    // alternating), so both see the same machine load; the median of the per-round ratios is robust on a busy machine.
+    foreach (var (name, ours, ml) in new[]
+    {
+        ("o200k", TiktokenEncoding.O200kBase, Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("o200k_base")),
+        ("cl100k", TiktokenEncoding.Cl100kBase, Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("cl100k_base")),
+    })
+    {
+        long Ours() { long t = 0; foreach (var p in corpus) t += ours.CountTokens(p); return t; }
+        long Ml() { long t = 0; foreach (var p in corpus) t += ml.CountTokens(p); return t; }
+        if (Ours() != Ml()) Console.WriteLine($"NOTE {name}: token totals differ ({Ours()} vs {Ml()}; special-token text or astral letters in the corpus)");
+        var ratios = new List<double>();
+        double bestOurs = double.MaxValue, bestMl = double.MaxValue;
+        for (int round = 0; round < 21; round++)
+        {
+            double tOurs = 0, tMl = 0;
+            for (int half = 0; half < 2; half++)
+            {
+                bool oursFirst = (round + half) % 2 == 0;
+                sw.Restart();
+                if (oursFirst) Ours(); else Ml();
+                double t = sw.Elapsed.TotalMilliseconds;
+                if (oursFirst) tOurs = t; else tMl = t;
+            }
+            ratios.Add(tMl / tOurs);
+            bestOurs = Math.Min(bestOurs, tOurs);
+            bestMl = Math.Min(bestMl, tMl);
+        }
+        ratios.Sort();
+        Console.WriteLine($"RESULT ab_{name}_median_speedup_vs_ml {ratios[ratios.Count / 2]:F2} (best ours {corpusBytes / (bestOurs / 1e3) / 1e6:F1} MB/s, best ML {corpusBytes / (bestMl / 1e3) / 1e6:F1} MB/s)");
+    }
+    return;
+}
 
 if (args[0] == "quick")
 {
