@@ -10,7 +10,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
-using WireMock.Logging;
 using WireMock.Server;
 using WireMock.Settings;
 
@@ -44,7 +43,7 @@ public sealed class MockUpstreamServer : IDisposable
         {
             Urls = [$"http://127.0.0.1:{port}"],
             StartAdminInterface = false,
-            Logger = new WireMockNullLogger(),
+            Logger = new ErrorLogger(),
             // Request bodies stay text, so body patterns and templates see exactly what was sent.
             DisableJsonBodyParsing = true,
             // The journal lives in the middleware (on arrival); WireMock.Net's own log (after the response) is not needed.
@@ -98,6 +97,19 @@ public sealed class MockUpstreamServer : IDisposable
     }
 
     private async Task HandleAsync(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await ServeAsync(context, next);
+        }
+        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            Console.Error.WriteLine($"[MockUpstream] {context.Request.Method} {context.Request.Path}: {e}");
+            throw;
+        }
+    }
+
+    private async Task ServeAsync(HttpContext context, RequestDelegate next)
     {
         if (RecordRequests) await RecordAsync(context);
 
