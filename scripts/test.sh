@@ -75,14 +75,14 @@ done
 ticker=$!
 
 status=0
-remaining=${#projects[@]}
-while [ "$remaining" -gt 0 ]; do
+running=("${pid_of[@]}")
+while [ ${#running[@]} -gt 0 ]; do
   set +e
-  wait -n -p finished "${pid_of[@]}"
+  wait -n -p finished "${running[@]}"
   code=$?
   set -e
   name="${name_of[$finished]}"
-  remaining=$((remaining - 1))
+  still=(); for p in "${running[@]}"; do [ "$p" = "$finished" ] || still+=("$p"); done; running=("${still[@]}")
   [ "$code" -eq 0 ] || status=$code
   read -r p f s < <(counters "$results/$name.trx")
   printf '%-28s %5d passed, %d failed, %d skipped (%d s)%s\n' "$name" "$p" "$f" "$s" \
