@@ -138,7 +138,7 @@ public sealed class MeteringTests : IAsyncLifetime
         var record = await client.CallAsync(response.Headers.GetValues("X-Request-Id").Single());
         Assert.Equal(0m, record["credits"]!.GetValue<decimal>());
         Assert.Equal(status, record["status"]!.GetValue<int>());
-        Assert.Equal((await client.BalanceAsync())["held"]!.GetValue<decimal>(), 0m);
+        Assert.Equal(0m, (await client.BalanceAsync())["held"]!.GetValue<decimal>());
     }
 
     [Fact]
@@ -197,7 +197,7 @@ public sealed class MeteringTests : IAsyncLifetime
             writes = usage["cache_creation_input_tokens"]!.GetValue<long>(), output = usage["output_tokens"]!.GetValue<long>();
 
         using var response = await _client.PostJsonAsync("/anthropic/v1/messages",
-            """{"model":"claude-sonnet-4-20250514","max_tokens":256,"messages":[{"role":"user","content":"hi"}]}""");
+            """{"model":"claude-sonnet-4-20250514","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var expectedMicro = input * 300 + reads * 30 + writes * 375 + output * 1500;
