@@ -40,6 +40,7 @@ public sealed class CreditAdmission(CreditLedger ledger, CreditLeases leases, Pl
                 call.LeasedHold = leased.Hold;
                 call.Held = true;
                 call.AvailableAfterHold = leased.AvailableAfter;
+                SetForwardedLimit(call, call.NoDebt);
                 return null;
             }
             await leases.ReturnUnusedAsync(caller.AccountId, cancellationToken);
@@ -72,11 +73,7 @@ public sealed class CreditAdmission(CreditLedger ledger, CreditLeases leases, Pl
         if (reserve.Succeeded)
         {
             call.Held = true;
-            // A clamp plan never goes into debt: the upstream is told the limit its hold covers, whether the limit was
-            // lowered or the request set none (then the hold covers the model's maximum output).
-            if (SupportsOutputLimit(call.Request.Operation) && call.Estimate.OutputLimit is > 0 and var held
-                && (call.Clamped || (clamp && call.Request.MaxOutputTokens is null)))
-                call.ForwardedOutputLimit = (int)Math.Min(held, int.MaxValue);
+            SetForwardedLimit(call, clamp);
             return null;
         }
         return reserve.Status switch
@@ -94,6 +91,17 @@ public sealed class CreditAdmission(CreditLedger ledger, CreditLeases leases, Pl
             ReserveStatus.UnknownAccount => new GatewayError(GatewayErrorKind.Unauthorized, "The account of this key no longer exists.", Code: "invalid_api_key"),
             _ => new GatewayError(GatewayErrorKind.BadRequest, "This request id was already used.", Code: "duplicate_request"),
         };
+    }
+
+    /// <summary>
+    /// A clamp plan never goes into debt: the upstream is told the limit its hold covers, whether the limit was lowered
+    /// or the request set none (then the hold covers the model's maximum output).
+    /// </summary>
+    private static void SetForwardedLimit(MeteredCall call, bool clamp)
+    {
+        if (SupportsOutputLimit(call.Request.Operation) && call.Estimate.OutputLimit is > 0 and var held
+            && (call.Clamped || (clamp && call.Request.MaxOutputTokens is null)))
+            call.ForwardedOutputLimit = (int)Math.Min(held, int.MaxValue);
     }
 
     private static string LimitText(MeteredCall call) =>
