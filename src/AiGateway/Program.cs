@@ -4,6 +4,7 @@ using AiGateway.Dashboard;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
 using AiGateway.Metering;
+using AiGateway.Packs;
 using AiGateway.Pricing;
 using AiGateway.Proxy;
 
@@ -19,6 +20,7 @@ builder.Services.AddLedger(builder.Configuration);
 builder.Services.AddPricing();
 builder.Services.AddGatewayAccounts();
 builder.Services.AddMetering();
+builder.Services.AddPacks();
 builder.Services.AddGatewayProxy(builder.Configuration);
 
 var app = builder.Build();
@@ -28,6 +30,7 @@ app.UseApiErrorBodies();
 app.MapHealthEndpoints();
 app.MapAdminApi();
 app.MapUserApi();
+app.MapStripeWebhook();
 app.MapApiReference();
 app.MapDashboard();
 app.MapGatewayProxy();
