@@ -164,17 +164,17 @@ internal static partial class StripeLog
     [LoggerMessage(EventId = 4001, Level = LogLevel.Warning, Message = "Stripe webhook refused: {Reason}")]
     public static partial void Refused(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Stripe event {EventId} ignored: {Reason}")]
-    public static partial void Ignored(ILogger logger, string eventId, string reason);
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Stripe event {StripeEventId} ignored: {Reason}")]
+    public static partial void Ignored(ILogger logger, string stripeEventId, string reason);
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Error,
-        Message = "Stripe event {EventId} (session {SessionId}, pack {PackId}) was paid but cannot be fulfilled: {Reason}; Stripe will retry")]
-    public static partial void Unfulfillable(ILogger logger, string eventId, string? sessionId, string? packId, string reason);
+        Message = "Stripe event {StripeEventId} (session {SessionId}, pack {PackId}) was paid but cannot be fulfilled: {Reason}; Stripe will retry")]
+    public static partial void Unfulfillable(ILogger logger, string stripeEventId, string? sessionId, string? packId, string reason);
 
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Stripe event {EventId}: session {SessionId} was already fulfilled")]
-    public static partial void Repeated(ILogger logger, string eventId, string? sessionId);
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Information, Message = "Stripe event {StripeEventId}: session {SessionId} was already fulfilled")]
+    public static partial void Repeated(ILogger logger, string stripeEventId, string? sessionId);
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Information,
-        Message = "Stripe event {EventId}: session {SessionId} issued pack {PackId} to account {AccountId} as lot {LotId}")]
-    public static partial void Issued(ILogger logger, string eventId, string? sessionId, string packId, Guid accountId, long lotId);
+        Message = "Stripe event {StripeEventId}: session {SessionId} issued pack {PackId} to account {AccountId} as lot {LotId}")]
+    public static partial void Issued(ILogger logger, string stripeEventId, string? sessionId, string packId, Guid accountId, long lotId);
 }

@@ -21,11 +21,45 @@ public sealed class PacksGatewayFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var upstream = (await SharedWireMock.GetAsync()).NewScope();
-        Gateway = new GatewayFactory(upstream, new Dictionary<string, string?> { ["Packs:StripeWebhookSecret"] = Secret });
+        Gateway = new GatewayFactory(upstream, new Dictionary<string, string?>
+        {
+            ["Packs:StripeWebhookSecret"] = Secret,
+            // Warnings and errors go to a file (deleted with the fixture) the tests read: refusals must be logged, and without secret or body.
+            ["Serilog:Using:1"] = "Serilog.Sinks.File",
+            ["Serilog:WriteTo:0:Name"] = "File",
+            ["Serilog:WriteTo:0:Args:path"] = LogPath,
+            ["Serilog:WriteTo:0:Args:shared"] = "true",
+            ["Serilog:WriteTo:0:Args:flushToDiskInterval"] = "00:00:00.100",
+        });
         _ = Gateway.BaseAddress;
     }
 
-    public async Task DisposeAsync() => await Gateway.DisposeAsync();
+    /// <summary>The file the gateway logs to.</summary>
+    public string LogPath { get; } = Path.Combine(Path.GetTempPath(), "aigw-tests", "packs-log-" + Guid.NewGuid().ToString("N") + ".txt");
+
+    /// <summary>Waits (bounded) until every one of <paramref name="expected"/> is in the log, and returns the whole log.</summary>
+    public async Task<string> WaitForLogAsync(params string[] expected)
+    {
+        var log = "";
+        for (var i = 0; i < 100; i++)
+        {
+            if (File.Exists(LogPath))
+            {
+                await using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var reader = new StreamReader(stream);
+                log = await reader.ReadToEndAsync();
+                if (expected.All(e => log.Contains(e, StringComparison.Ordinal))) return log;
+            }
+            await Task.Delay(100);
+        }
+        return log;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Gateway.DisposeAsync();
+        File.Delete(LogPath);
+    }
 }
 
 /// <summary>The pack catalog (config/packs.json), the admin issue endpoint and the Stripe Checkout webhook end to end.</summary>
@@ -180,6 +214,33 @@ public sealed class PacksTests(PacksGatewayFixture fixture) : IClassFixture<Pack
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Empty(await PackLotsAsync(account));
+    }
+
+    [Fact]
+    public async Task Stripe_RefusalsAndUnfulfillablePayments_AreLoggedWithoutSecretSignatureOrBody()
+    {
+        var account = await NewAccountAsync();
+        var marker = NewId("cs_marker_");
+        var forged = CheckoutEvent(NewId("evt_"), marker, account);
+        var forgedHeader = SignatureHeader(forged, "whsec_forger");
+        var staleHeader = SignatureHeader(forged, timestamp: DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 3600);
+        var unknownPackEvent = NewId("evt_");
+        var unknownPack = CheckoutEvent(unknownPackEvent, NewId("cs_test_"), account, packId: "no-such-pack");
+
+        using (var r = await DeliverAsync(forged, forgedHeader)) Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        using (var r = await DeliverAsync(forged, staleHeader)) Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        using (var r = await DeliverAsync(unknownPack, SignatureHeader(unknownPack))) Assert.Equal(HttpStatusCode.UnprocessableEntity, r.StatusCode);
+
+        var log = await fixture.WaitForLogAsync("Stripe webhook refused: Mismatch", "Stripe webhook refused: Stale", unknownPackEvent);
+        Assert.Contains("Stripe webhook refused: Mismatch", log);
+        Assert.Contains("Stripe webhook refused: Stale", log);
+        Assert.Contains($"Stripe event {unknownPackEvent}", log);
+        Assert.Contains("cannot be fulfilled: unknown pack", log);
+        Assert.DoesNotContain(PacksGatewayFixture.Secret, log);
+        Assert.DoesNotContain(forgedHeader.Split("v1=")[1], log);
+        Assert.DoesNotContain(staleHeader.Split("v1=")[1], log);
+        Assert.DoesNotContain(marker, log);
+        Assert.DoesNotContain("\"metadata\"", log);
     }
 
     [Fact]
