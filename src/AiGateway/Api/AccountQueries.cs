@@ -48,37 +48,71 @@ internal static class AccountQueries
     /// <summary>The filtered activity ledger of an account, in id order (newest first unless <paramref name="ascending"/>).</summary>
     public static IQueryable<LedgerEntry> Ledger(LedgerDbContext db, Guid account, string[] types, DateTimeOffset? from, DateTimeOffset? to)
     {
-        var query = db.LedgerEntries.AsNoTracking().Where(e => e.AccountId == account && types.Contains(e.Type));
+        var query = db.LedgerEntries.AsNoTracking().Where(e => e.AccountId == account);
+        // Every type: no filter, so the (account_id, id) index serves the order without a type list to merge.
+        if (!AllLedgerTypes.All(types.Contains)) query = query.Where(e => types.Contains(e.Type));
         if (from is { } f) query = query.Where(e => e.At >= f);
         if (to is { } t) query = query.Where(e => e.At < t);
         return query;
     }
 
+    /// <summary>The rows of one ledger page (one more than <paramref name="limit"/>, to tell whether another page follows).</summary>
+    public static IQueryable<LedgerEntry> LedgerPageQuery(
+        LedgerDbContext db, Guid account, string[] types, DateTimeOffset? from, DateTimeOffset? to, long? before, int limit)
+    {
+        var query = Ledger(db, account, types, from, to);
+        if (before is { } b) query = query.Where(e => e.Id < b);
+        return query.OrderByDescending(e => e.Id).Take(limit + 1);
+    }
+
+    /// <summary>
+    /// The models of the given calls. Looked up by request id alone (its unique index finds each row directly): with
+    /// <c>account_id = @a</c> beside the <c>IN</c> list SQLite chose the account's index and read its whole history.
+    /// The account is checked on the rows found, so another account's call never lends its model.
+    /// </summary>
+    public static IQueryable<CallModel> CallModelsQuery(LedgerDbContext db, string[] requestIds) =>
+        db.CallRecords.AsNoTracking().Where(r => requestIds.Contains(r.RequestId)).Select(r => new CallModel(r.RequestId, r.AccountId, r.Model));
+
+    /// <summary>The kind and reason of the given lots, looked up by primary key (the account is checked on the rows found).</summary>
+    public static IQueryable<LotLabel> LotLabelsQuery(LedgerDbContext db, long[] lotIds) =>
+        db.CreditLots.AsNoTracking().Where(l => lotIds.Contains(l.Id)).Select(l => new LotLabel(l.Id, l.AccountId, l.Kind, l.Reason));
+
+    /// <summary>A call's request id, account and model, for labelling ledger movements.</summary>
+    public sealed record CallModel(string RequestId, Guid AccountId, string Model);
+
+    /// <summary>A lot's id, account, kind and reason, for labelling ledger movements.</summary>
+    public sealed record LotLabel(long Id, Guid AccountId, string Kind, string Reason);
+
     /// <summary>One page of the activity ledger, newest first, with each movement's lot and model looked up for display.</summary>
     public static async Task<LedgerPage> LedgerPageAsync(
         LedgerDbContext db, Guid account, string[] types, DateTimeOffset? from, DateTimeOffset? to, long? before, int limit, CancellationToken ct)
     {
-        var query = Ledger(db, account, types, from, to);
-        if (before is { } b) query = query.Where(e => e.Id < b);
-        var rows = await query.OrderByDescending(e => e.Id).Take(limit + 1).ToListAsync(ct);
+        var rows = await LedgerPageQuery(db, account, types, from, to, before, limit).ToListAsync(ct);
         var page = rows.Take(limit).ToList();
-        // Two small look-ups bounded by the page size, instead of joins that would complicate the keyset query.
-        var lotIds = page.Where(e => e.LotId is not null).Select(e => e.LotId!.Value).Distinct().ToArray();
+        var items = await LabelAsync(db, account, page, ct);
+        return new LedgerPage(items, rows.Count > limit ? page[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
+    }
+
+    /// <summary>
+    /// Maps movements to views with their lot's kind and reason and their call's model: two small look-ups bounded by
+    /// the number of movements, instead of joins that would complicate the keyset queries.
+    /// </summary>
+    public static async Task<List<LedgerEntryView>> LabelAsync(LedgerDbContext db, Guid account, IReadOnlyList<LedgerEntry> entries, CancellationToken ct)
+    {
+        var lotIds = entries.Where(e => e.LotId is not null).Select(e => e.LotId!.Value).Distinct().ToArray();
         var lots = lotIds.Length == 0
             ? []
-            : await db.CreditLots.AsNoTracking().Where(l => l.AccountId == account && lotIds.Contains(l.Id))
-                .Select(l => new { l.Id, l.Kind, l.Reason }).ToDictionaryAsync(l => l.Id, ct);
-        var requestIds = page.Where(e => e.RequestId is not null).Select(e => e.RequestId!).Distinct().ToArray();
+            : (await LotLabelsQuery(db, lotIds).ToListAsync(ct)).Where(l => l.AccountId == account).ToDictionary(l => l.Id);
+        var requestIds = entries.Where(e => e.RequestId is not null).Select(e => e.RequestId!).Distinct().ToArray();
         var models = requestIds.Length == 0
             ? []
-            : await db.CallRecords.AsNoTracking().Where(r => r.AccountId == account && requestIds.Contains(r.RequestId))
-                .Select(r => new { r.RequestId, r.Model }).ToDictionaryAsync(r => r.RequestId, r => r.Model, ct);
-        var items = page.Select(e =>
+            : (await CallModelsQuery(db, requestIds).ToListAsync(ct)).Where(c => c.AccountId == account)
+                .ToDictionary(c => c.RequestId, c => c.Model, StringComparer.Ordinal);
+        return entries.Select(e =>
         {
             var lot = e.LotId is { } id && lots.TryGetValue(id, out var l) ? l : null;
             return ToView(e, lot?.Kind, lot?.Reason, e.RequestId is { } r && models.TryGetValue(r, out var m) ? m : null);
         }).ToList();
-        return new LedgerPage(items, rows.Count > limit ? page[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
     }
 
     /// <summary>Maps a movement, with its lot's kind and reason and its call's model when known.</summary>
@@ -98,22 +132,30 @@ internal static class AccountQueries
 
     /// <summary>The filtered call records of an account.</summary>
     public static IQueryable<Metering.CallRecord> Calls(
-        LedgerDbContext db, Guid account, DateTimeOffset? from, DateTimeOffset? to, string? model, string? feature, int? status)
+        LedgerDbContext db, Guid account, DateTimeOffset? from, DateTimeOffset? to, string? model, string? feature, int? status,
+        string? task = null)
     {
         var query = db.CallRecords.AsNoTracking().Where(r => r.AccountId == account);
         if (from is { } f) query = query.Where(r => r.StartedAt >= f);
         if (to is { } t) query = query.Where(r => r.StartedAt < t);
         if (!string.IsNullOrEmpty(model)) query = query.Where(r => r.Model == model || r.PricedModel == model);
         if (!string.IsNullOrEmpty(feature)) query = query.Where(r => r.Feature == feature);
+        if (!string.IsNullOrEmpty(task)) query = query.Where(r => r.Task == task);
         if (status is { } s) query = query.Where(r => r.StatusCode == s);
         return query;
+    }
+
+    /// <summary>The rows of one usage page, newest first (one more than <paramref name="limit"/>, to tell whether another page follows).</summary>
+    public static IQueryable<Metering.CallRecord> UsagePageQuery(IQueryable<Metering.CallRecord> calls, long? before, int limit)
+    {
+        if (before is { } b) calls = calls.Where(r => r.Id < b);
+        return calls.OrderByDescending(r => r.Id).Take(limit + 1);
     }
 
     /// <summary>One page of calls, newest first, in the user usage API's shape.</summary>
     public static async Task<UsageApi.UsagePage> UsagePageAsync(IQueryable<Metering.CallRecord> calls, long? before, int limit, CancellationToken ct)
     {
-        if (before is { } b) calls = calls.Where(r => r.Id < b);
-        var rows = await calls.OrderByDescending(r => r.Id).Take(limit + 1).ToListAsync(ct);
+        var rows = await UsagePageQuery(calls, before, limit).ToListAsync(ct);
         var next = rows.Count > limit ? rows[limit - 1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
         return new UsageApi.UsagePage(rows.Take(limit).Select(UsageApi.CallView.From).ToList(), next);
     }

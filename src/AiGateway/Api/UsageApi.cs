@@ -66,16 +66,8 @@ public static class UsageApi
             if (!long.TryParse(cursor, out var c)) return TypedResults.Problem(statusCode: 400, title: "Invalid cursor");
             after = c;
         }
-        var query = db.CallRecords.AsNoTracking().Where(r => r.AccountId == account);
-        if (from is { } f) query = query.Where(r => r.StartedAt >= f);
-        if (to is { } t) query = query.Where(r => r.StartedAt < t);
-        if (!string.IsNullOrEmpty(model)) query = query.Where(r => r.Model == model || r.PricedModel == model);
-        if (!string.IsNullOrEmpty(feature)) query = query.Where(r => r.Feature == feature);
-        if (!string.IsNullOrEmpty(task)) query = query.Where(r => r.Task == task);
-        if (after is { } a) query = query.Where(r => r.Id < a);
-        var rows = await query.OrderByDescending(r => r.Id).Take(size + 1).ToListAsync(ct);
-        var next = rows.Count > size ? rows[size - 1].Id.ToString() : null;
-        return TypedResults.Ok(new UsagePage(rows.Take(size).Select(CallView.From).ToList(), next));
+        return TypedResults.Ok(await AccountQueries.UsagePageAsync(
+            AccountQueries.Calls(db, account, from, to, model, feature, null, task), after, size, ct));
     }
 
     private static async Task<Results<Ok<CallView>, NotFound>> GetCall(HttpContext context, string requestId, LedgerDbContext db, CancellationToken ct)
