@@ -1,6 +1,7 @@
 using AiGateway.Accounts;
 using AiGateway.Api;
 using AiGateway.Dashboard;
+using AiGateway.History;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
 using AiGateway.Metering;
@@ -15,6 +16,7 @@ builder.AddGatewayConfiguration(args).AddGatewayLogging();
 builder.Services.AddGatewayHosting(builder.Configuration);
 builder.Services.AddLedgerStorage(builder.Configuration);
 builder.Services.AddLedger(builder.Configuration);
+builder.Services.AddHistory();
 builder.Services.AddPricing();
 builder.Services.AddGatewayAccounts();
 builder.Services.AddMetering();
