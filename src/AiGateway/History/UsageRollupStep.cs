@@ -117,6 +117,57 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
         return result;
     }
 
+    /// <summary>
+    /// Changes what a recorded call was charged (an asynchronous video job settles after its record was written) and,
+    /// when the call is already rolled up, its rollup by the same difference, in one transaction that excludes a
+    /// concurrent rollup step (SQLite: the write lock; PostgreSQL: a share lock on the watermark row), so the rollups
+    /// keep equalling the calls.
+    /// </summary>
+    public static Task CorrectChargeAsync(
+        IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, string requestId, long chargedMicro, long overageMicro, string usageSource) =>
+        ledger.WriteInTurnAsync(async () =>
+        {
+            await using var db = await dbFactory.CreateDbContextAsync();
+            await db.Database.OpenConnectionAsync();
+            var connection = db.Database.GetDbConnection();
+            var postgres = db.Database.IsNpgsql();
+            await using var tx = await connection.BeginTransactionAsync();
+            var watermark = await ScalarAsync(connection, tx,
+                $"SELECT position FROM history_watermarks WHERE name = '{WatermarkName}'" + (postgres ? " FOR SHARE" : ""), default);
+            long id = 0, charged = 0, overage = 0;
+            await using (var read = Command(connection, tx,
+                             "SELECT id, charged_micro, overage_micro FROM call_records WHERE request_id = @r" + (postgres ? " FOR UPDATE" : "")))
+            {
+                Parameter(read, "@r", requestId);
+                await using var reader = await read.ExecuteReaderAsync();
+                if (!await reader.ReadAsync()) return;
+                (id, charged, overage) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+            }
+            await using (var update = Command(connection, tx,
+                             "UPDATE call_records SET charged_micro = @c, overage_micro = @o, usage_source = @s WHERE request_id = @r"))
+            {
+                Parameter(update, "@c", chargedMicro);
+                Parameter(update, "@o", overageMicro);
+                Parameter(update, "@s", usageSource);
+                Parameter(update, "@r", requestId);
+                await update.ExecuteNonQueryAsync();
+            }
+            if (id <= watermark)
+            {
+                await using var adjust = Command(connection, tx, $"""
+                    UPDATE usage_rollups SET charged_micro = charged_micro + @dc, overage_micro = overage_micro + @do
+                    WHERE (account_id, hour_start, key_id, model, feature, task, status_code) = (
+                        SELECT account_id, started_at - (started_at % {TicksPerHour}), key_id, model, COALESCE(feature, ''),
+                            COALESCE(task, ''), status_code FROM call_records WHERE request_id = @r)
+                    """);
+                Parameter(adjust, "@dc", checked(chargedMicro - charged));
+                Parameter(adjust, "@do", checked(overageMicro - overage));
+                Parameter(adjust, "@r", requestId);
+                await adjust.ExecuteNonQueryAsync();
+            }
+            await tx.CommitAsync();
+        });
+
     private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql)
     {
         var command = connection.CreateCommand();
@@ -125,7 +176,7 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
         return command;
     }
 
-    private static void Parameter(DbCommand command, string name, long value)
+    private static void Parameter(DbCommand command, string name, object value)
     {
         var p = command.CreateParameter();
         p.ParameterName = name;

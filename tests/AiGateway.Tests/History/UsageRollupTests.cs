@@ -103,6 +103,29 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         await AssertSummariesEqualCallsAsync(account, written, "after concurrent steps");
     }
 
+    [Fact]
+    public async Task CorrectCharge_OfRolledUpAndPendingCalls_KeepsSummariesEqualToCalls()
+    {
+        var account = await HistorySeed.AccountAsync(fixture.Options);
+        var calls = Calls(account, 40, 20_000);
+        await HistorySeed.CallsAsync(fixture.Options, calls.Take(20));
+        await using var ledger = fixture.CreateLedger(TimeProvider.System);
+        await Step(ledger, chunk: 1000).CatchUpAsync();
+        await HistorySeed.CallsAsync(fixture.Options, calls.Skip(20));
+
+        // An asynchronous video job settles after its record was written: once for a rolled-up call, once for a pending one.
+        foreach (var call in new[] { calls[3], calls[30] })
+        {
+            await UsageRollupStep.CorrectChargeAsync(fixture.Factory, ledger, call.RequestId, 777_777, 11, "provider");
+            call.ChargedMicro = 777_777;
+            call.OverageMicro = 11;
+        }
+        await AssertSummariesEqualCallsAsync(account, calls, "after corrections");
+        await Step(ledger, chunk: 1000).CatchUpAsync();
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "after corrections, all rolled up");
+    }
+
     private async Task AssertRollupsHoldEveryCallOnceAsync()
     {
         await using var db = new LedgerDbContext(fixture.Options);
