@@ -14,6 +14,8 @@ public static class HistoryExtensions
             .ValidateOnStart();
         services.AddSingleton<UsageRollupStep>();
         services.AddHostedService<UsageRollupService>();
+        services.AddSingleton<HistoryRetention>();
+        services.AddHostedService<RetentionService>();
         services.AddSingleton<SqliteCheckpointService>();
         services.AddHostedService(sp => sp.GetRequiredService<SqliteCheckpointService>());
         return services;

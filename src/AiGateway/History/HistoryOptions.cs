@@ -25,10 +25,6 @@ public sealed class HistoryOptions
     [Range(1, 1200)]
     public int CallRetentionMonths { get; set; } = 13;
 
-    /// <summary>Resolved holds (settled, released, expired) older than this many days are archived, then deleted.</summary>
-    [Range(1, 36500)]
-    public int ResolvedHoldRetentionDays { get; set; } = 35;
-
     /// <summary>The folder the monthly archives and their manifest are written to (any path the operator mounts).</summary>
     public string ArchivePath { get; set; } = "data/archive";
 
