@@ -44,9 +44,9 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
         yield return new("ledger export chunk", db => CsvExportApi.LedgerChunkQuery(AccountQueries.Ledger(db, Account, allTypes, null, null), 0), "IX_ledger_entries_account_id_id");
         var hour = day.UtcTicks;
         yield return new("summary rollups by day", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "day", 60),
-            "PK_usage_rollups|sqlite_autoindex_usage_rollups_1", Ordered: false);
+            "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false);
         yield return new("summary rollups by model", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "model", 0),
-            "PK_usage_rollups|sqlite_autoindex_usage_rollups_1", Ordered: false);
+            "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false);
         yield return new("summary calls above the rollup watermark", db => AccountQueries.RollupTailQuery(db, Account, 1_000), "IX_call_records_account_id_id", Ordered: false);
         yield return new("summary calls of a partial hour", db => AccountQueries.Calls(db, Account, day.AddMinutes(10), day.AddMinutes(60), null, null, null),
             "IX_call_records_account_id_started_at", Ordered: false);
