@@ -206,7 +206,8 @@ internal static class AccountQueries
     /// time filter, so the planner can only walk <c>(account_id, id)</c> from the watermark, never the range's history.
     /// </summary>
     public static IQueryable<Metering.CallRecord> RollupTailQuery(LedgerDbContext db, Guid account, long watermark) =>
-        db.CallRecords.AsNoTracking().Where(r => r.AccountId == account && r.Id > watermark);
+        // In id order, so (account_id, id) is the one index that serves it whole, on either database.
+        db.CallRecords.AsNoTracking().Where(r => r.AccountId == account && r.Id > watermark).OrderBy(r => r.Id);
 
     /// <summary>The rollups of an account's whole hours <c>[firstHour, lastHour)</c> (UTC ticks), summed by the grouping and status in the database.</summary>
     public static IQueryable<RollupSlice> RollupSlicesQuery(LedgerDbContext db, Guid account, long firstHour, long lastHour, string groupBy, int tzOffsetMinutes)
