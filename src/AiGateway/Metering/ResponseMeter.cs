@@ -36,6 +36,12 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             // Failed calls cost nothing: release before the headers go out so X-Credits-Remaining is already right.
             var released = await settler.ReleaseAsync(call);
             CreditHeaders.Write(context.Response, call.Estimate.Credits, released.AvailableAfter, released.Charged);
+            if (Proxy.UpstreamCredentialRefusal.Is(status))
+            {
+                transform.SuppressResponseBody = true;
+                call.Error = $"upstream refused the gateway's credentials ({status})";
+                await Proxy.UpstreamCredentialRefusal.WriteAsync(context, call.Request.Format, status, call.Provider, logger);
+            }
             return;
         }
 

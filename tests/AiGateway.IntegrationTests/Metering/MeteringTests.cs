@@ -119,7 +119,7 @@ public sealed class MeteringTests : IAsyncLifetime
 
     [Theory]
     [InlineData(400)]
-    [InlineData(401)]
+    [InlineData(404)]
     [InlineData(500)]
     public async Task UpstreamError_IsPassedThroughAndCostsNothing(int status)
     {
