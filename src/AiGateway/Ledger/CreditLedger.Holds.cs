@@ -171,7 +171,8 @@ public sealed partial class CreditLedger
     /// A <paramref name="scope"/> limits the lots that count and pay as in <see cref="ReserveAsync"/>.
     /// </summary>
     public async Task<SettleResult> ChargeAsync(
-        Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default, CallScope? scope = null)
+        Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default, CallScope? scope = null,
+        string? fingerprint = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount.Micro, nameof(amount));
         ArgumentException.ThrowIfNullOrEmpty(requestId);
@@ -186,6 +187,10 @@ public sealed partial class CreditLedger
         if (hold is not null && hold.AccountId != accountId)
         {
             result = SettleResult.Nothing(SettleStatus.RequestIdConflict, new Credits(await AvailableAsync(s, accountId, totals, nowTicks)));
+        }
+        else if (hold is not null && fingerprint is not null && await HoldFingerprintAsync(s, hold.Id) is { } stored && stored != fingerprint)
+        {
+            result = SettleResult.Nothing(SettleStatus.IdempotencyConflict, new Credits(await AvailableAsync(s, accountId, totals, nowTicks)));
         }
         else if (hold is not null)
         {
@@ -202,6 +207,10 @@ public sealed partial class CreditLedger
             {
                 // The hold row is written already settled: it carries the request id's uniqueness and exactly-once state.
                 var holdId = await InsertHoldAsync(s, accountId, requestId, amount.Micro, HoldStatuses.Settled, nowTicks);
+                if (fingerprint is not null)
+                {
+                    await s.ExecuteAsync("UPDATE credit_holds SET fingerprint = @f WHERE id = @id", ("@f", fingerprint), ("@id", holdId));
+                }
                 var newHold = new HoldRow(holdId, accountId, requestId, amount.Micro, HoldStatuses.Settled, null);
                 result = await ChargeLotsAsync(s, newHold, totals, amount.Micro, nowTicks, wasActive: false, scope);
             }
@@ -209,6 +218,13 @@ public sealed partial class CreditLedger
         await s.CommitAsync();
         RememberIssued(accountId, issue);
         return result;
+    }
+
+    /// <summary>The parameters' fingerprint stored with a one-step charge (null for holds of calls and for older rows).</summary>
+    private static async Task<string?> HoldFingerprintAsync(LedgerSession s, long holdId)
+    {
+        await using var reader = await s.ReaderAsync("SELECT fingerprint FROM credit_holds WHERE id = @id", ("@id", holdId));
+        return await reader.ReadAsync() && !reader.IsDBNull(0) ? reader.GetString(0) : null;
     }
 
     private sealed record HoldRow(long Id, Guid AccountId, string RequestId, long Amount, string Status, long? ChargeId);
