@@ -160,7 +160,9 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
                     upstreamFailed = !clientGone;
                     var now = DateTime.UtcNow;
                     call.Error = clientGone
-                        ? window.Drains ? "client disconnected; the upstream gave no usage within Metering:DrainAfterDisconnect" : "client disconnected"
+                        ? !window.Drains ? "client disconnected"
+                        : read.IsCancellationRequested ? "client disconnected; no usage report within the drain window (Metering:DrainAfterDisconnect)"
+                        : "client disconnected; the upstream failed before its usage report: " + ex.GetType().Name
                         : window.PastDeadline(now) ? "stream cut at Metering:MaxStreamDuration"
                         : read.IsCancellationRequested ? "upstream stream idle timeout"
                         : "upstream stream failed: " + ex.GetType().Name;
