@@ -37,14 +37,18 @@ public sealed class GatewayKeyAuthenticator(
         if (TryResolveCached(presentedKey, out var caller)) return caller;
         var prefix = GatewayKeyFormat.PrefixOf(presentedKey!);
         var candidates = await LoadAsync(prefix, cancellationToken);
-        if (candidates.Length > 0)
+        var ttl = options.Value.KeyCacheTtl;
+        if (ttl <= TimeSpan.Zero)
         {
-            cache.Set(CacheKey(prefix), candidates, options.Value.KeyCacheTtl);
+            // Caching switched off: every presentation is looked up.
+        }
+        else if (candidates.Length > 0)
+        {
+            cache.Set(CacheKey(prefix), candidates, ttl);
         }
         else
         {
-            var ttl = options.Value.KeyCacheTtl < MissCacheTtl ? options.Value.KeyCacheTtl : MissCacheTtl;
-            _misses.Set(prefix, true, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl });
+            _misses.Set(prefix, true, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = ttl < MissCacheTtl ? ttl : MissCacheTtl });
         }
         return Match(candidates, presentedKey!);
     }

@@ -168,7 +168,9 @@ public sealed partial class CreditLedger
     /// <summary>
     /// Charges a fixed price in one step (reserve + settle in one transaction), idempotent by request id:
     /// refused without charge when available credits do not cover it; a repeat returns the first result.
-    /// A <paramref name="scope"/> limits the lots that count and pay as in <see cref="ReserveAsync"/>.
+    /// A <paramref name="scope"/> limits the lots that count and pay as in <see cref="ReserveAsync"/>. A
+    /// <paramref name="fingerprint"/> of the request's parameters is stored with the charge; a repeat whose fingerprint
+    /// differs is refused with <see cref="SettleStatus.IdempotencyConflict"/> instead of answered with the first result.
     /// </summary>
     public async Task<SettleResult> ChargeAsync(
         Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default, CallScope? scope = null,

@@ -46,8 +46,8 @@ public sealed class ProviderTransformProvider(IConfiguration configuration, ILog
             return ValueTask.CompletedTask;
         });
 
-        // Upstream headers are copied by the allowlist below instead of YARP's copy-all (which would also append the
-        // provider's x-request-id to the gateway's X-Request-Id).
+        // Upstream headers are copied by the allowlist below instead of YARP's copy-all (which would also mix the
+        // provider's x-request-id into the gateway's X-Request-Id, the call record's id).
         context.CopyResponseHeaders = false;
         context.CopyResponseTrailers = false;
         var cluster = context.Cluster?.ClusterId;
