@@ -23,6 +23,9 @@ public static class UpstreamCredentialRefusal
         response.Headers.ContentLength = null;
         response.Headers.ContentEncoding = default;
         response.Headers.ContentDisposition = default;
+        response.Headers.RetryAfter = default;
+        // SDKs retry a 502 by default; this one will not heal by retrying, and the OpenAI and Anthropic SDKs honour this hint.
+        response.Headers["x-should-retry"] = "false";
         await ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.BadGateway,
             "The AI provider refused the gateway's credentials; the gateway's operator has to fix its provider key. The call was not charged.",
             Code: "upstream_credentials_refused"));

@@ -71,6 +71,7 @@ public sealed class KeyLeakTests : IAsyncLifetime
         if (route == "/anthropic") Assert.Equal("error", json["type"]!.GetValue<string>());
         else Assert.Equal("server_error", json["error"]!["type"]!.GetValue<string>());
         Assert.Single(response.Headers.GetValues("X-Request-Id"));
+        Assert.Equal("false", response.Headers.GetValues("x-should-retry").Single());
         var balance = await _client.BalanceAsync();
         Assert.Equal(0m, balance["held"]!.GetValue<decimal>());
         Assert.Equal(10m, balance["available"]!.GetValue<decimal>());
