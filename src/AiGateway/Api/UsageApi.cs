@@ -136,7 +136,14 @@ public static class UsageApi
                 detail: "Send an Idempotency-Key header (1–200 characters) so a retried request is charged once.");
         }
         var caller = context.GetCallerAccount()!;
-        var result = await ledger.ChargeAsync(caller.AccountId, price, $"action:{caller.AccountId:N}:{idempotencyKey}", ct);
+        // The key names one charge of one action: reused for another action it is refused, not answered with the first.
+        var result = await ledger.ChargeAsync(caller.AccountId, price, $"action:{caller.AccountId:N}:{idempotencyKey}", ct,
+            fingerprint: IdempotencyFingerprint.Of("action", name.ToLowerInvariant()));
+        if (result.Status == SettleStatus.IdempotencyConflict)
+        {
+            return TypedResults.Problem(statusCode: 409, title: "Idempotency-Key reused",
+                detail: $"The Idempotency-Key '{idempotencyKey}' was already used with different parameters (another action); send a new key for a new charge.");
+        }
         if (result.Status == SettleStatus.InsufficientCredits)
         {
             return TypedResults.Problem(statusCode: 402, title: "Insufficient credits",

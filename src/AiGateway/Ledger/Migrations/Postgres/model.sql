@@ -99,6 +99,7 @@ CREATE TABLE credit_holds (
     resolved_at bigint,
     charge_id bigint,
     task character varying(200),
+    fingerprint character varying(64),
     CONSTRAINT "PK_credit_holds" PRIMARY KEY (id),
     CONSTRAINT "FK_credit_holds_accounts_account_id" FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE
 );
@@ -120,6 +121,7 @@ CREATE TABLE credit_lots (
     idempotency_key character varying(200),
     model_scope character varying(2000),
     modality_scope character varying(100),
+    fingerprint character varying(64),
     created_at bigint NOT NULL,
     CONSTRAINT "PK_credit_lots" PRIMARY KEY (id),
     CONSTRAINT "FK_credit_lots_accounts_account_id" FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE

@@ -95,6 +95,7 @@ CREATE TABLE "credit_holds" (
     "resolved_at" INTEGER NULL,
     "charge_id" INTEGER NULL,
     "task" TEXT NULL,
+    "fingerprint" TEXT NULL,
     CONSTRAINT "FK_credit_holds_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
 
@@ -115,6 +116,7 @@ CREATE TABLE "credit_lots" (
     "idempotency_key" TEXT NULL,
     "model_scope" TEXT NULL,
     "modality_scope" TEXT NULL,
+    "fingerprint" TEXT NULL,
     "created_at" INTEGER NOT NULL,
     CONSTRAINT "FK_credit_lots_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
