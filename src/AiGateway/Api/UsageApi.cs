@@ -25,13 +25,13 @@ public static class UsageApi
         long InputTokens, long CachedInputTokens, long CacheWriteInputTokens, long OutputTokens, long ReasoningTokens,
         int Images, int VideoSeconds, int AudioUses, decimal Credits, decimal Estimate, decimal Overage, int Status,
         string UsageSource, bool Clamped, bool Unlimited, int Attempts, string? Feature, string? Task, string? Error,
-        DateTimeOffset StartedAt, int DurationMs)
+        DateTimeOffset StartedAt, int DurationMs, bool UsageClamped)
     {
         /// <summary>Maps a stored record.</summary>
         public static CallView From(CallRecord r) => new(r.RequestId, r.Model, r.PricedModel, r.Provider, r.Operation, r.Stream,
             r.InputTokens, r.CachedInputTokens, r.CacheWriteInputTokens, r.OutputTokens, r.ReasoningTokens, r.Images, r.VideoSeconds,
             r.AudioUses, new Credits(r.ChargedMicro).ToDecimal(), new Credits(r.EstimateMicro).ToDecimal(), new Credits(r.OverageMicro).ToDecimal(),
-            r.StatusCode, r.UsageSource, r.Clamped, r.Unlimited, r.AttemptCount, r.Feature, r.Task, r.Error, r.StartedAt, r.DurationMs);
+            r.StatusCode, r.UsageSource, r.Clamped, r.Unlimited, r.AttemptCount, r.Feature, r.Task, r.Error, r.StartedAt, r.DurationMs, r.UsageClamped);
     }
 
     /// <summary>A page of calls, newest first; pass <see cref="NextCursor"/> as <c>cursor</c> for the next page (null on the last).</summary>
@@ -43,8 +43,10 @@ public static class UsageApi
     }
 
     /// <summary>The estimate dry run's answer.</summary>
+    /// <remarks><c>outputTokens</c>/<c>credits</c> are the expected output and cost; <c>outputLimit</c>/<c>held</c> the worst case a call would hold.</remarks>
     public sealed record EstimateView(string Model, string PricedModel, long InputTokens, long OutputTokens, decimal Credits,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? Available);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? Available,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? OutputLimit, decimal Held);
 
     /// <summary>The answer of a fixed-price action charge.</summary>
     public sealed record ActionView(string Action, decimal Credits, decimal Charged, decimal Remaining, bool Repeated);
@@ -81,16 +83,8 @@ public static class UsageApi
             if (!long.TryParse(cursor, out var c)) return QueryArguments.Invalid("cursor is invalid; pass the nextCursor of the previous page.");
             after = c;
         }
-        var query = db.CallRecords.AsNoTracking().Where(r => r.AccountId == account);
-        if (from is { } f) query = query.Where(r => r.StartedAt >= f);
-        if (to is { } t) query = query.Where(r => r.StartedAt < t);
-        if (!string.IsNullOrEmpty(model)) query = query.Where(r => r.Model == model || r.PricedModel == model);
-        if (!string.IsNullOrEmpty(feature)) query = query.Where(r => r.Feature == feature);
-        if (!string.IsNullOrEmpty(task)) query = query.Where(r => r.Task == task);
-        if (after is { } a) query = query.Where(r => r.Id < a);
-        var rows = await query.OrderByDescending(r => r.Id).Take(size + 1).ToListAsync(ct);
-        var next = rows.Count > size ? rows[size - 1].Id.ToString() : null;
-        return TypedResults.Ok(new UsagePage(rows.Take(size).Select(CallView.From).ToList(), next));
+        return TypedResults.Ok(await AccountQueries.UsagePageAsync(
+            AccountQueries.Calls(db, account, from, to, model, feature, null, task), after, size, ct));
     }
 
     private static async Task<Results<Ok<CallView>, ProblemHttpResult>> GetCall(HttpContext context, string requestId, LedgerDbContext db, CancellationToken ct)
@@ -125,7 +119,7 @@ public static class UsageApi
         var e = estimated.Estimate!;
         var balance = await ledger.GetBalanceAsync(context.GetCallerAccount()!.AccountId, cancellationToken: ct);
         return TypedResults.Ok(new EstimateView(request.Model ?? e.Price.Name, e.Price.Name, e.InputTokens, e.OutputTokens,
-            e.Credits.ToDecimal(), balance?.Available.ToDecimal()));
+            e.Credits.ToDecimal(), balance?.Available.ToDecimal(), e.OutputLimit, e.Held.ToDecimal()));
     }
 
     private static async Task<IResult> ChargeAction(
@@ -142,7 +136,14 @@ public static class UsageApi
                 detail: "Send an Idempotency-Key header (1–200 characters) so a retried request is charged once.");
         }
         var caller = context.GetCallerAccount()!;
-        var result = await ledger.ChargeAsync(caller.AccountId, price, $"action:{caller.AccountId:N}:{idempotencyKey}", ct);
+        // The key names one charge of one action: reused for another action it is refused, not answered with the first.
+        var result = await ledger.ChargeAsync(caller.AccountId, price, $"action:{caller.AccountId:N}:{idempotencyKey}", ct,
+            fingerprint: IdempotencyFingerprint.Of("action", name.ToLowerInvariant()));
+        if (result.Status == SettleStatus.IdempotencyConflict)
+        {
+            return TypedResults.Problem(statusCode: 409, title: "Idempotency-Key reused",
+                detail: $"The Idempotency-Key '{idempotencyKey}' was already used with different parameters (another action); send a new key for a new charge.");
+        }
         if (result.Status == SettleStatus.InsufficientCredits)
         {
             return TypedResults.Problem(statusCode: 402, title: "Insufficient credits",

@@ -9,7 +9,10 @@ public static class MeteringExtensions
         services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.SectionName)
             .Validate(o => o.MaxAttempts is >= 1 and <= 10, "Metering:MaxAttempts must be between 1 and 10.")
             .Validate(o => o.MaxBufferedResponseBytes > 0, "Metering:MaxBufferedResponseBytes must be positive.")
+            .Validate(o => o.ReportedInputFactor is >= 1 and <= 1000, "Metering:ReportedInputFactor must be between 1 and 1000.")
+            .Validate(o => o.ReportedInputSlackTokens is >= 0 and <= 1_000_000_000, "Metering:ReportedInputSlackTokens must be between 0 and 10^9.")
             .ValidateOnStart();
+        services.AddSingleton<OutputTokenStats>();
         services.AddSingleton<CallEstimator>();
         services.AddSingleton<CreditAdmission>();
         services.AddSingleton<CallSettler>();

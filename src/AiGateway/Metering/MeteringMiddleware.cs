@@ -112,7 +112,7 @@ public sealed class MeteringMiddleware(
         }
         if (refused is not null)
         {
-            CreditHeaders.Write(context.Response, call.Estimate.Credits, call.AvailableAfterHold, charged: null);
+            CreditHeaders.Write(context.Response, call, call.AvailableAfterHold, charged: null);
             await ProviderErrorWriter.WriteAsync(context, format, refused);
             // Refused calls are part of the account's history too (a 402 explains a user's "why did it fail").
             call.Error = refused.Code ?? refused.Kind.ToString();
@@ -120,10 +120,20 @@ public sealed class MeteringMiddleware(
             return;
         }
 
+        // Every answer to an admitted call carries the credit headers, also an error written by YARP or the forwarder
+        // after clearing the response (errors show the balance after the hold, as streams do).
+        context.Response.OnStarting(static state =>
+        {
+            var (response, admitted) = ((HttpResponse, MeteredCall))state;
+            if (!response.Headers.ContainsKey(CreditHeaders.Estimate))
+                CreditHeaders.Write(response, admitted, admitted.Settlement?.AvailableAfter ?? admitted.AvailableAfterHold, admitted.Settlement?.Charged);
+            return Task.CompletedTask;
+        }, (context.Response, call));
+
         try
         {
             // 6. Forward: the gateway's changes to the body (stream usage, clamp), then YARP with failover.
-            var rewrite = ProviderRequestRewriter.Rewrite(request, CreditAdmission.ClampedLimit(call));
+            var rewrite = ProviderRequestRewriter.Rewrite(request, call.ForwardedOutputLimit);
             call.HideUsageChunk = rewrite.HideUsageChunk;
             context.Features.Set(call);
             await forwarder.ForwardAsync(context, call, rewrite.Body ?? body);
@@ -135,7 +145,11 @@ public sealed class MeteringMiddleware(
             call.Error ??= "gateway error: " + ex.GetType().Name;
             if (!context.Response.HasStarted)
             {
+                // Clear() drops every header; the request id and the credit headers belong on this answer too.
                 context.Response.Clear();
+                context.Response.Headers[Hosting.RequestIdMiddleware.HeaderName] = call.RequestId;
+                var released = await settler.ReleaseAsync(call);
+                CreditHeaders.Write(context.Response, call, released.AvailableAfter, released.Charged);
                 await ProviderErrorWriter.WriteAsync(context, format,
                     new GatewayError(GatewayErrorKind.BadGateway, "The gateway could not complete this call; it was not charged."));
             }
@@ -160,9 +174,16 @@ public sealed class MeteringMiddleware(
         if (!decimal.TryParse(value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var credits)
             || credits <= 0 || credits > 1_000_000_000m)
             return new GatewayError(GatewayErrorKind.BadRequest, $"{TaskBudgetHeader} must be a positive number of credits.", Code: "invalid_task_budget");
-        budget = Credits.FromDecimal(credits);
+        // The ledger counts whole micro-credits: a smaller budget would be stored as 0 and refuse the task for good.
+        if (credits < SmallestTaskBudget)
+            return new GatewayError(GatewayErrorKind.BadRequest,
+                $"{TaskBudgetHeader} must be at least 0.000001 credits (one micro-credit, the ledger's unit).", Code: "invalid_task_budget");
+        // Finer digits are rounded down: a budget is a ceiling, never raised by rounding.
+        budget = new Credits((long)decimal.Floor(credits * Credits.MicroPerCredit));
         return null;
     }
+
+    private const decimal SmallestTaskBudget = 0.000001m;
 
     private static string RestOf(HttpContext context) =>
         context.Request.RouteValues.TryGetValue("rest", out var rest) ? rest?.ToString() ?? "" : context.Request.Path.Value ?? "";

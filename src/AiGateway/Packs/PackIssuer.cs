@@ -49,6 +49,8 @@ public sealed class PackIssuer(CreditLedger ledger, IOptions<PacksOptions> optio
         var pack = Find(packId);
         if (pack is null) return new PackIssueResult(PackIssueStatus.UnknownPack, null, null);
         var sourceRef = SourceRefPrefix + pack.Id;
+        // Bound to the pack by its source reference, not by a parameter fingerprint: a retry after the catalog's credits or
+        // validity were edited must still find the original lot instead of failing (or granting the new amount).
         var grant = await ledger.GrantAsync(accountId, pack.Kind, Credits.FromDecimal(pack.Credits), null, pack.ValidDays,
             $"Credit pack: {pack.Name}", idempotencyKey, cancellationToken, sourceRef: sourceRef);
         return grant.Status switch
@@ -57,7 +59,9 @@ public sealed class PackIssuer(CreditLedger ledger, IOptions<PacksOptions> optio
             GrantStatus.Repeated when !string.Equals(grant.Lot?.SourceRef, sourceRef, StringComparison.Ordinal) =>
                 new PackIssueResult(PackIssueStatus.Conflict, pack, grant),
             GrantStatus.Repeated => new PackIssueResult(PackIssueStatus.Repeated, pack, grant),
-            _ => new PackIssueResult(PackIssueStatus.Issued, pack, grant),
+            GrantStatus.IdempotencyConflict => new PackIssueResult(PackIssueStatus.Conflict, pack, grant),
+            GrantStatus.Granted => new PackIssueResult(PackIssueStatus.Issued, pack, grant),
+            _ => throw new InvalidOperationException($"Unexpected grant status {grant.Status}."),
         };
     }
 }

@@ -54,7 +54,7 @@ public static class PacksApi
             PackIssueStatus.UnknownPack => Problem(StatusCodes.Status404NotFound, "Not found", $"Pack '{request.PackId}' is not in the catalog."),
             PackIssueStatus.UnknownAccount => Problem(StatusCodes.Status404NotFound, "Not found", $"Account {id} not found."),
             PackIssueStatus.Conflict => Problem(StatusCodes.Status409Conflict, "Idempotency key reused",
-                $"idempotencyKey was already used to issue {result.Grant!.Lot!.SourceRef} to this account."),
+                $"idempotencyKey was already used for another pack or grant on this account ({result.Grant?.Lot?.SourceRef ?? "unknown"})."),
             PackIssueStatus.Repeated => TypedResults.Ok(new IssuePackResponse(result.Pack!.Id, GrantResponse.From(id, result.Grant!))),
             _ => TypedResults.Created($"grants/{result.Grant!.Lot!.Id}", new IssuePackResponse(result.Pack!.Id, GrantResponse.From(id, result.Grant!))),
         };

@@ -43,7 +43,35 @@ CREATE TABLE call_records (
     started_at bigint NOT NULL,
     duration_ms integer NOT NULL,
     first_byte_ms integer,
+    usage_clamped boolean NOT NULL,
     CONSTRAINT "PK_call_records" PRIMARY KEY (id)
+);
+
+
+CREATE TABLE history_watermarks (
+    name character varying(100) NOT NULL,
+    position bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    CONSTRAINT "PK_history_watermarks" PRIMARY KEY (name)
+);
+
+
+CREATE TABLE usage_rollups (
+    account_id uuid NOT NULL,
+    hour_start bigint NOT NULL,
+    key_id uuid NOT NULL,
+    model character varying(200) NOT NULL,
+    feature character varying(100) NOT NULL,
+    task character varying(200) NOT NULL,
+    status_code integer NOT NULL,
+    calls bigint NOT NULL,
+    input_tokens bigint NOT NULL,
+    cached_input_tokens bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    reasoning_tokens bigint NOT NULL,
+    charged_micro bigint NOT NULL,
+    overage_micro bigint NOT NULL,
+    CONSTRAINT "PK_usage_rollups" PRIMARY KEY (account_id, hour_start, key_id, model, feature, task, status_code)
 );
 
 
@@ -71,6 +99,7 @@ CREATE TABLE credit_holds (
     resolved_at bigint,
     charge_id bigint,
     task character varying(200),
+    fingerprint character varying(64),
     CONSTRAINT "PK_credit_holds" PRIMARY KEY (id),
     CONSTRAINT "FK_credit_holds_accounts_account_id" FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE
 );
@@ -92,6 +121,7 @@ CREATE TABLE credit_lots (
     idempotency_key character varying(200),
     model_scope character varying(2000),
     modality_scope character varying(100),
+    fingerprint character varying(64),
     created_at bigint NOT NULL,
     CONSTRAINT "PK_credit_lots" PRIMARY KEY (id),
     CONSTRAINT "FK_credit_lots_accounts_account_id" FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE
@@ -175,7 +205,16 @@ CREATE TABLE charge_allocations (
 );
 
 
+CREATE INDEX "IX_call_records_account_id_feature_id" ON call_records (account_id, feature, id);
+
+
+CREATE INDEX "IX_call_records_account_id_id" ON call_records (account_id, id);
+
+
 CREATE INDEX "IX_call_records_account_id_started_at" ON call_records (account_id, started_at);
+
+
+CREATE INDEX "IX_call_records_account_id_task_id" ON call_records (account_id, task, id);
 
 
 CREATE UNIQUE INDEX "IX_call_records_request_id" ON call_records (request_id);
@@ -193,16 +232,13 @@ CREATE INDEX "IX_credit_charges_account_id" ON credit_charges (account_id);
 CREATE UNIQUE INDEX "IX_credit_charges_request_id" ON credit_charges (request_id);
 
 
-CREATE INDEX "IX_credit_holds_account_id" ON credit_holds (account_id);
-
-
 CREATE INDEX "IX_credit_holds_account_id_task" ON credit_holds (account_id, task);
 
 
+CREATE INDEX "IX_credit_holds_active_expires_at" ON credit_holds (expires_at) WHERE status = 'active';
+
+
 CREATE UNIQUE INDEX "IX_credit_holds_request_id" ON credit_holds (request_id);
-
-
-CREATE INDEX "IX_credit_holds_status_expires_at" ON credit_holds (status, expires_at);
 
 
 CREATE INDEX "IX_credit_lots_account_id_expires_at" ON credit_lots (account_id, expires_at);
@@ -218,6 +254,9 @@ CREATE UNIQUE INDEX "IX_gateway_keys_hash" ON gateway_keys (hash);
 
 
 CREATE INDEX "IX_gateway_keys_prefix" ON gateway_keys (prefix);
+
+
+CREATE INDEX "IX_ledger_entries_account_id_id" ON ledger_entries (account_id, id);
 
 
 CREATE INDEX "IX_ledger_entries_account_id_type_id" ON ledger_entries (account_id, type, id);
