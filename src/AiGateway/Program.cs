@@ -1,14 +1,17 @@
 using AiGateway.Accounts;
 using AiGateway.Api;
 using AiGateway.Dashboard;
+using AiGateway.History;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
 using AiGateway.Metering;
+using AiGateway.Packs;
 using AiGateway.Pricing;
 using AiGateway.Proxy;
 
 if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
 if (SchemaCommand.IsRequested(args)) return SchemaCommand.Run(args[1]);
+if (ArchiveCommand.IsRequested(args)) return await ArchiveCommand.RunAsync(args, Console.Out, Console.Error);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayConfiguration(args).AddGatewayLogging();
@@ -16,9 +19,11 @@ builder.Services.AddGatewayHosting(builder.Configuration);
 builder.Services.AddGatewayApi();
 builder.Services.AddLedgerStorage(builder.Configuration);
 builder.Services.AddLedger(builder.Configuration);
+builder.Services.AddHistory();
 builder.Services.AddPricing();
 builder.Services.AddGatewayAccounts();
 builder.Services.AddMetering();
+builder.Services.AddPacks();
 builder.Services.AddGatewayProxy(builder.Configuration);
 
 var app = builder.Build();
@@ -28,6 +33,7 @@ app.UseApiErrorBodies();
 app.MapHealthEndpoints();
 app.MapAdminApi();
 app.MapUserApi();
+app.MapStripeWebhook();
 app.MapApiReference();
 app.MapDashboard();
 app.MapGatewayProxy();

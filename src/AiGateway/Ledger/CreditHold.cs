@@ -32,6 +32,9 @@ public sealed class CreditHold
 
     /// <summary>The agent task (<c>X-Gateway-Task</c>) the held call belongs to, if any; task budgets sum over it.</summary>
     public string? Task { get; set; }
+
+    /// <summary>One-step charges: hash of the request's parameters, to tell a repeat of the request id from a reuse; null otherwise.</summary>
+    public string? Fingerprint { get; set; }
 }
 
 /// <summary>The states of a hold; a hold leaves <see cref="Active"/> exactly once.</summary>

@@ -122,9 +122,8 @@ public sealed class VideoJobs(
             .ExecuteUpdateAsync(u => u.SetProperty(j => j.ResolvedAt, now).SetProperty(j => j.Outcome, status));
         // The creating call's record showed the job pending; it now shows what the job cost.
         var source = status == "completed" ? CallSettler.Sources.Provider : CallSettler.Sources.None;
-        await db.CallRecords.Where(r => r.RequestId == job.RequestId)
-            .ExecuteUpdateAsync(u => u.SetProperty(r => r.ChargedMicro, charged.Micro).SetProperty(r => r.OverageMicro, overage.Micro)
-                .SetProperty(r => r.UsageSource, source));
+        // Through the rollups too, so usage summaries keep equalling the calls.
+        await History.UsageRollupStep.CorrectChargeAsync(dbFactory, ledger, job.RequestId, charged.Micro, overage.Micro, source);
     }
 
     private static string? StatusOf(byte[] body)
