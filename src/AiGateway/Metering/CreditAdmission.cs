@@ -27,7 +27,8 @@ public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, Call
             return null;
         }
 
-        var reserve = await ledger.ReserveAsync(caller.AccountId, call.Estimate.Credits, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope);
+        var reserve = await ledger.ReserveAsync(caller.AccountId, call.Estimate.Credits, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope,
+            CallRecorder.Interrupted(call));
         var clamp = plans.GetOveragePolicy(caller.Plan) == OveragePolicies.Clamp;
         for (var i = 0; !reserve.Succeeded && reserve.Status == ReserveStatus.InsufficientCredits && clamp && i < ClampAttempts; i++)
         {
@@ -41,7 +42,8 @@ public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, Call
             var clamped = estimator.Estimate(call.Request, limit).Estimate!;
             call.Estimate = clamped;
             call.Clamped = true;
-            reserve = await ledger.ReserveAsync(caller.AccountId, clamped.Credits, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope);
+            reserve = await ledger.ReserveAsync(caller.AccountId, clamped.Credits, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope,
+                CallRecorder.Interrupted(call));
         }
 
         call.AvailableAfterHold = reserve.Available;

@@ -19,6 +19,9 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     public string Provider { get; } = provider;
     public DateTimeOffset StartedAt { get; } = startedAt;
 
+    /// <summary>The product feature the call belongs to (<c>X-Gateway-Feature</c>), if any.</summary>
+    public string? Feature { get; init; }
+
     /// <summary>The agent task the call belongs to (<c>X-Gateway-Task</c>), if any.</summary>
     public string? Task { get; init; }
 

@@ -9,6 +9,10 @@ public static class MeteringExtensions
         services.AddOptions<MeteringOptions>().BindConfiguration(MeteringOptions.SectionName)
             .Validate(o => o.MaxAttempts is >= 1 and <= 10, "Metering:MaxAttempts must be between 1 and 10.")
             .Validate(o => o.MaxBufferedResponseBytes > 0, "Metering:MaxBufferedResponseBytes must be positive.")
+            .Validate(o => o.VideoJobHoldTtl > TimeSpan.Zero, "Metering:VideoJobHoldTtl must be positive.")
+            .Validate(o => o.VideoPollInterval > TimeSpan.Zero && o.VideoPollMaxInterval >= o.VideoPollInterval,
+                "Metering:VideoPollInterval must be positive and Metering:VideoPollMaxInterval at least as long.")
+            .Validate(o => o.VideoPollConcurrency is >= 1 and <= 64, "Metering:VideoPollConcurrency must be between 1 and 64.")
             .ValidateOnStart();
         services.AddSingleton<CallEstimator>();
         services.AddSingleton<CreditAdmission>();
@@ -18,6 +22,10 @@ public static class MeteringExtensions
         services.AddHostedService(sp => sp.GetRequiredService<CallRecordWriter>());
         services.AddSingleton<ResponseMeter>();
         services.AddSingleton<VideoJobs>();
+        services.AddSingleton<VideoJobPoller>();
+        services.AddHostedService(sp => sp.GetRequiredService<VideoJobPoller>());
+        services.AddSingleton<HoldRenewer>();
+        services.AddHostedService(sp => sp.GetRequiredService<HoldRenewer>());
         services.AddSingleton<Proxy.ResilientForwarder>();
         services.AddSingleton<SettlementJournal>();
         services.AddSingleton<SettlementReplayService>();
