@@ -27,9 +27,6 @@ public sealed partial class CreditLedger
         await s.CommitAsync();
     }
 
-    // The record a hold carries for the case its call never ends (see ReserveAsync); the Web defaults, as the journal uses.
-    private static readonly JsonSerializerOptions RecordJson = new(JsonSerializerDefaults.Web);
-
     /// <summary>
     /// Stores the interrupted-call record an expiring hold carried, in the sweep's transaction, unless the call has a
     /// record already (the unique request id decides, on any number of instances). An unreadable record is skipped.
@@ -39,7 +36,7 @@ public sealed partial class CreditLedger
         CallRecord? record;
         try
         {
-            record = JsonSerializer.Deserialize<CallRecord>(json, RecordJson);
+            record = JsonSerializer.Deserialize(json, CallRecordJson.Default.CallRecord);
         }
         catch (JsonException)
         {

@@ -83,7 +83,7 @@ public sealed partial class CreditLedger
                 """,
                 ("@a", id), ("@r", requestId), ("@amount", amount.Micro), ("@now", nowTicks),
                 ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@after", after), ("@task", task),
-                ("@record", interruptedRecord is null ? null : JsonSerializer.Serialize(interruptedRecord, RecordJson))))!.Value;
+                ("@record", interruptedRecord is null ? null : JsonSerializer.Serialize(interruptedRecord, CallRecordJson.Default.CallRecord))))!.Value;
             result = new ReserveResult(ReserveStatus.Reserved, holdId, amount, new Credits(after));
         }
         await s.CommitAsync(); // also keeps any plan credits issued above
