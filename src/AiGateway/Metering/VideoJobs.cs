@@ -21,6 +21,9 @@ public sealed class VideoJobs(
     // Polls are small JSON documents; anything larger is passed through without being inspected.
     private const int MaxPollBytes = 1 << 20;
 
+    // How long a resolution waits for the creating call's record to be stored before it resolves without showing on it.
+    private static readonly TimeSpan RecordGrace = TimeSpan.FromMinutes(1);
+
     /// <summary>The job id of a create response that is still running, or null when the job finished (or failed) at once.</summary>
     public static string? PendingJobId(byte[] body)
     {
@@ -111,7 +114,7 @@ public sealed class VideoJobs(
     /// (<c>failed</c>, or <see cref="Expired"/> at the job's bound), then shows the outcome on the creating call's record
     /// and marks the job resolved. Exactly once in the ledger, however many polls (on any instance) do this at once.
     /// Returns false when the job must be resolved again later: the creating call's record is not stored yet (it is
-    /// written as that request ends), so the outcome could not be shown on it.
+    /// written as that request ends), so the outcome could not be shown on it (for at most a minute after creation).
     /// </summary>
     public async Task<bool> ResolveAsync(VideoJob job, string status)
     {
@@ -138,7 +141,8 @@ public sealed class VideoJobs(
             var updated = await db.CallRecords.Where(r => r.RequestId == job.RequestId)
                 .ExecuteUpdateAsync(u => u.SetProperty(r => r.ChargedMicro, charged.Micro).SetProperty(r => r.OverageMicro, overage.Micro)
                     .SetProperty(r => r.UsageSource, source));
-            if (updated == 0 && status != Expired) return false;
+            // Written within moments of the job's creation, unless that instance died first: then resolve without it.
+            if (updated == 0 && status != Expired && time.GetUtcNow() - job.CreatedAt < RecordGrace) return false;
         }
         var now = time.GetUtcNow();
         await db.VideoJobs.Where(j => j.AccountId == job.AccountId && j.VideoId == job.VideoId && j.ResolvedAt == null)
