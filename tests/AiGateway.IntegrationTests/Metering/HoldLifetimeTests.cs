@@ -28,8 +28,12 @@ public sealed class HoldLifetimeTests : IAsyncLifetime
             ["Ledger:SweepInterval"] = "00:00:00.250",
             ["Metering:MaxAttempts"] = "1",
         });
-        // Streams dribble for 14 s: far past the hold TTL.
-        await _upstream.StubSseAsync("POST", "/v1/chat/completions", Samples.OpenAiChatSse("a", "b", "c", "d", "e", "f"), new JsonObject
+        // Streams dribble for 14 s, far past the hold TTL, and report 900 output tokens (0.9 credits of gpt-4o): close
+        // to what each call holds, so calls admitted twice against the same credits show up as overage too.
+        var sse = Samples.OpenAiChatSse("a", "b", "c", "d", "e", "f")
+            .Replace("\"completion_tokens\":6,\"total_tokens\":25", "\"completion_tokens\":900,\"total_tokens\":919");
+        Assert.Contains("\"completion_tokens\":900", sse);
+        await _upstream.StubSseAsync("POST", "/v1/chat/completions", sse, new JsonObject
         {
             ["chunkedDribbleDelay"] = new JsonObject { ["numberOfChunks"] = 7, ["totalDuration"] = 14_000 },
         });
@@ -56,11 +60,14 @@ public sealed class HoldLifetimeTests : IAsyncLifetime
         var served = all.Where(c => c.Response.StatusCode == HttpStatusCode.OK).ToList();
         var promised = served.Sum(c => c.Estimate);
         var balance = await client.BalanceAsync();
+        var charged = 0m;
+        foreach (var call in served) charged += (await client.CallAsync(call.Response.Headers.GetValues("X-Request-Id").Single()))["credits"]!.GetValue<decimal>();
         var report = $"served {served.Count} (first wave {firstWave.Count(c => c.Response.StatusCode == HttpStatusCode.OK)}, " +
                      $"second wave {secondWave.Count(c => c.Response.StatusCode == HttpStatusCode.OK)}), held before the second wave {held}, " +
-                     $"estimates of served calls {promised}, balance {balance.ToJsonString()}";
+                     $"estimates of served calls {promised}, charged {charged}, overage {balance["overage"]}, available {balance["available"]}";
         Assert.True(promised <= 10m, "more admitted than the balance covers: " + report);
         Assert.All(finished.Where(f => f.Status == HttpStatusCode.OK), f => Assert.True(f.Complete, "a served stream was cut: " + report));
+        Assert.True(charged <= 10m, "charged more than the plan's 10 credits: " + report);
         Assert.Equal(0m, balance["overage"]!.GetValue<decimal>());
         Assert.Equal(0m, balance["held"]!.GetValue<decimal>());
         Assert.True(held > 0m, "the first wave's holds were gone while it streamed: " + report);
