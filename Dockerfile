@@ -3,7 +3,6 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props AiGateway.sln ./
-COPY build/ build/
 COPY src/ src/
 RUN dotnet publish src/AiGateway/AiGateway.csproj -c Release -o /app/publish --nologo
 

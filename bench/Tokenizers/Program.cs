@@ -10,6 +10,7 @@ using Tokenizers.Bench;
 // Usage:
 //   dotnet run -c Release -- corpus <path>   write the shared corpus (JSON array of ~2 KB prompts)
 //   dotnet run -c Release -- quick <path>    stopwatch-only throughput (for development)
+//   dotnet run -c Release -- ab <path>       interleaved A/B against Microsoft.ML.Tokenizers (robust on a busy machine)
 //   dotnet run -c Release -- run <path>      cold-load + adversarial timings, then a short BenchmarkDotNet run
 if (args.Length >= 2 && args[0] == "corpus")
 {
@@ -31,6 +32,9 @@ _ = TiktokenEncoding.Cl100kBase.CountTokens("x");
 double loadCl100k = sw.Elapsed.TotalMilliseconds;
 Console.WriteLine($"RESULT vocab_load_ms_o200k {loadO200k:F1}");
 Console.WriteLine($"RESULT vocab_load_ms_cl100k {loadCl100k:F1}");
+sw.Restart();
+_ = Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("o200k_base").CountTokens("x");
+Console.WriteLine($"RESULT vocab_load_ms_ml_o200k {sw.Elapsed.TotalMilliseconds:F1}");
 
 // Adversarial one-shot timings (the BenchmarkDotNet run below repeats them).
 var rnd = new Random(7);
@@ -47,6 +51,42 @@ foreach (var (name, text) in new[] { ("1mb_single_letter", new string('a', 1 << 
 
 var corpus = Corpus.Read(corpusPath);
 long corpusBytes = corpus.Sum(p => (long)Encoding.UTF8.GetByteCount(p));
+
+if (args[0] == "ab")
+{
+    // Interleaved A/B against Microsoft.ML.Tokenizers: each round counts the whole corpus with ours, then with ML (order
+    // alternating), so both see the same machine load; the median of the per-round ratios is robust on a busy machine.
+    foreach (var (name, ours, ml) in new[]
+    {
+        ("o200k", TiktokenEncoding.O200kBase, Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("o200k_base")),
+        ("cl100k", TiktokenEncoding.Cl100kBase, Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("cl100k_base")),
+    })
+    {
+        long Ours() { long t = 0; foreach (var p in corpus) t += ours.CountTokens(p); return t; }
+        long Ml() { long t = 0; foreach (var p in corpus) t += ml.CountTokens(p); return t; }
+        if (Ours() != Ml()) Console.WriteLine($"NOTE {name}: token totals differ ({Ours()} vs {Ml()}; special-token text or astral letters in the corpus)");
+        var ratios = new List<double>();
+        double bestOurs = double.MaxValue, bestMl = double.MaxValue;
+        for (int round = 0; round < 21; round++)
+        {
+            double tOurs = 0, tMl = 0;
+            for (int half = 0; half < 2; half++)
+            {
+                bool oursFirst = (round + half) % 2 == 0;
+                sw.Restart();
+                if (oursFirst) Ours(); else Ml();
+                double t = sw.Elapsed.TotalMilliseconds;
+                if (oursFirst) tOurs = t; else tMl = t;
+            }
+            ratios.Add(tMl / tOurs);
+            bestOurs = Math.Min(bestOurs, tOurs);
+            bestMl = Math.Min(bestMl, tMl);
+        }
+        ratios.Sort();
+        Console.WriteLine($"RESULT ab_{name}_median_speedup_vs_ml {ratios[ratios.Count / 2]:F2} (best ours {corpusBytes / (bestOurs / 1e3) / 1e6:F1} MB/s, best ML {corpusBytes / (bestMl / 1e3) / 1e6:F1} MB/s)");
+    }
+    return;
+}
 
 if (args[0] == "quick")
 {
@@ -76,17 +116,33 @@ var job = Job.ShortRun.WithWarmupCount(2).WithIterationCount(5).WithLaunchCount(
 var config = DefaultConfig.Instance.AddJob(job).WithOptions(ConfigOptions.DisableOptimizationsValidator);
 var summaries = BenchmarkRunner.Run(new[] { typeof(CountBenchmarks), typeof(SinglePromptBenchmarks), typeof(AdversarialBenchmarks) }, config);
 
+var means = new Dictionary<string, double>();
 foreach (var report in summaries.SelectMany(s => s.Reports))
 {
     var name = report.BenchmarkCase.Descriptor.WorkloadMethod.Name;
     var stats = report.ResultStatistics;
     if (stats == null) continue;
+    means[name] = stats.Mean;
     long allocated = report.GcStats.GetBytesAllocatedPerOperation(report.BenchmarkCase) ?? -1;
     Console.WriteLine($"RESULT {name}_mean_ms {stats.Mean / 1e6:F3} (allocated {allocated} B/op)");
     if (name.StartsWith("CountCorpus_"))
     {
-        string enc = name.EndsWith("O200k") ? "o200k" : "cl100k";
-        Console.WriteLine($"RESULT ours_{enc}_mbps {corpusBytes / (stats.Mean / 1e9) / 1e6:F2}");
-        Console.WriteLine($"RESULT ours_{enc}_alloc_per_prompt_bytes {(double)allocated / corpus.Count:F2}");
+        string who = name.EndsWith("_Ml") ? "ml" : "ours";
+        string enc = name.Contains("O200k") ? "o200k" : "cl100k";
+        Console.WriteLine($"RESULT {who}_{enc}_mbps {corpusBytes / (stats.Mean / 1e9) / 1e6:F2}");
+        Console.WriteLine($"RESULT {who}_{enc}_alloc_per_prompt_bytes {(double)allocated / corpus.Count:F2}");
+    }
+}
+
+// Ours against the .NET baseline (Microsoft.ML.Tokenizers' TiktokenTokenizer), measured in this same run.
+foreach (var (ml, ours) in new[]
+{
+    ("CountCorpus_O200k_Ml", "CountCorpus_O200k"), ("CountCorpus_Cl100k_Ml", "CountCorpus_Cl100k"),
+    ("CountAscii2KB_O200k_Ml", "CountAscii2KB_O200k"),
+})
+{
+    if (means.TryGetValue(ml, out var mlMean) && means.TryGetValue(ours, out var oursMean))
+    {
+        Console.WriteLine($"RESULT speedup_vs_ml_{ours} {mlMean / oursMean:F2}");
     }
 }

@@ -13,6 +13,7 @@ dotnet run -c Release --no-build -- corpus "$corpus"
 
 ( cd js && { [ -d node_modules ] || npm ci --no-audit --no-fund --silent; } && node bench.mjs "$corpus" ) | tee "$out/js-results.txt"
 dotnet run -c Release --no-build -- run "$corpus" | tee "$out/dotnet-log.txt"
+dotnet run -c Release --no-build -- ab "$corpus" | tee -a "$out/dotnet-log.txt"
 grep '^RESULT' "$out/dotnet-log.txt" > "$out/dotnet-results.txt"
 
 echo
@@ -28,4 +29,4 @@ cat "$out/js-results.txt" "$out/dotnet-results.txt" | awk '
       printf "%-7s ours %8.2f | tiktoken %7.2f | gpt-tokenizer %7.2f | ours / fastest JS = %.2fx\n", e, ours, tk, gt, (best > 0 ? ours / best : 0)
     }
   }'
-grep -E 'alloc|load|1mb_|OneMegabyte|LoadVocabulary|Ascii2KB' "$out/dotnet-results.txt" || true
+grep -E 'alloc|load|1mb_|OneMegabyte|LoadVocabulary|Ascii2KB|_ml_|speedup_vs_ml|^RESULT ab_' "$out/dotnet-results.txt" || true

@@ -10,8 +10,10 @@ public static class AccountActivityApi
     /// <summary>Adds <c>GET /ledger</c> and <c>GET /usage/summary</c> to the (already authenticated) <c>/v1/credits</c> group.</summary>
     public static RouteGroupBuilder MapAccountActivityApi(this RouteGroupBuilder credits)
     {
-        credits.MapGet("/ledger", GetLedger);
-        credits.MapGet("/usage/summary", GetSummary);
+        credits.MapGet("/ledger", GetLedger)
+            .WithName("GetLedger").WithSummary("The caller's activity ledger (every credit movement), newest first").WithTags(ApiTags.Credits);
+        credits.MapGet("/usage/summary", GetSummary)
+            .WithName("GetUsageSummary").WithSummary("The caller's usage totals by day, model, key or feature").WithTags(ApiTags.Usage);
         return credits;
     }
 

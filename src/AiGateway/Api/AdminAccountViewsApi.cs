@@ -17,13 +17,20 @@ public static class AdminAccountViewsApi
     /// <summary>Maps the endpoints on the (already secured) <c>/admin</c> group.</summary>
     public static RouteGroupBuilder MapAdminAccountViewsApi(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/accounts", ListAccounts);
-        admin.MapGet("/accounts/{id:guid}/keys", ListKeys);
-        admin.MapGet("/accounts/{id:guid}/balance", GetBalance);
-        admin.MapGet("/accounts/{id:guid}/log", GetCreditsLog);
-        admin.MapGet("/accounts/{id:guid}/ledger", GetLedger);
-        admin.MapGet("/accounts/{id:guid}/usage", GetUsage);
-        admin.MapGet("/accounts/{id:guid}/usage/summary", GetSummary);
+        admin.MapGet("/accounts", ListAccounts)
+            .WithName("ListAccounts").WithSummary("Find accounts by name fragment, id or key prefix; creation order, cursor-paged").WithTags(ApiTags.AdminAccounts);
+        admin.MapGet("/accounts/{id:guid}/keys", ListKeys)
+            .WithName("ListKeys").WithSummary("An account's keys (prefixes only, never hashes or keys)").WithTags(ApiTags.AdminKeys);
+        admin.MapGet("/accounts/{id:guid}/balance", GetBalance)
+            .WithName("GetAccountBalance").WithSummary("An account's balance by lot (same shape as GET /v1/credits)").WithTags(ApiTags.AdminViews);
+        admin.MapGet("/accounts/{id:guid}/log", GetCreditsLog)
+            .WithName("GetAccountCreditsLog").WithSummary("An account's credit acquisitions (same shape as GET /v1/credits/log)").WithTags(ApiTags.AdminViews);
+        admin.MapGet("/accounts/{id:guid}/ledger", GetLedger)
+            .WithName("GetAccountLedger").WithSummary("An account's activity ledger (same shape as GET /v1/credits/ledger)").WithTags(ApiTags.AdminViews);
+        admin.MapGet("/accounts/{id:guid}/usage", GetUsage)
+            .WithName("GetAccountUsage").WithSummary("An account's calls (same shape as GET /v1/credits/usage)").WithTags(ApiTags.AdminViews);
+        admin.MapGet("/accounts/{id:guid}/usage/summary", GetSummary)
+            .WithName("GetAccountUsageSummary").WithSummary("An account's usage summary (same shape as GET /v1/credits/usage/summary)").WithTags(ApiTags.AdminViews);
         return admin;
     }
 

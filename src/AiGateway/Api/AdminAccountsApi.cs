@@ -23,10 +23,14 @@ public static class AdminAccountsApi
     /// <summary>Maps the account and key endpoints on the (already secured) admin group.</summary>
     public static RouteGroupBuilder MapAdminAccountsApi(this RouteGroupBuilder admin)
     {
-        admin.MapPost("/accounts", CreateAccount);
-        admin.MapGet("/accounts/{id:guid}", GetAccount);
-        admin.MapPost("/accounts/{id:guid}/keys", CreateKey);
-        admin.MapDelete("/keys/{id:guid}", RevokeKey);
+        admin.MapPost("/accounts", CreateAccount)
+            .WithName("CreateAccount").WithSummary("Create an account (welcome and plan credits are issued at once)").WithTags(ApiTags.AdminAccounts);
+        admin.MapGet("/accounts/{id:guid}", GetAccount)
+            .WithName("GetAccount").WithSummary("Get an account").WithTags(ApiTags.AdminAccounts);
+        admin.MapPost("/accounts/{id:guid}/keys", CreateKey)
+            .WithName("CreateKey").WithSummary("Create a gateway key; the plaintext key is shown only in this answer").WithTags(ApiTags.AdminKeys);
+        admin.MapDelete("/keys/{id:guid}", RevokeKey)
+            .WithName("RevokeKey").WithSummary("Revoke a gateway key (effective within the key cache TTL)").WithTags(ApiTags.AdminKeys);
         return admin;
     }
 
@@ -46,18 +50,18 @@ public static class AdminAccountsApi
         return TypedResults.Created($"/admin/accounts/{account.Id}", ToResponse(account));
     }
 
-    private static async Task<Results<Ok<AccountResponse>, NotFound>> GetAccount(Guid id, LedgerDbContext db, CancellationToken ct)
+    private static async Task<Results<Ok<AccountResponse>, ProblemHttpResult>> GetAccount(Guid id, LedgerDbContext db, CancellationToken ct)
     {
         var account = await db.Accounts.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, ct);
-        return account is null ? TypedResults.NotFound() : TypedResults.Ok(ToResponse(account));
+        return account is null ? QueryArguments.AccountNotFound(id) : TypedResults.Ok(ToResponse(account));
     }
 
-    private static async Task<Results<Created<CreatedKeyResponse>, NotFound, ProblemHttpResult>> CreateKey(
+    private static async Task<Results<Created<CreatedKeyResponse>, ProblemHttpResult>> CreateKey(
         Guid id, CreateKeyRequest? request, LedgerDbContext db, TimeProvider time, CancellationToken ct)
     {
         var name = string.IsNullOrWhiteSpace(request?.Name) ? "default" : request!.Name!.Trim();
         if (name.Length > 200) return TypedResults.Problem(statusCode: 400, title: "Invalid key name", detail: "At most 200 characters.");
-        if (!await db.Accounts.AnyAsync(a => a.Id == id, ct)) return TypedResults.NotFound();
+        if (!await db.Accounts.AnyAsync(a => a.Id == id, ct)) return QueryArguments.AccountNotFound(id);
 
         var plaintext = GatewayKeyFormat.NewKey();
         var key = new GatewayKey
@@ -75,11 +79,11 @@ public static class AdminAccountsApi
             new CreatedKeyResponse(key.Id, id, name, plaintext, key.Prefix, key.CreatedAt));
     }
 
-    private static async Task<Results<NoContent, NotFound>> RevokeKey(
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeKey(
         Guid id, LedgerDbContext db, GatewayKeyAuthenticator authenticator, TimeProvider time, CancellationToken ct)
     {
         var key = await db.GatewayKeys.FirstOrDefaultAsync(k => k.Id == id, ct);
-        if (key is null) return TypedResults.NotFound();
+        if (key is null) return QueryArguments.NotFound($"Key {id} not found.");
         key.RevokedAt ??= time.GetUtcNow();
         await db.SaveChangesAsync(ct);
         authenticator.Forget(key.Prefix);

@@ -30,9 +30,15 @@ public static class CsvExportApi
     /// <summary>Maps <c>GET /accounts/{id}/usage.csv</c>, <c>GET /accounts/{id}/ledger.csv</c> and <c>GET /usage.csv</c> on the admin group.</summary>
     public static RouteGroupBuilder MapCsvExportApi(this RouteGroupBuilder admin)
     {
-        admin.MapGet("/accounts/{id:guid}/usage.csv", ExportAccountUsage);
-        admin.MapGet("/accounts/{id:guid}/ledger.csv", ExportAccountLedger);
-        admin.MapGet("/usage.csv", ExportAllUsage);
+        admin.MapGet("/accounts/{id:guid}/usage.csv", ExportAccountUsage)
+            .WithName("ExportAccountUsage").WithSummary("CSV of an account's calls, oldest first (streamed)").WithTags(ApiTags.AdminExports)
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv");
+        admin.MapGet("/accounts/{id:guid}/ledger.csv", ExportAccountLedger)
+            .WithName("ExportAccountLedger").WithSummary("CSV of an account's credit movements (all types unless type=), oldest first").WithTags(ApiTags.AdminExports)
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv");
+        admin.MapGet("/usage.csv", ExportAllUsage)
+            .WithName("ExportAllUsage").WithSummary("CSV of every account's calls, account id and name first").WithTags(ApiTags.AdminExports)
+            .Produces(StatusCodes.Status200OK, contentType: "text/csv");
         return admin;
     }
 

@@ -46,6 +46,9 @@ internal static class QueryArguments
         TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Invalid request", detail: detail);
 
     /// <summary>A 404 ProblemDetails for an unknown account.</summary>
-    public static ProblemHttpResult AccountNotFound(Guid id) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"Account {id} not found.");
+    public static ProblemHttpResult AccountNotFound(Guid id) => NotFound($"Account {id} not found.");
+
+    /// <summary>A 404 ProblemDetails with the given detail.</summary>
+    public static ProblemHttpResult NotFound(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: detail);
 }

@@ -34,8 +34,13 @@ public static class UsageApi
             r.StatusCode, r.UsageSource, r.Clamped, r.Unlimited, r.AttemptCount, r.Feature, r.Task, r.Error, r.StartedAt, r.DurationMs);
     }
 
-    /// <summary>A page of calls, newest first; <see cref="Next"/> is the cursor of the next page or null.</summary>
-    public sealed record UsagePage(IReadOnlyList<CallView> Items, string? Next);
+    /// <summary>A page of calls, newest first; pass <see cref="NextCursor"/> as <c>cursor</c> for the next page (null on the last).</summary>
+    public sealed record UsagePage(IReadOnlyList<CallView> Items, string? NextCursor)
+    {
+        /// <summary>Deprecated alias of <see cref="NextCursor"/> (the name this page used before every page said <c>nextCursor</c>); kept for one release.</summary>
+        [Obsolete("Use NextCursor; 'next' is written for one more release only.")]
+        public string? Next => NextCursor;
+    }
 
     /// <summary>The estimate dry run's answer.</summary>
     public sealed record EstimateView(string Model, string PricedModel, long InputTokens, long OutputTokens, decimal Credits,
@@ -47,10 +52,20 @@ public static class UsageApi
     /// <summary>Maps the endpoints on the (already authenticated) <c>/v1/credits</c> group.</summary>
     public static RouteGroupBuilder MapUsageApi(this RouteGroupBuilder credits)
     {
-        credits.MapGet("/usage", GetUsage);
-        credits.MapGet("/calls/{requestId}", GetCall);
-        credits.MapPost("/estimate/{**providerPath}", Estimate);
-        credits.MapPost("/actions/{name}", ChargeAction);
+        credits.MapGet("/usage", GetUsage)
+            .WithName("GetUsage").WithSummary("The caller's calls, newest first, cursor-paged").WithTags(ApiTags.Usage);
+        credits.MapGet("/calls/{requestId}", GetCall)
+            .WithName("GetCall").WithSummary("One call by its X-Request-Id").WithTags(ApiTags.Usage);
+        credits.MapPost("/estimate/{**providerPath}", Estimate)
+            .WithName("Estimate").WithSummary("Dry run: what a provider request would be estimated at, without calling the provider")
+            .WithDescription("Send the body a client would send to the provider path (e.g. openai/v1/chat/completions). Errors use that provider's error shape.")
+            .WithTags(ApiTags.Usage)
+            .Accepts<System.Text.Json.JsonElement>("application/json")
+            .Produces<EstimateView>();
+        credits.MapPost("/actions/{name}", ChargeAction)
+            .WithName("ChargeAction").WithSummary("Charge a fixed-price action once per Idempotency-Key").WithTags(ApiTags.Credits)
+            .Produces<ActionView>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status402PaymentRequired)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return credits;
     }
 
@@ -63,7 +78,7 @@ public static class UsageApi
         long? after = null;
         if (!string.IsNullOrEmpty(cursor))
         {
-            if (!long.TryParse(cursor, out var c)) return TypedResults.Problem(statusCode: 400, title: "Invalid cursor");
+            if (!long.TryParse(cursor, out var c)) return QueryArguments.Invalid("cursor is invalid; pass the nextCursor of the previous page.");
             after = c;
         }
         var query = db.CallRecords.AsNoTracking().Where(r => r.AccountId == account);
@@ -78,12 +93,12 @@ public static class UsageApi
         return TypedResults.Ok(new UsagePage(rows.Take(size).Select(CallView.From).ToList(), next));
     }
 
-    private static async Task<Results<Ok<CallView>, NotFound>> GetCall(HttpContext context, string requestId, LedgerDbContext db, CancellationToken ct)
+    private static async Task<Results<Ok<CallView>, ProblemHttpResult>> GetCall(HttpContext context, string requestId, LedgerDbContext db, CancellationToken ct)
     {
         var account = context.GetCallerAccount()!.AccountId;
         // Scoped to the caller's account: another account's request id answers 404, exactly like an unknown one.
         var record = await db.CallRecords.AsNoTracking().FirstOrDefaultAsync(r => r.RequestId == requestId && r.AccountId == account, ct);
-        return record is null ? TypedResults.NotFound() : TypedResults.Ok(CallView.From(record));
+        return record is null ? QueryArguments.NotFound($"No call {requestId} on this account.") : TypedResults.Ok(CallView.From(record));
     }
 
     private static async Task<IResult> Estimate(

@@ -37,15 +37,18 @@ public static class HostingExtensions
             var address = app.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                           ?? "http://127.0.0.1:8080";
             var adminConfigured = !string.IsNullOrEmpty(app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.AdminKey);
-            logger.LogInformation(
-                """
-                AiGateway listening on {Address} (admin API {AdminState}).
-                  Create an account:  curl -s -X POST {Address}/admin/accounts -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -d '{{"name":"demo"}}'
-                  Create a key:       curl -s -X POST {Address}/admin/accounts/<account id>/keys -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -d '{{"name":"cli"}}'
-                  Grant credits:      curl -s -X POST {Address}/admin/accounts/<account id>/grants -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -d '{{"kind":"bonus","credits":100,"reason":"welcome"}}'
-                  Call a model:       OpenAI SDK base URL {Address}/openai/v1 with the gateway key as the API key
-                """,
-                address, adminConfigured ? "enabled" : "disabled: set Gateway__AdminKey", address, address, address, address);
+            logger.LogInformation("{StartupHelp}", StartupHelp(address, adminConfigured));
         });
     }
+
+    /// <summary>The start-up hint: where the gateway listens and copy-paste commands for a first account, key and call.</summary>
+    public static string StartupHelp(string address, bool adminConfigured) =>
+        $$"""
+        AiGateway listening on {{address}} (admin API {{(adminConfigured ? "enabled" : "disabled: set Gateway__AdminKey")}}).
+          Admin key:          export ADMIN_KEY="$(cat data/admin-key.txt)"   (where scripts/run.sh keeps it; otherwise your Gateway__AdminKey value)
+          Create an account:  curl -s -X POST {{address}}/admin/accounts -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -d '{"name":"demo"}'
+          Create a key:       curl -s -X POST {{address}}/admin/accounts/<account id>/keys -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -d '{"name":"cli"}'
+          Grant credits:      curl -s -X POST {{address}}/admin/accounts/<account id>/grants -H "Authorization: Bearer $ADMIN_KEY" -H "Content-Type: application/json" -d '{"kind":"bonus","credits":100,"reason":"welcome"}'
+          Call a model:       OpenAI SDK base URL {{address}}/openai/v1 with the gateway key as the API key
+        """;
 }

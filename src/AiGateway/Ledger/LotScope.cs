@@ -51,6 +51,7 @@ public static class LotScope
     }
 
     /// <summary>A stored comma list as its items; null stays null.</summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(stored))]
     public static IReadOnlyList<string>? Split(string? stored) =>
         stored?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -19,7 +19,7 @@ public static class ProxyExtensions
     {
         app.MapReverseProxy(pipeline =>
         {
-            pipeline.UseMiddleware<ProxyLogMiddleware>();
+            pipeline.UseProxyCallLog();
             pipeline.UseMiddleware<ProviderPathGuardMiddleware>();
             pipeline.UseMiddleware<GatewayAuthMiddleware>();
             pipeline.UseMiddleware<RateLimitMiddleware>();

@@ -120,13 +120,13 @@ public abstract class AdminAccountApiTestsBase(AccountApiFixture f)
         var refused = await AdminGetAsync($"/admin/accounts/{f.AccountA}/usage?status=400");
         var mini = await AdminGetAsync($"/admin/accounts/{f.AccountA}/usage?model=gpt-4o-mini");
         var page1 = await AdminGetAsync($"/admin/accounts/{f.AccountA}/usage?limit=3");
-        var page2 = await AdminGetAsync($"/admin/accounts/{f.AccountA}/usage?limit=3&cursor={page1["next"]!.GetValue<string>()}");
+        var page2 = await AdminGetAsync($"/admin/accounts/{f.AccountA}/usage?limit=3&cursor={page1["nextCursor"]!.GetValue<string>()}");
 
         Assert.Equal(f.CallsA[2], Assert.Single(refused["items"]!.AsArray())!["requestId"]!.GetValue<string>());
         Assert.Equal(f.CallsA[2], Assert.Single(mini["items"]!.AsArray())!["requestId"]!.GetValue<string>());
         Assert.Equal(3, page1["items"]!.AsArray().Count);
         Assert.Equal(f.CallsA[0], Assert.Single(page2["items"]!.AsArray())!["requestId"]!.GetValue<string>());
-        Assert.Null(page2["next"]);
+        Assert.Null(page2["nextCursor"]);
     }
 
     [Theory]

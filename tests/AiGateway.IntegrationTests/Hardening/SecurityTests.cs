@@ -68,6 +68,45 @@ public sealed class SecurityTests(HardeningHost host) : IClassFixture<HardeningH
     }
 
     [Fact]
+    public async Task ProxiedCall_ExactlyOneStructuredLogLine_WithTheCallsFieldsAndNoPromptOrKey()
+    {
+        // A host of its own, so its log holds this call only.
+        var own = await HardeningHost.StartAsync(new Dictionary<string, string?>());
+        try
+        {
+            await AssertOneLogLineAsync(own);
+        }
+        finally
+        {
+            await own.DisposeAsync();
+        }
+    }
+
+    private static async Task AssertOneLogLineAsync(HardeningHost own)
+    {
+        const string prompt = "prompt-text-that-must-never-be-logged";
+        using var response = await own.SendAsync(Target.OpenAi,
+            $$"""{"model":"gpt-4o","max_tokens":64,"messages":[{"role":"user","content":"{{prompt}}"}]}""");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var requestId = response.Headers.GetValues("X-Request-Id").Single();
+        var charged = response.Headers.GetValues("X-Credits-Charged").Single();
+
+        // The line is written when the pipeline unwinds, which can be just after the client has the response: wait for it.
+        var log = await own.ReadLogAsync();
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); !log.Contains(requestId, StringComparison.Ordinal) && DateTime.UtcNow < deadline;)
+        {
+            log = await own.ReadLogAsync();
+        }
+        var lines = log.Split('\n').Where(l => l.Contains(requestId, StringComparison.Ordinal)).ToList();
+
+        var line = Assert.Single(lines);
+        Assert.Contains("Proxied POST openai /openai/v1/chat/completions -> 200 in ", line);
+        Assert.True(line.Contains($"key={own.Key[..12]} request={requestId} model=gpt-4o charged={charged} usage=provider attempts=primary:200 error=none", StringComparison.Ordinal), line);
+        Assert.DoesNotContain(prompt, log, StringComparison.Ordinal);
+        Assert.DoesNotContain(own.Key[12..], log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Keys_AfterCreationAndUse_OnlyHashesInDatabaseFilesIncludingWal()
     {
         var extra = await host.CreateKeyAsync();

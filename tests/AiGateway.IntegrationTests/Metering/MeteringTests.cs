@@ -138,7 +138,7 @@ public sealed class MeteringTests : IAsyncLifetime
         var record = await client.CallAsync(response.Headers.GetValues("X-Request-Id").Single());
         Assert.Equal(0m, record["credits"]!.GetValue<decimal>());
         Assert.Equal(status, record["status"]!.GetValue<int>());
-        Assert.Equal((await client.BalanceAsync())["held"]!.GetValue<decimal>(), 0m);
+        Assert.Equal(0m, (await client.BalanceAsync())["held"]!.GetValue<decimal>());
     }
 
     [Fact]

@@ -93,7 +93,7 @@ public sealed class TaskBudgetTests : SeedTestBase
         using var response = await client.Http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Empty((await Upstream.ReceivedAsync()).Where(r => r.Method == "POST"));
+        Assert.DoesNotContain(await Upstream.ReceivedAsync(), r => r.Method == "POST");
         Assert.Equal(100m, await client.AvailableAsync());
     }
 

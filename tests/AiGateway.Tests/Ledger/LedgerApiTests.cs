@@ -103,7 +103,7 @@ public sealed class LedgerApiTests(SqliteLedgerFixture db) : IClassFixture<Sqlit
         Assert.Equal(0m, json.GetProperty("held").GetDecimal());
         Assert.Equal(0m, json.GetProperty("overage").GetDecimal());
         var lots = json.GetProperty("lots").EnumerateArray().ToList();
-        Assert.Equal(["plan", "bonus"], lots.Select(l => l.GetProperty("kind").GetString()).ToArray());
+        Assert.Equal(["plan", "bonus"], lots.Select(l => l.GetProperty("kind").GetString()!).ToArray());
         Assert.Equal(10m, lots[0].GetProperty("remaining").GetDecimal());
         Assert.Equal("2026-08-01T00:00:00+00:00", lots[0].GetProperty("expiresAt").GetString());
         Assert.Equal(JsonValueKind.Null, lots[1].GetProperty("expiresAt").ValueKind);

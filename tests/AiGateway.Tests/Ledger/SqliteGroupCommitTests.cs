@@ -111,8 +111,8 @@ public sealed class SqliteGroupCommitTests(SqliteLedgerFixture db) : IClassFixtu
         Assert.Equal(Credits.FromCredits(50), balance.Available);
         (await LedgerSnapshot.ReadAsync(db, account)).AssertBalanced();
         await using var check = new LedgerDbContext(db.Options);
-        Assert.Equal(0, await check.Database.SqlQueryRaw<int>($"SELECT COUNT(*) AS \"Value\" FROM credit_holds WHERE request_id LIKE 'boom-{account}-%'").SingleAsync());
-        Assert.Equal(50, await check.Database.SqlQueryRaw<int>(
-            $"SELECT COUNT(*) AS \"Value\" FROM ledger_entries WHERE type = 'hold' AND request_id LIKE 'ok-{account}-%'").SingleAsync());
+        Assert.Equal(0, await check.Database.SqlQuery<int>($"SELECT COUNT(*) AS \"Value\" FROM credit_holds WHERE request_id LIKE {$"boom-{account}-%"}").SingleAsync());
+        Assert.Equal(50, await check.Database.SqlQuery<int>(
+            $"SELECT COUNT(*) AS \"Value\" FROM ledger_entries WHERE type = 'hold' AND request_id LIKE {$"ok-{account}-%"}").SingleAsync());
     }
 }

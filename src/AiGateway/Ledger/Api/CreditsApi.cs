@@ -13,8 +13,10 @@ public static class CreditsApi
     /// <summary>Adds <c>GET /</c> (balance by lot) and <c>GET /log</c> (acquisitions, cursor-paged).</summary>
     public static RouteGroupBuilder MapCreditsApi(this RouteGroupBuilder credits)
     {
-        credits.MapGet("/", GetBalance);
-        credits.MapGet("/log", GetLog);
+        credits.MapGet("/", GetBalance)
+            .WithName("GetBalance").WithSummary("The caller's balance: available, held, overage and every lot").WithTags(AiGateway.Api.ApiTags.Credits);
+        credits.MapGet("/log", GetLog)
+            .WithName("GetCreditsLog").WithSummary("The caller's credit acquisitions (grants, plan credits, referrals), newest first").WithTags(AiGateway.Api.ApiTags.Credits);
         return credits;
     }
 

@@ -9,10 +9,15 @@ public static class LedgerAdminApi
     /// <summary>Adds <c>POST /accounts/{id}/grants</c>, <c>POST /accounts/{id}/plan</c>, <c>POST /referrals</c> and <c>DELETE /grants/{id}</c>.</summary>
     public static RouteGroupBuilder MapLedgerAdminApi(this RouteGroupBuilder admin)
     {
-        admin.MapPost("/accounts/{id:guid}/grants", CreateGrant);
-        admin.MapPost("/accounts/{id:guid}/plan", ChangePlan);
-        admin.MapPost("/referrals", GrantReferral);
-        admin.MapDelete("/grants/{id:long}", RevokeGrant);
+        admin.MapPost("/accounts/{id:guid}/grants", CreateGrant)
+            .WithName("CreateGrant").WithSummary("Grant credits (a lot of a kind, with expiry and optional model/modality scope); idempotent by idempotencyKey")
+            .WithTags(AiGateway.Api.ApiTags.AdminCredits);
+        admin.MapPost("/accounts/{id:guid}/plan", ChangePlan)
+            .WithName("ChangePlan").WithSummary("Change or remove an account's plan").WithTags(AiGateway.Api.ApiTags.AdminCredits);
+        admin.MapPost("/referrals", GrantReferral)
+            .WithName("GrantReferral").WithSummary("Grant the referral credits to both accounts (once per invitee)").WithTags(AiGateway.Api.ApiTags.AdminCredits);
+        admin.MapDelete("/grants/{id:long}", RevokeGrant)
+            .WithName("RevokeGrant").WithSummary("Revoke what is left of a grant").WithTags(AiGateway.Api.ApiTags.AdminCredits);
         return admin;
     }
 

@@ -279,8 +279,8 @@
       cell(tr, c.usageSource);
       body.appendChild(tr);
     }
-    state.cursors.usage = page.next;
-    show("usage-more", Boolean(page.next));
+    state.cursors.usage = page.nextCursor;
+    show("usage-more", Boolean(page.nextCursor));
     show("usage-empty", body.children.length === 0);
   }
 
