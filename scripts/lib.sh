@@ -21,23 +21,3 @@ apt_install() {
 require_dotnet() {
   command -v dotnet >/dev/null 2>&1 || { echo "The .NET 10 SDK is required (dotnet not on PATH)." >&2; exit 1; }
 }
-
-require_java() {
-  command -v java >/dev/null 2>&1 || apt_install openjdk-17-jre-headless
-}
-
-require_node() {
-  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
-}
-
-install_wiremock() {
-  # Real WireMock (Java) comes from the 'wiremock' npm package, pinned in tests/tools/package-lock.json.
-  require_java
-  require_node
-  local jar="$REPO_ROOT/tests/tools/node_modules/wiremock/build/wiremock-standalone-3.13.2.jar"
-  if [ ! -f "$jar" ]; then
-    log "npm ci (WireMock) in tests/tools"
-    (cd "$REPO_ROOT/tests/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  fi
-  WIREMOCK_JAR="$jar"
-}

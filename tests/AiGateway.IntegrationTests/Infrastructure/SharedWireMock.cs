@@ -1,6 +1,6 @@
 namespace AiGateway.IntegrationTests.Infrastructure;
 
-/// <summary>One WireMock process for the whole test run, started on first use and stopped when the test process exits.</summary>
+/// <summary>One in-process WireMock.Net server for the whole test run, started on first use; it lives and dies with the test process.</summary>
 public static class SharedWireMock
 {
     private static readonly Lazy<Task<WireMockServer>> Server = new(StartAsync);

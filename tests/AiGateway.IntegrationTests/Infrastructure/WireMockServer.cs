@@ -1,146 +1,55 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Http.Json;
-using System.Net.Sockets;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using AiGateway.MockUpstream;
 
 namespace AiGateway.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// Real WireMock (the Java original, from the <c>wiremock</c> npm package installed by tests/setup.sh) on a free
-/// loopback port. Tests isolate themselves with a unique URL path prefix per scope, so they can run in parallel.
+/// The tests' upstream: WireMock.Net in-process on a free loopback port (<see cref="MockUpstreamServer"/>, shared with
+/// the demo upstream), fed with stubs in WireMock's JSON mapping format. No Java, Node or child process: it stops with
+/// the test host. Tests isolate themselves with a unique URL path prefix per scope, so they can run in parallel.
 /// </summary>
 public sealed class WireMockServer : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly HttpClient _admin;
+    private readonly MockUpstreamServer _server;
 
-    private WireMockServer(Process process, int port)
-    {
-        _process = process;
-        Port = port;
-        BaseUrl = $"http://127.0.0.1:{port}";
-        _admin = new HttpClient { BaseAddress = new Uri(BaseUrl), Timeout = TimeSpan.FromSeconds(30) };
-    }
+    private WireMockServer(MockUpstreamServer server) => _server = server;
 
     /// <summary>The loopback port WireMock listens on.</summary>
-    public int Port { get; }
+    public int Port => _server.Port;
 
     /// <summary>The base URL, e.g. http://127.0.0.1:12345.</summary>
-    public string BaseUrl { get; }
+    public string BaseUrl => _server.BaseUrl;
 
-    /// <summary>Path of the WireMock standalone jar.</summary>
-    public static string JarPath => Path.Combine(RepoPaths.Root, "tests", "tools", "node_modules", "wiremock", "build", "wiremock-standalone-3.13.2.jar");
-
-    /// <summary>Starts WireMock and waits until its admin API answers.</summary>
-    public static async Task<WireMockServer> StartAsync()
-    {
-        if (!File.Exists(JarPath))
-        {
-            throw new InvalidOperationException($"WireMock jar missing at {JarPath}: run tests/setup.sh (the README's test command does).");
-        }
-        var port = FreePort();
-        var psi = new ProcessStartInfo("java")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[]
-                 {
-                     "-Xms64m", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", JarPath, "--port", port.ToString(),
-                     "--bind-address", "127.0.0.1", "--disable-banner", "--async-response-enabled", "true",
-                     "--container-threads", "64", "--jetty-acceptor-threads", "2",
-                 })
-        {
-            psi.ArgumentList.Add(arg);
-        }
-        var process = Process.Start(psi) ?? throw new InvalidOperationException("java did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var server = new WireMockServer(process, port);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"WireMock exited with code {process.ExitCode}");
-            try
-            {
-                using var response = await server._admin.GetAsync("/__admin/health");
-                if (response.IsSuccessStatusCode) return server;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(200);
-        }
-        await server.DisposeAsync();
-        throw new TimeoutException("WireMock did not become ready within 60 s");
-    }
+    /// <summary>Starts an in-process server (listening once this returns).</summary>
+    public static Task<WireMockServer> StartAsync() => Task.FromResult(new WireMockServer(MockUpstreamServer.Start()));
 
     /// <summary>A new isolated scope: its own URL prefix for stubs and received requests.</summary>
     public WireMockScope NewScope() => new(this, "/t" + Guid.NewGuid().ToString("N")[..12]);
 
-    /// <summary>Registers one stub mapping (WireMock JSON mapping format).</summary>
-    public async Task StubAsync(JsonObject mapping)
+    /// <summary>
+    /// Registers one stub mapping in WireMock's JSON format (see <see cref="JavaStubMapping"/> for the supported
+    /// fields; an unsupported one throws <see cref="NotSupportedException"/> rather than being ignored).
+    /// </summary>
+    public Task StubAsync(JsonObject mapping)
     {
-        using var response = await _admin.PostAsync("/__admin/mappings",
-            new StringContent(mapping.ToJsonString(), System.Text.Encoding.UTF8, "application/json"));
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"WireMock rejected mapping: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
-        }
+        _server.Stub(mapping);
+        return Task.CompletedTask;
     }
 
-    /// <summary>Requests WireMock received whose URL starts with the prefix, oldest first.</summary>
-    public async Task<IReadOnlyList<ReceivedRequest>> ReceivedAsync(string urlPrefix)
-    {
-        var json = await _admin.GetFromJsonAsync<JsonObject>("/__admin/requests?limit=10000")
-                   ?? throw new InvalidOperationException("no journal");
-        var list = new List<ReceivedRequest>();
-        foreach (var entry in json["requests"]!.AsArray())
-        {
-            var request = entry!["request"]!;
-            var url = request["url"]!.GetValue<string>();
-            if (!url.StartsWith(urlPrefix, StringComparison.Ordinal)) continue;
-            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            if (request["headers"] is JsonObject h)
-            {
-                foreach (var (name, value) in h) headers[name] = value is JsonArray a ? string.Join(",", a) : value!.ToString();
-            }
-            list.Add(new ReceivedRequest(request["method"]!.GetValue<string>(), url, headers,
-                request["body"]?.GetValue<string>() ?? "", request["loggedDate"]!.GetValue<long>()));
-        }
-        list.Sort((a, b) => a.LoggedAtMs.CompareTo(b.LoggedAtMs));
-        return list;
-    }
+    /// <summary>Requests received whose URL starts with the prefix, oldest first (recorded on arrival).</summary>
+    public Task<IReadOnlyList<ReceivedRequest>> ReceivedAsync(string urlPrefix) =>
+        Task.FromResult<IReadOnlyList<ReceivedRequest>>(_server.Received(urlPrefix)
+            .Select(r => new ReceivedRequest(r.Method, r.Url, r.Headers, r.Body, r.LoggedAt.ToUnixTimeMilliseconds()))
+            .ToList());
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        _admin.Dispose();
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (Exception)
-        {
-            // Best effort: the process may already be gone.
-        }
-        _process.Dispose();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        _server.Dispose();
+        return ValueTask.CompletedTask;
     }
 }
 
-/// <summary>One request as WireMock's journal recorded it.</summary>
+/// <summary>One request as the upstream recorded it on arrival.</summary>
 public sealed record ReceivedRequest(string Method, string Url, IReadOnlyDictionary<string, string> Headers, string Body, long LoggedAtMs);
 
 /// <summary>A test's private corner of the shared WireMock: every stub and upstream address carries its prefix.</summary>
