@@ -59,7 +59,9 @@ public sealed class VideoJobRestartTests
             await restarted.StartAsync();
             using var after = new HttpClient { BaseAddress = restarted.BaseAddress };
             after.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            await WaitAsync(async () => (await after.GetFromJsonAsync<JsonObject>("/v1/credits"))!["held"]!.GetValue<decimal>() == 0m,
+            // Settled first, then shown on the creating call's record.
+            await WaitAsync(async () => (await after.GetFromJsonAsync<JsonObject>("/v1/credits"))!["held"]!.GetValue<decimal>() == 0m
+                                        && (await after.GetFromJsonAsync<JsonObject>($"/v1/credits/calls/{requestId}"))!["usageSource"]!.GetValue<string>() != "pending",
                 "the restarted gateway to settle the pending video job");
             var balance = (await after.GetFromJsonAsync<JsonObject>("/v1/credits"))!;
             var record = (await after.GetFromJsonAsync<JsonObject>($"/v1/credits/calls/{requestId}"))!;

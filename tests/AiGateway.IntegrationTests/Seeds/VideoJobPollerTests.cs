@@ -37,7 +37,7 @@ public sealed class VideoJobPollerTests : SeedTestBase
         var balance = await WaitForNothingHeldAsync(client);
 
         Assert.Equal((0m, 20m), (balance["held"]!.GetValue<decimal>(), balance["available"]!.GetValue<decimal>()));
-        var record = await client.CallAsync(RequestId(created));
+        var record = await WaitForOutcomeOnRecordAsync(client, RequestId(created));
         Assert.Equal((80m, "provider"), (record["credits"]!.GetValue<decimal>(), record["usageSource"]!.GetValue<string>()));
         var polls = (await Upstream.ReceivedAsync()).Where(r => r.Method == "GET" && r.Url.EndsWith("/v1/videos/video_never_polled")).ToList();
         Assert.NotEmpty(polls);
@@ -56,7 +56,8 @@ public sealed class VideoJobPollerTests : SeedTestBase
         var balance = await WaitForNothingHeldAsync(client);
 
         Assert.Equal(100m, balance["available"]!.GetValue<decimal>());
-        Assert.Equal(0m, (await client.CallAsync(RequestId(created)))["credits"]!.GetValue<decimal>());
+        var record = await WaitForOutcomeOnRecordAsync(client, RequestId(created));
+        Assert.Equal((0m, "none"), (record["credits"]!.GetValue<decimal>(), record["usageSource"]!.GetValue<string>()));
     }
 
     [Fact]
@@ -80,7 +81,20 @@ public sealed class VideoJobPollerTests : SeedTestBase
         Assert.All(polls, s => Assert.Equal(HttpStatusCode.OK, s));
         Assert.Equal(120m, (await client.BalanceAsync())["available"]!.GetValue<decimal>());
         Assert.Equal(120m, balance["available"]!.GetValue<decimal>());
-        Assert.Equal(80m, (await client.CallAsync(RequestId(created)))["credits"]!.GetValue<decimal>());
+        Assert.Equal(80m, (await WaitForOutcomeOnRecordAsync(client, RequestId(created)))["credits"]!.GetValue<decimal>());
+    }
+
+    /// <summary>The creating call's record once it shows the job's outcome (the poller settles first, then updates the record).</summary>
+    private static async Task<JsonObject> WaitForOutcomeOnRecordAsync(Infrastructure.GatewayClient client, string requestId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var record = await client.CallAsync(requestId);
+            if (record["usageSource"]!.GetValue<string>() != "pending") return record;
+            Assert.True(DateTime.UtcNow < deadline, "the creating call's record still shows the job pending: " + record.ToJsonString());
+            await Task.Delay(100);
+        }
     }
 
     private static async Task<JsonObject> WaitForNothingHeldAsync(Infrastructure.GatewayClient client)
