@@ -25,13 +25,13 @@ public static class UsageApi
         long InputTokens, long CachedInputTokens, long CacheWriteInputTokens, long OutputTokens, long ReasoningTokens,
         int Images, int VideoSeconds, int AudioUses, decimal Credits, decimal Estimate, decimal Overage, int Status,
         string UsageSource, bool Clamped, bool Unlimited, int Attempts, string? Feature, string? Task, string? Error,
-        DateTimeOffset StartedAt, int DurationMs)
+        DateTimeOffset StartedAt, int DurationMs, bool UsageClamped)
     {
         /// <summary>Maps a stored record.</summary>
         public static CallView From(CallRecord r) => new(r.RequestId, r.Model, r.PricedModel, r.Provider, r.Operation, r.Stream,
             r.InputTokens, r.CachedInputTokens, r.CacheWriteInputTokens, r.OutputTokens, r.ReasoningTokens, r.Images, r.VideoSeconds,
             r.AudioUses, new Credits(r.ChargedMicro).ToDecimal(), new Credits(r.EstimateMicro).ToDecimal(), new Credits(r.OverageMicro).ToDecimal(),
-            r.StatusCode, r.UsageSource, r.Clamped, r.Unlimited, r.AttemptCount, r.Feature, r.Task, r.Error, r.StartedAt, r.DurationMs);
+            r.StatusCode, r.UsageSource, r.Clamped, r.Unlimited, r.AttemptCount, r.Feature, r.Task, r.Error, r.StartedAt, r.DurationMs, r.UsageClamped);
     }
 
     /// <summary>A page of calls, newest first; pass <see cref="NextCursor"/> as <c>cursor</c> for the next page (null on the last).</summary>
@@ -43,8 +43,10 @@ public static class UsageApi
     }
 
     /// <summary>The estimate dry run's answer.</summary>
+    /// <remarks><c>outputTokens</c>/<c>credits</c> are the expected output and cost; <c>outputLimit</c>/<c>held</c> the worst case a call would hold.</remarks>
     public sealed record EstimateView(string Model, string PricedModel, long InputTokens, long OutputTokens, decimal Credits,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? Available);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? Available,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? OutputLimit, decimal Held);
 
     /// <summary>The answer of a fixed-price action charge.</summary>
     public sealed record ActionView(string Action, decimal Credits, decimal Charged, decimal Remaining, bool Repeated);
@@ -125,7 +127,7 @@ public static class UsageApi
         var e = estimated.Estimate!;
         var balance = await ledger.GetBalanceAsync(context.GetCallerAccount()!.AccountId, cancellationToken: ct);
         return TypedResults.Ok(new EstimateView(request.Model ?? e.Price.Name, e.Price.Name, e.InputTokens, e.OutputTokens,
-            e.Credits.ToDecimal(), balance?.Available.ToDecimal()));
+            e.Credits.ToDecimal(), balance?.Available.ToDecimal(), e.OutputLimit, e.Held.ToDecimal()));
     }
 
     private static async Task<IResult> ChargeAction(

@@ -12,6 +12,13 @@ public sealed class RequestIdMiddleware(RequestDelegate next)
         var id = "req_" + Guid.CreateVersion7().ToString("N");
         context.TraceIdentifier = id;
         context.Response.Headers[HeaderName] = id;
+        // A handler that clears the response (an error answer written late) must not leave it without its id.
+        context.Response.OnStarting(static state =>
+        {
+            var (response, requestId) = ((HttpResponse, string))state;
+            if (!response.Headers.ContainsKey(HeaderName)) response.Headers[HeaderName] = requestId;
+            return Task.CompletedTask;
+        }, (context.Response, id));
         return next(context);
     }
 }

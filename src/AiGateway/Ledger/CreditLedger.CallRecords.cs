@@ -9,11 +9,13 @@ public sealed partial class CreditLedger
         INSERT INTO call_records (request_id, account_id, key_id, route, provider, model, priced_model, operation, stream,
             input_tokens, cached_input_tokens, cache_write_input_tokens, output_tokens, reasoning_tokens, images, video_seconds,
             audio_uses, estimated_input_tokens, estimated_output_tokens, estimate_micro, charged_micro, overage_micro, status_code,
-            usage_source, clamped, unlimited, attempt_count, attempts, error, feature, task, started_at, duration_ms, first_byte_ms)
+            usage_source, clamped, unlimited, attempt_count, attempts, error, feature, task, started_at, duration_ms, first_byte_ms,
+            usage_clamped)
         VALUES (@request_id, @account_id, @key_id, @route, @provider, @model, @priced_model, @operation, @stream,
             @input_tokens, @cached_input_tokens, @cache_write_input_tokens, @output_tokens, @reasoning_tokens, @images, @video_seconds,
             @audio_uses, @estimated_input_tokens, @estimated_output_tokens, @estimate_micro, @charged_micro, @overage_micro, @status_code,
-            @usage_source, @clamped, @unlimited, @attempt_count, @attempts, @error, @feature, @task, @started_at, @duration_ms, @first_byte_ms)
+            @usage_source, @clamped, @unlimited, @attempt_count, @attempts, @error, @feature, @task, @started_at, @duration_ms, @first_byte_ms,
+            @usage_clamped)
         """;
 
     /// <summary>
@@ -59,5 +61,6 @@ public sealed partial class CreditLedger
             ("@usage_source", r.UsageSource), ("@clamped", r.Clamped), ("@unlimited", r.Unlimited),
             ("@attempt_count", r.AttemptCount), ("@attempts", r.Attempts), ("@error", r.Error), ("@feature", r.Feature),
             ("@task", r.Task), ("@started_at", r.StartedAt.UtcTicks), ("@duration_ms", r.DurationMs), ("@first_byte_ms", r.FirstByteMs),
+            ("@usage_clamped", r.UsageClamped),
         ];
 }

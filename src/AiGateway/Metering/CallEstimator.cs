@@ -5,15 +5,24 @@ using AiGateway.Tokenizers;
 
 namespace AiGateway.Metering;
 
-/// <summary>The pre-call estimate of one request: the price it resolved to, the token and unit counts, and the credits.</summary>
-public sealed record CallEstimate(ModelPrice Price, long InputTokens, long OutputTokens, EstimateUnits Units, Credits Credits);
+/// <summary>
+/// The pre-call estimate of one request: the price it resolved to, the token and unit counts, the expected credits
+/// (<see cref="Credits"/>, shown as <c>X-Credits-Estimate</c>) and the worst case the hold covers (<see cref="Held"/>).
+/// </summary>
+/// <param name="OutputTokens">Expected output tokens, all choices together.</param>
+/// <param name="OutputLimit">Output tokens per choice the hold covers (the request's limit, the clamp, or the model's maximum); null when output is not limited by tokens (images, videos).</param>
+/// <param name="Held">The credits to hold: input plus <paramref name="OutputLimit"/> for every choice, plus the units.</param>
+public sealed record CallEstimate(ModelPrice Price, long InputTokens, long OutputTokens, EstimateUnits Units, Credits Credits,
+    long? OutputLimit, Credits Held);
 
 /// <summary>
 /// Step "estimate": input tokens from the tokenizer (OpenAI-exact for OpenAI models with a known encoding, o200k_base
-/// scaled by the price book's approximation factor otherwise), output tokens from the requested maximum or the model's
-/// expected output, units from the request, credits from the price book.
+/// scaled by the price book's approximation factor otherwise), units from the request, and two output counts: the
+/// expected output (the model's typical output learned from recent calls, else the price book's expected output,
+/// never above the limit) for the shown estimate, and the most the call may produce (the request's limit, else the
+/// model's maximum) for the hold.
 /// </summary>
-public sealed class CallEstimator(PriceBook prices)
+public sealed class CallEstimator(PriceBook prices, OutputTokenStats stats)
 {
     /// <summary>Estimates a parsed request; <paramref name="maxOutputTokens"/> overrides the request's own limit (clamp).</summary>
     public EstimateOutcome Estimate(ParsedRequest request, long? maxOutputTokens = null)
@@ -35,8 +44,13 @@ public sealed class CallEstimator(PriceBook prices)
             return new EstimateOutcome(null, new GatewayError(GatewayErrorKind.BadRequest,
                 $"The request has a field of an unexpected type: {e.Message}", Code: "invalid_request"));
         }
-        var perChoice = price.OutputTokensForEstimate(maxOutputTokens ?? request.MaxOutputTokens);
-        var output = IsImageOrVideo(request.Operation) ? 0 : checked(perChoice * Math.Max(1, request.N));
+        var requested = maxOutputTokens ?? request.MaxOutputTokens;
+        var choices = Math.Max(1, request.N);
+        long? limit = IsImageOrVideo(request.Operation) ? null : price.OutputLimitForHold(requested);
+        var typical = stats.Typical(price) ?? price.ExpectedOutputTokens;
+        // Limits are at most RequestFields.MaxTokensLimit (10^7) and choices at most 128, so these products fit easily.
+        var expected = limit is { } l ? Math.Min(typical, l) * choices : 0;
+        var worst = limit is { } w ? w * choices : 0;
         var units = new EstimateUnits
         {
             Images = IsImage(request.Operation) ? Math.Max(1, request.N) : 0,
@@ -45,7 +59,8 @@ public sealed class CallEstimator(PriceBook prices)
             VideoSeconds = request.Operation == Operation.OpenAiVideos ? Math.Max(1, request.VideoSeconds ?? 4) : 0,
             AudioUses = price.Modality == ModelModality.Audio ? 1 : 0,
         };
-        return new EstimateOutcome(new CallEstimate(price, input, output, units, CostCalculator.Estimate(price, input, output, units)), null);
+        return new EstimateOutcome(new CallEstimate(price, input, expected, units, CostCalculator.Estimate(price, input, expected, units),
+            limit, CostCalculator.Estimate(price, input, worst, units)), null);
     }
 
     /// <summary>Tokens of text the gateway counted itself (delivered stream output, bodies without usage), scaled like the estimate.</summary>

@@ -75,4 +75,7 @@ public sealed class CallRecord
 
     /// <summary>Milliseconds until the upstream's response headers, if it answered.</summary>
     public int? FirstByteMs { get; set; }
+
+    /// <summary>Whether the reported usage was cut to what the request allowed (or the charge to the hold of a no-debt plan).</summary>
+    public bool UsageClamped { get; set; }
 }

@@ -82,6 +82,7 @@ public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal jour
             StartedAt = call.StartedAt,
             DurationMs = call.ElapsedMs,
             FirstByteMs = call.FirstByteMs,
+            UsageClamped = call.UsageClamped,
         };
     }
 

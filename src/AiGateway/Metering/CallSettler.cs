@@ -1,5 +1,6 @@
 using AiGateway.Ledger;
 using AiGateway.Pricing;
+using Microsoft.Extensions.Options;
 
 namespace AiGateway.Metering;
 
@@ -7,7 +8,8 @@ namespace AiGateway.Metering;
 /// Step "settle": turns what a call used into credits and resolves its hold exactly once — charged from the lots
 /// in burn-down order on 2xx, released at no cost otherwise. Unlimited models settle at 0 with their usage recorded.
 /// </summary>
-public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, ILogger<CallSettler> logger)
+public sealed class CallSettler(
+    CreditLedger ledger, SettlementJournal journal, OutputTokenStats outputStats, IOptions<MeteringOptions> options, ILogger<CallSettler> logger)
 {
     /// <summary>Usage sources recorded on call records.</summary>
     public static class Sources
@@ -28,9 +30,19 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
         if (call.Settlement is { } done) return done;
         // Per-use audio models: providers report tokens (or nothing) for them, never "uses"; a successful call is one use.
         if (usage.AudioUses == 0 && call.Estimate.Units.AudioUses > 0) usage = usage with { AudioUses = call.Estimate.Units.AudioUses };
+        usage = Bound(call, usage, source);
         var cost = call.Unlimited
             ? Credits.Zero
             : CostCalculator.Cost(call.Estimate.Price, usage, call.Request.ImageSize, call.Request.ImageQuality);
+        if (call.Held && call.NoDebt && cost > call.Estimate.Held)
+        {
+            // A clamp plan never goes into debt: what the bound still lets exceed the hold (input the gateway could not
+            // count, cache writes priced above input) is not charged beyond the hold.
+            logger.LogWarning("Request {RequestId}: cost {Cost} exceeds the hold {Held} on a no-debt plan; charging the hold",
+                call.RequestId, cost, call.Estimate.Held);
+            cost = call.Estimate.Held;
+            call.UsageClamped = true;
+        }
         if (!call.Held)
         {
             return call.Settlement = new CallSettlement(usage, source, Credits.Zero, Credits.Zero, call.AvailableAfterHold);
@@ -46,9 +58,30 @@ public sealed class CallSettler(CreditLedger ledger, SettlementJournal journal, 
             logger.LogError(ex, "Request {RequestId}: settlement failed, database unavailable", call.RequestId);
             await journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.Settle, call.RequestId, call.Caller.AccountId, call.Held, cost.Micro, null));
             call.Journaled = true;
-            var estimatedAfter = call.AvailableAfterHold + call.Estimate.Credits - cost;
+            var estimatedAfter = call.AvailableAfterHold + call.Estimate.Held - cost;
             return call.Settlement = new CallSettlement(usage, source, cost, Credits.Zero, Credits.Max(Credits.Zero, estimatedAfter));
         }
+    }
+
+    /// <summary>
+    /// Cuts the usage to what the request allowed (<see cref="UsageBound"/>), flagging and logging a cut; learns the
+    /// model's typical output from trustworthy reports.
+    /// </summary>
+    private CallUsage Bound(MeteredCall call, CallUsage usage, string source)
+    {
+        var bounded = UsageBound.Apply(call, usage, options.Value, out var clamped);
+        if (clamped)
+        {
+            call.UsageClamped = true;
+            logger.LogWarning(
+                "Request {RequestId}: {Source} usage beyond what the request allowed (input {Input}, output {Output}, images {Images}, video seconds {Seconds}); charging at the bound (input {BoundInput}, output {BoundOutput})",
+                call.RequestId, source, usage.InputTokens, usage.OutputTokens, usage.Images, usage.VideoSeconds, bounded.InputTokens, bounded.OutputTokens);
+        }
+        else if (source == Sources.Provider && call.Estimate.OutputLimit is > 0 && call.Estimate.Price.Modality == ModelModality.Text)
+        {
+            outputStats.Observe(call.Estimate.Price, bounded.OutputTokens / Math.Max(1, call.Request.N));
+        }
+        return bounded;
     }
 
     /// <summary>Settles a request's hold; when the hold is gone (expired past its TTL) charges in one step so the work is never given away.</summary>

@@ -6,9 +6,12 @@ using AiGateway.Providers;
 namespace AiGateway.Metering;
 
 /// <summary>
-/// Steps "admit" and "hold": reserves the estimate on the account's credits atomically, or refuses with 402. Under a
-/// plan's <c>clamp</c> policy an unaffordable request is not refused but its output limit is lowered to what the
-/// balance affords (refused only when not even the input is affordable). Unlimited models hold nothing.
+/// Steps "admit" and "hold": reserves the call's worst case (<see cref="CallEstimate.Held"/>: input plus the output
+/// limit — the request's own or the model's maximum — for every choice) on the account's credits atomically, or
+/// refuses with 402. Under a plan's <c>clamp</c> policy an unaffordable request is not refused but its output limit is
+/// lowered to what the balance affords (refused only when not even the input is affordable), and the limit the hold
+/// covers is always written into the forwarded request. On other plans a request without an output limit is lowered
+/// the same way, but not below the model's expected output. Unlimited models hold nothing.
 /// </summary>
 public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, CallEstimator estimator)
 {
@@ -27,22 +30,28 @@ public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, Call
             return null;
         }
 
-        var reserve = await ledger.ReserveAsync(caller.AccountId, call.Estimate.Credits, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope,
+        var reserve = await ledger.ReserveAsync(caller.AccountId, call.Estimate.Held, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope,
             CallRecorder.Interrupted(call));
         var clamp = plans.GetOveragePolicy(caller.Plan) == OveragePolicies.Clamp;
-        for (var i = 0; !reserve.Succeeded && reserve.Status == ReserveStatus.InsufficientCredits && clamp && i < ClampAttempts; i++)
+        call.NoDebt = clamp;
+        var choices = Math.Max(1, call.Request.N);
+        var expectedPerChoice = call.Estimate.OutputTokens / choices;
+        // The limit may be lowered on a clamp plan, and on any plan when the request set none (the gateway chose the
+        // model's maximum, so it may as well choose less) — then the lower limit is written into the request.
+        var lowerable = SupportsOutputLimit(call.Request.Operation) && call.Estimate.OutputLimit is > 0
+                        && (clamp || call.Request.MaxOutputTokens is null);
+        for (var i = 0; !reserve.Succeeded && reserve.Status == ReserveStatus.InsufficientCredits && lowerable && i < ClampAttempts; i++)
         {
             // Lower the output limit to what is available now; another request may take credits meanwhile, so retry a few times.
-            var affordable = CostCalculator.AffordableOutputTokens(call.Estimate.Price, call.Estimate.InputTokens, reserve.Available)
-                             / Math.Max(1, call.Request.N);
-            if (affordable < 1 || !SupportsOutputLimit(call.Request.Operation)) break;
-            var current = call.Estimate.OutputTokens / Math.Max(1, call.Request.N);
-            var limit = (int)Math.Min(Math.Min(affordable, current), int.MaxValue);
-            if (limit < 1) break;
+            var affordable = CostCalculator.AffordableOutputTokens(call.Estimate.Price, call.Estimate.InputTokens, reserve.Available) / choices;
+            if (affordable < 1) break;
+            var limit = (int)Math.Min(Math.Min(affordable, call.Estimate.OutputLimit!.Value), int.MaxValue);
+            // Outside clamp plans a limit below the model's expected output would most likely cut the answer short: refuse instead.
+            if (!clamp && limit < expectedPerChoice) break;
             var clamped = estimator.Estimate(call.Request, limit).Estimate!;
             call.Estimate = clamped;
             call.Clamped = true;
-            reserve = await ledger.ReserveAsync(caller.AccountId, clamped.Credits, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope,
+            reserve = await ledger.ReserveAsync(caller.AccountId, clamped.Held, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope,
                 CallRecorder.Interrupted(call));
         }
 
@@ -50,25 +59,32 @@ public sealed class CreditAdmission(CreditLedger ledger, PlanCatalog plans, Call
         if (reserve.Succeeded)
         {
             call.Held = true;
+            // A clamp plan never goes into debt: the upstream is told the limit its hold covers, whether the limit was
+            // lowered or the request set none (then the hold covers the model's maximum output).
+            if (SupportsOutputLimit(call.Request.Operation) && call.Estimate.OutputLimit is > 0 and var held
+                && (call.Clamped || (clamp && call.Request.MaxOutputTokens is null)))
+                call.ForwardedOutputLimit = (int)Math.Min(held, int.MaxValue);
             return null;
         }
         return reserve.Status switch
         {
             ReserveStatus.InsufficientCredits => new GatewayError(GatewayErrorKind.InsufficientCredits,
-                $"Insufficient credits: this request is estimated at {call.Estimate.Credits} credits and {reserve.Available} are available.",
+                $"Insufficient credits: this request is estimated at {call.Estimate.Credits} credits and needs a hold of " +
+                $"{call.Estimate.Held} credits (the most it may cost{LimitText(call)}); {reserve.Available} are available." +
+                (call.Request.MaxOutputTokens is null && call.Estimate.OutputLimit is > 0 ? " Setting a lower output limit lowers the hold." : ""),
                 Code: "insufficient_quota"),
             // Same 402 shape as running out of credits (OpenAI type insufficient_quota), told apart by its code.
             ReserveStatus.TaskBudgetExceeded => new GatewayError(GatewayErrorKind.InsufficientCredits,
-                $"Task budget exceeded: task '{call.Task}' cannot spend another {call.Estimate.Credits} credits within its budget.",
+                $"Task budget exceeded: task '{call.Task}' cannot hold another {call.Estimate.Held} credits within its budget " +
+                $"(this request is estimated at {call.Estimate.Credits} credits).",
                 Code: "task_budget_exceeded"),
             ReserveStatus.UnknownAccount => new GatewayError(GatewayErrorKind.Unauthorized, "The account of this key no longer exists.", Code: "invalid_api_key"),
             _ => new GatewayError(GatewayErrorKind.BadRequest, "This request id was already used.", Code: "duplicate_request"),
         };
     }
 
-    /// <summary>The output limit the clamp policy chose, or null when the request goes as the client sent it.</summary>
-    public static int? ClampedLimit(MeteredCall call) =>
-        call.Clamped ? (int)Math.Min(call.Estimate.OutputTokens / Math.Max(1, call.Request.N), int.MaxValue) : null;
+    private static string LimitText(MeteredCall call) =>
+        call.Estimate.OutputLimit is > 0 and var limit ? $": {limit} output tokens" + (call.Request.N > 1 ? $" for each of {call.Request.N} choices" : "") : "";
 
     private static bool SupportsOutputLimit(Operation operation) => operation is Operation.OpenAiChatCompletions
         or Operation.OpenAiCompletions or Operation.OpenAiResponses or Operation.AnthropicMessages

@@ -28,7 +28,7 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>The task's credit ceiling sent with this call (<c>X-Gateway-Task-Budget</c>), if any.</summary>
     public Credits? TaskBudget { get; init; }
 
-    /// <summary>The estimate the hold was made for (after any clamp).</summary>
+    /// <summary>The estimate (expected credits) and the hold (worst case) of the call, after any clamp.</summary>
     public CallEstimate Estimate { get; set; } = estimate;
 
     /// <summary>The priced model and modality, which decide the scoped lots that may pay for the call.</summary>
@@ -40,8 +40,17 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>Whether the model costs nothing on the caller's plan.</summary>
     public bool Unlimited { get; set; }
 
-    /// <summary>Whether the output limit was lowered to what the balance affords.</summary>
+    /// <summary>Whether the output limit was lowered to what the balance affords (clamp plans; other plans' requests without a limit).</summary>
     public bool Clamped { get; set; }
+
+    /// <summary>Whether the caller's plan must never go into debt (<c>clamp</c>): its charge never exceeds the hold.</summary>
+    public bool NoDebt { get; set; }
+
+    /// <summary>The output limit the gateway writes into the forwarded request (clamp, or the limit the hold covers); null to forward the client's.</summary>
+    public int? ForwardedOutputLimit { get; set; }
+
+    /// <summary>Whether the charged usage was cut to what the request allowed (or the charge to the hold of a no-debt plan).</summary>
+    public bool UsageClamped { get; set; }
 
     /// <summary>Whether the gateway asked for stream usage on the client's behalf (so the usage chunk is hidden).</summary>
     public bool HideUsageChunk { get; set; }

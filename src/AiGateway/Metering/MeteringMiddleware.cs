@@ -113,13 +113,23 @@ public sealed class MeteringMiddleware(
         }
         if (refused is not null)
         {
-            CreditHeaders.Write(context.Response, call.Estimate.Credits, call.AvailableAfterHold, charged: null);
+            CreditHeaders.Write(context.Response, call, call.AvailableAfterHold, charged: null);
             await ProviderErrorWriter.WriteAsync(context, format, refused);
             // Refused calls are part of the account's history too (a 402 explains a user's "why did it fail").
             call.Error = refused.Code ?? refused.Kind.ToString();
             await recorder.RecordAsync(call, refused.StatusCode, Tag(context, FeatureHeader), Tag(context, TaskHeader));
             return;
         }
+
+        // Every answer to an admitted call carries the credit headers, also an error written by YARP or the forwarder
+        // after clearing the response (errors show the balance after the hold, as streams do).
+        context.Response.OnStarting(static state =>
+        {
+            var (response, admitted) = ((HttpResponse, MeteredCall))state;
+            if (!response.Headers.ContainsKey(CreditHeaders.Estimate))
+                CreditHeaders.Write(response, admitted, admitted.Settlement?.AvailableAfter ?? admitted.AvailableAfterHold, admitted.Settlement?.Charged);
+            return Task.CompletedTask;
+        }, (context.Response, call));
 
         // The hold lives as long as the call: renewed while it runs; should it be lost, the call stops being served
         // (the client connection is dropped, which cancels the upstream request; what was delivered is charged).
@@ -132,7 +142,7 @@ public sealed class MeteringMiddleware(
         try
         {
             // 6. Forward: the gateway's changes to the body (stream usage, clamp), then YARP with failover.
-            var rewrite = ProviderRequestRewriter.Rewrite(request, CreditAdmission.ClampedLimit(call));
+            var rewrite = ProviderRequestRewriter.Rewrite(request, call.ForwardedOutputLimit);
             call.HideUsageChunk = rewrite.HideUsageChunk;
             context.Features.Set(call);
             await forwarder.ForwardAsync(context, call, rewrite.Body ?? body);
@@ -144,7 +154,11 @@ public sealed class MeteringMiddleware(
             call.Error ??= "gateway error: " + ex.GetType().Name;
             if (!context.Response.HasStarted)
             {
+                // Clear() drops every header; the request id and the credit headers belong on this answer too.
                 context.Response.Clear();
+                context.Response.Headers[Hosting.RequestIdMiddleware.HeaderName] = call.RequestId;
+                var released = await settler.ReleaseAsync(call);
+                CreditHeaders.Write(context.Response, call, released.AvailableAfter, released.Charged);
                 await ProviderErrorWriter.WriteAsync(context, format,
                     new GatewayError(GatewayErrorKind.BadGateway, "The gateway could not complete this call; it was not charged."));
             }

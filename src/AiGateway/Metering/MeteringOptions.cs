@@ -39,6 +39,15 @@ public sealed class MeteringOptions
     /// <summary>The longest a stream may run; an endless stream is cut then and charged for what was delivered.</summary>
     public TimeSpan MaxStreamDuration { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>Reported input is charged up to the counted prompt times this factor plus <see cref="ReportedInputSlackTokens"/>.</summary>
+    public long ReportedInputFactor { get; set; } = 4;
+
+    /// <summary>
+    /// Input tokens a report may exceed the counted prompt by (images, files and server-side conversation state are not
+    /// counted by the gateway): 1,048,576, the largest context window in the price book.
+    /// </summary>
+    public long ReportedInputSlackTokens { get; set; } = 1_048_576;
+
     /// <summary>The largest non-streaming response the gateway buffers to read its usage before answering.</summary>
     public int MaxBufferedResponseBytes { get; set; } = 64 * 1024 * 1024;
 

@@ -35,7 +35,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         {
             // Failed calls cost nothing: release before the headers go out so X-Credits-Remaining is already right.
             var released = await settler.ReleaseAsync(call);
-            CreditHeaders.Write(context.Response, call.Estimate.Credits, released.AvailableAfter, released.Charged);
+            CreditHeaders.Write(context.Response, call, released.AvailableAfter, released.Charged);
             return;
         }
 
@@ -87,7 +87,9 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             try
             {
                 // A queued video job: keep the hold until a status poll shows it completed (settle) or failed (release).
-                await videoJobs.StartAsync(call, videoId, CostCalculator.Cost(call.Estimate.Price, usage));
+                var jobUsage = UsageBound.Apply(call, usage, options.Value, out var cut);
+                call.UsageClamped |= cut;
+                await videoJobs.StartAsync(call, videoId, CostCalculator.Cost(call.Estimate.Price, jobUsage));
                 settlement = CallSettler.Pend(call, usage);
             }
             catch (Exception ex) when (DatabaseFailure.Is(ex))
@@ -97,7 +99,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             }
         }
         settlement ??= await settler.SettleAsync(call, usage, source);
-        CreditHeaders.Write(context.Response, call.Estimate.Credits, settlement.AvailableAfter, settlement.Charged);
+        CreditHeaders.Write(context.Response, call, settlement.AvailableAfter, settlement.Charged);
         context.Response.Headers.ContentLength = body.Length;
         try
         {
@@ -113,7 +115,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
     private async Task StreamAsync(HttpContext context, MeteredCall call, HttpResponseMessage upstream)
     {
         var response = context.Response;
-        CreditHeaders.Write(response, call.Estimate.Credits, call.AvailableAfterHold, charged: null);
+        CreditHeaders.Write(response, call, call.AvailableAfterHold, charged: null);
         response.Headers.ContentLength = null;
         var observer = new StreamObserver(call.Request.Operation, call.HideUsageChunk);
         var toClient = new ArrayBufferWriter<byte>(16 * 1024);

@@ -26,7 +26,8 @@ public static class CostCalculator
         // If a provider reports a sub-count larger than its total, the sub-count is still charged in full:
         // the call never costs less than its reported tokens, and no token is counted twice.
         var cacheWrites = Math.Max(0, usage.CacheWriteInputTokens);
-        var micro = TokenLine(input - Math.Min(input, cached + cacheWrites), price.Input, price.PerTokens)
+        var subCounts = cached > long.MaxValue - cacheWrites ? long.MaxValue : cached + cacheWrites;
+        var micro = TokenLine(input - Math.Min(input, subCounts), price.Input, price.PerTokens)
             + TokenLine(cached, price.CachedInput, price.PerTokens)
             + TokenLine(cacheWrites, price.CacheWrite, price.PerTokens)
             + TokenLine(output - Math.Min(output, reasoning), price.Output, price.PerTokens)
@@ -35,7 +36,7 @@ public static class CostCalculator
             + UnitLine(usage.Images, price.ImagePrice(imageSize, imageQuality))
             + UnitLine(usage.VideoSeconds, price.PerVideoSecond)
             + UnitLine(usage.AudioUses, price.PerAudioUse);
-        return new Credits(checked((long)micro));
+        return Saturate(micro);
     }
 
     /// <summary>
@@ -53,7 +54,7 @@ public static class CostCalculator
             + UnitLine(units.Images, price.ImagePrice(units.ImageSize, units.ImageQuality))
             + UnitLine(units.VideoSeconds, price.PerVideoSecond)
             + UnitLine(units.AudioUses, price.PerAudioUse);
-        return new Credits(checked((long)micro));
+        return Saturate(micro);
     }
 
     /// <summary>
@@ -74,6 +75,10 @@ public static class CostCalculator
         var tokens = remaining * price.PerTokens / rate;
         return tokens > long.MaxValue ? long.MaxValue : (long)tokens;
     }
+
+    // Token counts come from outside (a provider's report): each line fits Int128 (long × long), and a sum beyond
+    // long saturates instead of throwing, so arithmetic never turns a served call into an error.
+    private static Credits Saturate(Int128 micro) => new(micro > long.MaxValue ? long.MaxValue : (long)micro);
 
     private static Credits EstimateOutputRate(ModelPrice price) => Credits.Max(price.Output, price.Reasoning);
 

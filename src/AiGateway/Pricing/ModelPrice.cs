@@ -40,6 +40,9 @@ public sealed class ModelPrice
     /// <summary>Output tokens the estimate assumes when the request sets no maximum.</summary>
     public long ExpectedOutputTokens { get; private init; }
 
+    /// <summary>The most output tokens the model produces for one request (0 when it produces no text tokens).</summary>
+    public long MaxOutputTokens { get; private init; }
+
     /// <summary>How many tokens each token-class rate covers.</summary>
     public long PerTokens { get; private init; } = 1_000_000;
 
@@ -99,9 +102,15 @@ public sealed class ModelPrice
     public long OutputTokensForEstimate(long? requestedMaxOutputTokens) =>
         requestedMaxOutputTokens is > 0 ? requestedMaxOutputTokens.Value : ExpectedOutputTokens;
 
+    /// <summary>The per-choice output limit a hold must cover: the request's maximum when it set one, else <see cref="MaxOutputTokens"/>.</summary>
+    public long OutputLimitForHold(long? requestedMaxOutputTokens) =>
+        requestedMaxOutputTokens is > 0 ? requestedMaxOutputTokens.Value : MaxOutputTokens;
+
     /// <summary>Builds the resolved price from validated options; decimal credits become exact micro-credits here, once.</summary>
-    internal static ModelPrice FromOptions(string name, ModelPriceOptions o, long defaultExpectedOutputTokens)
+    internal static ModelPrice FromOptions(string name, ModelPriceOptions o, long defaultExpectedOutputTokens, long defaultMaxOutputTokens = 32_768)
     {
+        var isText = o.Modality == ModelModality.Text;
+        var maxOutput = o.MaxOutputTokens ?? (isText ? defaultMaxOutputTokens : 0);
         var input = ToCredits(o.Input);
         var output = ToCredits(o.Output);
         var multiplier = o.Multiplier ?? 1m;
@@ -115,7 +124,10 @@ public sealed class ModelPrice
             Modality = o.Modality,
             Encoding = o.Encoding ?? ApproximationEncoding,
             ApproximationFactor = o.Encoding is null ? o.ApproximationFactor ?? 1m : 1m,
-            ExpectedOutputTokens = o.ExpectedOutputTokens ?? (o.Modality == ModelModality.Text ? defaultExpectedOutputTokens : 0),
+            // The expected output never exceeds what the model can produce (a default of 1,024 on an 8,192-token model is fine,
+            // on a 512-token one it is not).
+            ExpectedOutputTokens = Math.Min(o.ExpectedOutputTokens ?? (isText ? defaultExpectedOutputTokens : 0), maxOutput),
+            MaxOutputTokens = maxOutput,
             PerTokens = o.PerTokens,
             Input = input,
             CachedInput = o.CachedInput is null ? input : ToCredits(o.CachedInput),

@@ -18,8 +18,14 @@ public sealed class ModelPriceOptions
     /// <summary>For models without a public tokenizer: count with <c>o200k_base</c> and multiply by this factor.</summary>
     public decimal? ApproximationFactor { get; set; }
 
-    /// <summary>Output tokens the estimate assumes when the request sets no maximum.</summary>
+    /// <summary>Output tokens the estimate assumes when the request sets no maximum (until recent calls teach a better value).</summary>
     public long? ExpectedOutputTokens { get; set; }
+
+    /// <summary>
+    /// The most output tokens (reasoning included) the model produces for one request, as the provider publishes it:
+    /// what a request without its own limit is held for, and the most output a call is charged for.
+    /// </summary>
+    public long? MaxOutputTokens { get; set; }
 
     /// <summary>How many tokens each token-class price covers (e.g. 1000000, or 5000 for a per-5K-token table).</summary>
     public long PerTokens { get; set; } = 1_000_000;

@@ -28,7 +28,7 @@ public sealed partial class PriceBook
             throw new OptionsValidationException(PricingOptions.SectionName, typeof(PricingOptions), errors);
 
         var models = options.Models
-            .Select(kv => ModelPrice.FromOptions(kv.Key, kv.Value, options.DefaultExpectedOutputTokens))
+            .Select(kv => ModelPrice.FromOptions(kv.Key, kv.Value, options.DefaultExpectedOutputTokens, options.DefaultMaxOutputTokens))
             .ToList();
         var byName = new Dictionary<string, ModelPrice>(StringComparer.OrdinalIgnoreCase);
         foreach (var model in models)

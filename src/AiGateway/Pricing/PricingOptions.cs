@@ -25,6 +25,9 @@ public sealed class PricingOptions
 
     /// <summary>Output tokens the estimate assumes for models that set no <see cref="ModelPriceOptions.ExpectedOutputTokens"/>.</summary>
     public long DefaultExpectedOutputTokens { get; set; } = 1024;
+
+    /// <summary>The maximum output tokens of text models that set no <see cref="ModelPriceOptions.MaxOutputTokens"/>.</summary>
+    public long DefaultMaxOutputTokens { get; set; } = 32_768;
 }
 
 /// <summary>How calls naming an unpriced model are handled.</summary>

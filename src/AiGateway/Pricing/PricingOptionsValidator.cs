@@ -8,6 +8,9 @@ public sealed class PricingOptionsValidator : IValidateOptions<PricingOptions>
     // Far above any real price, and low enough that rate × token count stays inside Int128 and the result inside long.
     private const decimal MaxCredits = 1_000_000_000m;
 
+    // The gateway's ceiling on any request's output limit (Providers.RequestFields.MaxTokensLimit).
+    private const long MaxOutputTokensLimit = 10_000_000;
+
     private static readonly HashSet<string> KnownEncodings = new(StringComparer.Ordinal) { "o200k_base", "cl100k_base" };
 
     /// <summary>Validates the whole price book and reports every problem at once.</summary>
@@ -25,6 +28,8 @@ public sealed class PricingOptionsValidator : IValidateOptions<PricingOptions>
             errors.Add("Pricing:Models is empty.");
         if (options.DefaultExpectedOutputTokens < 0)
             errors.Add("Pricing:DefaultExpectedOutputTokens must not be negative.");
+        if (options.DefaultMaxOutputTokens is < 1 or > MaxOutputTokensLimit)
+            errors.Add($"Pricing:DefaultMaxOutputTokens must be between 1 and {MaxOutputTokensLimit}.");
 
         // Names and aliases share one case-insensitive namespace: a clash would make resolution depend on load order.
         var owners = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -72,6 +77,13 @@ public sealed class PricingOptionsValidator : IValidateOptions<PricingOptions>
             errors.Add($"{at}: perTokens must be > 0.");
         if (m.ExpectedOutputTokens < 0)
             errors.Add($"{at}: expectedOutputTokens must not be negative.");
+        if (m.MaxOutputTokens is < 0 or > MaxOutputTokensLimit)
+            errors.Add($"{at}: maxOutputTokens must be between 0 and {MaxOutputTokensLimit}.");
+        // Holds cover the model's maximum output: a text model whose output costs something must be able to produce some.
+        if (m.MaxOutputTokens == 0 && m.Modality == ModelModality.Text && (m.Output is > 0 || m.Reasoning is > 0))
+            errors.Add($"{at}: maxOutputTokens is 0 but output is priced.");
+        if (m.ExpectedOutputTokens is { } expected && m.MaxOutputTokens is { } max && expected > max)
+            errors.Add($"{at}: expectedOutputTokens ({expected}) exceeds maxOutputTokens ({max}).");
 
         if (m.Encoding is not null && m.ApproximationFactor is not null)
             errors.Add($"{at}: set either encoding or approximationFactor, not both.");

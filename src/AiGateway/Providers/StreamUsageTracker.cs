@@ -15,9 +15,17 @@ internal abstract class StreamUsageTracker
     public const int MaxDeliveredChars = 1024 * 1024;
 
     private readonly StringBuilder _delivered = new();
+    private CallUsage? _usage;
 
-    /// <summary>The usage seen so far (the last report wins), or null.</summary>
-    public CallUsage? Usage { get; protected set; }
+    /// <summary>The usage seen so far (the last report wins), or null — also once any report of the attempt was unreadable.</summary>
+    public CallUsage? Usage
+    {
+        get => UsageUnreadable ? null : _usage;
+        protected set => _usage = value;
+    }
+
+    /// <summary>Whether a usage report of this attempt could not be read; the call is then charged from counted tokens.</summary>
+    public bool UsageUnreadable { get; private set; }
 
     /// <summary>Whether the provider's end-of-stream event arrived.</summary>
     public bool SawTerminalEvent { get; protected set; }
@@ -27,6 +35,21 @@ internal abstract class StreamUsageTracker
 
     /// <summary>Reads one event; returns true when the event must be withheld from the client.</summary>
     public abstract bool OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data);
+
+    /// <summary>Runs a usage read; an unreadable report marks the attempt's usage unreadable (for good) and yields null.</summary>
+    protected T? TryRead<T>(Func<T?> read) where T : class
+    {
+        if (UsageUnreadable) return null;
+        try
+        {
+            return read();
+        }
+        catch (UnreadableUsageException)
+        {
+            UsageUnreadable = true;
+            return null;
+        }
+    }
 
     /// <summary>Appends a delivered text delta, respecting the cap.</summary>
     protected void AppendDelivered(string? text)

@@ -10,7 +10,7 @@ namespace AiGateway.Providers;
 /// <summary>Reads what a call consumed from a complete (non-streamed) provider response body.</summary>
 public static class UsageReader
 {
-    /// <summary>Returns the usage in <paramref name="body"/>, or null when the body reports none (or is not JSON).</summary>
+    /// <summary>Returns the usage in <paramref name="body"/>, or null when the body reports none, an unreadable one, or is not JSON.</summary>
     public static CallUsage? FromJson(Operation operation, ReadOnlySpan<byte> body)
     {
         if (operation == Operation.Unmetered || body.IsEmpty || !Utf8.IsValid(body)) return null;
@@ -27,12 +27,20 @@ public static class UsageReader
         using (document)
         {
             var root = document.RootElement;
-            return operation switch
+            try
             {
-                Operation.AnthropicMessages => AnthropicUsage.FromResponse(root),
-                Operation.GeminiGenerateContent or Operation.GeminiStreamGenerateContent => GeminiUsage.FromResponse(root),
-                _ => OpenAiUsage.FromResponse(operation, root),
-            };
+                return operation switch
+                {
+                    Operation.AnthropicMessages => AnthropicUsage.FromResponse(root),
+                    Operation.GeminiGenerateContent or Operation.GeminiStreamGenerateContent => GeminiUsage.FromResponse(root),
+                    _ => OpenAiUsage.FromResponse(operation, root),
+                };
+            }
+            catch (UnreadableUsageException)
+            {
+                // An unreadable report is no report: the caller charges the counted tokens (usage source "estimated").
+                return null;
+            }
         }
     }
 }

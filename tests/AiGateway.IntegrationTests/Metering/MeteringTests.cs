@@ -197,7 +197,7 @@ public sealed class MeteringTests : IAsyncLifetime
             writes = usage["cache_creation_input_tokens"]!.GetValue<long>(), output = usage["output_tokens"]!.GetValue<long>();
 
         using var response = await _client.PostJsonAsync("/anthropic/v1/messages",
-            """{"model":"claude-sonnet-4-20250514","max_tokens":256,"messages":[{"role":"user","content":"hi"}]}""");
+            """{"model":"claude-sonnet-4-20250514","max_tokens":1024,"messages":[{"role":"user","content":"hi"}]}""");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var expectedMicro = input * 300 + reads * 30 + writes * 375 + output * 1500;

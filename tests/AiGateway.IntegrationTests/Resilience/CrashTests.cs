@@ -56,8 +56,9 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
             admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "crash-admin-key");
             var account = (await (await admin.PostAsJsonAsync("/admin/accounts", new { name = "crash" })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
             key = (await (await admin.PostAsJsonAsync($"/admin/accounts/{account}/keys", new { name = "k" })).Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
-            (await admin.PostAsJsonAsync($"/admin/accounts/{account}/grants", new { kind = "bonus", credits = 100, reason = "crash test" })).EnsureSuccessStatusCode();
+            (await admin.PostAsJsonAsync($"/admin/accounts/{account}/grants", new { kind = "bonus", credits = 1000, reason = "crash test" })).EnsureSuccessStatusCode();
 
+            // Calls without an output limit hold gpt-4o's maximum output (16,384 tokens, 16.4 credits): 1,000 credits admit all 50.
             using var client = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
             // Warm up the gateway and WireMock (JIT, vocabularies) so the kill lands among calls, not before them.
@@ -122,7 +123,7 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
                              $"(streams {outcomes.Count(o => o.FullyReceived && o.Kind == "stream")}), cut by the kill: {outcomes.Count(o => !o.FullyReceived)}; " +
                              $"charges: {charges.Count}, charged micro: {await ChargedMicroAsync(dbPath)}, available after restart: {balance["available"]}, held: {balance["held"]}");
             // Conservation: the grant is what is left plus what was charged.
-            Assert.Equal(100_000_000L, (long)(balance["available"]!.GetValue<decimal>() * 1_000_000m) + await ChargedMicroAsync(dbPath));
+            Assert.Equal(1_000_000_000L, (long)(balance["available"]!.GetValue<decimal>() * 1_000_000m) + await ChargedMicroAsync(dbPath));
         }
         SqliteConnection.ClearAllPools();
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { }

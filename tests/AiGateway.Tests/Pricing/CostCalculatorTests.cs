@@ -158,9 +158,11 @@ public sealed class CostCalculatorTests
     }
 
     [Fact]
-    public void Cost_ResultBeyondLong_ThrowsRatherThanWrapping()
+    public void Cost_ResultBeyondLong_SaturatesRatherThanWrappingOrThrowing()
     {
+        // Issue #12: a throw here turned a served call into a 502 (or an uncharged stream); usage is bounded before
+        // charging, and the arithmetic itself saturates.
         var price = PricingTestData.Price(PricingTestData.Text(m => { m.PerTokens = 1; m.Input = 1_000_000_000m; }));
-        Assert.Throws<OverflowException>(() => CostCalculator.Cost(price, new CallUsage { InputTokens = long.MaxValue / 2 }));
+        Assert.Equal(long.MaxValue, CostCalculator.Cost(price, new CallUsage { InputTokens = long.MaxValue / 2 }).Micro);
     }
 }

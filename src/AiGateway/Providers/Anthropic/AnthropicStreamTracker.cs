@@ -23,16 +23,17 @@ internal sealed class AnthropicStreamTracker : StreamUsageTracker
         switch (type.GetString())
         {
             case "message_start":
-                if (UsageFields.TryGetObject(root, "message", out var message) && UsageFields.TryGetObject(message, "usage", out var startUsage))
+                if (UsageFields.TryGetObject(root, "message", out var message) && UsageFields.TryGetObject(message, "usage", out var startUsage)
+                    && TryRead(() => AnthropicUsage.FromUsage(startUsage)) is { } start)
                 {
-                    _usage = AnthropicUsage.FromUsage(startUsage);
+                    _usage = start;
                     Usage = _usage;
                 }
                 break;
             case "message_delta":
-                if (UsageFields.TryGetObject(root, "usage", out var deltaUsage))
+                if (UsageFields.TryGetObject(root, "usage", out var deltaUsage) && TryRead(() => MergeDelta(_usage, deltaUsage)) is { } merged)
                 {
-                    _usage = MergeDelta(_usage, deltaUsage);
+                    _usage = merged;
                     Usage = _usage;
                 }
                 break;
@@ -62,6 +63,6 @@ internal sealed class AnthropicStreamTracker : StreamUsageTracker
         return input with { OutputTokens = Has(delta, "output_tokens") ? UsageFields.Count(delta, "output_tokens") : current.OutputTokens };
     }
 
-    private static bool Has(JsonElement obj, string name) =>
-        obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number;
+    // Present at all: an unreadable restated count must make the report unreadable, not be skipped.
+    private static bool Has(JsonElement obj, string name) => UsageFields.Has(obj, name);
 }

@@ -48,21 +48,23 @@ internal static class GeminiRequestParser
             throw new InvalidRequestException("Invalid type for 'systemInstruction': expected an object.", "systemInstruction");
         RequestFields.OptionalArray(root, "tools");
         int? maxOutput = null;
-        var candidates = 1;
-        // Google's JSON mapping accepts snake_case field names as well as the documented camelCase ones.
-        if ((RequestFields.OptionalObject(root, "generationConfig") ?? RequestFields.OptionalObject(root, "generation_config")) is { } config)
+        int? candidates = null;
+        // Google's JSON mapping accepts snake_case field names as well as the documented camelCase ones; when a body
+        // carries several spellings, the larger limit is what the upstream may generate.
+        foreach (var configName in GeminiRequestRewriter.ConfigNames)
         {
-            maxOutput = RequestFields.OptionalInt(config, "maxOutputTokens", 1, RequestFields.MaxTokensLimit)
-                ?? RequestFields.OptionalInt(config, "max_output_tokens", 1, RequestFields.MaxTokensLimit);
-            candidates = RequestFields.OptionalInt(config, "candidateCount", 1, 128)
-                ?? RequestFields.OptionalInt(config, "candidate_count", 1, 128) ?? 1;
+            if (RequestFields.OptionalObject(root, configName) is not { } config) continue;
+            foreach (var limitName in GeminiRequestRewriter.LimitNames)
+                maxOutput = OpenAi.OpenAiRequestParser.MaxOf(maxOutput, RequestFields.OptionalInt(config, limitName, 1, RequestFields.MaxTokensLimit));
+            candidates = OpenAi.OpenAiRequestParser.MaxOf(candidates, RequestFields.OptionalInt(config, "candidateCount", 1, 128));
+            candidates = OpenAi.OpenAiRequestParser.MaxOf(candidates, RequestFields.OptionalInt(config, "candidate_count", 1, 128));
         }
         return new ParsedRequest(ProviderFormat.Gemini, operation, path, body, document)
         {
             Model = model,
             Stream = operation == Operation.GeminiStreamGenerateContent,
             MaxOutputTokens = maxOutput,
-            N = candidates,
+            N = candidates ?? 1,
         };
     }
 }

@@ -33,6 +33,6 @@ internal sealed class GeminiStreamTracker : StreamUsageTracker
                     SawTerminalEvent = true;
             }
         }
-        if (GeminiUsage.FromResponse(root) is { } usage) Usage = usage;
+        if (TryRead(() => GeminiUsage.FromResponse(root)) is { } usage) Usage = usage;
     }
 }

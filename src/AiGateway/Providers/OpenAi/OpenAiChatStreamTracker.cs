@@ -41,7 +41,7 @@ internal sealed class OpenAiChatStreamTracker(bool hideUsageChunk) : StreamUsage
 
         // Compatible servers may attach usage to the last content chunk instead; it is read but such a chunk is never hidden.
         if (!UsageFields.TryGetObject(root, "usage", out var usage)) return false;
-        Usage = OpenAiUsage.FromChatUsage(usage);
+        if (TryRead(() => OpenAiUsage.FromChatUsage(usage)) is { } read) Usage = read;
         return hideUsageChunk && choiceCount == 0;
     }
 }

@@ -22,7 +22,7 @@ internal sealed class OpenAiImageStreamTracker : StreamUsageTracker
         _images++;
         // The docs do not say whether usage is per image or for the call; taking the last report never double-charges.
         if (UsageFields.TryGetObject(root, "usage", out var usage))
-            _tokens = OpenAiUsage.FromResponsesUsage(usage);
+            _tokens = TryRead(() => OpenAiUsage.FromResponsesUsage(usage)) ?? _tokens;
         Usage = _tokens with { Images = _images };
         // The stream has no [DONE]; the last requested image completing is as terminal as it gets.
         SawTerminalEvent = true;

@@ -65,7 +65,8 @@ internal static class OpenAiRequestParser
                 {
                     Model = model,
                     Stream = stream,
-                    MaxOutputTokens = maxCompletion ?? maxTokens,
+                    // With both fields set, an upstream may honour either: the larger is what it may generate.
+                    MaxOutputTokens = MaxOf(maxCompletion, maxTokens),
                     N = RequestFields.OptionalInt(root, "n", 1, 128) ?? 1,
                 };
             }
@@ -79,7 +80,8 @@ internal static class OpenAiRequestParser
                     Model = model,
                     Stream = stream,
                     MaxOutputTokens = RequestFields.OptionalInt(root, "max_tokens", 1, RequestFields.MaxTokensLimit),
-                    N = RequestFields.OptionalInt(root, "n", 1, 128) ?? 1,
+                    // best_of generates (and bills) that many completions server-side, returning n of them.
+                    N = MaxOf(RequestFields.OptionalInt(root, "n", 1, 128), RequestFields.OptionalInt(root, "best_of", 1, 128)) ?? 1,
                 };
             }
             case Operation.OpenAiResponses:
@@ -118,6 +120,9 @@ internal static class OpenAiRequestParser
                 };
         }
     }
+
+    /// <summary>The larger of two optional limits.</summary>
+    internal static int? MaxOf(int? a, int? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
 
     /// <summary>OpenAI documents <c>seconds</c> as a string ("4", "8", "12"); a number is accepted too.</summary>
     private static int? VideoSeconds(JsonElement root)

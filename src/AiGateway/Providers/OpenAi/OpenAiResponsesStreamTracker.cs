@@ -29,7 +29,7 @@ internal sealed class OpenAiResponsesStreamTracker : StreamUsageTracker
             case "response.failed":
                 SawTerminalEvent = true;
                 if (UsageFields.TryGetObject(root, "response", out var response) && UsageFields.TryGetObject(response, "usage", out var usage))
-                    Usage = OpenAiUsage.FromResponsesUsage(usage);
+                    Usage = TryRead(() => OpenAiUsage.FromResponsesUsage(usage)) ?? Usage;
                 break;
         }
         return false;

@@ -444,8 +444,13 @@
         body: $("estimate-body").value,
       });
       const afford = e.available === undefined ? "" : ` You have ${fmtCredits(e.available)} available.`;
+      // credits/outputTokens are the expected call; held/outputLimit the worst case a call holds until it is charged.
+      const limit = e.outputLimit ?? e.outputTokens;
+      const hold = e.held > e.credits
+        ? ` A call holds up to ${fmtCredits(e.held)} credits until it is charged (about ${fmtInt(e.outputTokens)} output tokens are typical).`
+        : "";
       $("estimate-result").textContent =
-        `About ${fmtCredits(e.credits)} credits for ${e.pricedModel}: ${fmtInt(e.inputTokens)} input tokens and up to ${fmtInt(e.outputTokens)} output tokens.${afford}`;
+        `About ${fmtCredits(e.credits)} credits for ${e.pricedModel}: ${fmtInt(e.inputTokens)} input tokens and up to ${fmtInt(limit)} output tokens.${afford}${hold}`;
       show("estimate-result", true);
     } catch (error) {
       showError("estimate-error", error.message);

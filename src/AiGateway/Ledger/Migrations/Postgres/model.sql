@@ -43,6 +43,7 @@ CREATE TABLE call_records (
     started_at bigint NOT NULL,
     duration_ms integer NOT NULL,
     first_byte_ms integer,
+    usage_clamped boolean NOT NULL,
     CONSTRAINT "PK_call_records" PRIMARY KEY (id)
 );
 

@@ -41,7 +41,8 @@ CREATE TABLE "call_records" (
     "task" TEXT NULL,
     "started_at" INTEGER NOT NULL,
     "duration_ms" INTEGER NOT NULL,
-    "first_byte_ms" INTEGER NULL
+    "first_byte_ms" INTEGER NULL,
+    "usage_clamped" INTEGER NOT NULL
 );
 
 
