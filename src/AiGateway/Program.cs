@@ -1,6 +1,7 @@
 using AiGateway.Accounts;
 using AiGateway.Api;
 using AiGateway.Dashboard;
+using AiGateway.History;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
 using AiGateway.Metering;
@@ -9,6 +10,7 @@ using AiGateway.Proxy;
 
 if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
 if (SchemaCommand.IsRequested(args)) return SchemaCommand.Run(args[1]);
+if (ArchiveCommand.IsRequested(args)) return await ArchiveCommand.RunAsync(args, Console.Out, Console.Error);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddGatewayConfiguration(args).AddGatewayLogging();
@@ -16,6 +18,7 @@ builder.Services.AddGatewayHosting(builder.Configuration);
 builder.Services.AddGatewayApi();
 builder.Services.AddLedgerStorage(builder.Configuration);
 builder.Services.AddLedger(builder.Configuration);
+builder.Services.AddHistory();
 builder.Services.AddPricing();
 builder.Services.AddGatewayAccounts();
 builder.Services.AddMetering();

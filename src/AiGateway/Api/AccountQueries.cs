@@ -1,3 +1,4 @@
+using System.Data.Common;
 using AiGateway.Ledger;
 using AiGateway.Pricing;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -48,37 +49,71 @@ internal static class AccountQueries
     /// <summary>The filtered activity ledger of an account, in id order (newest first unless <paramref name="ascending"/>).</summary>
     public static IQueryable<LedgerEntry> Ledger(LedgerDbContext db, Guid account, string[] types, DateTimeOffset? from, DateTimeOffset? to)
     {
-        var query = db.LedgerEntries.AsNoTracking().Where(e => e.AccountId == account && types.Contains(e.Type));
+        var query = db.LedgerEntries.AsNoTracking().Where(e => e.AccountId == account);
+        // Every type: no filter, so the (account_id, id) index serves the order without a type list to merge.
+        if (!AllLedgerTypes.All(types.Contains)) query = query.Where(e => types.Contains(e.Type));
         if (from is { } f) query = query.Where(e => e.At >= f);
         if (to is { } t) query = query.Where(e => e.At < t);
         return query;
     }
 
+    /// <summary>The rows of one ledger page (one more than <paramref name="limit"/>, to tell whether another page follows).</summary>
+    public static IQueryable<LedgerEntry> LedgerPageQuery(
+        LedgerDbContext db, Guid account, string[] types, DateTimeOffset? from, DateTimeOffset? to, long? before, int limit)
+    {
+        var query = Ledger(db, account, types, from, to);
+        if (before is { } b) query = query.Where(e => e.Id < b);
+        return query.OrderByDescending(e => e.Id).Take(limit + 1);
+    }
+
+    /// <summary>
+    /// The models of the given calls. Looked up by request id alone (its unique index finds each row directly): with
+    /// <c>account_id = @a</c> beside the <c>IN</c> list SQLite chose the account's index and read its whole history.
+    /// The account is checked on the rows found, so another account's call never lends its model.
+    /// </summary>
+    public static IQueryable<CallModel> CallModelsQuery(LedgerDbContext db, string[] requestIds) =>
+        db.CallRecords.AsNoTracking().Where(r => requestIds.Contains(r.RequestId)).Select(r => new CallModel(r.RequestId, r.AccountId, r.Model));
+
+    /// <summary>The kind and reason of the given lots, looked up by primary key (the account is checked on the rows found).</summary>
+    public static IQueryable<LotLabel> LotLabelsQuery(LedgerDbContext db, long[] lotIds) =>
+        db.CreditLots.AsNoTracking().Where(l => lotIds.Contains(l.Id)).Select(l => new LotLabel(l.Id, l.AccountId, l.Kind, l.Reason));
+
+    /// <summary>A call's request id, account and model, for labelling ledger movements.</summary>
+    public sealed record CallModel(string RequestId, Guid AccountId, string Model);
+
+    /// <summary>A lot's id, account, kind and reason, for labelling ledger movements.</summary>
+    public sealed record LotLabel(long Id, Guid AccountId, string Kind, string Reason);
+
     /// <summary>One page of the activity ledger, newest first, with each movement's lot and model looked up for display.</summary>
     public static async Task<LedgerPage> LedgerPageAsync(
         LedgerDbContext db, Guid account, string[] types, DateTimeOffset? from, DateTimeOffset? to, long? before, int limit, CancellationToken ct)
     {
-        var query = Ledger(db, account, types, from, to);
-        if (before is { } b) query = query.Where(e => e.Id < b);
-        var rows = await query.OrderByDescending(e => e.Id).Take(limit + 1).ToListAsync(ct);
+        var rows = await LedgerPageQuery(db, account, types, from, to, before, limit).ToListAsync(ct);
         var page = rows.Take(limit).ToList();
-        // Two small look-ups bounded by the page size, instead of joins that would complicate the keyset query.
-        var lotIds = page.Where(e => e.LotId is not null).Select(e => e.LotId!.Value).Distinct().ToArray();
+        var items = await LabelAsync(db, account, page, ct);
+        return new LedgerPage(items, rows.Count > limit ? page[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
+    }
+
+    /// <summary>
+    /// Maps movements to views with their lot's kind and reason and their call's model: two small look-ups bounded by
+    /// the number of movements, instead of joins that would complicate the keyset queries.
+    /// </summary>
+    public static async Task<List<LedgerEntryView>> LabelAsync(LedgerDbContext db, Guid account, IReadOnlyList<LedgerEntry> entries, CancellationToken ct)
+    {
+        var lotIds = entries.Where(e => e.LotId is not null).Select(e => e.LotId!.Value).Distinct().ToArray();
         var lots = lotIds.Length == 0
             ? []
-            : await db.CreditLots.AsNoTracking().Where(l => l.AccountId == account && lotIds.Contains(l.Id))
-                .Select(l => new { l.Id, l.Kind, l.Reason }).ToDictionaryAsync(l => l.Id, ct);
-        var requestIds = page.Where(e => e.RequestId is not null).Select(e => e.RequestId!).Distinct().ToArray();
+            : (await LotLabelsQuery(db, lotIds).ToListAsync(ct)).Where(l => l.AccountId == account).ToDictionary(l => l.Id);
+        var requestIds = entries.Where(e => e.RequestId is not null).Select(e => e.RequestId!).Distinct().ToArray();
         var models = requestIds.Length == 0
             ? []
-            : await db.CallRecords.AsNoTracking().Where(r => r.AccountId == account && requestIds.Contains(r.RequestId))
-                .Select(r => new { r.RequestId, r.Model }).ToDictionaryAsync(r => r.RequestId, r => r.Model, ct);
-        var items = page.Select(e =>
+            : (await CallModelsQuery(db, requestIds).ToListAsync(ct)).Where(c => c.AccountId == account)
+                .ToDictionary(c => c.RequestId, c => c.Model, StringComparer.Ordinal);
+        return entries.Select(e =>
         {
             var lot = e.LotId is { } id && lots.TryGetValue(id, out var l) ? l : null;
             return ToView(e, lot?.Kind, lot?.Reason, e.RequestId is { } r && models.TryGetValue(r, out var m) ? m : null);
         }).ToList();
-        return new LedgerPage(items, rows.Count > limit ? page[^1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null);
     }
 
     /// <summary>Maps a movement, with its lot's kind and reason and its call's model when known.</summary>
@@ -98,22 +133,30 @@ internal static class AccountQueries
 
     /// <summary>The filtered call records of an account.</summary>
     public static IQueryable<Metering.CallRecord> Calls(
-        LedgerDbContext db, Guid account, DateTimeOffset? from, DateTimeOffset? to, string? model, string? feature, int? status)
+        LedgerDbContext db, Guid account, DateTimeOffset? from, DateTimeOffset? to, string? model, string? feature, int? status,
+        string? task = null)
     {
         var query = db.CallRecords.AsNoTracking().Where(r => r.AccountId == account);
         if (from is { } f) query = query.Where(r => r.StartedAt >= f);
         if (to is { } t) query = query.Where(r => r.StartedAt < t);
         if (!string.IsNullOrEmpty(model)) query = query.Where(r => r.Model == model || r.PricedModel == model);
         if (!string.IsNullOrEmpty(feature)) query = query.Where(r => r.Feature == feature);
+        if (!string.IsNullOrEmpty(task)) query = query.Where(r => r.Task == task);
         if (status is { } s) query = query.Where(r => r.StatusCode == s);
         return query;
+    }
+
+    /// <summary>The rows of one usage page, newest first (one more than <paramref name="limit"/>, to tell whether another page follows).</summary>
+    public static IQueryable<Metering.CallRecord> UsagePageQuery(IQueryable<Metering.CallRecord> calls, long? before, int limit)
+    {
+        if (before is { } b) calls = calls.Where(r => r.Id < b);
+        return calls.OrderByDescending(r => r.Id).Take(limit + 1);
     }
 
     /// <summary>One page of calls, newest first, in the user usage API's shape.</summary>
     public static async Task<UsageApi.UsagePage> UsagePageAsync(IQueryable<Metering.CallRecord> calls, long? before, int limit, CancellationToken ct)
     {
-        if (before is { } b) calls = calls.Where(r => r.Id < b);
-        var rows = await calls.OrderByDescending(r => r.Id).Take(limit + 1).ToListAsync(ct);
+        var rows = await UsagePageQuery(calls, before, limit).ToListAsync(ct);
         var next = rows.Count > limit ? rows[limit - 1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
         return new UsageApi.UsagePage(rows.Take(limit).Select(UsageApi.CallView.From).ToList(), next);
     }
@@ -122,52 +165,174 @@ internal static class AccountQueries
     public static readonly string[] GroupBys = ["day", "model", "key", "feature", "task"];
 
     /// <summary>
-    /// Sums an account's calls in <c>[from, to)</c> into buckets. Rows are streamed and folded into at most
-    /// <see cref="MaxBuckets"/> buckets, so memory depends on the buckets, not on the number of calls; grouping by local
-    /// day in the database would need per-provider date functions over the tick-encoded timestamps.
+    /// Sums an account's calls in <c>[from, to)</c> into buckets, exactly as the calls themselves would add up: whole
+    /// UTC hours come from the hourly rollups (for calls up to the rollup watermark) plus the calls above the
+    /// watermark, and the partial hours at either end of the range from the calls. All three are read in one short
+    /// snapshot, so a rollup step committing meanwhile neither doubles nor drops a call. A day grouping at an offset
+    /// that is not a whole number of hours (e.g. +05:30) cuts hours in two, so it reads the calls themselves.
     /// </summary>
     public static async Task<UsageSummary> SummaryAsync(
         LedgerDbContext db, Guid account, DateTimeOffset from, DateTimeOffset to, string groupBy, int tzOffsetMinutes, CancellationToken ct)
     {
-        var offset = TimeSpan.FromMinutes(tzOffsetMinutes);
-        var buckets = new Dictionary<string, Accumulator>(StringComparer.Ordinal);
-        var totals = new Accumulator();
-        var rows = Calls(db, account, from, to, null, null, null)
-            .Select(r => new { r.StartedAt, r.Model, r.KeyId, r.Feature, r.Task, r.StatusCode, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro })
-            .AsAsyncEnumerable();
-        await foreach (var r in rows.WithCancellation(ct))
+        var summary = new SummaryFold(groupBy, TimeSpan.FromMinutes(tzOffsetMinutes));
+        var firstHour = CeilHour(from.UtcTicks);
+        var lastHour = to.UtcTicks / TimeSpan.TicksPerHour * TimeSpan.TicksPerHour;
+        var useRollups = firstHour < lastHour && (groupBy != "day" || tzOffsetMinutes % 60 == 0);
+        await using (var snapshot = await ReadSnapshot.BeginAsync(db, ct))
+        {
+            if (!useRollups)
+            {
+                await summary.AddCallsAsync(Calls(db, account, from, to, null, null, null), ct);
+            }
+            else
+            {
+                var watermark = await History.UsageRollupStep.ReadWatermarkAsync(db, ct);
+                foreach (var slice in await RollupSlicesQuery(db, account, firstHour, lastHour, groupBy, tzOffsetMinutes).ToListAsync(ct))
+                {
+                    summary.Add(slice);
+                }
+                var hoursFrom = new DateTimeOffset(firstHour, TimeSpan.Zero);
+                var hoursTo = new DateTimeOffset(lastHour, TimeSpan.Zero);
+                await summary.AddCallsAsync(RollupTailQuery(db, account, watermark), ct, t => t >= hoursFrom && t < hoursTo);
+                if (from < hoursFrom) await summary.AddCallsAsync(Calls(db, account, from, hoursFrom, null, null, null), ct);
+                if (hoursTo < to) await summary.AddCallsAsync(Calls(db, account, hoursTo, to, null, null, null), ct);
+            }
+        }
+        return await summary.ToSummaryAsync(db, account, from, to, tzOffsetMinutes, ct);
+    }
+
+    /// <summary>
+    /// The account's calls that the rollups do not hold yet (ids above the watermark: a few seconds' worth). Without a
+    /// time filter, so the planner can only walk <c>(account_id, id)</c> from the watermark, never the range's history.
+    /// </summary>
+    public static IQueryable<Metering.CallRecord> RollupTailQuery(LedgerDbContext db, Guid account, long watermark) =>
+        // In id order, so (account_id, id) is the one index that serves it whole, on either database.
+        db.CallRecords.AsNoTracking().Where(r => r.AccountId == account && r.Id > watermark).OrderBy(r => r.Id);
+
+    /// <summary>The rollups of an account's whole hours <c>[firstHour, lastHour)</c> (UTC ticks), summed by the grouping and status in the database.</summary>
+    public static IQueryable<RollupSlice> RollupSlicesQuery(LedgerDbContext db, Guid account, long firstHour, long lastHour, string groupBy, int tzOffsetMinutes)
+    {
+        var rollups = db.UsageRollups.AsNoTracking().Where(r => r.AccountId == account && r.HourStart >= firstHour && r.HourStart < lastHour);
+        var offset = tzOffsetMinutes * TimeSpan.TicksPerMinute;
+        return groupBy switch
+        {
+            "day" => rollups.GroupBy(r => new { Day = (r.HourStart + offset) / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
+                .Select(g => new RollupSlice(g.Key.Day, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+            "model" => rollups.GroupBy(r => new { r.Model, r.StatusCode })
+                .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+            "key" => rollups.GroupBy(r => new { r.KeyId, r.StatusCode })
+                .Select(g => new RollupSlice(0, "", g.Key.KeyId, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+            "task" => rollups.GroupBy(r => new { r.Task, r.StatusCode })
+                .Select(g => new RollupSlice(0, g.Key.Task, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+            _ => rollups.GroupBy(r => new { r.Feature, r.StatusCode })
+                .Select(g => new RollupSlice(0, g.Key.Feature, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+        };
+    }
+
+    /// <summary>Summed rollups of one bucket and status: <paramref name="Day"/> (days since 0001-01-01, local) when grouping by day, with the model as <paramref name="Label"/>.</summary>
+    public sealed record RollupSlice(long Day, string Label, Guid Key, int Status, long Calls, long Input, long Cached, long Output, long Reasoning, long Micro);
+
+    private static long CeilHour(long ticks) => (ticks + TimeSpan.TicksPerHour - 1) / TimeSpan.TicksPerHour * TimeSpan.TicksPerHour;
+
+    /// <summary>Folds rollup slices and calls into at most <see cref="MaxBuckets"/> buckets of one grouping.</summary>
+    private sealed class SummaryFold(string groupBy, TimeSpan offset)
+    {
+        private readonly Dictionary<string, Accumulator> _buckets = new(StringComparer.Ordinal);
+        private readonly Accumulator _totals = new();
+
+        public void Add(RollupSlice s)
         {
             var key = groupBy switch
             {
-                "day" => r.StartedAt.ToOffset(offset).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
-                "model" => r.Model,
-                "key" => r.KeyId.ToString(),
-                "task" => r.Task ?? "",
-                _ => r.Feature ?? "",
+                "day" => new DateTime(s.Day * TimeSpan.TicksPerDay).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                "key" => s.Key.ToString(),
+                _ => s.Label,
             };
-            if (!buckets.TryGetValue(key, out var bucket))
-            {
-                if (buckets.Count >= MaxBuckets) key = "(other)";
-                if (!buckets.TryGetValue(key, out bucket)) buckets[key] = bucket = new Accumulator();
-            }
-            bucket.Add(r.StatusCode, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, groupBy == "day" ? r.Model : null);
-            totals.Add(r.StatusCode, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, null);
+            Add(key, s.Status, s.Calls, s.Input, s.Cached, s.Output, s.Reasoning, s.Micro, groupBy == "day" ? s.Label : null);
         }
 
-        var labels = new Dictionary<string, string>();
-        if (groupBy == "key" && buckets.Count > 0)
+        /// <summary>Streams calls into the buckets; memory depends on the buckets, not on the number of calls.</summary>
+        public async Task AddCallsAsync(IQueryable<Metering.CallRecord> calls, CancellationToken ct, Func<DateTimeOffset, bool>? startedIn = null)
         {
-            var ids = buckets.Keys.Select(k => Guid.TryParse(k, out var g) ? g : Guid.Empty).ToArray();
-            labels = await db.GatewayKeys.AsNoTracking().Where(k => k.AccountId == account && ids.Contains(k.Id))
-                .ToDictionaryAsync(k => k.Id.ToString(), k => $"{k.Name} ({k.Prefix}…)", ct);
+            var rows = calls
+                .Select(r => new { r.StartedAt, r.Model, r.KeyId, r.Feature, r.Task, r.StatusCode, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro })
+                .AsAsyncEnumerable();
+            await foreach (var r in rows.WithCancellation(ct))
+            {
+                if (startedIn is not null && !startedIn(r.StartedAt)) continue;
+                var key = groupBy switch
+                {
+                    "day" => r.StartedAt.ToOffset(offset).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                    "model" => r.Model,
+                    "key" => r.KeyId.ToString(),
+                    "task" => r.Task ?? "",
+                    _ => r.Feature ?? "",
+                };
+                Add(key, r.StatusCode, 1, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, groupBy == "day" ? r.Model : null);
+            }
         }
-        // Days read oldest first (a chart's x axis); other groupings biggest spender first.
-        var ordered = groupBy == "day"
-            ? buckets.OrderBy(b => b.Key, StringComparer.Ordinal)
-            : buckets.OrderByDescending(b => b.Value.Micro).ThenBy(b => b.Key, StringComparer.Ordinal);
-        var list = ordered.Select(b => b.Value.ToBucket(b.Key, labels.GetValueOrDefault(b.Key, b.Key), groupBy == "day")).ToList();
-        return new UsageSummary(from, to, groupBy, tzOffsetMinutes,
-            new UsageTotals(totals.Calls, totals.Input, totals.Cached, totals.Output, totals.Reasoning, new Credits(totals.Micro).ToDecimal()), list);
+
+        private void Add(string key, int status, long calls, long input, long cached, long output, long reasoning, long micro, string? model)
+        {
+            if (!_buckets.TryGetValue(key, out var bucket))
+            {
+                if (_buckets.Count >= MaxBuckets) key = "(other)";
+                if (!_buckets.TryGetValue(key, out bucket)) _buckets[key] = bucket = new Accumulator();
+            }
+            bucket.Add(status, calls, input, cached, output, reasoning, micro, model);
+            _totals.Add(status, calls, input, cached, output, reasoning, micro, null);
+        }
+
+        public async Task<UsageSummary> ToSummaryAsync(LedgerDbContext db, Guid account, DateTimeOffset from, DateTimeOffset to, int tzOffsetMinutes, CancellationToken ct)
+        {
+            var labels = new Dictionary<string, string>();
+            if (groupBy == "key" && _buckets.Count > 0)
+            {
+                var ids = _buckets.Keys.Select(k => Guid.TryParse(k, out var g) ? g : Guid.Empty).ToArray();
+                labels = await db.GatewayKeys.AsNoTracking().Where(k => k.AccountId == account && ids.Contains(k.Id))
+                    .ToDictionaryAsync(k => k.Id.ToString(), k => $"{k.Name} ({k.Prefix}…)", ct);
+            }
+            // Days read oldest first (a chart's x axis); other groupings biggest spender first.
+            var ordered = groupBy == "day"
+                ? _buckets.OrderBy(b => b.Key, StringComparer.Ordinal)
+                : _buckets.OrderByDescending(b => b.Value.Micro).ThenBy(b => b.Key, StringComparer.Ordinal);
+            var list = ordered.Select(b => b.Value.ToBucket(b.Key, labels.GetValueOrDefault(b.Key, b.Key), groupBy == "day")).ToList();
+            var t = _totals;
+            return new UsageSummary(from, to, groupBy, tzOffsetMinutes,
+                new UsageTotals(t.Calls, t.Input, t.Cached, t.Output, t.Reasoning, new Credits(t.Micro).ToDecimal()), list);
+        }
+    }
+
+    /// <summary>
+    /// A read transaction over the few queries of one summary, so they see one state of the database (SQLite: a deferred
+    /// transaction, whose first read fixes the snapshot; PostgreSQL: repeatable read). It lasts milliseconds.
+    /// </summary>
+    private sealed class ReadSnapshot(LedgerDbContext db, DbTransaction transaction) : IAsyncDisposable
+    {
+        public static async Task<ReadSnapshot> BeginAsync(LedgerDbContext db, CancellationToken ct)
+        {
+            await db.Database.OpenConnectionAsync(ct);
+            var connection = db.Database.GetDbConnection();
+            DbTransaction transaction = connection is Microsoft.Data.Sqlite.SqliteConnection sqlite
+                ? sqlite.BeginTransaction(deferred: true)
+                : await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+            await db.Database.UseTransactionAsync(transaction, ct);
+            return new ReadSnapshot(db, transaction);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await db.Database.UseTransactionAsync(null);
+            // Nothing was written: ending the snapshot is all that is left.
+            await transaction.RollbackAsync();
+            await transaction.DisposeAsync();
+            await db.Database.CloseConnectionAsync();
+        }
     }
 
     /// <summary>Running sums of one bucket.</summary>
@@ -177,20 +342,20 @@ internal static class AccountQueries
         private readonly SortedDictionary<string, long> _statuses = new(StringComparer.Ordinal);
         private Dictionary<string, (long Calls, long Micro)>? _models;
 
-        public void Add(int status, long input, long cached, long output, long reasoning, long micro, string? model)
+        public void Add(int status, long calls, long input, long cached, long output, long reasoning, long micro, string? model)
         {
-            Calls++;
+            Calls += calls;
             Input += input;
             Cached += cached;
             Output += output;
             Reasoning += reasoning;
             Micro += micro;
             var code = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            _statuses[code] = _statuses.GetValueOrDefault(code) + 1;
+            _statuses[code] = _statuses.GetValueOrDefault(code) + calls;
             if (model is null) return;
             _models ??= new Dictionary<string, (long, long)>(StringComparer.Ordinal);
             var m = _models.GetValueOrDefault(model);
-            _models[model] = (m.Calls + 1, m.Micro + micro);
+            _models[model] = (m.Calls + calls, m.Micro + micro);
         }
 
         public UsageBucket ToBucket(string key, string label, bool withModels) => new(

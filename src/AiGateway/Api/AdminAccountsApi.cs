@@ -57,7 +57,7 @@ public static class AdminAccountsApi
     }
 
     private static async Task<Results<Created<CreatedKeyResponse>, ProblemHttpResult>> CreateKey(
-        Guid id, CreateKeyRequest? request, LedgerDbContext db, TimeProvider time, CancellationToken ct)
+        Guid id, CreateKeyRequest? request, LedgerDbContext db, GatewayKeyAuthenticator authenticator, TimeProvider time, CancellationToken ct)
     {
         var name = string.IsNullOrWhiteSpace(request?.Name) ? "default" : request!.Name!.Trim();
         if (name.Length > 200) return TypedResults.Problem(statusCode: 400, title: "Invalid key name", detail: "At most 200 characters.");
@@ -75,6 +75,8 @@ public static class AdminAccountsApi
         };
         db.GatewayKeys.Add(key);
         await db.SaveChangesAsync(ct);
+        // A prefix remembered as unknown (or cached without this key) would refuse the new key for a while: forget it.
+        authenticator.Forget(key.Prefix);
         return TypedResults.Created($"/admin/keys/{key.Id}",
             new CreatedKeyResponse(key.Id, id, name, plaintext, key.Prefix, key.CreatedAt));
     }

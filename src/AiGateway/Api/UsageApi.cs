@@ -83,16 +83,8 @@ public static class UsageApi
             if (!long.TryParse(cursor, out var c)) return QueryArguments.Invalid("cursor is invalid; pass the nextCursor of the previous page.");
             after = c;
         }
-        var query = db.CallRecords.AsNoTracking().Where(r => r.AccountId == account);
-        if (from is { } f) query = query.Where(r => r.StartedAt >= f);
-        if (to is { } t) query = query.Where(r => r.StartedAt < t);
-        if (!string.IsNullOrEmpty(model)) query = query.Where(r => r.Model == model || r.PricedModel == model);
-        if (!string.IsNullOrEmpty(feature)) query = query.Where(r => r.Feature == feature);
-        if (!string.IsNullOrEmpty(task)) query = query.Where(r => r.Task == task);
-        if (after is { } a) query = query.Where(r => r.Id < a);
-        var rows = await query.OrderByDescending(r => r.Id).Take(size + 1).ToListAsync(ct);
-        var next = rows.Count > size ? rows[size - 1].Id.ToString() : null;
-        return TypedResults.Ok(new UsagePage(rows.Take(size).Select(CallView.From).ToList(), next));
+        return TypedResults.Ok(await AccountQueries.UsagePageAsync(
+            AccountQueries.Calls(db, account, from, to, model, feature, null, task), after, size, ct));
     }
 
     private static async Task<Results<Ok<CallView>, ProblemHttpResult>> GetCall(HttpContext context, string requestId, LedgerDbContext db, CancellationToken ct)
@@ -144,7 +136,14 @@ public static class UsageApi
                 detail: "Send an Idempotency-Key header (1–200 characters) so a retried request is charged once.");
         }
         var caller = context.GetCallerAccount()!;
-        var result = await ledger.ChargeAsync(caller.AccountId, price, $"action:{caller.AccountId:N}:{idempotencyKey}", ct);
+        // The key names one charge of one action: reused for another action it is refused, not answered with the first.
+        var result = await ledger.ChargeAsync(caller.AccountId, price, $"action:{caller.AccountId:N}:{idempotencyKey}", ct,
+            fingerprint: IdempotencyFingerprint.Of("action", name.ToLowerInvariant()));
+        if (result.Status == SettleStatus.IdempotencyConflict)
+        {
+            return TypedResults.Problem(statusCode: 409, title: "Idempotency-Key reused",
+                detail: $"The Idempotency-Key '{idempotencyKey}' was already used with different parameters (another action); send a new key for a new charge.");
+        }
         if (result.Status == SettleStatus.InsufficientCredits)
         {
             return TypedResults.Problem(statusCode: 402, title: "Insufficient credits",

@@ -14,4 +14,10 @@ public sealed class RateLimitOptions
 
     /// <summary>Provider calls one account may have in flight at once (streams count until they end).</summary>
     public int ConcurrentPerAccount { get; set; } = 64;
+
+    /// <summary>
+    /// Failed authentications (missing, malformed, unknown or revoked keys) per minute one client address may make;
+    /// beyond it the address gets 429 for any key not already known to this instance, without a database lookup.
+    /// </summary>
+    public int FailedAuthPerMinute { get; set; } = 60;
 }

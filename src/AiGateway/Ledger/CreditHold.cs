@@ -38,6 +38,9 @@ public sealed class CreditHold
     /// (status <c>interrupted</c>, nothing charged); cleared when the hold is resolved.
     /// </summary>
     public string? InterruptedRecord { get; set; }
+
+    /// <summary>One-step charges: hash of the request's parameters, to tell a repeat of the request id from a reuse; null otherwise.</summary>
+    public string? Fingerprint { get; set; }
 }
 
 /// <summary>The states of a hold; a hold leaves <see cref="Active"/> exactly once.</summary>

@@ -9,18 +9,25 @@ public sealed partial class CreditLedger
     /// Grants credits as a new lot (repaying overage debt first). Expiry is <paramref name="expiresAt"/>, else
     /// <paramref name="validDays"/> from now, else the kind's default. A repeated <paramref name="idempotencyKey"/>
     /// returns the original lot with <see cref="GrantStatus.Repeated"/>. <paramref name="models"/> / <paramref name="modalities"/>
-    /// limit what the lot may pay for (see <see cref="LotScope"/>); null pays for anything.
+    /// limit what the lot may pay for (see <see cref="LotScope"/>); null pays for anything. With <paramref name="checkParameters"/>
+    /// the key is bound to the request's parameters: reusing it with others gives <see cref="GrantStatus.IdempotencyConflict"/>.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown kind, non-positive amount, empty reason or an expiry not in the future.</exception>
     public async Task<GrantResult> GrantAsync(
         Guid accountId, string kind, Credits amount, DateTimeOffset? expiresAt, int? validDays, string reason,
         string? idempotencyKey, CancellationToken cancellationToken = default, string? sourceRef = null,
-        IReadOnlyList<string>? models = null, IReadOnlyList<string>? modalities = null)
+        IReadOnlyList<string>? models = null, IReadOnlyList<string>? modalities = null, bool checkParameters = false)
     {
         var now = _time.GetUtcNow();
         var expiry = ResolveExpiry(kind, amount, expiresAt, validDays, reason, now);
-        var lot = new NewLot(kind, amount.Micro, now, expiry, reason, sourceRef, string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey,
-            LotScope.JoinModels(models), LotScope.JoinModalities(modalities));
+        var key = string.IsNullOrEmpty(idempotencyKey) ? null : idempotencyKey;
+        var modelScope = LotScope.JoinModels(models);
+        var modalityScope = LotScope.JoinModalities(modalities);
+        // The request as sent (validDays, not the expiry it resolves to now), so a retry a minute later still matches.
+        var fingerprint = checkParameters && key is not null
+            ? IdempotencyFingerprint.Of("grant", kind, amount.Micro, expiresAt?.UtcTicks, validDays, reason, sourceRef, modelScope, modalityScope)
+            : null;
+        var lot = new NewLot(kind, amount.Micro, now, expiry, reason, sourceRef, key, modelScope, modalityScope, fingerprint);
         await using var s = await BeginAsync(cancellationToken);
         var totals = await LockAccountAsync(s, accountId, now.UtcTicks);
         if (totals is null) return new GrantResult(GrantStatus.UnknownAccount, null, Credits.Zero, Credits.Zero);

@@ -198,10 +198,13 @@ public sealed partial class CreditLedger
     /// <summary>
     /// Charges a fixed price in one step (reserve + settle in one transaction), idempotent by request id:
     /// refused without charge when available credits do not cover it; a repeat returns the first result.
-    /// A <paramref name="scope"/> limits the lots that count and pay as in <see cref="ReserveAsync"/>.
+    /// A <paramref name="scope"/> limits the lots that count and pay as in <see cref="ReserveAsync"/>. A
+    /// <paramref name="fingerprint"/> of the request's parameters is stored with the charge; a repeat whose fingerprint
+    /// differs is refused with <see cref="SettleStatus.IdempotencyConflict"/> instead of answered with the first result.
     /// </summary>
     public async Task<SettleResult> ChargeAsync(
-        Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default, CallScope? scope = null)
+        Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default, CallScope? scope = null,
+        string? fingerprint = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount.Micro, nameof(amount));
         ArgumentException.ThrowIfNullOrEmpty(requestId);
@@ -216,6 +219,10 @@ public sealed partial class CreditLedger
         if (hold is not null && hold.AccountId != accountId)
         {
             result = SettleResult.Nothing(SettleStatus.RequestIdConflict, new Credits(await AvailableAsync(s, accountId, totals, nowTicks)));
+        }
+        else if (hold is not null && fingerprint is not null && await HoldFingerprintAsync(s, hold.Id) is { } stored && stored != fingerprint)
+        {
+            result = SettleResult.Nothing(SettleStatus.IdempotencyConflict, new Credits(await AvailableAsync(s, accountId, totals, nowTicks)));
         }
         else if (hold is not null)
         {
@@ -232,6 +239,10 @@ public sealed partial class CreditLedger
             {
                 // The hold row is written already settled: it carries the request id's uniqueness and exactly-once state.
                 var holdId = await InsertHoldAsync(s, accountId, requestId, amount.Micro, HoldStatuses.Settled, nowTicks);
+                if (fingerprint is not null)
+                {
+                    await s.ExecuteAsync("UPDATE credit_holds SET fingerprint = @f WHERE id = @id", ("@f", fingerprint), ("@id", holdId));
+                }
                 var newHold = new HoldRow(holdId, accountId, requestId, amount.Micro, HoldStatuses.Settled, null);
                 result = await ChargeLotsAsync(s, newHold, totals, amount.Micro, nowTicks, wasActive: false, scope);
             }
@@ -239,6 +250,13 @@ public sealed partial class CreditLedger
         await s.CommitAsync();
         RememberIssued(accountId, issue);
         return result;
+    }
+
+    /// <summary>The parameters' fingerprint stored with a one-step charge (null for holds of calls and for older rows).</summary>
+    private static async Task<string?> HoldFingerprintAsync(LedgerSession s, long holdId)
+    {
+        await using var reader = await s.ReaderAsync("SELECT fingerprint FROM credit_holds WHERE id = @id", ("@id", holdId));
+        return await reader.ReadAsync() && !reader.IsDBNull(0) ? reader.GetString(0) : null;
     }
 
     private sealed record HoldRow(long Id, Guid AccountId, string RequestId, long Amount, string Status, long? ChargeId);

@@ -178,11 +178,12 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     /// <summary>What a new lot should contain.</summary>
     private sealed record NewLot(
         string Kind, long Amount, DateTimeOffset EffectiveAt, DateTimeOffset? ExpiresAt, string Reason, string? SourceRef, string? IdempotencyKey,
-        string? ModelScope = null, string? ModalityScope = null);
+        string? ModelScope = null, string? ModalityScope = null, string? Fingerprint = null);
 
     /// <summary>
     /// Inserts a lot under the account lock, repaying overage debt from it first; a repeated idempotency key
-    /// returns the original lot (the unique index decides, so this is safe across instances).
+    /// returns the original lot (the unique index decides, so this is safe across instances) — or, when both the original
+    /// and this request carry a parameter fingerprint and they differ, <see cref="GrantStatus.IdempotencyConflict"/>.
     /// </summary>
     private async Task<GrantResult> InsertLotAsync(LedgerSession s, Guid accountId, AccountTotals totals, NewLot lot, long nowTicks)
     {
@@ -190,17 +191,21 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
         var id = await s.ScalarAsync(
             """
             INSERT INTO credit_lots (account_id, kind, amount, remaining, consumed, expired, revoked,
-                                     effective_at, expires_at, reason, source_ref, idempotency_key, created_at, model_scope, modality_scope)
-            VALUES (@a, @kind, @amount, @remaining, @consumed, 0, 0, @eff, @exp, @reason, @src, @key, @now, @ms, @mod)
+                                     effective_at, expires_at, reason, source_ref, idempotency_key, created_at, model_scope, modality_scope, fingerprint)
+            VALUES (@a, @kind, @amount, @remaining, @consumed, 0, 0, @eff, @exp, @reason, @src, @key, @now, @ms, @mod, @fp)
             ON CONFLICT (account_id, idempotency_key) DO NOTHING
             RETURNING id
             """,
             ("@a", s.Id(accountId)), ("@kind", lot.Kind), ("@amount", lot.Amount), ("@remaining", lot.Amount - repay),
             ("@consumed", repay), ("@eff", lot.EffectiveAt.UtcTicks), ("@exp", lot.ExpiresAt?.UtcTicks),
             ("@reason", lot.Reason), ("@src", lot.SourceRef), ("@key", lot.IdempotencyKey), ("@now", nowTicks),
-            ("@ms", lot.ModelScope), ("@mod", lot.ModalityScope));
+            ("@ms", lot.ModelScope), ("@mod", lot.ModalityScope), ("@fp", lot.Fingerprint));
         if (id is null)
         {
+            if (lot.Fingerprint is not null && await LotFingerprintAsync(s, accountId, lot.IdempotencyKey!) is { } stored && stored != lot.Fingerprint)
+            {
+                return new GrantResult(GrantStatus.IdempotencyConflict, null, Credits.Zero, new Credits(await AvailableAsync(s, accountId, totals, nowTicks)));
+            }
             var existing = await FindLotByKeyAsync(s, accountId, lot.IdempotencyKey!);
             return new GrantResult(GrantStatus.Repeated, existing, Credits.Zero, new Credits(await AvailableAsync(s, accountId, totals, nowTicks)));
         }
@@ -231,6 +236,13 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
         r.IsDBNull(5) ? null : new DateTimeOffset(r.GetInt64(5), TimeSpan.Zero),
         r.GetString(6), r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetString(8),
         LotScope.Split(r.IsDBNull(9) ? null : r.GetString(9)), LotScope.Split(r.IsDBNull(10) ? null : r.GetString(10)));
+
+    private static async Task<string?> LotFingerprintAsync(LedgerSession s, Guid accountId, string key)
+    {
+        await using var reader = await s.ReaderAsync(
+            "SELECT fingerprint FROM credit_lots WHERE account_id = @a AND idempotency_key = @key", ("@a", s.Id(accountId)), ("@key", key));
+        return await reader.ReadAsync() && !reader.IsDBNull(0) ? reader.GetString(0) : null;
+    }
 
     private static async Task<LotView?> FindLotByKeyAsync(LedgerSession s, Guid accountId, string key)
     {

@@ -48,6 +48,9 @@ public sealed class CreditLot
     /// <summary>Comma list of modalities (<c>text</c>, <c>image</c>, <c>video</c>, <c>audio</c>) the lot may pay for; null pays for any.</summary>
     public string? ModalityScope { get; set; }
 
+    /// <summary>Hash of the grant request's parameters, to tell a repeat of <see cref="IdempotencyKey"/> from a reuse; null when not given.</summary>
+    public string? Fingerprint { get; set; }
+
     /// <summary>When the lot row was written.</summary>
     public DateTimeOffset CreatedAt { get; set; }
 }

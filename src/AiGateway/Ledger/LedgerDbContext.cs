@@ -37,6 +37,12 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     /// <summary>One record per metered client request.</summary>
     public DbSet<Metering.CallRecord> CallRecords => Set<Metering.CallRecord>();
 
+    /// <summary>Hourly sums of each account's calls, read by usage summaries (maintained by <c>History.UsageRollupStep</c>).</summary>
+    public DbSet<History.UsageRollup> UsageRollups => Set<History.UsageRollup>();
+
+    /// <summary>Durable positions of the background history steps.</summary>
+    public DbSet<History.HistoryWatermark> HistoryWatermarks => Set<History.HistoryWatermark>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(LedgerDbContext).Assembly);

@@ -41,6 +41,8 @@ public enum SettleStatus
     UnknownAccount,
     /// <summary>One-step charge only: the request id belongs to another account; nothing was charged.</summary>
     RequestIdConflict,
+    /// <summary>One-step charge only: the request id (an idempotency key) was used with different parameters; nothing was charged.</summary>
+    IdempotencyConflict,
 }
 
 /// <summary>The part of a charge one lot paid.</summary>
@@ -88,6 +90,8 @@ public enum GrantStatus
     Repeated,
     /// <summary>No such account.</summary>
     UnknownAccount,
+    /// <summary>The idempotency key was used before with different parameters; nothing changed.</summary>
+    IdempotencyConflict,
 }
 
 /// <summary>A lot as shown to users and admins.</summary>

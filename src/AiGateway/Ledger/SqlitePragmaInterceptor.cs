@@ -7,10 +7,16 @@ namespace AiGateway.Ledger;
 /// <summary>
 /// Sets every SQLite connection the gateway opens to <c>synchronous=NORMAL</c> (in WAL mode a commit then survives a
 /// process crash without an fsync per commit) and to SQLite's own <c>busy_timeout</c> (short native waits on a locked
-/// database, instead of Microsoft.Data.Sqlite's 150 ms sleeps between retries), bounded by the connection's timeout.
+/// database, instead of Microsoft.Data.Sqlite's 150 ms sleeps between retries), bounded by the connection's timeout,
+/// and to <c>journal_size_limit</c> <see cref="JournalSizeLimit"/>: without it a WAL that once grew (under load, or
+/// behind a long reader) keeps its size on disk forever, because SQLite reuses the file from the start instead of
+/// shrinking it.
 /// </summary>
 internal sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
 {
+    /// <summary>The size in bytes a WAL file is truncated back to when a checkpoint has emptied it.</summary>
+    public const long JournalSizeLimit = 64L * 1024 * 1024;
+
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
 
     public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
@@ -24,7 +30,7 @@ internal sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
         if (connection is not SqliteConnection sqlite) return;
         var timeoutMs = new SqliteConnectionStringBuilder(sqlite.ConnectionString).DefaultTimeout * 1000;
         using var pragma = sqlite.CreateCommand();
-        pragma.CommandText = $"PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={timeoutMs};";
+        pragma.CommandText = $"PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={timeoutMs}; PRAGMA journal_size_limit={JournalSizeLimit};";
         pragma.ExecuteNonQuery();
     }
 }

@@ -137,6 +137,7 @@ public sealed class MeteringMiddleware(
         var renewal = call.Held ? renewer.Track(call.RequestId, call.StartedAt, reason =>
         {
             holdLost = reason;
+            call.Stop();
             context.Abort();
         }) : null;
         try
@@ -185,9 +186,16 @@ public sealed class MeteringMiddleware(
         if (!decimal.TryParse(value, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var credits)
             || credits <= 0 || credits > 1_000_000_000m)
             return new GatewayError(GatewayErrorKind.BadRequest, $"{TaskBudgetHeader} must be a positive number of credits.", Code: "invalid_task_budget");
-        budget = Credits.FromDecimal(credits);
+        // The ledger counts whole micro-credits: a smaller budget would be stored as 0 and refuse the task for good.
+        if (credits < SmallestTaskBudget)
+            return new GatewayError(GatewayErrorKind.BadRequest,
+                $"{TaskBudgetHeader} must be at least 0.000001 credits (one micro-credit, the ledger's unit).", Code: "invalid_task_budget");
+        // Finer digits are rounded down: a budget is a ceiling, never raised by rounding.
+        budget = new Credits((long)decimal.Floor(credits * Credits.MicroPerCredit));
         return null;
     }
+
+    private const decimal SmallestTaskBudget = 0.000001m;
 
     private static string RestOf(HttpContext context) =>
         context.Request.RouteValues.TryGetValue("rest", out var rest) ? rest?.ToString() ?? "" : context.Request.Path.Value ?? "";

@@ -39,6 +39,15 @@ public sealed class MeteringOptions
     /// <summary>The longest a stream may run; an endless stream is cut then and charged for what was delivered.</summary>
     public TimeSpan MaxStreamDuration { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// How long the gateway keeps reading a stream's upstream after its client left, to reach the usage report the
+    /// provider bills by (reasoning included); zero stops at once and charges only what was counted.
+    /// </summary>
+    public TimeSpan DrainAfterDisconnect { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The most bytes read from a stream's upstream after its client left (see <see cref="DrainAfterDisconnect"/>).</summary>
+    public long DrainMaxBytes { get; set; } = 8 * 1024 * 1024;
+
     /// <summary>Reported input is charged up to the counted prompt times this factor plus <see cref="ReportedInputSlackTokens"/>.</summary>
     public long ReportedInputFactor { get; set; } = 4;
 

@@ -36,6 +36,12 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             // Failed calls cost nothing: release before the headers go out so X-Credits-Remaining is already right.
             var released = await settler.ReleaseAsync(call);
             CreditHeaders.Write(context.Response, call, released.AvailableAfter, released.Charged);
+            if (Proxy.UpstreamCredentialRefusal.Is(status))
+            {
+                transform.SuppressResponseBody = true;
+                call.Error = $"upstream refused the gateway's credentials ({status})";
+                await Proxy.UpstreamCredentialRefusal.WriteAsync(context, call.Request.Format, status, call.Provider, logger);
+            }
             return;
         }
 
@@ -114,57 +120,96 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
 
     private async Task StreamAsync(HttpContext context, MeteredCall call, HttpResponseMessage upstream)
     {
+        var o = options.Value;
         var response = context.Response;
         CreditHeaders.Write(response, call, call.AvailableAfterHold, charged: null);
         response.Headers.ContentLength = null;
         var observer = new StreamObserver(call.Request.Operation, call.HideUsageChunk);
         var toClient = new ArrayBufferWriter<byte>(16 * 1024);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        var window = new StreamReadWindow(DateTime.UtcNow, o.MaxStreamDuration, o.StreamIdleTimeout, o.DrainAfterDisconnect, o.DrainMaxBytes);
         var clientGone = false;
         var upstreamFailed = false;
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        var deadline = DateTime.UtcNow + options.Value.MaxStreamDuration;
+        var ended = false;
+        // With a drain, the client leaving must not cancel the pending upstream read: cancelling a read of the response
+        // body tears the upstream connection down, and with it the usage report at the end of the stream.
+        // A call stopped because its hold is lost is not drained: the upstream read ends at once.
+        using var read = window.Drains ? CancellationTokenSource.CreateLinkedTokenSource(call.Stopped)
+            : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, call.Stopped);
+        using var left = window.Drains
+            ? context.RequestAborted.Register(static state =>
+            {
+                var (w, cts) = ((StreamReadWindow, CancellationTokenSource))state!;
+                w.ClientLeft(DateTime.UtcNow);
+                try { cts.CancelAfter(w.NextReadTimeout(DateTime.UtcNow)); } catch (ObjectDisposedException) { }
+            }, (window, read))
+            : default;
         try
         {
             await response.StartAsync(context.RequestAborted);
             await using var source = await upstream.Content.ReadAsStreamAsync(context.RequestAborted);
             while (true)
             {
-                int read;
+                int count;
                 try
                 {
-                    var remaining = deadline - DateTime.UtcNow;
-                    idle.CancelAfter(remaining < options.Value.StreamIdleTimeout ? (remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero) : options.Value.StreamIdleTimeout);
-                    read = await source.ReadAsync(buffer, idle.Token);
+                    read.CancelAfter(window.NextReadTimeout(DateTime.UtcNow));
+                    // The client may have left between the two lines above; then its shorter drain window must win.
+                    if (window.ClientGone) read.CancelAfter(window.NextReadTimeout(DateTime.UtcNow));
+                    count = await source.ReadAsync(buffer, read.Token);
                 }
                 catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException)
                 {
-                    clientGone = context.RequestAborted.IsCancellationRequested;
+                    clientGone |= window.ClientGone || context.RequestAborted.IsCancellationRequested;
                     upstreamFailed = !clientGone;
-                    call.Error = clientGone ? "client disconnected"
-                        : DateTime.UtcNow >= deadline ? "stream cut at Metering:MaxStreamDuration"
-                        : idle.IsCancellationRequested ? "upstream stream idle timeout"
+                    var now = DateTime.UtcNow;
+                    call.Error = clientGone
+                        ? !window.Drains ? "client disconnected"
+                        : read.IsCancellationRequested ? "client disconnected; no usage report within the drain window (Metering:DrainAfterDisconnect)"
+                        : "client disconnected; the upstream failed before its usage report: " + ex.GetType().Name
+                        : window.PastDeadline(now) ? "stream cut at Metering:MaxStreamDuration"
+                        : read.IsCancellationRequested ? "upstream stream idle timeout"
                         : "upstream stream failed: " + ex.GetType().Name;
                     break;
                 }
-                if (read == 0) break;
-                observer.Process(buffer.AsSpan(0, read), toClient);
+                if (count == 0)
+                {
+                    ended = true;
+                    break;
+                }
+                clientGone |= window.ClientGone;
+                if (clientGone && !window.Drained(count))
+                {
+                    call.Error = "client disconnected; the upstream gave no usage within Metering:DrainMaxBytes";
+                    break;
+                }
+                observer.Process(buffer.AsSpan(0, count), toClient);
                 if (observer.SawTerminalEvent && call.Settlement is null && observer.Usage is { } finalUsage)
                 {
                     // Settle before the client sees the end of the stream, so a completed stream is always charged.
                     await settler.SettleAsync(call, finalUsage, CallSettler.Sources.Provider);
                 }
+                if (clientGone)
+                {
+                    // Draining: nobody to write to; stop as soon as the provider's report is in.
+                    toClient.ResetWrittenCount();
+                    if (call.Settlement is not null) break;
+                    continue;
+                }
                 if (!await TryWriteAsync(response, toClient, context.RequestAborted))
                 {
                     clientGone = true;
                     call.Error = "client disconnected";
-                    break;
+                    if (!window.Drains || call.Settlement is not null) break;
+                    // Keep reading to the usage the provider bills for (bounded), instead of charging only what was delivered.
+                    window.ClientLeft(DateTime.UtcNow);
                 }
             }
-            if (!clientGone)
+            if (ended || !clientGone)
             {
                 observer.Complete(toClient);
-                clientGone = !await TryWriteAsync(response, toClient, context.RequestAborted);
+                if (clientGone) toClient.ResetWrittenCount();
+                else clientGone = !await TryWriteAsync(response, toClient, context.RequestAborted);
             }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
@@ -180,6 +225,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         if (call.Settlement is not null) return;
         if (observer.Usage is { } usage && observer.SawTerminalEvent)
         {
+            if (clientGone) logger.LogInformation("Request {RequestId}: client left; the upstream was read on to its usage report", call.RequestId);
             await settler.SettleAsync(call, usage, CallSettler.Sources.Provider);
             return;
         }
@@ -189,7 +235,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             await settler.ReleaseAsync(call);
             return;
         }
-        // No complete report: charge the input and the output actually delivered to the client.
+        // No complete report: charge the input and the output read (delivered, or drained after the client left).
         var counted = new CallUsage
         {
             InputTokens = observer.Usage?.InputTokens is > 0 and var reported ? reported : call.Estimate.InputTokens,

@@ -133,17 +133,16 @@ public sealed class VideoJobs(
             // A job given up at its bound may have been settled by a poll just before: its record already shows that.
             showOnRecord = released.Status != ReleaseStatus.AlreadySettled;
         }
-        await using var db = await dbFactory.CreateDbContextAsync();
         if (showOnRecord)
         {
-            // The creating call's record showed the job pending; it now shows what the job cost.
+            // The creating call's record showed the job pending; it now shows what the job cost,
+            // through the rollups too, so usage summaries keep equalling the calls.
             var source = status == "completed" ? CallSettler.Sources.Provider : CallSettler.Sources.None;
-            var updated = await db.CallRecords.Where(r => r.RequestId == job.RequestId)
-                .ExecuteUpdateAsync(u => u.SetProperty(r => r.ChargedMicro, charged.Micro).SetProperty(r => r.OverageMicro, overage.Micro)
-                    .SetProperty(r => r.UsageSource, source));
+            var recorded = await History.UsageRollupStep.CorrectChargeAsync(dbFactory, ledger, job.RequestId, charged.Micro, overage.Micro, source);
             // Written within moments of the job's creation, unless that instance died first: then resolve without it.
-            if (updated == 0 && status != Expired && time.GetUtcNow() - job.CreatedAt < RecordGrace) return false;
+            if (!recorded && status != Expired && time.GetUtcNow() - job.CreatedAt < RecordGrace) return false;
         }
+        await using var db = await dbFactory.CreateDbContextAsync();
         var now = time.GetUtcNow();
         await db.VideoJobs.Where(j => j.AccountId == job.AccountId && j.VideoId == job.VideoId && j.ResolvedAt == null)
             .ExecuteUpdateAsync(u => u.SetProperty(j => j.ResolvedAt, now).SetProperty(j => j.Outcome, status));

@@ -29,6 +29,20 @@ public static class ProviderCredentials
         proxyRequest.Headers.Remove("api-key");
     }
 
+    /// <summary>
+    /// Removes gateway keys from the upstream query: the <c>key</c> parameter (Gemini's SDK puts its key there, and on
+    /// other routes it can only be a misplaced key) and any parameter whose value carries a gateway key's marker.
+    /// </summary>
+    public static void RemoveClientKeys(IDictionary<string, StringValues> query)
+    {
+        query.Remove("key");
+        foreach (var name in query.Where(p => p.Value.Any(v => v?.Contains(Accounts.GatewayKeyFormat.Marker, StringComparison.Ordinal) == true))
+                     .Select(p => p.Key).ToList())
+        {
+            query.Remove(name);
+        }
+    }
+
     /// <summary>Puts the provider's real key where its API expects it.</summary>
     public static void ApplyProviderKey(HttpRequestMessage proxyRequest, ProviderFormat format, string providerKey)
     {

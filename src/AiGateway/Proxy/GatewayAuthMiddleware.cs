@@ -4,8 +4,11 @@ using Yarp.ReverseProxy.Model;
 
 namespace AiGateway.Proxy;
 
-/// <summary>First step of every provider call: the gateway key in the SDK's native header must name a live account (else 401 in the provider's shape).</summary>
-public sealed class GatewayAuthMiddleware(RequestDelegate next, GatewayKeyAuthenticator authenticator)
+/// <summary>
+/// First step of every provider call: the gateway key in the SDK's native header must name a live account (else 401 in
+/// the provider's shape). An address with too many failures gets 429 for keys that would need a lookup (<see cref="AuthFailureLimiter"/>).
+/// </summary>
+public sealed class GatewayAuthMiddleware(RequestDelegate next, GatewayKeyAuthenticator authenticator, AuthFailureLimiter failures)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -19,7 +22,15 @@ public sealed class GatewayAuthMiddleware(RequestDelegate next, GatewayKeyAuthen
         CallerAccount? caller;
         try
         {
-            caller = await authenticator.AuthenticateAsync(presented, context.RequestAborted);
+            if (!authenticator.TryResolveCached(presented, out caller))
+            {
+                if (failures.IsBlocked(context, out var retryAfter))
+                {
+                    await WriteTooManyFailuresAsync(context, format, retryAfter);
+                    return;
+                }
+                caller = await authenticator.AuthenticateAsync(presented, context.RequestAborted);
+            }
         }
         catch (Exception ex) when (Metering.DatabaseFailure.Is(ex))
         {
@@ -31,6 +42,11 @@ public sealed class GatewayAuthMiddleware(RequestDelegate next, GatewayKeyAuthen
         }
         if (caller is null)
         {
+            if (!failures.TryRecordFailure(context, out var wait))
+            {
+                await WriteTooManyFailuresAsync(context, format, wait);
+                return;
+            }
             var message = presented is null
                 ? "Missing API key. Send your gateway key the way your SDK sends its API key."
                 : "Invalid API key (unknown or revoked gateway key).";
@@ -40,5 +56,13 @@ public sealed class GatewayAuthMiddleware(RequestDelegate next, GatewayKeyAuthen
         }
         context.SetCallerAccount(caller);
         await next(context);
+    }
+
+    private static Task WriteTooManyFailuresAsync(HttpContext context, ProviderFormat format, TimeSpan retryAfter)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+        context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.RateLimited,
+            $"Too many failed authentications from this address. Retry after {seconds} s.", Code: RateLimitMiddleware.ErrorCode));
     }
 }

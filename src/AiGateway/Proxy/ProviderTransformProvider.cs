@@ -5,8 +5,9 @@ using Yarp.ReverseProxy.Transforms.Builder;
 namespace AiGateway.Proxy;
 
 /// <summary>
-/// For provider routes: swaps the client's gateway key for the provider's real key, drops client-sent
-/// <c>X-Credits-*</c> and <c>X-Gateway-*</c> headers, and keeps upstream cookies and <c>X-Credits-*</c> headers from reaching clients.
+/// For provider routes: swaps the client's gateway key for the provider's real key (also removing gateway keys from the
+/// query), drops client-sent <c>X-Credits-*</c> and <c>X-Gateway-*</c> headers, passes only allowlisted upstream
+/// response headers (<see cref="UpstreamResponseHeaders"/>), and turns an upstream 401/403 into a gateway error.
 /// </summary>
 public sealed class ProviderTransformProvider(IConfiguration configuration, ILogger<ProviderTransformProvider> logger) : ITransformProvider
 {
@@ -34,7 +35,7 @@ public sealed class ProviderTransformProvider(IConfiguration configuration, ILog
         {
             ConnectionHeaders.RemoveNominated(transform.HttpContext.Request, transform.ProxyRequest.Headers);
             ProviderCredentials.RemoveClientKeys(transform.ProxyRequest);
-            if (format == ProviderFormat.Gemini) transform.Query.Collection.Remove("key");
+            ProviderCredentials.RemoveClientKeys(transform.Query.Collection);
             RemoveGatewayHeaders(transform.ProxyRequest.Headers);
             if (transform.HttpContext.Features.Get<Metering.MeteredCall>() is not null)
             {
@@ -45,18 +46,21 @@ public sealed class ProviderTransformProvider(IConfiguration configuration, ILog
             return ValueTask.CompletedTask;
         });
 
-        context.AddResponseTransform(transform =>
+        // Upstream headers are copied by the allowlist below instead of YARP's copy-all (which would also mix the
+        // provider's x-request-id into the gateway's X-Request-Id, the call record's id).
+        context.CopyResponseHeaders = false;
+        context.CopyResponseTrailers = false;
+        var cluster = context.Cluster?.ClusterId;
+        context.AddResponseTransform(async transform =>
         {
-            var headers = transform.HttpContext.Response.Headers;
-            headers.Remove("Set-Cookie");
-            if (transform.ProxyResponse is not null)
+            if (transform.ProxyResponse is not { } upstream) return;
+            UpstreamResponseHeaders.CopyAllowed(upstream, transform.HttpContext.Response);
+            // Metered calls are answered by the ResponseMeter, which also releases their hold first.
+            if (UpstreamCredentialRefusal.Is((int)upstream.StatusCode) && transform.HttpContext.Features.Get<Metering.MeteredCall>() is null)
             {
-                foreach (var name in transform.ProxyResponse.Headers.Select(h => h.Key).Where(IsCreditHeader).ToList())
-                {
-                    headers.Remove(name);
-                }
+                transform.SuppressResponseBody = true;
+                await UpstreamCredentialRefusal.WriteAsync(transform.HttpContext, format, (int)upstream.StatusCode, cluster, logger);
             }
-            return ValueTask.CompletedTask;
         });
     }
 

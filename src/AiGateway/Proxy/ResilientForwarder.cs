@@ -13,15 +13,19 @@ namespace AiGateway.Proxy;
 /// <summary>
 /// Step "forward": sends a metered call through YARP's forwarder to the route's cluster, retrying and failing over to
 /// the cluster's other destinations on connection failures, timeouts, 429 (honouring a bounded Retry-After) and
-/// 502/503/504 — only while nothing has reached the client. Each destination has its own Polly circuit breaker.
+/// 502/503/504 — only while nothing has reached the client. Each destination has its own Polly circuit breaker, which
+/// counts connection failures, timeouts and 5xx but not 429 (one caller's rate limit must not cut off everyone).
 /// </summary>
 public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<MeteringOptions> options, TimeProvider time, ILogger<ResilientForwarder> logger)
 {
     private readonly ConcurrentDictionary<string, Lazy<DestinationBreaker>> _breakers = new();
     private readonly ResiliencePipeline<AttemptResult> _retry = BuildRetry(options.Value, time);
 
-    /// <summary>The outcome of one upstream attempt.</summary>
-    private sealed record AttemptResult(bool Retriable, TimeSpan? RetryAfter);
+    /// <summary>
+    /// The outcome of one upstream attempt. <paramref name="DestinationFailed"/> feeds the destination's circuit breaker:
+    /// a 429 may be retried but is back-pressure on one caller's traffic, not a failing destination, so it never counts.
+    /// </summary>
+    private sealed record AttemptResult(bool Retriable, TimeSpan? RetryAfter, bool DestinationFailed);
 
     private sealed record State(HttpContext Context, MeteredCall Call, byte[] Body, IReadOnlyList<DestinationState> Destinations, ResilientForwarder Owner);
 
@@ -78,7 +82,7 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
             call.EndAttempt(destination.DestinationId, "circuit-open");
             context.Features.Set<IForwarderErrorFeature>(new CircuitOpenError());
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            return new AttemptResult(call.CanRetry, null);
+            return new AttemptResult(call.CanRetry, null, DestinationFailed: false);
         }
     }
 
@@ -95,7 +99,7 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
         {
             call.EndAttempt(destination.DestinationId, call.UpstreamStatus?.ToString() ?? "?");
             logger.LogInformation("Request {RequestId}: {Destination} answered {Status}; retrying", call.RequestId, destination.DestinationId, call.UpstreamStatus);
-            return new AttemptResult(true, call.RetryAfter);
+            return new AttemptResult(true, call.RetryAfter, DestinationFailed: call.UpstreamStatus != StatusCodes.Status429TooManyRequests);
         }
         if (error != ForwarderError.None)
         {
@@ -103,10 +107,10 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
             var retriable = call.CanRetry && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested
                             && error is ForwarderError.Request or ForwarderError.RequestTimedOut;
             if (retriable) logger.LogInformation("Request {RequestId}: {Destination} failed ({Error}); retrying", call.RequestId, destination.DestinationId, error);
-            return new AttemptResult(retriable, null);
+            return new AttemptResult(retriable, null, DestinationFailed: retriable);
         }
         call.EndAttempt(destination.DestinationId, (call.UpstreamStatus ?? context.Response.StatusCode).ToString());
-        return new AttemptResult(false, null);
+        return new AttemptResult(false, null, DestinationFailed: false);
     }
 
     /// <summary>Gives the next attempt a clean slate: the buffered body again and no trace of the previous answer.</summary>
@@ -146,7 +150,7 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
                 SamplingDuration = o.BreakerSamplingDuration,
                 BreakDuration = o.BreakerBreakDuration,
                 StateProvider = stateProvider,
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Retriable == true || args.Outcome.Exception is not null and not OperationCanceledException),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.DestinationFailed == true || args.Outcome.Exception is not null and not OperationCanceledException),
             })
             .Build();
 

@@ -43,6 +43,7 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
             ["Serilog:MinimumLevel:Default"] = "Warning",
             // Tests that are not about rate limits must not be throttled (e.g. 100 parallel calls of one account).
             ["RateLimits:PerKeyPerMinute"] = "0", ["RateLimits:PerAccountPerMinute"] = "0", ["RateLimits:ConcurrentPerAccount"] = "0",
+            ["RateLimits:FailedAuthPerMinute"] = "0",
         };
         foreach (var cluster in new[] { "openai", "anthropic", "gemini", "deepseek" })
         {

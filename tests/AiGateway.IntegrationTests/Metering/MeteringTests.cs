@@ -119,7 +119,7 @@ public sealed class MeteringTests : IAsyncLifetime
 
     [Theory]
     [InlineData(400)]
-    [InlineData(401)]
+    [InlineData(404)]
     [InlineData(500)]
     public async Task UpstreamError_IsPassedThroughAndCostsNothing(int status)
     {
@@ -302,15 +302,19 @@ public sealed class MeteringTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ClientDisconnectsMidStream_ChargesDeliveredOutputAsPartial()
+    public async Task ClientDisconnectsMidStream_WithoutDrain_ChargesDeliveredOutputAsPartial()
     {
         await _upstream.StubSseAsync("POST", "/v1/chat/completions", Samples.OpenAiChatSse("one", " two", " three", " four", " five", " six"),
             new JsonObject { ["chunkedDribbleDelay"] = new JsonObject { ["numberOfChunks"] = 10, ["totalDuration"] = 4000 } });
+        // With the drain switched off the gateway stops reading when the client leaves (DisconnectDrainTests cover the drain).
+        await using var gateway = new GatewayFactory(_upstream, new Dictionary<string, string?> { ["Metering:DrainAfterDisconnect"] = "00:00:00" });
+        var (_, key, _) = await gateway.CreateAccountWithKeyAsync(credits: 10);
+        using var client = new GatewayClient(gateway, key);
 
         string requestId;
         using (var cts = new CancellationTokenSource())
         {
-            using var response = await _client.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/openai/v1/chat/completions")
+            using var response = await client.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/openai/v1/chat/completions")
             {
                 Content = new StringContent("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"count"}]}""", Encoding.UTF8, "application/json"),
             }, HttpCompletionOption.ResponseHeadersRead, cts.Token);
@@ -321,11 +325,11 @@ public sealed class MeteringTests : IAsyncLifetime
             cts.Cancel();
         }
 
-        var record = await _client.CallAsync(requestId);
+        var record = await client.CallAsync(requestId);
         Assert.Equal("partial", record["usageSource"]!.GetValue<string>());
         Assert.True(record["credits"]!.GetValue<decimal>() > 0);
         Assert.True(record["inputTokens"]!.GetValue<long>() > 0);
-        var balance = await _client.BalanceAsync();
+        var balance = await client.BalanceAsync();
         Assert.Equal(0m, balance["held"]!.GetValue<decimal>());
         Assert.Equal(10m - record["credits"]!.GetValue<decimal>(), balance["available"]!.GetValue<decimal>());
     }

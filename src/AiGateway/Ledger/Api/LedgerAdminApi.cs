@@ -41,13 +41,19 @@ public static class LedgerAdminApi
         {
             result = await ledger.GrantAsync(id, request.Kind ?? "", Pricing.Credits.FromDecimal(request.Credits.Value),
                 request.ExpiresAt, request.ValidDays, request.Reason ?? "", request.IdempotencyKey, cancellationToken, sourceRef: "admin",
-                models: request.Models, modalities: request.Modalities);
+                models: request.Models, modalities: request.Modalities, checkParameters: true);
         }
         catch (ArgumentException ex)
         {
             return BadRequest((ex.Message.Split(" (Parameter")[0]));
         }
         if (result.Status == GrantStatus.UnknownAccount) return NotFound(($"Account {id} not found."));
+        if (result.Status == GrantStatus.IdempotencyConflict)
+        {
+            return TypedResults.Problem(
+                $"The idempotencyKey '{request.IdempotencyKey}' was already used for a grant with different parameters on this account; nothing was granted. Send a new key for a new grant.",
+                statusCode: StatusCodes.Status409Conflict, title: "Idempotency key reused");
+        }
         var body = GrantResponse.From(id, result);
         return result.Status == GrantStatus.Repeated ? TypedResults.Ok(body) : TypedResults.Created($"grants/{body.Id}", body);
     }

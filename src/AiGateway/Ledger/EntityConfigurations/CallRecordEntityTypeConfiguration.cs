@@ -13,6 +13,11 @@ internal sealed class CallRecordEntityTypeConfiguration : IEntityTypeConfigurati
         builder.Property(c => c.RequestId).HasMaxLength(64);
         builder.HasIndex(c => c.RequestId).IsUnique();
         builder.HasIndex(c => new { c.AccountId, c.StartedAt });
+        // Usage pages and export chunks walk one account's calls in id order (newest first, or after a cursor);
+        // filtered pages by feature or task walk only that feature's or task's calls.
+        builder.HasIndex(c => new { c.AccountId, c.Id });
+        builder.HasIndex(c => new { c.AccountId, c.Feature, c.Id });
+        builder.HasIndex(c => new { c.AccountId, c.Task, c.Id });
         builder.Property(c => c.Route).HasMaxLength(100);
         builder.Property(c => c.Provider).HasMaxLength(100);
         builder.Property(c => c.Model).HasMaxLength(200);

@@ -21,10 +21,11 @@ internal sealed class CreditHoldEntityTypeConfiguration : IEntityTypeConfigurati
         builder.Property(h => h.ChargeId).HasColumnName("charge_id");
         builder.Property(h => h.Task).HasColumnName("task").HasMaxLength(200);
         builder.Property(h => h.InterruptedRecord).HasColumnName("interrupted_record");
+        builder.Property(h => h.Fingerprint).HasColumnName("fingerprint").HasMaxLength(64);
         builder.HasIndex(h => h.RequestId).IsUnique();
-        // The sweep looks for active holds past their TTL.
-        builder.HasIndex(h => new { h.Status, h.ExpiresAt });
-        builder.HasIndex(h => h.AccountId);
+        // The sweep looks for active holds past their TTL; settled, released and expired holds (all but a few) stay
+        // out of this index. The account's holds are found through (account_id, task) below.
+        builder.HasIndex(h => h.ExpiresAt).HasDatabaseName("IX_credit_holds_active_expires_at").HasFilter("status = 'active'");
         // A task budget check sums the task's holds (and their charges) at every admission.
         builder.HasIndex(h => new { h.AccountId, h.Task });
         builder.HasOne<Account>().WithMany().HasForeignKey(h => h.AccountId);

@@ -25,6 +25,7 @@ internal sealed class CreditLotEntityTypeConfiguration : IEntityTypeConfiguratio
         builder.Property(l => l.SourceRef).HasColumnName("source_ref").HasMaxLength(200);
         builder.Property(l => l.IdempotencyKey).HasColumnName("idempotency_key").HasMaxLength(200);
         builder.Property(l => l.CreatedAt).HasColumnName("created_at");
+        builder.Property(l => l.Fingerprint).HasColumnName("fingerprint").HasMaxLength(64);
         builder.Property(l => l.ModelScope).HasColumnName("model_scope").HasMaxLength(2000);
         builder.Property(l => l.ModalityScope).HasColumnName("modality_scope").HasMaxLength(100);
         builder.HasIndex(l => new { l.AccountId, l.IdempotencyKey }).IsUnique();

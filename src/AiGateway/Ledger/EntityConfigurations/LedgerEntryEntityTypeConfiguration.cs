@@ -22,6 +22,8 @@ internal sealed class LedgerEntryEntityTypeConfiguration : IEntityTypeConfigurat
         builder.Property(e => e.RequestId).HasColumnName("request_id").HasMaxLength(200);
         builder.Property(e => e.Note).HasColumnName("note").HasMaxLength(200);
         builder.HasIndex(e => new { e.AccountId, e.Type, e.Id });
+        // Ledger pages and export chunks walk one account's movements in id order whatever their types.
+        builder.HasIndex(e => new { e.AccountId, e.Id });
         builder.HasOne<Account>().WithMany().HasForeignKey(e => e.AccountId);
     }
 }

@@ -46,6 +46,32 @@ CREATE TABLE "call_records" (
 );
 
 
+CREATE TABLE "history_watermarks" (
+    "name" TEXT NOT NULL CONSTRAINT "PK_history_watermarks" PRIMARY KEY,
+    "position" INTEGER NOT NULL,
+    "updated_at" INTEGER NOT NULL
+);
+
+
+CREATE TABLE "usage_rollups" (
+    "account_id" TEXT NOT NULL,
+    "hour_start" INTEGER NOT NULL,
+    "key_id" TEXT NOT NULL,
+    "model" TEXT NOT NULL,
+    "feature" TEXT NOT NULL,
+    "task" TEXT NOT NULL,
+    "status_code" INTEGER NOT NULL,
+    "calls" INTEGER NOT NULL,
+    "input_tokens" INTEGER NOT NULL,
+    "cached_input_tokens" INTEGER NOT NULL,
+    "output_tokens" INTEGER NOT NULL,
+    "reasoning_tokens" INTEGER NOT NULL,
+    "charged_micro" INTEGER NOT NULL,
+    "overage_micro" INTEGER NOT NULL,
+    CONSTRAINT "PK_usage_rollups" PRIMARY KEY ("account_id", "hour_start", "key_id", "model", "feature", "task", "status_code")
+);
+
+
 CREATE TABLE "credit_charges" (
     "id" INTEGER NOT NULL CONSTRAINT "PK_credit_charges" PRIMARY KEY AUTOINCREMENT,
     "account_id" TEXT NOT NULL,
@@ -70,6 +96,7 @@ CREATE TABLE "credit_holds" (
     "charge_id" INTEGER NULL,
     "task" TEXT NULL,
     "interrupted_record" TEXT NULL,
+    "fingerprint" TEXT NULL,
     CONSTRAINT "FK_credit_holds_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
 
@@ -90,6 +117,7 @@ CREATE TABLE "credit_lots" (
     "idempotency_key" TEXT NULL,
     "model_scope" TEXT NULL,
     "modality_scope" TEXT NULL,
+    "fingerprint" TEXT NULL,
     "created_at" INTEGER NOT NULL,
     CONSTRAINT "FK_credit_lots_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
@@ -169,7 +197,16 @@ CREATE TABLE "charge_allocations" (
 );
 
 
+CREATE INDEX "IX_call_records_account_id_feature_id" ON "call_records" ("account_id", "feature", "id");
+
+
+CREATE INDEX "IX_call_records_account_id_id" ON "call_records" ("account_id", "id");
+
+
 CREATE INDEX "IX_call_records_account_id_started_at" ON "call_records" ("account_id", "started_at");
+
+
+CREATE INDEX "IX_call_records_account_id_task_id" ON "call_records" ("account_id", "task", "id");
 
 
 CREATE UNIQUE INDEX "IX_call_records_request_id" ON "call_records" ("request_id");
@@ -187,16 +224,13 @@ CREATE INDEX "IX_credit_charges_account_id" ON "credit_charges" ("account_id");
 CREATE UNIQUE INDEX "IX_credit_charges_request_id" ON "credit_charges" ("request_id");
 
 
-CREATE INDEX "IX_credit_holds_account_id" ON "credit_holds" ("account_id");
-
-
 CREATE INDEX "IX_credit_holds_account_id_task" ON "credit_holds" ("account_id", "task");
 
 
+CREATE INDEX "IX_credit_holds_active_expires_at" ON "credit_holds" ("expires_at") WHERE status = 'active';
+
+
 CREATE UNIQUE INDEX "IX_credit_holds_request_id" ON "credit_holds" ("request_id");
-
-
-CREATE INDEX "IX_credit_holds_status_expires_at" ON "credit_holds" ("status", "expires_at");
 
 
 CREATE INDEX "IX_credit_lots_account_id_expires_at" ON "credit_lots" ("account_id", "expires_at");
@@ -212,6 +246,9 @@ CREATE UNIQUE INDEX "IX_gateway_keys_hash" ON "gateway_keys" ("hash");
 
 
 CREATE INDEX "IX_gateway_keys_prefix" ON "gateway_keys" ("prefix");
+
+
+CREATE INDEX "IX_ledger_entries_account_id_id" ON "ledger_entries" ("account_id", "id");
 
 
 CREATE INDEX "IX_ledger_entries_account_id_type_id" ON "ledger_entries" ("account_id", "type", "id");

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Grows a SQLite ledger to CALLS call records (HEAVY of them on one account, the rest spread over ACCOUNTS accounts)
+# over the last DAYS days, with one settle movement per call and one lot per account whose remaining credits are
+# what the calls left: consistent SQL, inserted in id order (fast), through the checked-in migrations' schema.
+# Usage: bench/History/grow.sh DB   (knobs: CALLS=3000000 HEAVY=1000000 ACCOUNTS=2000 DAYS=183)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+db=${1:?usage: grow.sh DB}
+calls=${CALLS:-3000000}; heavy=${HEAVY:-1000000}; accounts=${ACCOUNTS:-2000}; days=${DAYS:-183}
+rm -f "$db" "$db-wal" "$db-shm"
+mkdir -p "$(dirname "$db")"
+now_ticks=$(python3 -c 'import time; print(int(time.time()*10**7) + 621355968000000000)')
+span=$((days * 864000000000))
+step=$((span / calls))
+start=$((now_ticks - span))
+{
+  # No journal while growing (one transaction of gigabytes); WAL, as the gateway runs it, at the end.
+  echo "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-400000;"
+  echo "CREATE TABLE schema_migrations (id VARCHAR(200) NOT NULL PRIMARY KEY, applied_at VARCHAR(40) NOT NULL);"
+  for f in src/AiGateway/Ledger/Migrations/Sqlite/0*.sql; do
+    cat "$f"; echo
+    echo "INSERT INTO schema_migrations VALUES ('$(basename "$f" .sql)', '$(date -u +%FT%TZ)');"
+  done
+  cat <<SQL
+BEGIN;
+-- Account 0 is the heavy one; ids are upper-case text GUIDs as the gateway stores them.
+WITH RECURSIVE a(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM a WHERE n < $accounts - 1)
+INSERT INTO accounts (id, name, created_at, plan) SELECT printf('0197A1B2-0000-7000-8000-%012d', n), 'bench ' || n, $start, NULL FROM a;
+-- Every third call is the heavy account's until it has $heavy; the others go round the rest.
+WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < $calls),
+k AS (SELECT n, CASE WHEN n % 3 = 0 AND n / 3 <= $heavy THEN 0 ELSE 1 + (n % ($accounts - 1)) END AS acct FROM c)
+INSERT INTO call_records (request_id, account_id, key_id, route, provider, model, priced_model, operation, stream, input_tokens,
+    cached_input_tokens, cache_write_input_tokens, output_tokens, reasoning_tokens, images, video_seconds, audio_uses,
+    estimated_input_tokens, estimated_output_tokens, estimate_micro, charged_micro, overage_micro, status_code, usage_source,
+    clamped, unlimited, attempt_count, attempts, error, feature, task, started_at, duration_ms, first_byte_ms)
+SELECT printf('bench-%09d', n), printf('0197A1B2-0000-7000-8000-%012d', acct), printf('0197A1B2-0000-7000-9000-%012d', acct),
+    'openai', 'openai', CASE n % 4 WHEN 0 THEN 'gpt-4o' WHEN 1 THEN 'gpt-4o-mini' WHEN 2 THEN 'o3' ELSE 'claude-sonnet-4' END, 'gpt-4o',
+    'chat', n % 2, 800 + n % 900, n % 200, 0, 150 + n % 400, n % 7 * 10, 0, 0, 0, 900, 600, 5000,
+    CASE WHEN n % 50 = 0 THEN 0 ELSE 1000 + n % 4000 END, 0, CASE WHEN n % 50 = 0 THEN 502 ELSE 200 END,
+    CASE WHEN n % 50 = 0 THEN 'none' ELSE 'provider' END, 0, 0, 1, 'primary:200', NULL,
+    CASE n % 5 WHEN 0 THEN NULL WHEN 1 THEN 'chat' WHEN 2 THEN 'search' WHEN 3 THEN 'summarize' ELSE 'agent' END,
+    CASE WHEN n % 10 = 0 THEN 'task-' || (n / 1000) ELSE NULL END, $start + n * $step, 300 + n % 2000, 120
+FROM k;
+INSERT INTO credit_lots (account_id, kind, amount, remaining, consumed, expired, revoked, effective_at, expires_at, reason, source_ref,
+    idempotency_key, created_at)
+SELECT id, 'addon', 100000000000000, 100000000000000, 0, 0, 0, $start, NULL, 'bench', NULL, NULL, $start FROM accounts;
+INSERT INTO ledger_entries (account_id, at, type, amount, available_after, lot_id, request_id)
+SELECT a.id, $start, 'grant', 100000000000000, 100000000000000, l.id, NULL FROM accounts a JOIN credit_lots l ON l.account_id = a.id;
+INSERT INTO ledger_entries (account_id, at, type, amount, available_after, lot_id, request_id)
+SELECT c.account_id, c.started_at, 'settle', c.charged_micro, 0, l.id, c.request_id
+FROM call_records c JOIN credit_lots l ON l.account_id = c.account_id WHERE c.charged_micro > 0 ORDER BY c.id;
+UPDATE credit_lots SET consumed = (SELECT COALESCE(SUM(charged_micro), 0) FROM call_records c WHERE c.account_id = credit_lots.account_id);
+UPDATE credit_lots SET remaining = amount - consumed;
+INSERT INTO ledger_accounts (account_id, held, overage, updated_at) SELECT id, 0, 0, $start FROM accounts;
+COMMIT;
+PRAGMA journal_mode=WAL;
+SQL
+} | sqlite3 "$db"
+echo "grew $db: $(sqlite3 "$db" 'SELECT COUNT(*) FROM call_records') calls, heavy account $(sqlite3 "$db" "SELECT COUNT(*) FROM call_records WHERE account_id = '0197A1B2-0000-7000-8000-000000000000'")"

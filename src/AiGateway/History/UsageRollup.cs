@@ -1,0 +1,64 @@
+namespace AiGateway.History;
+
+/// <summary>
+/// The calls of one account in one UTC hour with one key, model, feature, task and status, summed: what usage summaries
+/// and the dashboard chart read instead of the calls themselves (an hour, not a day, so a summary at any whole-hour
+/// time-zone offset still falls on bucket edges).
+/// </summary>
+public sealed class UsageRollup
+{
+    /// <summary>The account.</summary>
+    public Guid AccountId { get; set; }
+
+    /// <summary>The start of the UTC hour, in ticks (arithmetic on it groups hours into local days in the database).</summary>
+    public long HourStart { get; set; }
+
+    /// <summary>The gateway key.</summary>
+    public Guid KeyId { get; set; }
+
+    /// <summary>The model as the client named it.</summary>
+    public required string Model { get; set; }
+
+    /// <summary>The feature tag, empty for none.</summary>
+    public required string Feature { get; set; }
+
+    /// <summary>The task id, empty for none.</summary>
+    public required string Task { get; set; }
+
+    /// <summary>The HTTP status the client received.</summary>
+    public int StatusCode { get; set; }
+
+    /// <summary>How many calls.</summary>
+    public long Calls { get; set; }
+
+    /// <summary>Summed input tokens.</summary>
+    public long InputTokens { get; set; }
+
+    /// <summary>Summed cached input tokens.</summary>
+    public long CachedInputTokens { get; set; }
+
+    /// <summary>Summed output tokens.</summary>
+    public long OutputTokens { get; set; }
+
+    /// <summary>Summed reasoning tokens.</summary>
+    public long ReasoningTokens { get; set; }
+
+    /// <summary>Summed charges in micro-credits.</summary>
+    public long ChargedMicro { get; set; }
+
+    /// <summary>Summed overage in micro-credits.</summary>
+    public long OverageMicro { get; set; }
+}
+
+/// <summary>A durable position of a background history step (e.g. the last call id rolled up), shared by every instance.</summary>
+public sealed class HistoryWatermark
+{
+    /// <summary>The step's name, e.g. <c>usage_rollups</c>.</summary>
+    public required string Name { get; set; }
+
+    /// <summary>The position reached (a call id for the rollups).</summary>
+    public long Position { get; set; }
+
+    /// <summary>When it last moved.</summary>
+    public DateTimeOffset UpdatedAt { get; set; }
+}

@@ -1,0 +1,203 @@
+using System.Data.Common;
+using AiGateway.Ledger;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AiGateway.History;
+
+/// <summary>
+/// Folds call records into <see cref="UsageRollup"/> rows, in id order, from a durable watermark (the last call id rolled
+/// up, in <c>history_watermarks</c>). Each step is one short transaction that adds a chunk of calls to the rollups and
+/// moves the watermark together, so a crash or restart neither loses nor repeats a call, and two instances stepping at
+/// once serialize on the watermark (SQLite: the write lock; PostgreSQL: its row lock). It runs beside the settlement
+/// write rather than inside it, so the metered path pays nothing for it; summaries add the calls above the watermark.
+/// </summary>
+/// <remarks>
+/// The watermark may only pass ids whose transactions have ended, or a call committed later with a smaller id would
+/// be skipped for good. On SQLite writers are serial, so every id at or below the committed maximum is final. On
+/// PostgreSQL ids come from a sequence in insertion order but commit in any order: the horizon is read under a brief
+/// <c>SHARE</c> lock on <c>call_records</c>, which waits for every open inserting transaction to end.
+/// </remarks>
+public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, IOptions<HistoryOptions> options, TimeProvider time)
+{
+    /// <summary>The watermark's name.</summary>
+    public const string WatermarkName = "usage_rollups";
+
+    private const long TicksPerHour = TimeSpan.TicksPerHour;
+
+    // One statement adds a chunk to the rollups; the same text runs on SQLite (3.24+) and PostgreSQL.
+    private static readonly string FoldSql = $"""
+        INSERT INTO usage_rollups (account_id, hour_start, key_id, model, feature, task, status_code, calls, input_tokens,
+            cached_input_tokens, output_tokens, reasoning_tokens, charged_micro, overage_micro)
+        SELECT account_id, started_at - (started_at % {TicksPerHour}), key_id, model, COALESCE(feature, ''), COALESCE(task, ''),
+            status_code, COUNT(*), SUM(input_tokens), SUM(cached_input_tokens), SUM(output_tokens), SUM(reasoning_tokens),
+            SUM(charged_micro), SUM(overage_micro)
+        FROM call_records WHERE id > @from AND id <= @to
+        GROUP BY 1, 2, 3, 4, 5, 6, 7
+        ON CONFLICT (account_id, hour_start, key_id, model, feature, task, status_code) DO UPDATE SET
+            calls = usage_rollups.calls + excluded.calls,
+            input_tokens = usage_rollups.input_tokens + excluded.input_tokens,
+            cached_input_tokens = usage_rollups.cached_input_tokens + excluded.cached_input_tokens,
+            output_tokens = usage_rollups.output_tokens + excluded.output_tokens,
+            reasoning_tokens = usage_rollups.reasoning_tokens + excluded.reasoning_tokens,
+            charged_micro = usage_rollups.charged_micro + excluded.charged_micro,
+            overage_micro = usage_rollups.overage_micro + excluded.overage_micro
+        """;
+
+    /// <summary>The watermark as committed now: every call with a smaller or equal id is in the rollups.</summary>
+    public static async Task<long> ReadWatermarkAsync(LedgerDbContext db, CancellationToken ct) =>
+        await db.HistoryWatermarks.AsNoTracking().Where(w => w.Name == WatermarkName).Select(w => (long?)w.Position).FirstOrDefaultAsync(ct) ?? 0;
+
+    /// <summary>Rolls up chunks until the watermark reaches the calls committed when it started (at most <paramref name="maxChunks"/>); returns the calls added.</summary>
+    public async Task<long> CatchUpAsync(int maxChunks = int.MaxValue, CancellationToken ct = default)
+    {
+        var horizon = await HorizonAsync(ct);
+        long total = 0;
+        for (var i = 0; i < maxChunks; i++)
+        {
+            var (added, done) = await StepAsync(horizon, ct);
+            total += added;
+            if (done) break;
+        }
+        return total;
+    }
+
+    /// <summary>The largest call id below which every insert has ended (see the remarks on the type).</summary>
+    public async Task<long> HorizonAsync(CancellationToken ct)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        await db.Database.OpenConnectionAsync(ct);
+        var connection = db.Database.GetDbConnection();
+        if (!db.Database.IsNpgsql()) return await ScalarAsync(connection, null, "SELECT COALESCE(MAX(id), 0) FROM call_records", ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await ExecuteAsync(connection, tx, "SET LOCAL lock_timeout = '10s'; LOCK TABLE call_records IN SHARE MODE", ct);
+        var horizon = await ScalarAsync(connection, tx, "SELECT COALESCE(MAX(id), 0) FROM call_records", ct);
+        await tx.CommitAsync(ct);
+        return horizon;
+    }
+
+    /// <summary>Rolls up one chunk of calls up to <paramref name="horizon"/>; returns the calls added and whether the watermark reached it.</summary>
+    public async Task<(long Added, bool Done)> StepAsync(long horizon, CancellationToken ct)
+    {
+        (long Added, bool Done) result = (0, true);
+        await ledger.WriteInTurnAsync(async () =>
+        {
+            await using var db = await dbFactory.CreateDbContextAsync(ct);
+            await db.Database.OpenConnectionAsync(ct);
+            var connection = db.Database.GetDbConnection();
+            var postgres = db.Database.IsNpgsql();
+            // SQLite: BEGIN IMMEDIATE takes the write lock first, so the watermark read below is the latest.
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            await ExecuteAsync(connection, tx,
+                $"INSERT INTO history_watermarks (name, position, updated_at) VALUES ('{WatermarkName}', 0, 0) ON CONFLICT (name) DO NOTHING", ct);
+            var from = await ScalarAsync(connection, tx,
+                $"SELECT position FROM history_watermarks WHERE name = '{WatermarkName}'" + (postgres ? " FOR UPDATE" : ""), ct);
+            if (from >= horizon)
+            {
+                await tx.RollbackAsync(ct);
+                return;
+            }
+            var to = Math.Min(horizon, from + options.Value.RollupChunk);
+            await using (var fold = Command(connection, tx, FoldSql))
+            {
+                Parameter(fold, "@from", from);
+                Parameter(fold, "@to", to);
+                await fold.ExecuteNonQueryAsync(ct);
+            }
+            await using (var move = Command(connection, tx, $"UPDATE history_watermarks SET position = @to, updated_at = @now WHERE name = '{WatermarkName}'"))
+            {
+                Parameter(move, "@to", to);
+                Parameter(move, "@now", time.GetUtcNow().UtcTicks);
+                await move.ExecuteNonQueryAsync(ct);
+            }
+            var added = await ScalarAsync(connection, tx, $"SELECT COUNT(*) FROM call_records WHERE id > {from} AND id <= {to}", ct);
+            await tx.CommitAsync(ct);
+            result = (added, to >= horizon);
+        });
+        return result;
+    }
+
+    /// <summary>
+    /// Changes what a recorded call was charged (an asynchronous video job settles after its record was written) and,
+    /// when the call is already rolled up, its rollup by the same difference, in one transaction that excludes a
+    /// concurrent rollup step (SQLite: the write lock; PostgreSQL: a share lock on the watermark row), so the rollups
+    /// keep equalling the calls. Returns false when the call has no record (yet).
+    /// </summary>
+    public static async Task<bool> CorrectChargeAsync(
+        IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, string requestId, long chargedMicro, long overageMicro, string usageSource)
+    {
+        var found = false;
+        await ledger.WriteInTurnAsync(async () =>
+        {
+            await using var db = await dbFactory.CreateDbContextAsync();
+            await db.Database.OpenConnectionAsync();
+            var connection = db.Database.GetDbConnection();
+            var postgres = db.Database.IsNpgsql();
+            await using var tx = await connection.BeginTransactionAsync();
+            var watermark = await ScalarAsync(connection, tx,
+                $"SELECT position FROM history_watermarks WHERE name = '{WatermarkName}'" + (postgres ? " FOR SHARE" : ""), default);
+            long id = 0, charged = 0, overage = 0;
+            await using (var read = Command(connection, tx,
+                             "SELECT id, charged_micro, overage_micro FROM call_records WHERE request_id = @r" + (postgres ? " FOR UPDATE" : "")))
+            {
+                Parameter(read, "@r", requestId);
+                await using var reader = await read.ExecuteReaderAsync();
+                if (!await reader.ReadAsync()) return;
+                (id, charged, overage) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+                found = true;
+            }
+            await using (var update = Command(connection, tx,
+                             "UPDATE call_records SET charged_micro = @c, overage_micro = @o, usage_source = @s WHERE request_id = @r"))
+            {
+                Parameter(update, "@c", chargedMicro);
+                Parameter(update, "@o", overageMicro);
+                Parameter(update, "@s", usageSource);
+                Parameter(update, "@r", requestId);
+                await update.ExecuteNonQueryAsync();
+            }
+            if (id <= watermark)
+            {
+                await using var adjust = Command(connection, tx, $"""
+                    UPDATE usage_rollups SET charged_micro = charged_micro + @dc, overage_micro = overage_micro + @do
+                    WHERE (account_id, hour_start, key_id, model, feature, task, status_code) = (
+                        SELECT account_id, started_at - (started_at % {TicksPerHour}), key_id, model, COALESCE(feature, ''),
+                            COALESCE(task, ''), status_code FROM call_records WHERE request_id = @r)
+                    """);
+                Parameter(adjust, "@dc", checked(chargedMicro - charged));
+                Parameter(adjust, "@do", checked(overageMicro - overage));
+                Parameter(adjust, "@r", requestId);
+                await adjust.ExecuteNonQueryAsync();
+            }
+            await tx.CommitAsync();
+        });
+        return found;
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private static void Parameter(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
+    }
+
+    private static async Task ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var command = Command(connection, tx, sql);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static async Task<long> ScalarAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var command = Command(connection, tx, sql);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(ct) ?? 0L, System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

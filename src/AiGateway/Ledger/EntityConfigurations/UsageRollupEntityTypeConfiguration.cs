@@ -1,0 +1,28 @@
+using AiGateway.History;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace AiGateway.Ledger.EntityConfigurations;
+
+internal sealed class UsageRollupEntityTypeConfiguration : IEntityTypeConfiguration<UsageRollup>
+{
+    public void Configure(EntityTypeBuilder<UsageRollup> builder)
+    {
+        builder.ToTable("usage_rollups");
+        // Account and hour first: a summary reads one account's hours in a range, in key order.
+        builder.HasKey(r => new { r.AccountId, r.HourStart, r.KeyId, r.Model, r.Feature, r.Task, r.StatusCode });
+        builder.Property(r => r.Model).HasMaxLength(200);
+        builder.Property(r => r.Feature).HasMaxLength(100);
+        builder.Property(r => r.Task).HasMaxLength(200);
+    }
+}
+
+internal sealed class HistoryWatermarkEntityTypeConfiguration : IEntityTypeConfiguration<HistoryWatermark>
+{
+    public void Configure(EntityTypeBuilder<HistoryWatermark> builder)
+    {
+        builder.ToTable("history_watermarks");
+        builder.HasKey(w => w.Name);
+        builder.Property(w => w.Name).HasMaxLength(100);
+    }
+}

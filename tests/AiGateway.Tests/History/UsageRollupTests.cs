@@ -1,0 +1,197 @@
+using AiGateway.Api;
+using AiGateway.History;
+using AiGateway.Ledger;
+using AiGateway.Metering;
+using AiGateway.Pricing;
+using AiGateway.Tests.Api;
+using AiGateway.Tests.Ledger;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AiGateway.Tests.History;
+
+/// <summary>
+/// Usage summaries read hourly rollups plus the calls above the rollup watermark, and must always equal the sum of the
+/// calls themselves: before, during and after rollup steps, across restarts, with calls arriving meanwhile and with two
+/// instances stepping at once. The expected figures are computed here from the calls written, not by the gateway.
+/// </summary>
+public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixture<TFixture> where TFixture : LedgerDatabaseFixture
+{
+    private static readonly DateTimeOffset Start = new(2026, 3, 1, 7, 13, 27, 450, TimeSpan.Zero);
+    private static readonly string[] GroupBys = ["day", "model", "key", "feature", "task"];
+    private static readonly int[] Offsets = [0, 120, -300, 330];
+
+    private UsageRollupStep Step(CreditLedger ledger, int chunk) =>
+        new(fixture.Factory, ledger, Options.Create(new HistoryOptions { RollupChunk = chunk }), TimeProvider.System);
+
+    private static List<CallRecord> Calls(Guid account, int count, int seed) =>
+        Enumerable.Range(seed, count).Select(n => HistorySeed.Call(account, n, Start.AddMinutes(n * 67.3 % 40_000).AddMilliseconds(n % 997))).ToList();
+
+    [Fact]
+    public async Task Summary_BeforeDuringAndAfterRollup_EqualsSumOfCalls()
+    {
+        var account = await HistorySeed.AccountAsync(fixture.Options);
+        var other = await HistorySeed.AccountAsync(fixture.Options);
+        var calls = Calls(account, 600, 0);
+        await HistorySeed.CallsAsync(fixture.Options, calls.Take(300));
+        await HistorySeed.CallsAsync(fixture.Options, Calls(other, 50, 1000));
+        await HistorySeed.CallsAsync(fixture.Options, calls.Skip(300));
+        await using var ledger = fixture.CreateLedger(TimeProvider.System);
+        var step = Step(ledger, chunk: 97);
+
+        await AssertSummariesEqualCallsAsync(account, calls, "nothing rolled up");
+        var horizon = await step.HorizonAsync(default);
+        await step.StepAsync(horizon, default);
+        await step.StepAsync(horizon, default);
+        await AssertSummariesEqualCallsAsync(account, calls, "part rolled up");
+        await step.CatchUpAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "all rolled up");
+        await using var db = new LedgerDbContext(fixture.Options);
+        Assert.Equal(await db.CallRecords.MaxAsync(c => c.Id), await UsageRollupStep.ReadWatermarkAsync(db, default));
+    }
+
+    [Fact]
+    public async Task CatchUp_RestartedAndRepeated_CountsEachCallOnce()
+    {
+        var account = await HistorySeed.AccountAsync(fixture.Options);
+        var calls = Calls(account, 400, 5000);
+        await HistorySeed.CallsAsync(fixture.Options, calls);
+        await using (var first = fixture.CreateLedger(TimeProvider.System))
+        {
+            await Step(first, chunk: 50).CatchUpAsync(maxChunks: 3);
+        }
+        // A new instance (new ledger, new step) continues from the durable watermark.
+        await using var second = fixture.CreateLedger(TimeProvider.System);
+        var step = Step(second, chunk: 50);
+        await step.CatchUpAsync();
+        Assert.Equal(0, await step.CatchUpAsync());
+
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "after restart");
+    }
+
+    [Fact]
+    public async Task CatchUp_TwoInstancesWhileCallsArrive_CountsEachCallOnceAndSummariesStayExact()
+    {
+        var account = await HistorySeed.AccountAsync(fixture.Options);
+        await using var writer = fixture.CreateLedger(TimeProvider.System);
+        await using var a = fixture.CreateLedger(TimeProvider.System);
+        await using var b = fixture.CreateLedger(TimeProvider.System);
+        var stepA = Step(a, chunk: 13);
+        var stepB = Step(b, chunk: 17);
+        var written = new List<CallRecord>();
+        using var stop = new CancellationTokenSource();
+
+        async Task StepLoop(UsageRollupStep step)
+        {
+            while (!stop.IsCancellationRequested) await step.CatchUpAsync(maxChunks: 5);
+        }
+        var steppers = Task.WhenAll(Task.Run(() => StepLoop(stepA)), Task.Run(() => StepLoop(stepB)));
+        for (var batch = 0; batch < 20; batch++)
+        {
+            // Through the ledger's own call-record write path, in batches as the metered path writes them.
+            var calls = Calls(account, 25, 10_000 + batch * 25);
+            await writer.InsertCallRecordsAsync(calls);
+            written.AddRange(calls);
+            if (batch % 5 == 4) await AssertSummariesEqualCallsAsync(account, written, $"while stepping, batch {batch}");
+        }
+        stop.Cancel();
+        await steppers;
+        await stepA.CatchUpAsync();
+
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, written, "after concurrent steps");
+    }
+
+    [Fact]
+    public async Task CorrectCharge_OfRolledUpAndPendingCalls_KeepsSummariesEqualToCalls()
+    {
+        var account = await HistorySeed.AccountAsync(fixture.Options);
+        var calls = Calls(account, 40, 20_000);
+        await HistorySeed.CallsAsync(fixture.Options, calls.Take(20));
+        await using var ledger = fixture.CreateLedger(TimeProvider.System);
+        await Step(ledger, chunk: 1000).CatchUpAsync();
+        await HistorySeed.CallsAsync(fixture.Options, calls.Skip(20));
+
+        // An asynchronous video job settles after its record was written: once for a rolled-up call, once for a pending one.
+        foreach (var call in new[] { calls[3], calls[30] })
+        {
+            await UsageRollupStep.CorrectChargeAsync(fixture.Factory, ledger, call.RequestId, 777_777, 11, "provider");
+            call.ChargedMicro = 777_777;
+            call.OverageMicro = 11;
+        }
+        await AssertSummariesEqualCallsAsync(account, calls, "after corrections");
+        await Step(ledger, chunk: 1000).CatchUpAsync();
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "after corrections, all rolled up");
+    }
+
+    private async Task AssertRollupsHoldEveryCallOnceAsync()
+    {
+        await using var db = new LedgerDbContext(fixture.Options);
+        var watermark = await UsageRollupStep.ReadWatermarkAsync(db, default);
+        var calls = db.CallRecords.Where(c => c.Id <= watermark);
+        Assert.Equal(await calls.LongCountAsync(), await db.UsageRollups.SumAsync(r => r.Calls));
+        Assert.Equal(await calls.SumAsync(c => c.ChargedMicro), await db.UsageRollups.SumAsync(r => r.ChargedMicro));
+        Assert.Equal(await calls.SumAsync(c => c.InputTokens), await db.UsageRollups.SumAsync(r => r.InputTokens));
+    }
+
+    private async Task AssertSummariesEqualCallsAsync(Guid account, IReadOnlyList<CallRecord> calls, string when)
+    {
+        var ranges = new (DateTimeOffset From, DateTimeOffset To)[]
+        {
+            (Start.AddDays(-1), Start.AddDays(40)),                                   // everything
+            (Start.AddHours(5).AddMinutes(17), Start.AddDays(9).AddMinutes(-23)),     // ragged ends
+            (new DateTimeOffset(2026, 3, 5, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 3, 12, 0, 0, 0, TimeSpan.Zero)),
+            (Start.AddDays(3).AddMinutes(10), Start.AddDays(3).AddMinutes(100)),      // inside two hours
+        };
+        await using var db = new LedgerDbContext(fixture.Options);
+        foreach (var (from, to) in ranges)
+        foreach (var groupBy in GroupBys)
+        foreach (var offset in groupBy == "day" ? Offsets : [0])
+        {
+            var summary = await AccountQueries.SummaryAsync(db, account, from, to, groupBy, offset, default);
+            var expected = Expected(calls, from, to, groupBy, TimeSpan.FromMinutes(offset));
+            var context = $"{when}: {groupBy} at {offset} min over {from:O}..{to:O}";
+            Assert.True(expected.Values.Sum(e => e.Calls) == summary.Totals.Calls, $"{context}: {summary.Totals.Calls} calls, expected {expected.Values.Sum(e => e.Calls)}");
+            Assert.Equal(new Credits(expected.Values.Sum(e => e.Micro)).ToDecimal(), summary.Totals.Credits);
+            Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), summary.Buckets.Select(b => b.Key).Order(StringComparer.Ordinal));
+            foreach (var bucket in summary.Buckets)
+            {
+                var e = expected[bucket.Key];
+                Assert.True(e.Calls == bucket.Calls, $"{context}, bucket {bucket.Key}: {bucket.Calls} calls, expected {e.Calls}");
+                Assert.Equal(new Credits(e.Micro).ToDecimal(), bucket.Credits);
+                Assert.Equal((e.Input, e.Cached, e.Output, e.Reasoning), (bucket.InputTokens, bucket.CachedInputTokens, bucket.OutputTokens, bucket.ReasoningTokens));
+                Assert.Equal(e.Statuses.OrderBy(s => s.Key), bucket.Statuses.OrderBy(s => s.Key));
+                if (groupBy == "day")
+                {
+                    Assert.Equal(e.Models.OrderBy(m => m.Key), bucket.Models!.Select(m => KeyValuePair.Create(m.Model, (m.Calls, new Credits(0).ToDecimal() + m.Credits))).OrderBy(m => m.Key));
+                }
+            }
+        }
+    }
+
+    private sealed record Bucket(long Calls, long Input, long Cached, long Output, long Reasoning, long Micro,
+        Dictionary<string, long> Statuses, Dictionary<string, (long, decimal)> Models);
+
+    private static Dictionary<string, Bucket> Expected(IReadOnlyList<CallRecord> calls, DateTimeOffset from, DateTimeOffset to, string groupBy, TimeSpan offset) =>
+        calls.Where(c => c.StartedAt >= from && c.StartedAt < to)
+            .GroupBy(c => groupBy switch
+            {
+                "day" => c.StartedAt.ToOffset(offset).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                "model" => c.Model,
+                "key" => c.KeyId.ToString(),
+                "task" => c.Task ?? "",
+                _ => c.Feature ?? "",
+            })
+            .ToDictionary(g => g.Key, g => new Bucket(g.Count(), g.Sum(c => c.InputTokens), g.Sum(c => c.CachedInputTokens), g.Sum(c => c.OutputTokens),
+                g.Sum(c => c.ReasoningTokens), g.Sum(c => c.ChargedMicro),
+                g.GroupBy(c => c.StatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToDictionary(s => s.Key, s => (long)s.Count()),
+                g.GroupBy(c => c.Model).ToDictionary(m => m.Key, m => ((long)m.Count(), new Credits(m.Sum(c => c.ChargedMicro)).ToDecimal()))));
+}
+
+/// <summary>Rollups on SQLite.</summary>
+public sealed class SqliteUsageRollupTests(SqliteLedgerFixture fixture) : UsageRollupTests<SqliteLedgerFixture>(fixture);
+
+/// <summary>Rollups on PostgreSQL.</summary>
+public sealed class PostgresUsageRollupTests(PostgresLedgerFixture fixture) : UsageRollupTests<PostgresLedgerFixture>(fixture);
