@@ -5,6 +5,7 @@ using AiGateway.History;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
 using AiGateway.Metering;
+using AiGateway.Packs;
 using AiGateway.Pricing;
 using AiGateway.Proxy;
 
@@ -22,6 +23,7 @@ builder.Services.AddHistory();
 builder.Services.AddPricing();
 builder.Services.AddGatewayAccounts();
 builder.Services.AddMetering();
+builder.Services.AddPacks();
 builder.Services.AddGatewayProxy(builder.Configuration);
 
 var app = builder.Build();
@@ -31,6 +33,7 @@ app.UseApiErrorBodies();
 app.MapHealthEndpoints();
 app.MapAdminApi();
 app.MapUserApi();
+app.MapStripeWebhook();
 app.MapApiReference();
 app.MapDashboard();
 app.MapGatewayProxy();

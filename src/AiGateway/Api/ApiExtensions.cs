@@ -1,4 +1,5 @@
 using AiGateway.Ledger.Api;
+using AiGateway.Packs;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 
@@ -80,6 +81,7 @@ public static class ApiExtensions
             .ProducesProblem(StatusCodes.Status404NotFound);
         admin.MapAdminAccountsApi();
         admin.MapLedgerAdminApi();
+        admin.MapPacksAdminApi();
         admin.MapAdminAccountViewsApi().MapCsvExportApi();
         return admin;
     }
@@ -92,6 +94,7 @@ public static class ApiExtensions
         credits.MapCreditsApi();
         credits.MapUsageApi();
         credits.MapAccountActivityApi();
+        credits.MapPacksUserApi();
         return credits;
     }
 }

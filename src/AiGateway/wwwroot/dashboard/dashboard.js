@@ -204,7 +204,26 @@
     show("estimate-card", state.mode === "user");
     for (const el of document.querySelectorAll(".operator-only")) el.hidden = state.mode !== "admin";
     showError("load-error", null);
-    await Promise.all([loadBalance(), loadSummary(), loadUsage(false), loadLog(false), loadLedger(false)]);
+    // The pack catalog is the user's own view (display only); operators manage packs through the admin API.
+    show("packs-card", false);
+    await Promise.all([loadBalance(), loadSummary(), loadUsage(false), loadLog(false), loadLedger(false),
+      state.mode === "user" ? loadPacks() : Promise.resolve()]);
+  }
+
+  async function loadPacks() {
+    const { packs } = await api("/v1/credits/packs");
+    const body = $("packs-table").tBodies[0];
+    body.textContent = "";
+    for (const pack of packs) {
+      const tr = document.createElement("tr");
+      tr.dataset.pack = pack.id;
+      cell(tr, pack.name);
+      cell(tr, fmtCredits(pack.credits), "num");
+      cell(tr, pack.validDays ? `${fmtInt(pack.validDays)} days` : "no expiry");
+      cell(tr, new Intl.NumberFormat(undefined, { style: "currency", currency: pack.currency }).format(pack.price), "num");
+      body.appendChild(tr);
+    }
+    show("packs-card", packs.length > 0);
   }
 
   function reportLoadError(error) {
