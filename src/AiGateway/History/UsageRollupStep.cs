@@ -121,11 +121,13 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
     /// Changes what a recorded call was charged (an asynchronous video job settles after its record was written) and,
     /// when the call is already rolled up, its rollup by the same difference, in one transaction that excludes a
     /// concurrent rollup step (SQLite: the write lock; PostgreSQL: a share lock on the watermark row), so the rollups
-    /// keep equalling the calls.
+    /// keep equalling the calls. Returns false when the call has no record (yet).
     /// </summary>
-    public static Task CorrectChargeAsync(
-        IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, string requestId, long chargedMicro, long overageMicro, string usageSource) =>
-        ledger.WriteInTurnAsync(async () =>
+    public static async Task<bool> CorrectChargeAsync(
+        IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, string requestId, long chargedMicro, long overageMicro, string usageSource)
+    {
+        var found = false;
+        await ledger.WriteInTurnAsync(async () =>
         {
             await using var db = await dbFactory.CreateDbContextAsync();
             await db.Database.OpenConnectionAsync();
@@ -142,6 +144,7 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
                 await using var reader = await read.ExecuteReaderAsync();
                 if (!await reader.ReadAsync()) return;
                 (id, charged, overage) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+                found = true;
             }
             await using (var update = Command(connection, tx,
                              "UPDATE call_records SET charged_micro = @c, overage_micro = @o, usage_source = @s WHERE request_id = @r"))
@@ -167,6 +170,8 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
             }
             await tx.CommitAsync();
         });
+        return found;
+    }
 
     private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql)
     {

@@ -33,6 +33,12 @@ public sealed class CreditHold
     /// <summary>The agent task (<c>X-Gateway-Task</c>) the held call belongs to, if any; task budgets sum over it.</summary>
     public string? Task { get; set; }
 
+    /// <summary>
+    /// While active: the call record (JSON) to store if the hold expires unresolved, i.e. the call was interrupted
+    /// (status <c>interrupted</c>, nothing charged); cleared when the hold is resolved.
+    /// </summary>
+    public string? InterruptedRecord { get; set; }
+
     /// <summary>One-step charges: hash of the request's parameters, to tell a repeat of the request id from a reuse; null otherwise.</summary>
     public string? Fingerprint { get; set; }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using AiGateway.Metering;
 
 namespace AiGateway.Ledger;
@@ -24,23 +25,45 @@ public sealed partial class CreditLedger
     public async Task InsertCallRecordsAsync(IReadOnlyList<CallRecord> records)
     {
         await using var s = await BeginAsync(CancellationToken.None);
-        foreach (var r in records) await InsertCallRecordAsync(s, r);
+        foreach (var r in records) await s.ExecuteAsync(InsertCallRecordSql, CallRecordParameters(s, r));
         await s.CommitAsync();
     }
 
-    /// <summary>Inserts one call record in the session's transaction.</summary>
-    private static Task InsertCallRecordAsync(LedgerSession s, CallRecord r) =>
-            s.ExecuteAsync(InsertCallRecordSql,
-                ("@request_id", r.RequestId), ("@account_id", s.Id(r.AccountId)), ("@key_id", s.Id(r.KeyId)),
-                ("@route", r.Route), ("@provider", r.Provider), ("@model", r.Model), ("@priced_model", r.PricedModel),
-                ("@operation", r.Operation), ("@stream", r.Stream), ("@input_tokens", r.InputTokens),
-                ("@cached_input_tokens", r.CachedInputTokens), ("@cache_write_input_tokens", r.CacheWriteInputTokens),
-                ("@output_tokens", r.OutputTokens), ("@reasoning_tokens", r.ReasoningTokens), ("@images", r.Images),
-                ("@video_seconds", r.VideoSeconds), ("@audio_uses", r.AudioUses), ("@estimated_input_tokens", r.EstimatedInputTokens),
-                ("@estimated_output_tokens", r.EstimatedOutputTokens), ("@estimate_micro", r.EstimateMicro),
-                ("@charged_micro", r.ChargedMicro), ("@overage_micro", r.OverageMicro), ("@status_code", r.StatusCode),
-                ("@usage_source", r.UsageSource), ("@clamped", r.Clamped), ("@unlimited", r.Unlimited),
-                ("@attempt_count", r.AttemptCount), ("@attempts", r.Attempts), ("@error", r.Error), ("@feature", r.Feature),
-                ("@task", r.Task), ("@started_at", r.StartedAt.UtcTicks), ("@duration_ms", r.DurationMs), ("@first_byte_ms", r.FirstByteMs),
-                ("@usage_clamped", r.UsageClamped));
+    /// <summary>
+    /// Stores the interrupted-call record an expiring hold carried, in the sweep's transaction, unless the call has a
+    /// record already (the unique request id decides, on any number of instances). An unreadable record is skipped.
+    /// </summary>
+    private static async Task InsertInterruptedRecordAsync(LedgerSession s, string json)
+    {
+        CallRecord? record;
+        try
+        {
+            record = JsonSerializer.Deserialize(json, CallRecordJson.Default.CallRecord);
+        }
+        catch (JsonException)
+        {
+            return; // never block the expiry of a hold on its record
+        }
+        if (record is null) return;
+        await s.ExecuteAsync(InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", CallRecordParameters(s, record));
+    }
+
+    /// <summary>Inserts one call record in the session's transaction (the lease batches carry records too).</summary>
+    private static Task InsertCallRecordAsync(LedgerSession s, CallRecord r) => s.ExecuteAsync(InsertCallRecordSql, CallRecordParameters(s, r));
+
+    private static (string Name, object? Value)[] CallRecordParameters(LedgerSession s, CallRecord r) =>
+        [
+            ("@request_id", r.RequestId), ("@account_id", s.Id(r.AccountId)), ("@key_id", s.Id(r.KeyId)),
+            ("@route", r.Route), ("@provider", r.Provider), ("@model", r.Model), ("@priced_model", r.PricedModel),
+            ("@operation", r.Operation), ("@stream", r.Stream), ("@input_tokens", r.InputTokens),
+            ("@cached_input_tokens", r.CachedInputTokens), ("@cache_write_input_tokens", r.CacheWriteInputTokens),
+            ("@output_tokens", r.OutputTokens), ("@reasoning_tokens", r.ReasoningTokens), ("@images", r.Images),
+            ("@video_seconds", r.VideoSeconds), ("@audio_uses", r.AudioUses), ("@estimated_input_tokens", r.EstimatedInputTokens),
+            ("@estimated_output_tokens", r.EstimatedOutputTokens), ("@estimate_micro", r.EstimateMicro),
+            ("@charged_micro", r.ChargedMicro), ("@overage_micro", r.OverageMicro), ("@status_code", r.StatusCode),
+            ("@usage_source", r.UsageSource), ("@clamped", r.Clamped), ("@unlimited", r.Unlimited),
+            ("@attempt_count", r.AttemptCount), ("@attempts", r.Attempts), ("@error", r.Error), ("@feature", r.Feature),
+            ("@task", r.Task), ("@started_at", r.StartedAt.UtcTicks), ("@duration_ms", r.DurationMs), ("@first_byte_ms", r.FirstByteMs),
+            ("@usage_clamped", r.UsageClamped),
+        ];
 }

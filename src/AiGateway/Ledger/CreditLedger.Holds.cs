@@ -1,3 +1,5 @@
+using System.Text.Json;
+using AiGateway.Metering;
 using AiGateway.Pricing;
 
 namespace AiGateway.Ledger;
@@ -13,10 +15,12 @@ public sealed partial class CreditLedger
     /// With a <paramref name="scope"/>, only the lots that may pay for that model and modality count as spendable;
     /// active holds still count in full against every scope (holds are account-wide), so scoped credits held by one
     /// call can never be promised to another call too.
+    /// The <paramref name="interruptedRecord"/> is kept with the hold and stored as the call's record if the hold expires
+    /// unresolved (the gateway stopped before the call ended, e.g. kill -9); see <see cref="ExpireHoldsAsync"/>.
     /// </summary>
     public async Task<ReserveResult> ReserveAsync(
         Guid accountId, Credits amount, string requestId, CancellationToken cancellationToken = default,
-        string? task = null, Credits? taskBudget = null, CallScope? scope = null)
+        string? task = null, Credits? taskBudget = null, CallScope? scope = null, CallRecord? interruptedRecord = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(amount.Micro, nameof(amount));
         ArgumentException.ThrowIfNullOrEmpty(requestId);
@@ -73,14 +77,15 @@ public sealed partial class CreditLedger
             // One round trip: the hold, the account's held total and the activity entry.
             var holdId = (await s.BatchAsync(
                 """
-                INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at, task)
-                VALUES (@a, @r, @amount, 'active', @now, @exp, @task) RETURNING id;
+                INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at, task, interrupted_record)
+                VALUES (@a, @r, @amount, 'active', @now, @exp, @task, @record) RETURNING id;
                 UPDATE ledger_accounts SET held = held + @amount, updated_at = @now WHERE account_id = @a;
                 INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, request_id)
                 VALUES (@a, @now, 'hold', @amount, @after, (SELECT id FROM credit_holds WHERE request_id = @r), @r)
                 """,
                 ("@a", id), ("@r", requestId), ("@amount", amount.Micro), ("@now", nowTicks),
-                ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@after", after), ("@task", task)))!.Value;
+                ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@after", after), ("@task", task),
+                ("@record", interruptedRecord is null ? null : JsonSerializer.Serialize(interruptedRecord, CallRecordJson.Default.CallRecord))))!.Value;
             result = new ReserveResult(ReserveStatus.Reserved, holdId, amount, new Credits(after));
         }
         await s.CommitAsync(); // also keeps any plan credits issued above
@@ -143,6 +148,31 @@ public sealed partial class CreditLedger
             ("@exp", expiresAt.UtcTicks), ("@r", requestId));
         await s.CommitAsync();
         return changed == 1;
+    }
+
+    /// <summary>
+    /// Renews the holds of calls still in flight, in one transaction: each active hold among <paramref name="requestIds"/>
+    /// expires at <paramref name="expiresAt"/> from now on (never earlier than it already did: a video job's longer
+    /// expiry stays). Returns the request ids whose hold the sweep had already expired: their credits may have been
+    /// promised to other calls since, so those calls must stop. Settled and released holds are left as they are.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ExtendHoldsAsync(
+        IReadOnlyCollection<string> requestIds, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    {
+        if (requestIds.Count == 0) return [];
+        await using var s = await BeginAsync(cancellationToken);
+        // One statement whatever the count: an array on PostgreSQL, a JSON array on SQLite (one prepared statement, no IN list per size).
+        object ids = s.IsPostgres ? requestIds.ToArray() : JsonSerializer.Serialize(requestIds);
+        var inSet = s.IsPostgres ? "request_id = ANY(@ids)" : "request_id IN (SELECT value FROM json_each(@ids))";
+        await s.ExecuteAsync($"UPDATE credit_holds SET expires_at = @exp WHERE {inSet} AND status = 'active' AND expires_at < @exp",
+            ("@ids", ids), ("@exp", expiresAt.UtcTicks));
+        var expired = new List<string>();
+        await using (var reader = await s.ReaderAsync($"SELECT request_id FROM credit_holds WHERE {inSet} AND status = 'expired'", ("@ids", ids)))
+        {
+            while (await reader.ReadAsync()) expired.Add(reader.GetString(0));
+        }
+        await s.CommitAsync();
+        return expired;
     }
 
     /// <summary>Releases a request's hold at no cost; resolving an already resolved hold changes nothing.</summary>

@@ -13,21 +13,26 @@ public sealed partial class CreditLedger
         await SweepExpiredLeasesAsync(cancellationToken);
     }
 
-    /// <summary>Releases active holds whose TTL has passed (status <c>expired</c>); returns how many.</summary>
+    /// <summary>
+    /// Releases active holds whose TTL has passed (status <c>expired</c>); returns how many. A live gateway renews the
+    /// holds of its calls in flight, so an expiring hold is one whose call was interrupted (the process died or lost the
+    /// database): the record the hold carries is stored with it (status <c>interrupted</c>, nothing charged), unless
+    /// the call has a record already.
+    /// </summary>
     public async Task<int> ExpireHoldsAsync(CancellationToken cancellationToken = default)
     {
         var nowTicks = _time.GetUtcNow().UtcTicks;
-        var due = new List<(Guid AccountId, string RequestId)>();
+        var due = new List<(Guid AccountId, string RequestId, string? Record)>();
         await using (var s = await BeginAsync(cancellationToken))
         await using (var reader = await s.ReaderAsync(
-            $"SELECT account_id, request_id FROM credit_holds WHERE status = 'active' AND expires_at <= @now ORDER BY id LIMIT {SweepBatch}",
+            $"SELECT account_id, request_id, interrupted_record FROM credit_holds WHERE status = 'active' AND expires_at <= @now ORDER BY id LIMIT {SweepBatch}",
             ("@now", nowTicks)))
         {
-            while (await reader.ReadAsync()) due.Add((LedgerSession.ReadGuid(reader, 0), reader.GetString(1)));
+            while (await reader.ReadAsync()) due.Add((LedgerSession.ReadGuid(reader, 0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
         }
         var count = 0;
         // One short transaction per hold, so the sweep never holds an account lock for long.
-        foreach (var (accountId, requestId) in due)
+        foreach (var (accountId, requestId, record) in due)
         {
             await using var s = await BeginAsync(cancellationToken);
             var totals = (await LockAccountAsync(s, accountId, nowTicks))!;
@@ -37,6 +42,8 @@ public sealed partial class CreditLedger
             var available = await AvailableAsync(s, accountId, totals, nowTicks);
             await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Expire, hold.Amount, available,
                 holdId: hold.Id, requestId: requestId, note: "hold expired unsettled");
+            // Same transaction as the expiry: a hold leaves 'active' once, so its interrupted record is written at most once.
+            if (record is not null) await InsertInterruptedRecordAsync(s, record);
             await s.CommitAsync();
             count++;
         }

@@ -8,8 +8,17 @@ public sealed class LedgerOptions
     /// <summary>The configuration section name.</summary>
     public const string SectionName = "Ledger";
 
-    /// <summary>How long an unsettled hold counts against the balance before the sweep releases it.</summary>
+    /// <summary>
+    /// How long an unsettled hold counts against the balance before the sweep releases it, unless renewed: the gateway
+    /// renews the holds of its calls in flight, so this is how long the holds of a crashed instance keep credits.
+    /// </summary>
     public TimeSpan HoldTtl { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How often the holds of calls in flight are renewed (empty: a quarter of <see cref="HoldTtl"/>); at most a third of it.</summary>
+    public TimeSpan? HoldRenewInterval { get; set; }
+
+    /// <summary>The renewal period in use.</summary>
+    public TimeSpan EffectiveHoldRenewInterval => HoldRenewInterval ?? HoldTtl / 4;
 
     /// <summary>How often the background job sweeps expired holds and lots and issues plan credits.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);

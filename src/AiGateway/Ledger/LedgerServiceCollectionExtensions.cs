@@ -17,6 +17,9 @@ public static class LedgerServiceCollectionExtensions
         services.AddOptions<LedgerOptions>().BindConfiguration(LedgerOptions.SectionName)
             .ValidateDataAnnotations()
             .Validate(o => o.HoldTtl > TimeSpan.Zero, "Ledger:HoldTtl must be positive.")
+            // Renewed at least twice within a TTL, so one late or failed renewal never lets a running call's hold expire.
+            .Validate(o => o.EffectiveHoldRenewInterval > TimeSpan.Zero && o.EffectiveHoldRenewInterval * 3 <= o.HoldTtl,
+                "Ledger:HoldRenewInterval must be positive and at most a third of Ledger:HoldTtl.")
             .Validate(o => o.SweepInterval > TimeSpan.Zero, "Ledger:SweepInterval must be positive.")
             .Validate(o => o.LeaseTtl >= TimeSpan.FromSeconds(3), "Ledger:LeaseTtl must be at least 3 seconds.")
             .Validate(o => o.LeaseRefreshInterval > TimeSpan.Zero && o.LeaseRefreshInterval * 3 <= o.LeaseTtl,

@@ -37,11 +37,16 @@ public sealed class CallRecordWriter(
         await done.Task;
     }
 
-    /// <summary>Inserts one record unless one with its request id exists (journal replays are idempotent).</summary>
+    /// <summary>
+    /// Inserts one record unless one with its request id exists (journal replays are idempotent). An <c>interrupted</c>
+    /// record the sweep wrote for a call whose hold expired first is replaced: the call did end, and this is its outcome.
+    /// </summary>
     public Task InsertCheckedAsync(CallRecord record) => ledger.WriteInTurnAsync(async () =>
     {
         await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
-        if (await db.CallRecords.AnyAsync(r => r.RequestId == record.RequestId)) return;
+        var existing = await db.CallRecords.FirstOrDefaultAsync(r => r.RequestId == record.RequestId);
+        if (existing is not null && existing.UsageSource != CallSettler.Sources.Interrupted) return;
+        if (existing is not null) db.CallRecords.Remove(existing);
         record.Id = 0;
         db.CallRecords.Add(record);
         await db.SaveChangesAsync(CancellationToken.None);

@@ -20,6 +20,9 @@ public sealed class CallSettler(
         public const string Partial = "partial";
         public const string None = "none";
         public const string Pending = "pending";
+
+        /// <summary>The gateway stopped before the call ended (its hold expired unresolved); nothing was charged.</summary>
+        public const string Interrupted = "interrupted";
     }
 
     /// <summary>Charges the call for <paramref name="usage"/>; never cancelled by the client leaving (the upstream already did the work).</summary>

@@ -46,7 +46,8 @@ public sealed class CreditAdmission(CreditLedger ledger, CreditLeases leases, Pl
             await leases.ReturnUnusedAsync(caller.AccountId, cancellationToken);
         }
 
-        var reserve = await ledger.ReserveAsync(caller.AccountId, call.Estimate.Held, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope);
+        var reserve = await ledger.ReserveAsync(caller.AccountId, call.Estimate.Held, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope,
+            CallRecorder.Interrupted(call));
         var clamp = plans.GetOveragePolicy(caller.Plan) == OveragePolicies.Clamp;
         call.NoDebt = clamp;
         var choices = Math.Max(1, call.Request.N);
@@ -66,7 +67,8 @@ public sealed class CreditAdmission(CreditLedger ledger, CreditLeases leases, Pl
             var clamped = estimator.Estimate(call.Request, limit).Estimate!;
             call.Estimate = clamped;
             call.Clamped = true;
-            reserve = await ledger.ReserveAsync(caller.AccountId, clamped.Held, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope);
+            reserve = await ledger.ReserveAsync(caller.AccountId, clamped.Held, call.RequestId, cancellationToken, call.Task, call.TaskBudget, call.Scope,
+                CallRecorder.Interrupted(call));
         }
 
         call.AvailableAfterHold = reserve.Available;

@@ -19,6 +19,17 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     public string Provider { get; } = provider;
     public DateTimeOffset StartedAt { get; } = startedAt;
 
+    private readonly CancellationTokenSource _stopped = new();
+
+    /// <summary>Cancelled when the call must stop being served at once (its hold is lost): no drain, no more upstream reading.</summary>
+    public CancellationToken Stopped => _stopped.Token;
+
+    /// <summary>Stops the call (see <see cref="Stopped"/>).</summary>
+    public void Stop() => _stopped.Cancel();
+
+    /// <summary>The product feature the call belongs to (<c>X-Gateway-Feature</c>), if any.</summary>
+    public string? Feature { get; init; }
+
     /// <summary>The agent task the call belongs to (<c>X-Gateway-Task</c>), if any.</summary>
     public string? Task { get; init; }
 

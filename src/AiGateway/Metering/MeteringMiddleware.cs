@@ -21,6 +21,7 @@ public sealed class MeteringMiddleware(
     CallSettler settler,
     CallRecorder recorder,
     VideoJobs videoJobs,
+    HoldRenewer renewer,
     IOptions<MeteringOptions> options,
     IOptions<Hosting.GatewayOptions> gatewayOptions,
     TimeProvider time,
@@ -93,7 +94,7 @@ public sealed class MeteringMiddleware(
             return;
         }
         var call = new MeteredCall(context.TraceIdentifier, caller, request, estimated.Estimate!, proxy.Route.Config.RouteId,
-            proxy.Cluster.Config.ClusterId, time.GetUtcNow()) { Task = task, TaskBudget = taskBudget };
+            proxy.Cluster.Config.ClusterId, time.GetUtcNow()) { Feature = feature, Task = task, TaskBudget = taskBudget };
 
         // 4 + 5. Admit and hold.
         GatewayError? refused;
@@ -130,6 +131,16 @@ public sealed class MeteringMiddleware(
             return Task.CompletedTask;
         }, (context.Response, call));
 
+        // The hold lives as long as the call: renewed while it runs; should it be lost, the call stops being served
+        // (the client connection is dropped, which cancels the upstream request; what was delivered is charged).
+        string? holdLost = null;
+        // (A call held against a credit lease has no hold row: the lease is renewed by its instance while it lives.)
+        var renewal = call.Held && call.LeasedHold is null ? renewer.Track(call.RequestId, call.StartedAt, reason =>
+        {
+            holdLost = reason;
+            call.Stop();
+            context.Abort();
+        }) : null;
         try
         {
             // 6. Forward: the gateway's changes to the body (stream usage, clamp), then YARP with failover.
@@ -158,6 +169,8 @@ public sealed class MeteringMiddleware(
         {
             // 7 + 8. Observe and settle happened as the response passed; whatever did not settle (errors, exceptions) is released.
             await settler.ReleaseAsync(call);
+            renewal?.Dispose();
+            if (holdLost is not null) call.Error = holdLost;
             // 9. Record.
             await recorder.RecordAsync(call, context.Response.StatusCode, feature, task);
         }

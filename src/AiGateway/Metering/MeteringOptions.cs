@@ -9,8 +9,20 @@ public sealed class MeteringOptions
     /// <summary>Turns metering off: provider routes are then only authenticated and forwarded (for benchmarks and emergencies).</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>How long the hold of a queued video job is kept open waiting for a poll that shows it completed or failed.</summary>
+    /// <summary>
+    /// A video job's own bound: its hold is kept open this long waiting for a poll that shows it completed or failed;
+    /// a job still pending then is given up (hold released, outcome <c>expired</c>).
+    /// </summary>
     public TimeSpan VideoJobHoldTtl { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>The gateway's own polling of pending video jobs: the first poll and the base of the backoff.</summary>
+    public TimeSpan VideoPollInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The longest pause between two polls of one pending video job (the backoff doubles up to it).</summary>
+    public TimeSpan VideoPollMaxInterval { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How many video job polls one instance runs at once.</summary>
+    public int VideoPollConcurrency { get; set; } = 4;
 
     /// <summary>Upstream attempts per client request, across the cluster's destinations (1 = no retry).</summary>
     public int MaxAttempts { get; set; } = 3;

@@ -133,7 +133,9 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         var ended = false;
         // With a drain, the client leaving must not cancel the pending upstream read: cancelling a read of the response
         // body tears the upstream connection down, and with it the usage report at the end of the stream.
-        using var read = window.Drains ? new CancellationTokenSource() : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        // A call stopped because its hold is lost is not drained: the upstream read ends at once.
+        using var read = window.Drains ? CancellationTokenSource.CreateLinkedTokenSource(call.Stopped)
+            : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, call.Stopped);
         using var left = window.Drains
             ? context.RequestAborted.Register(static state =>
             {

@@ -1,8 +1,9 @@
 namespace AiGateway.Metering;
 
 /// <summary>
-/// An asynchronous video job created through the gateway whose hold is still open: settled when a status poll passing
-/// through shows it <c>completed</c>, released when one shows it <c>failed</c>.
+/// An asynchronous video job created through the gateway whose hold is still open: settled when a status poll (the
+/// client's, passing through, or the gateway's own <see cref="VideoJobPoller"/>) shows it <c>completed</c>, released when
+/// one shows it <c>failed</c>.
 /// </summary>
 public sealed class VideoJob
 {
@@ -27,6 +28,9 @@ public sealed class VideoJob
     /// <summary>When a poll resolved it; null while pending.</summary>
     public DateTimeOffset? ResolvedAt { get; set; }
 
-    /// <summary><c>completed</c> or <c>failed</c> once resolved.</summary>
+    /// <summary><c>completed</c>, <c>failed</c> or <c>expired</c> (still pending at <c>Metering:VideoJobHoldTtl</c>) once resolved.</summary>
     public string? Outcome { get; set; }
+
+    /// <summary>The proxy cluster the job was created on, whose destination and key the gateway polls it with (null: <c>openai</c>).</summary>
+    public string? Cluster { get; set; }
 }

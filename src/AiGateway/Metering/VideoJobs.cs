@@ -9,9 +9,10 @@ namespace AiGateway.Metering;
 
 /// <summary>
 /// Asynchronous video: creating a job (<c>POST v1/videos</c>, answered <c>queued</c>/<c>in_progress</c>) keeps its hold
-/// open and remembers the job; a status poll (<c>GET v1/videos/{id}</c>) of the same account passing through the
-/// gateway settles the hold when it shows <c>completed</c> and releases it when it shows <c>failed</c>. The ledger's
-/// settle/release are exactly-once, so concurrent or repeated polls (on any instance) charge once.
+/// open and remembers the job; a status poll (<c>GET v1/videos/{id}</c>) — the client's, passing through the gateway,
+/// or the gateway's own (<see cref="VideoJobPoller"/>) — settles the hold when it shows <c>completed</c> and releases it
+/// when it shows <c>failed</c>. The ledger's settle/release are exactly-once, so concurrent or repeated polls (on any
+/// instance) charge once.
 /// </summary>
 public sealed class VideoJobs(
     IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, IOptions<MeteringOptions> options, TimeProvider time,
@@ -19,6 +20,9 @@ public sealed class VideoJobs(
 {
     // Polls are small JSON documents; anything larger is passed through without being inspected.
     private const int MaxPollBytes = 1 << 20;
+
+    // How long a resolution waits for the creating call's record to be stored before it resolves without showing on it.
+    private static readonly TimeSpan RecordGrace = TimeSpan.FromMinutes(1);
 
     /// <summary>The job id of a create response that is still running, or null when the job finished (or failed) at once.</summary>
     public static string? PendingJobId(byte[] body)
@@ -54,7 +58,7 @@ public sealed class VideoJobs(
         db.VideoJobs.Add(new VideoJob
         {
             AccountId = call.Caller.AccountId, VideoId = videoId, RequestId = call.RequestId, CostMicro = cost.Micro,
-            PricedModel = call.Estimate.Price.Name, CreatedAt = time.GetUtcNow(),
+            PricedModel = call.Estimate.Price.Name, CreatedAt = time.GetUtcNow(), Cluster = call.Provider,
         });
         await db.SaveChangesAsync();
         await ledger.ExtendHoldAsync(call.RequestId, time.GetUtcNow() + options.Value.VideoJobHoldTtl);
@@ -102,10 +106,21 @@ public sealed class VideoJobs(
         await original.WriteAsync(body, context.RequestAborted);
     }
 
-    private async Task ResolveAsync(VideoJob job, string status)
+    /// <summary>The outcome of a job that was still pending at its bound (<see cref="MeteringOptions.VideoJobHoldTtl"/>).</summary>
+    public const string Expired = "expired";
+
+    /// <summary>
+    /// Resolves a job: settles its hold when <paramref name="status"/> is <c>completed</c>, releases it otherwise
+    /// (<c>failed</c>, or <see cref="Expired"/> at the job's bound), then shows the outcome on the creating call's record
+    /// and marks the job resolved. Exactly once in the ledger, however many polls (on any instance) do this at once.
+    /// Returns false when the job must be resolved again later: the creating call's record is not stored yet (it is
+    /// written as that request ends), so the outcome could not be shown on it (for at most a minute after creation).
+    /// </summary>
+    public async Task<bool> ResolveAsync(VideoJob job, string status)
     {
         var charged = Credits.Zero;
         var overage = Credits.Zero;
+        var showOnRecord = true;
         if (status == "completed")
         {
             var result = await CallSettler.SettleOrChargeAsync(ledger, job.RequestId, job.AccountId, new Credits(job.CostMicro), logger,
@@ -114,19 +129,28 @@ public sealed class VideoJobs(
         }
         else
         {
-            await ledger.ReleaseAsync(job.RequestId, CancellationToken.None);
+            var released = await ledger.ReleaseAsync(job.RequestId, CancellationToken.None);
+            // A job given up at its bound may have been settled by a poll just before: its record already shows that.
+            showOnRecord = released.Status != ReleaseStatus.AlreadySettled;
+        }
+        if (showOnRecord)
+        {
+            // The creating call's record showed the job pending; it now shows what the job cost,
+            // through the rollups too, so usage summaries keep equalling the calls.
+            var source = status == "completed" ? CallSettler.Sources.Provider : CallSettler.Sources.None;
+            var recorded = await History.UsageRollupStep.CorrectChargeAsync(dbFactory, ledger, job.RequestId, charged.Micro, overage.Micro, source);
+            // Written within moments of the job's creation, unless that instance died first: then resolve without it.
+            if (!recorded && status != Expired && time.GetUtcNow() - job.CreatedAt < RecordGrace) return false;
         }
         await using var db = await dbFactory.CreateDbContextAsync();
         var now = time.GetUtcNow();
         await db.VideoJobs.Where(j => j.AccountId == job.AccountId && j.VideoId == job.VideoId && j.ResolvedAt == null)
             .ExecuteUpdateAsync(u => u.SetProperty(j => j.ResolvedAt, now).SetProperty(j => j.Outcome, status));
-        // The creating call's record showed the job pending; it now shows what the job cost.
-        var source = status == "completed" ? CallSettler.Sources.Provider : CallSettler.Sources.None;
-        // Through the rollups too, so usage summaries keep equalling the calls.
-        await History.UsageRollupStep.CorrectChargeAsync(dbFactory, ledger, job.RequestId, charged.Micro, overage.Micro, source);
+        return true;
     }
 
-    private static string? StatusOf(byte[] body)
+    /// <summary>The <c>status</c> of a video job document, or null when the body is not one.</summary>
+    public static string? StatusOf(byte[] body)
     {
         try
         {

@@ -8,13 +8,16 @@ using Microsoft.Data.Sqlite;
 
 namespace AiGateway.IntegrationTests.Resilience;
 
-/// <summary>kill -9 of the gateway process with 50 calls (streaming and not) in flight, then a restart on the same database.</summary>
+/// <summary>
+/// kill -9 of the gateway process with 50 calls (streaming and not) in flight, then a restart on the same database:
+/// completed calls are charged once, and the interrupted ones appear as <c>interrupted</c> call records charged nothing.
+/// </summary>
 public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private sealed record Outcome(string? RequestId, bool FullyReceived, string Kind, string? Error = null);
 
     [Fact]
-    public async Task KillDashNine_50CallsInFlight_CompletedCallsChargedOnceHoldsResolvedConservationHolds()
+    public async Task KillDashNine_50CallsInFlight_CompletedChargedOnceInterruptedRecordedConservationHolds()
     {
         var upstream = (await SharedWireMock.GetAsync()).NewScope();
         var dir = Path.Combine(Path.GetTempPath(), "aigw-crash-" + Guid.NewGuid().ToString("N"));
@@ -77,12 +80,38 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
             // Restart on the same database; in-flight holds expire (TTL 3 s) and the sweep releases them.
             await using var restarted = new GatewayProcess(environment);
             await restarted.StartAsync();
-            await Task.Delay(TimeSpan.FromSeconds(6));
+            var swept = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (await ActiveHoldsAsync(dbPath) > 0 && DateTime.UtcNow < swept) await Task.Delay(200);
 
             using var user = new HttpClient { BaseAddress = restarted.BaseAddress };
             user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
             var balance = (await user.GetFromJsonAsync<JsonObject>("/v1/credits"))!;
+            // The calls the kill interrupted are in the usage API: status interrupted, nothing charged, model and estimate kept.
+            var interruptedViews = new List<JsonObject>();
+            foreach (var cut in outcomes.Where(o => !o.FullyReceived && o.RequestId is not null))
+            {
+                using var view = await user.GetAsync($"/v1/credits/calls/{cut.RequestId}");
+                if (view.IsSuccessStatusCode) interruptedViews.Add((await view.Content.ReadFromJsonAsync<JsonObject>())!);
+            }
+            var usage = (await user.GetFromJsonAsync<JsonObject>("/v1/credits/usage?limit=500"))!["items"]!.AsArray();
             await restarted.KillAsync();
+
+            var holds = await HoldsAsync(dbPath);
+            var records = await RecordsAsync(dbPath);
+            var expired = holds.Where(h => h.Value == "expired").Select(h => h.Key).ToList();
+            Assert.NotEmpty(expired);
+            foreach (var requestId in expired)
+            {
+                Assert.True(records.TryGetValue(requestId, out var record), $"call {requestId} was interrupted by the kill (hold expired) but has no call record");
+                Assert.Equal(("interrupted", 0L, "gpt-4o"), (record!.UsageSource, record.ChargedMicro, record.Model));
+                Assert.True(record.EstimateMicro > 0, $"interrupted call {requestId} lost its estimate");
+            }
+            // Never for a call that was settled: its record (if the kill let it be written) is the real one.
+            Assert.All(holds.Where(h => h.Value == "settled"), h =>
+                Assert.False(records.TryGetValue(h.Key, out var r) && r.UsageSource == "interrupted", $"settled call {h.Key} recorded as interrupted"));
+            Assert.All(interruptedViews.Where(v => expired.Contains(v["requestId"]!.GetValue<string>())), v =>
+                Assert.Equal(("interrupted", 0m), (v["usageSource"]!.GetValue<string>(), v["credits"]!.GetValue<decimal>())));
+            Assert.Equal(expired.Count, usage.Count(c => c!["usageSource"]!.GetValue<string>() == "interrupted"));
 
             var charges = await ChargesByRequestAsync(dbPath);
             foreach (var done in outcomes.Where(o => o.FullyReceived))
@@ -126,7 +155,7 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or TaskCanceledException)
         {
-            return new Outcome(requestId, false, stream ? "stream" : "json", ex.GetType().Name + ": " + ex.Message);
+            return new Outcome(requestId, false, stream ? "stream" : "json", ex.GetType().Name + ": " + ex.Message + " " + ex.InnerException?.Message);
         }
     }
 
@@ -139,6 +168,33 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
         var result = new Dictionary<string, int>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) result[reader.GetString(0)] = reader.GetInt32(1);
+        return result;
+    }
+
+    private sealed record RecordRow(string UsageSource, long ChargedMicro, string Model, long EstimateMicro);
+
+    /// <summary>Every call record by request id (the unique index makes it at most one per request).</summary>
+    private static async Task<Dictionary<string, RecordRow>> RecordsAsync(string dbPath)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT request_id, usage_source, charged_micro, model, estimate_micro FROM call_records";
+        var result = new Dictionary<string, RecordRow>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) result.Add(reader.GetString(0), new RecordRow(reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt64(4)));
+        return result;
+    }
+
+    private static async Task<Dictionary<string, string>> HoldsAsync(string dbPath)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT request_id, status FROM credit_holds";
+        var result = new Dictionary<string, string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) result[reader.GetString(0)] = reader.GetString(1);
         return result;
     }
 

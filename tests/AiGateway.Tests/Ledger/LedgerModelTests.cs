@@ -1,4 +1,6 @@
 using AiGateway.Ledger;
+using AiGateway.Metering;
+using Microsoft.EntityFrameworkCore;
 using AiGateway.Pricing;
 using Xunit.Abstractions;
 
@@ -6,8 +8,10 @@ namespace AiGateway.Tests.Ledger;
 
 /// <summary>
 /// Randomized model-based test: thousands of random operations (grants, reserves, settles above and below the
-/// hold, releases, one-step charges, revokes, sweeps, clock moves, plan changes) run against the real ledger and
-/// <see cref="ReferenceLedger"/>; results and stored state are compared after every step. Seeds are fixed.
+/// hold, releases, one-step charges, revokes, sweeps, clock moves, plan changes, renewals of the holds of calls in
+/// flight — so some calls outlive the hold TTL many times over) run against the real ledger and
+/// <see cref="ReferenceLedger"/>; results and stored state are compared after every step, including each hold's expiry
+/// and the interrupted-call records written for exactly the holds that expired. Seeds are fixed.
 /// </summary>
 public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper output) : IClassFixture<TFixture>
     where TFixture : LedgerDatabaseFixture
@@ -27,6 +31,7 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
         var keys = new List<string>();
         var idToKey = new Dictionary<long, string>();
         var trace = new List<string>();
+        var interrupted = new HashSet<string>();
         var stats = new SortedDictionary<string, int>();
 
         for (var step = 0; step < steps; step++)
@@ -56,7 +61,7 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
             {
                 var request = requests.Count > 0 && random.Next(10) == 0 ? requests[random.Next(requests.Count)] : $"q{seed}-{step}";
                 var amount = random.Next(20) == 0 ? 0 : random.Next(0, 25_000_000);
-                var result = await ledger.ReserveAsync(account, new Credits(amount), request);
+                var result = await ledger.ReserveAsync(account, new Credits(amount), request, interruptedRecord: InterruptedRecord(account, request, amount, now));
                 model.EnsurePlan(account, now);
                 var expected = model.Reserve(request, amount, t);
                 if (model.Holds.ContainsKey(request) && !requests.Contains(request)) requests.Add(request);
@@ -68,11 +73,13 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
             {
                 var request = requests.Count > 0 && random.Next(12) != 0 ? requests[Math.Max(0, requests.Count - 1 - random.Next(Math.Min(requests.Count, 8)))] : $"unknown-{step}";
                 var held = model.Holds.TryGetValue(request, out var h) ? h.Amount : 1_000_000;
+                // A call that ran longer than the hold TTL and still settles its own active hold: only renewals make that possible.
+                var longCall = h is { Status: HoldStatuses.Active } && t - h.CreatedAt > HoldTtl.Ticks;
                 long[] factors = [0, 50, 100, 100, 150, 300, 500];
                 var actual = random.Next(4) == 0 ? random.Next(0, 40_000_000) : held * factors[random.Next(factors.Length)] / 100;
                 var result = await ledger.SettleAsync(request, new Credits(actual));
                 var (status, repeated, hold) = model.Settle(request, actual, t);
-                what = $"settle {request} {actual} -> {result.Status} charged={result.Charged.Micro} overage={result.Overage.Micro}";
+                what = $"settle{(longCall ? "-long-call" : "")} {request} {actual} -> {result.Status} charged={result.Charged.Micro} overage={result.Overage.Micro}";
                 AssertCharge(status, repeated, hold, result, idToKey, status == SettleStatus.NotFound ? 0 : model.Available(t));
             }
             else if (op < 68)
@@ -107,6 +114,7 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
                 // The sweep covers every account in the database, so its total is not compared; per-lot state is, below.
                 await ledger.ExpireLotsAsync();
                 model.ExpireHolds(t);
+                interrupted.UnionWith(model.Holds.Where(h => h.Value.Status == HoldStatuses.Expired).Select(h => h.Key));
                 model.ExpireLots(t);
                 await ledger.IssuePlanCreditsAsync();
                 model.EnsurePlan(account, now);
@@ -126,6 +134,16 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
                 var revoked = model.Revoke(model.Lots.Single(l => l.Key == idToKey[id]));
                 what = $"revoke {idToKey[id]} -> {result.Status}";
                 Assert.Equal(revoked, result.Revoked.Micro);
+            }
+            else if (op < 97)
+            {
+                // The calls in flight renew their holds (a few recent requests, maybe settled or expired meanwhile, and an unknown one).
+                var inFlight = requests.Skip(Math.Max(0, requests.Count - 1 - random.Next(8))).Append($"unknown-{step}").ToList();
+                var until = now + HoldTtl;
+                var expired = await ledger.ExtendHoldsAsync(inFlight, until);
+                var expected = model.Extend(inFlight, until.UtcTicks);
+                what = $"renew {inFlight.Count} -> {expected.Count} expired";
+                Assert.Equal(expected.Order(), expired.Order());
             }
             else
             {
@@ -147,6 +165,9 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
             try
             {
                 CompareState(model, snapshot, clock.GetUtcNow());
+                // Exactly the holds the sweep expired got an interrupted-call record (a later settle does not remove it here;
+                // in the gateway the call's own record replaces it).
+                Assert.Equal(interrupted.Order(), (await InterruptedRecordsAsync(account)).Order());
                 if (step % 100 == 0) snapshot.AssertBalanced();
             }
             catch
@@ -157,6 +178,19 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
         }
         (await LedgerSnapshot.ReadAsync(db, account)).AssertBalanced();
         output.WriteLine(string.Join(Environment.NewLine, stats.Select(kv => $"{kv.Key}: {kv.Value}")));
+    }
+
+    private static CallRecord InterruptedRecord(Guid account, string request, long amount, DateTimeOffset now) => new()
+    {
+        RequestId = request, AccountId = account, KeyId = Guid.Empty, Route = "openai", Provider = "openai", Model = "gpt-4o",
+        Operation = "OpenAiChatCompletions", UsageSource = "interrupted", EstimateMicro = amount, StartedAt = now,
+    };
+
+    private async Task<List<string>> InterruptedRecordsAsync(Guid account)
+    {
+        await using var context = new LedgerDbContext(db.Options);
+        return await context.CallRecords.AsNoTracking().Where(r => r.AccountId == account && r.UsageSource == "interrupted")
+            .Select(r => r.RequestId).ToListAsync();
     }
 
     private static void AssertCharge(
@@ -191,6 +225,13 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
         Assert.Equal(model.Overage, snapshot.State?.Overage ?? 0);
         Assert.Equal(model.Available(now.UtcTicks), snapshot.AvailableAt(now));
         Assert.Equal(model.Holds.Count, snapshot.Holds.Count);
+        foreach (var hold in snapshot.Holds)
+        {
+            var expected = model.Holds[hold.RequestId];
+            Assert.Equal((hold.RequestId, expected.Status, expected.ExpiresAt), (hold.RequestId, hold.Status, hold.ExpiresAt.UtcTicks));
+            // Only an active hold carries its call's interrupted record.
+            Assert.Equal(hold.Status == HoldStatuses.Active, hold.InterruptedRecord is not null);
+        }
     }
 }
 

@@ -79,6 +79,24 @@ public sealed class PlanCatalogTests
         Assert.NotNull(provider.GetRequiredService<CreditLedger>());
     }
 
+    [Theory]
+    [InlineData("00:00:30", "00:00:15")] // renewed only once per TTL: one late renewal and a running call's hold expires
+    [InlineData("00:00:30", "00:00:00")]
+    [InlineData("00:00:30", "-00:00:01")]
+    public void AddLedger_HoldRenewIntervalNotWellBelowTtl_FailsValidation(string ttl, string renew)
+    {
+        using var provider = Services(PlansJson(("Ledger:HoldTtl", ttl), ("Ledger:HoldRenewInterval", renew)));
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<LedgerOptions>>().Value);
+        Assert.Contains("Ledger:HoldRenewInterval", error.Message);
+    }
+
+    [Fact]
+    public void AddLedger_NoHoldRenewInterval_RenewsFourTimesPerTtl()
+    {
+        using var provider = Services(PlansJson(("Ledger:HoldTtl", "00:02:00")));
+        Assert.Equal(TimeSpan.FromSeconds(30), provider.GetRequiredService<IOptions<LedgerOptions>>().Value.EffectiveHoldRenewInterval);
+    }
+
     [Fact]
     public void AddLedger_UnknownKindInPriority_FailsValidation()
     {

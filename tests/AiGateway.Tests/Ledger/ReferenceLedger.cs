@@ -20,7 +20,7 @@ public sealed class ReferenceLedger(PlansOptions plans, IReadOnlyList<string> ki
     public sealed class Hold
     {
         public required string Status;
-        public long Amount, ExpiresAt;
+        public long Amount, ExpiresAt, CreatedAt;
         public long Charged, Overage;
         public List<(string Key, long Amount)> Allocations = [];
     }
@@ -94,7 +94,7 @@ public sealed class ReferenceLedger(PlansOptions plans, IReadOnlyList<string> ki
         if (Holds.TryGetValue(request, out var existing))
             return existing.Status == HoldStatuses.Active ? ReserveStatus.AlreadyReserved : ReserveStatus.RequestAlreadyUsed;
         if (Overage > 0 || Available(now) < amount) return ReserveStatus.InsufficientCredits;
-        Holds[request] = new Hold { Status = HoldStatuses.Active, Amount = amount, ExpiresAt = now + holdTtl.Ticks };
+        Holds[request] = new Hold { Status = HoldStatuses.Active, Amount = amount, ExpiresAt = now + holdTtl.Ticks, CreatedAt = now };
         Held += amount;
         return ReserveStatus.Reserved;
     }
@@ -155,6 +155,19 @@ public sealed class ReferenceLedger(PlansOptions plans, IReadOnlyList<string> ki
             hold.Status = HoldStatuses.Expired;
             Held -= hold.Amount;
         }
+    }
+
+    /// <summary>Renews the active holds of calls in flight (expiry moves later, never earlier); returns those the sweep already expired.</summary>
+    public List<string> Extend(IEnumerable<string> requests, long expiresAt)
+    {
+        var expired = new List<string>();
+        foreach (var request in requests.Distinct())
+        {
+            if (!Holds.TryGetValue(request, out var hold)) continue;
+            if (hold.Status == HoldStatuses.Active && hold.ExpiresAt < expiresAt) hold.ExpiresAt = expiresAt;
+            if (hold.Status == HoldStatuses.Expired) expired.Add(request);
+        }
+        return expired;
     }
 
     public long ExpireLots(long now)

@@ -20,6 +20,7 @@ internal sealed class CreditHoldEntityTypeConfiguration : IEntityTypeConfigurati
         builder.Property(h => h.ResolvedAt).HasColumnName("resolved_at");
         builder.Property(h => h.ChargeId).HasColumnName("charge_id");
         builder.Property(h => h.Task).HasColumnName("task").HasMaxLength(200);
+        builder.Property(h => h.InterruptedRecord).HasColumnName("interrupted_record");
         builder.Property(h => h.Fingerprint).HasColumnName("fingerprint").HasMaxLength(64);
         builder.HasIndex(h => h.RequestId).IsUnique();
         // The sweep looks for active holds past their TTL; settled, released and expired holds (all but a few) stay

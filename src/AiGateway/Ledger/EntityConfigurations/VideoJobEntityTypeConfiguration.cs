@@ -20,6 +20,7 @@ internal sealed class VideoJobEntityTypeConfiguration : IEntityTypeConfiguration
         builder.Property(j => j.CreatedAt).HasColumnName("created_at");
         builder.Property(j => j.ResolvedAt).HasColumnName("resolved_at");
         builder.Property(j => j.Outcome).HasColumnName("outcome").HasMaxLength(16);
+        builder.Property(j => j.Cluster).HasColumnName("cluster").HasMaxLength(200);
         builder.HasOne<Account>().WithMany().HasForeignKey(j => j.AccountId);
     }
 }

@@ -99,6 +99,7 @@ CREATE TABLE credit_holds (
     resolved_at bigint,
     charge_id bigint,
     task character varying(200),
+    interrupted_record text,
     fingerprint character varying(64),
     CONSTRAINT "PK_credit_holds" PRIMARY KEY (id),
     CONSTRAINT "FK_credit_holds_accounts_account_id" FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE
@@ -202,6 +203,7 @@ CREATE TABLE video_jobs (
     created_at bigint NOT NULL,
     resolved_at bigint,
     outcome character varying(16),
+    cluster character varying(200),
     CONSTRAINT "PK_video_jobs" PRIMARY KEY (account_id, video_id),
     CONSTRAINT "FK_video_jobs_accounts_account_id" FOREIGN KEY (account_id) REFERENCES accounts (id) ON DELETE CASCADE
 );

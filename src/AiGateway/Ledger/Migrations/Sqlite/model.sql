@@ -95,6 +95,7 @@ CREATE TABLE "credit_holds" (
     "resolved_at" INTEGER NULL,
     "charge_id" INTEGER NULL,
     "task" TEXT NULL,
+    "interrupted_record" TEXT NULL,
     "fingerprint" TEXT NULL,
     CONSTRAINT "FK_credit_holds_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
@@ -193,6 +194,7 @@ CREATE TABLE "video_jobs" (
     "created_at" INTEGER NOT NULL,
     "resolved_at" INTEGER NULL,
     "outcome" TEXT NULL,
+    "cluster" TEXT NULL,
     CONSTRAINT "PK_video_jobs" PRIMARY KEY ("account_id", "video_id"),
     CONSTRAINT "FK_video_jobs_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
