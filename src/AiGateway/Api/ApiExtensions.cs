@@ -85,7 +85,9 @@ public static class ApiExtensions
         admin.MapAdminAccountViewsApi().MapCsvExportApi();
         // The ledger's database transactions so far (also the aigateway.ledger.transactions metric), for benchmarks.
         admin.MapGet("/ledger/stats", (Ledger.CreditLedger ledger, Ledger.CreditLeases leases) =>
-            TypedResults.Ok(new { transactions = ledger.Transactions, leases = leases.Active, instanceId = leases.InstanceId }));
+            TypedResults.Ok(new { transactions = ledger.Transactions, leases = leases.Active, instanceId = leases.InstanceId }))
+            .WithName("GetLedgerStats").WithSummary("This instance's ledger database transactions so far, whether it uses credit leases, and its instance id")
+            .WithTags(ApiTags.AdminCredits);
         return admin;
     }
 
