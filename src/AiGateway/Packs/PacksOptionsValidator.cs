@@ -29,7 +29,7 @@ public sealed partial class PacksOptionsValidator : IValidateOptions<PacksOption
         {
             var pack = options.Catalog[i];
             var at = string.IsNullOrWhiteSpace(pack.Id) ? $"Packs:Catalog:{i}" : $"Pack '{pack.Id}'";
-            if (!IdPattern().IsMatch(pack.Id ?? ""))
+            if (pack.Id is null || !IdPattern().IsMatch(pack.Id))
                 errors.Add($"{at}: id must be 1-64 lower-case letters, digits, '-' or '_'.");
             else if (!ids.Add(pack.Id))
                 errors.Add($"{at}: id is used twice.");
