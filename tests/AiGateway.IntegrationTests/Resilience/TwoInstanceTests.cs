@@ -9,8 +9,10 @@ namespace AiGateway.IntegrationTests.Resilience;
 /// <summary>Two gateway instances sharing one PostgreSQL ledger, under parallel load from both.</summary>
 public sealed class TwoInstanceTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    [Fact]
-    public async Task TwoInstancesOnPostgres_ParallelLoad_NoOverdraftNoDoubleIssuanceConservation()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TwoInstancesOnPostgres_ParallelLoad_NoOverdraftNoDoubleIssuanceConservation(bool leases)
     {
         var upstream = (await SharedWireMock.GetAsync()).NewScope();
         // The upstream honours max_tokens exactly, so actual cost never exceeds the hold (no overage by design).
@@ -29,6 +31,7 @@ public sealed class TwoInstanceTests(Xunit.Abstractions.ITestOutputHelper output
             // Each instance keeps its pool well under the server's max_connections (100 by default), as a deployment must.
             ["ConnectionStrings:Ledger"] = postgres.ConnectionString + ";Maximum Pool Size=20",
             ["Serilog:MinimumLevel:Default"] = "Error",
+            ["Ledger:Leases"] = leases ? "true" : "false",
         };
         await using var first = new GatewayFactory(upstream, settings);
         await using var second = new GatewayFactory(upstream, settings);

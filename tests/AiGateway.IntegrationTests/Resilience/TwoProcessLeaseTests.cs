@@ -36,6 +36,7 @@ public sealed class TwoProcessLeaseTests(Xunit.Abstractions.ITestOutputHelper ou
         Dictionary<string, string> Environment(string name) => new()
         {
             ["Ledger__Provider"] = "Postgres",
+            ["Ledger__Leases"] = "true",
             ["ConnectionStrings__Ledger"] = postgres.ConnectionString + ";Maximum Pool Size=20",
             ["Gateway__AdminKey"] = "lease-admin-key",
             ["ReverseProxy__Clusters__openai__Destinations__primary__Address"] = upstream.UpstreamAddress,

@@ -262,6 +262,7 @@ public abstract class LedgerLeaseModelTests<TFixture>(TFixture db, ITestOutputHe
     {
         var ledger = db.CreateLedger(clock, o =>
         {
+            o.Leases = true;
             o.HoldTtl = HoldTtl;
             o.LeaseTtl = LeaseTtl;
             // Refreshes are steps of the test, not a background timer (the test's clock is manual).
@@ -272,7 +273,7 @@ public abstract class LedgerLeaseModelTests<TFixture>(TFixture db, ITestOutputHe
         });
         var options = Microsoft.Extensions.Options.Options.Create(new LedgerOptions
         {
-            HoldTtl = HoldTtl, LeaseTtl = LeaseTtl, LeaseRefreshInterval = TimeSpan.FromHours(1),
+            Leases = true, HoldTtl = HoldTtl, LeaseTtl = LeaseTtl, LeaseRefreshInterval = TimeSpan.FromHours(1),
             LeaseSpendWindow = TimeSpan.FromSeconds(5), LeaseMinFreeCredits = 4, LeaseMaxShare = 0.3,
         });
         var leases = new CreditLeases(ledger, options, clock, NullLogger<CreditLeases>.Instance, id);
