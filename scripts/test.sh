@@ -29,7 +29,8 @@ if ! dotnet build AiGateway.sln -c Release -nologo -v:q > "$results/build.log" 2
   exit 1
 fi
 # Warnings by name on one line (file:line code), details in the log.
-warnings=$(grep -E ': warning ' "$results/build.log" | sort -u \
+# (grep finds nothing on a clean build: '|| true' keeps pipefail + set -e from ending the script here.)
+warnings=$( { grep -E ': warning ' "$results/build.log" || true; } | sort -u \
   | sed -E 's|^.*/([^/(]+)\(([0-9]+),[0-9]+\): warning ([A-Za-z0-9]+):.*|\1:\2 \3|' | paste -sd, - | sed 's/,/, /g')
 echo "build: $(( $(date +%s) - build_started )) s${warnings:+; warnings (details in artifacts/test-results/build.log): $warnings}"
 

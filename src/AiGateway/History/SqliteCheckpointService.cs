@@ -32,8 +32,15 @@ public sealed class SqliteCheckpointService(
             if (!db.Database.IsSqlite()) return;
             await db.Database.OpenConnectionAsync(ct);
             var connection = (SqliteConnection)db.Database.GetDbConnection();
+            // Two commands: in one, the reader's first row would be busy_timeout's answer, not the checkpoint's.
+            // The shorter wait lasts only while this connection is out: every open resets it (SqlitePragmaInterceptor).
+            await using (var wait = connection.CreateCommand())
+            {
+                wait.CommandText = $"PRAGMA busy_timeout={BusyWaitMs};";
+                await wait.ExecuteNonQueryAsync(ct);
+            }
             await using var command = connection.CreateCommand();
-            command.CommandText = $"PRAGMA busy_timeout={BusyWaitMs}; PRAGMA wal_checkpoint(TRUNCATE);";
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
             await using var reader = await command.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct)) result = new Checkpoint(reader.GetInt64(0) != 0, reader.GetInt64(1), reader.GetInt64(2));
         });
