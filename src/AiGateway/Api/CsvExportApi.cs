@@ -26,7 +26,7 @@ public static class CsvExportApi
     [
         "started_at", "request_id", "key_id", "provider", "model", "priced_model", "operation", "stream", "status", "usage_source",
         "input_tokens", "cached_input_tokens", "cache_write_input_tokens", "output_tokens", "reasoning_tokens", "images",
-        "video_seconds", "audio_uses", "credits", "estimate", "overage", "feature", "task", "duration_ms", "error",
+        "video_seconds", "audio_uses", "credits", "estimate", "overage", "feature", "task", "duration_ms", "error", "usage_clamped",
     ];
 
     /// <summary>The columns of a ledger export, in order.</summary>
@@ -151,5 +151,5 @@ public static class CsvExportApi
             .Number(r.InputTokens).Number(r.CachedInputTokens).Number(r.CacheWriteInputTokens).Number(r.OutputTokens).Number(r.ReasoningTokens)
             .Number(r.Images).Number(r.VideoSeconds).Number(r.AudioUses)
             .Number(new Credits(r.ChargedMicro).ToDecimal()).Number(new Credits(r.EstimateMicro).ToDecimal()).Number(new Credits(r.OverageMicro).ToDecimal())
-            .Text(r.Feature).Text(r.Task).Number(r.DurationMs).Text(r.Error);
+            .Text(r.Feature).Text(r.Task).Number(r.DurationMs).Text(r.Error).Text(r.UsageClamped ? "true" : "false");
 }

@@ -36,6 +36,7 @@ public abstract class CsvExportTestsBase(AccountApiFixture f)
             Assert.Equal(call["inputTokens"]!.GetValue<long>(), long.Parse(row["input_tokens"]));
             Assert.Equal(call["status"]!.GetValue<int>(), int.Parse(row["status"]));
             Assert.Equal(call["model"]!.GetValue<string>(), row["model"]);
+            Assert.Equal(call["usageClamped"]!.GetValue<bool>() ? "true" : "false", row["usage_clamped"]);
             Assert.Equal(call["startedAt"]!.GetValue<DateTimeOffset>().ToUnixTimeMilliseconds(), DateTimeOffset.Parse(row["started_at"]).ToUnixTimeMilliseconds());
         }
         // The feature tag with a comma and quotes survives quoting.
