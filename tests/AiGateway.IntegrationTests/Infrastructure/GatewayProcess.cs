@@ -18,6 +18,23 @@ public sealed class GatewayProcess : IAsyncDisposable
         _environment = new Dictionary<string, string>(environment);
     }
 
+    /// <summary>
+    /// The environment of a gateway process on its own SQLite file (<c>gateway.db</c>) and settlement journal in
+    /// <paramref name="dir"/>, with the OpenAI cluster pointed at <paramref name="upstream"/>; callers add their own keys.
+    /// </summary>
+    public static Dictionary<string, string> SqliteFileEnvironment(string dir, WireMockScope upstream, string adminKey, string openAiKey) => new()
+    {
+        ["ConnectionStrings__Ledger"] = $"Data Source={DatabasePath(dir)}",
+        ["Gateway__AdminKey"] = adminKey,
+        ["ReverseProxy__Clusters__openai__Destinations__primary__Address"] = upstream.UpstreamAddress,
+        ["OPENAI_API_KEY"] = openAiKey,
+        ["Metering__JournalPath"] = Path.Combine(dir, "journal.jsonl"),
+        ["Serilog__MinimumLevel__Default"] = "Warning",
+    };
+
+    /// <summary>The SQLite file of <see cref="SqliteFileEnvironment"/> in <paramref name="dir"/>.</summary>
+    public static string DatabasePath(string dir) => Path.Combine(dir, "gateway.db");
+
     /// <summary>The gateway's port.</summary>
     public int Port { get; }
 

@@ -26,22 +26,14 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
         var upstream = (await SharedWireMock.GetAsync()).NewScope();
         var dir = Path.Combine(Path.GetTempPath(), "aigw-crash-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        var dbPath = Path.Combine(dir, "gateway.db");
-        var environment = new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Ledger"] = $"Data Source={dbPath}",
-            ["Gateway__AdminKey"] = "crash-admin-key",
-            ["ReverseProxy__Clusters__openai__Destinations__primary__Address"] = upstream.UpstreamAddress,
-            ["OPENAI_API_KEY"] = "sk-provider-crash",
-            ["Metering__JournalPath"] = Path.Combine(dir, "journal.jsonl"),
-            ["Ledger__HoldTtl"] = "00:00:03",
-            ["Ledger__SweepInterval"] = "00:00:01",
-            // Idle leases are kept for 30 s and live 30 s: only the restart itself can return the killed instance's lease in time.
-            ["Ledger__LeaseSpendWindow"] = "00:00:30",
-            ["Ledger__LeaseTtl"] = "00:00:30",
-            ["Ledger__Leases"] = leases ? "true" : "false",
-            ["Serilog__MinimumLevel__Default"] = "Warning",
-        };
+        var dbPath = GatewayProcess.DatabasePath(dir);
+        var environment = GatewayProcess.SqliteFileEnvironment(dir, upstream, "crash-admin-key", "sk-provider-crash");
+        environment["Ledger__HoldTtl"] = "00:00:03";
+        environment["Ledger__SweepInterval"] = "00:00:01";
+        // Idle leases are kept for 30 s and live 30 s: only the restart itself can return the killed instance's lease in time.
+        environment["Ledger__LeaseSpendWindow"] = "00:00:30";
+        environment["Ledger__LeaseTtl"] = "00:00:30";
+        environment["Ledger__Leases"] = leases ? "true" : "false";
         // Non-streaming answers take 0.1–8 s; streams dribble over 6 s: at the kill some are done, some midway.
         await upstream.StubAsync("POST", "/v1/chat/completions", new JsonObject
         {

@@ -19,18 +19,10 @@ public sealed class VideoJobRestartTests
         var upstream = (await SharedWireMock.GetAsync()).NewScope();
         var dir = Path.Combine(Path.GetTempPath(), "aigw-video-restart-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        var dbPath = Path.Combine(dir, "gateway.db");
-        var environment = new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Ledger"] = $"Data Source={dbPath}",
-            ["Gateway__AdminKey"] = "video-admin-key",
-            ["ReverseProxy__Clusters__openai__Destinations__primary__Address"] = upstream.UpstreamAddress,
-            ["OPENAI_API_KEY"] = "sk-provider-video",
-            ["Metering__JournalPath"] = Path.Combine(dir, "journal.jsonl"),
-            ["Metering__VideoPollInterval"] = "00:00:00.500",
-            ["Metering__VideoPollMaxInterval"] = "00:00:01",
-            ["Serilog__MinimumLevel__Default"] = "Warning",
-        };
+        var dbPath = GatewayProcess.DatabasePath(dir);
+        var environment = GatewayProcess.SqliteFileEnvironment(dir, upstream, "video-admin-key", "sk-provider-video");
+        environment["Metering__VideoPollInterval"] = "00:00:00.500";
+        environment["Metering__VideoPollMaxInterval"] = "00:00:01";
         await StubJobAsync(upstream, "POST", "/v1/videos", "queued");
         await StubJobAsync(upstream, "GET", "/v1/videos/video_restart", "in_progress");
 
