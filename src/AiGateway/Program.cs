@@ -8,6 +8,7 @@ using AiGateway.Metering;
 using AiGateway.Packs;
 using AiGateway.Pricing;
 using AiGateway.Proxy;
+using AiGateway.Telemetry;
 
 if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
 if (SchemaCommand.IsRequested(args)) return SchemaCommand.Run(args[1]);
@@ -25,12 +26,14 @@ builder.Services.AddGatewayAccounts();
 builder.Services.AddMetering();
 builder.Services.AddPacks();
 builder.Services.AddGatewayProxy(builder.Configuration);
+builder.Services.AddGatewayTelemetry(builder.Configuration);
 
 var app = builder.Build();
 await app.InitializeLedgerAsync();
 app.UseMiddleware<RequestIdMiddleware>();
 app.UseApiErrorBodies();
 app.MapHealthEndpoints();
+app.MapMetricsEndpoint();
 app.MapAdminApi();
 app.MapUserApi();
 app.MapStripeWebhook();

@@ -23,6 +23,7 @@ internal sealed class LedgerSession : IAsyncDisposable
     private readonly List<DbCommand> _ownedCommands = [];
     private bool _completed;
     private bool _leftGroup;
+    private readonly long _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
 
     private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SemaphoreSlim? gate,
         SqliteWriteGroup? group = null)
@@ -175,6 +176,7 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Rolls back unless committed, returns the connection and frees the in-process gate.</summary>
     public async ValueTask DisposeAsync()
     {
+        Telemetry.GatewayMetrics.LedgerOperationEnded(_startedAt, _completed);
         if (_group is not null)
         {
             // Not committed (an early return or an exception): undo this operation's savepoint only.

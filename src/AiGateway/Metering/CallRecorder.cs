@@ -1,7 +1,7 @@
 namespace AiGateway.Metering;
 
 /// <summary>Step "record": writes one call record per metered client request, whatever its outcome.</summary>
-public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal journal, ILogger<CallRecorder> logger)
+public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal journal, Telemetry.GatewayMetrics metrics, ILogger<CallRecorder> logger)
 {
     /// <summary>Error text of an interrupted call's record.</summary>
     public const string InterruptedError = "interrupted: the gateway stopped before the call ended; not charged";
@@ -10,6 +10,7 @@ public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal jour
     public async Task RecordAsync(MeteredCall call, int statusCode, string? feature, string? task)
     {
         var record = Build(call, statusCode, feature, task);
+        metrics.CallEnded(call, statusCode);
         if (call.Journaled)
         {
             // Its settlement waits in the journal; the record goes with it so both land together.

@@ -10,7 +10,7 @@ namespace AiGateway.Metering;
 /// </summary>
 public sealed class CallSettler(
     CreditLedger ledger, CreditLeases leases, SettlementJournal journal, OutputTokenStats outputStats, IOptions<MeteringOptions> options,
-    ILogger<CallSettler> logger)
+    Telemetry.GatewayMetrics metrics, ILogger<CallSettler> logger)
 {
     /// <summary>Usage sources recorded on call records.</summary>
     public static class Sources
@@ -29,6 +29,7 @@ public sealed class CallSettler(
     public async Task<CallSettlement> SettleAsync(MeteredCall call, CallUsage usage, string source)
     {
         if (call.Settlement is { } done) return done;
+        using var span = Telemetry.GatewayActivitySource.StartStep("settle");
         // Per-use audio models: providers report tokens (or nothing) for them, never "uses"; a successful call is one use.
         if (usage.AudioUses == 0 && call.Estimate.Units.AudioUses > 0) usage = usage with { AudioUses = call.Estimate.Units.AudioUses };
         usage = Bound(call, usage, source);
@@ -53,6 +54,7 @@ public sealed class CallSettler(
             var result = call.LeasedHold is { } leased
                 ? await leases.SettleAsync(leased, call.RequestId, cost, call.Scope)
                 : await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger, call.Scope);
+            metrics.Charged(call, result.Charged);
             return call.Settlement = new CallSettlement(usage, source, result.Charged, result.Overage, result.Available);
         }
         catch (Exception ex) when (DatabaseFailure.Is(ex))
@@ -62,6 +64,7 @@ public sealed class CallSettler(
             await journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.Settle, call.RequestId, call.Caller.AccountId, call.Held, cost.Micro, null,
                 Leased: call.LeasedHold is not null));
             call.Journaled = true;
+            metrics.Charged(call, cost);
             var estimatedAfter = call.AvailableAfterHold + call.Estimate.Held - cost;
             return call.Settlement = new CallSettlement(usage, source, cost, Credits.Zero, Credits.Max(Credits.Zero, estimatedAfter));
         }

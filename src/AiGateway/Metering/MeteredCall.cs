@@ -102,10 +102,14 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>Milliseconds since the call started.</summary>
     public int ElapsedMs => (int)Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds;
 
+    /// <summary>When the current upstream attempt started (a <see cref="Stopwatch"/> timestamp).</summary>
+    public long AttemptStartedAt { get; private set; }
+
     /// <summary>Starts a new upstream attempt, resetting what the previous one left.</summary>
     public void BeginAttempt(bool canRetry)
     {
         AttemptCount++;
+        AttemptStartedAt = Stopwatch.GetTimestamp();
         CanRetry = canRetry;
         RetryRequested = false;
         RetryAfter = null;

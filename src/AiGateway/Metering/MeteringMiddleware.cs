@@ -2,6 +2,7 @@ using AiGateway.Accounts;
 using AiGateway.Pricing;
 using AiGateway.Providers;
 using AiGateway.Proxy;
+using AiGateway.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Model;
@@ -25,6 +26,7 @@ public sealed class MeteringMiddleware(
     IOptions<MeteringOptions> options,
     IOptions<Hosting.GatewayOptions> gatewayOptions,
     TimeProvider time,
+    GatewayMetrics metrics,
     ILogger<MeteringMiddleware> logger)
 {
     /// <summary>Client header naming the product feature a call belongs to.</summary>
@@ -95,17 +97,20 @@ public sealed class MeteringMiddleware(
         }
         var call = new MeteredCall(context.TraceIdentifier, caller, request, estimated.Estimate!, proxy.Route.Config.RouteId,
             proxy.Cluster.Config.ClusterId, time.GetUtcNow()) { Feature = feature, Task = task, TaskBudget = taskBudget };
+        using var activity = GatewayActivitySource.StartCall(call);
 
         // 4 + 5. Admit and hold.
         GatewayError? refused;
         try
         {
+            using var admit = GatewayActivitySource.StartStep("admit");
             refused = await admission.AdmitAsync(call, context.RequestAborted);
         }
         catch (Exception ex) when (DatabaseFailure.Is(ex))
         {
             // Fail closed: a call that cannot be held is never forwarded unmetered.
             logger.LogError(ex, "Request {RequestId}: ledger unavailable at admission; refusing with 503", call.RequestId);
+            metrics.AdmissionRefused("ledger_unavailable");
             context.Response.Headers.RetryAfter = "2";
             await ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.Unavailable,
                 "The gateway's credit ledger is temporarily unavailable; the call was not forwarded or charged. Retry shortly."));
@@ -117,9 +122,12 @@ public sealed class MeteringMiddleware(
             await ProviderErrorWriter.WriteAsync(context, format, refused);
             // Refused calls are part of the account's history too (a 402 explains a user's "why did it fail").
             call.Error = refused.Code ?? refused.Kind.ToString();
+            metrics.AdmissionRefused(call.Error);
             await recorder.RecordAsync(call, refused.StatusCode, Tag(context, FeatureHeader), Tag(context, TaskHeader));
+            GatewayActivitySource.EndCall(activity, call, refused.StatusCode);
             return;
         }
+        metrics.Held(call);
 
         // Every answer to an admitted call carries the credit headers, also an error written by YARP or the forwarder
         // after clearing the response (errors show the balance after the hold, as streams do).
@@ -147,6 +155,7 @@ public sealed class MeteringMiddleware(
             var rewrite = ProviderRequestRewriter.Rewrite(request, call.ForwardedOutputLimit);
             call.HideUsageChunk = rewrite.HideUsageChunk;
             context.Features.Set(call);
+            using var forward = GatewayActivitySource.StartStep("forward");
             await forwarder.ForwardAsync(context, call, rewrite.Body ?? body);
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
@@ -173,6 +182,7 @@ public sealed class MeteringMiddleware(
             if (holdLost is not null) call.Error = holdLost;
             // 9. Record.
             await recorder.RecordAsync(call, context.Response.StatusCode, feature, task);
+            GatewayActivitySource.EndCall(activity, call, context.Response.StatusCode);
         }
     }
 

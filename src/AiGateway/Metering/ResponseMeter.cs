@@ -13,7 +13,8 @@ namespace AiGateway.Metering;
 /// so the forwarder can fail over, releases the hold on non-2xx, and for 2xx reads the real usage — from the JSON
 /// body (buffered, so <c>X-Credits-Charged</c> can precede it) or from the SSE stream as it passes through unbuffered.
 /// </summary>
-public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOptions<MeteringOptions> options, ILogger<ResponseMeter> logger)
+public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOptions<MeteringOptions> options, Telemetry.GatewayMetrics metrics,
+    ILogger<ResponseMeter> logger)
 {
     /// <summary>Handles the upstream response of one attempt.</summary>
     public async ValueTask ApplyAsync(ResponseTransformContext transform)
@@ -23,6 +24,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         var status = (int)upstream.StatusCode;
         call.UpstreamStatus = status;
         call.FirstByteMs = call.ElapsedMs;
+        metrics.UpstreamAnswered(call, status);
 
         if (call.CanRetry && IsRetriable(status) && RetryAfterOf(upstream) is var retryAfter && (retryAfter is null || retryAfter <= options.Value.MaxRetryDelay))
         {
@@ -144,6 +146,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
                 try { cts.CancelAfter(w.NextReadTimeout(DateTime.UtcNow)); } catch (ObjectDisposedException) { }
             }, (window, read))
             : default;
+        metrics.StreamOpen(call, open: true);
         try
         {
             await response.StartAsync(context.RequestAborted);
@@ -220,6 +223,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            metrics.StreamOpen(call, open: false);
         }
 
         if (call.Settlement is not null) return;

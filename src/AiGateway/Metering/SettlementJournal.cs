@@ -28,6 +28,11 @@ public sealed class SettlementJournal(IOptions<MeteringOptions> options, ILogger
 
     private string FilePath => Path.GetFullPath(options.Value.JournalPath);
 
+    private int _depth;
+
+    /// <summary>Entries waiting in the journal, as this process last saw it (read at start-up by the replay).</summary>
+    public int Depth => Volatile.Read(ref _depth);
+
     /// <summary>Appends an entry and flushes it to disk before returning.</summary>
     public async Task AppendAsync(Entry entry)
     {
@@ -40,6 +45,7 @@ public sealed class SettlementJournal(IOptions<MeteringOptions> options, ILogger
             await stream.WriteAsync(line);
             stream.WriteByte((byte)'\n');
             stream.Flush(flushToDisk: true);
+            Interlocked.Increment(ref _depth);
             logger.LogWarning("Request {RequestId}: {Kind} journaled locally (database unavailable); it is replayed when the database answers",
                 entry.RequestId, entry.Kind);
         }
@@ -69,6 +75,7 @@ public sealed class SettlementJournal(IOptions<MeteringOptions> options, ILogger
                     logger.LogWarning("Skipping an unreadable settlement journal line (torn write)");
                 }
             }
+            Volatile.Write(ref _depth, entries.Count);
             return entries;
         }
         finally
@@ -96,6 +103,7 @@ public sealed class SettlementJournal(IOptions<MeteringOptions> options, ILogger
             var temp = FilePath + ".tmp";
             await File.WriteAllLinesAsync(temp, keep);
             File.Move(temp, FilePath, overwrite: true);
+            Volatile.Write(ref _depth, keep.Count);
         }
         finally
         {

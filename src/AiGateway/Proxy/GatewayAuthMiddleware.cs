@@ -8,7 +8,7 @@ namespace AiGateway.Proxy;
 /// First step of every provider call: the gateway key in the SDK's native header must name a live account (else 401 in
 /// the provider's shape). An address with too many failures gets 429 for keys that would need a lookup (<see cref="AuthFailureLimiter"/>).
 /// </summary>
-public sealed class GatewayAuthMiddleware(RequestDelegate next, GatewayKeyAuthenticator authenticator, AuthFailureLimiter failures)
+public sealed class GatewayAuthMiddleware(RequestDelegate next, GatewayKeyAuthenticator authenticator, AuthFailureLimiter failures, Telemetry.GatewayMetrics metrics)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -58,8 +58,9 @@ public sealed class GatewayAuthMiddleware(RequestDelegate next, GatewayKeyAuthen
         await next(context);
     }
 
-    private static Task WriteTooManyFailuresAsync(HttpContext context, ProviderFormat format, TimeSpan retryAfter)
+    private Task WriteTooManyFailuresAsync(HttpContext context, ProviderFormat format, TimeSpan retryAfter)
     {
+        metrics.RateLimited("failed_auth");
         var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
         context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.RateLimited,

@@ -34,13 +34,16 @@ public sealed class GatewayRateLimiter : IAsyncDisposable
     }
 
     /// <summary>The outcome of one admission: hold it (dispose at the end of the call) when acquired, else refuse with the reason.</summary>
-    public sealed class Admission(RateLimitLease? concurrency, string? refusal, TimeSpan retryAfter) : IDisposable
+    public sealed class Admission(RateLimitLease? concurrency, string? refusal, TimeSpan retryAfter, string? limit = null) : IDisposable
     {
         /// <summary>True when every limit admitted the call.</summary>
         public bool IsAcquired => refusal is null;
 
         /// <summary>Why the call was refused (null when admitted).</summary>
         public string? Refusal => refusal;
+
+        /// <summary>Which limit refused the call (<c>concurrency</c>, <c>key</c>, <c>account</c>); null when admitted.</summary>
+        public string? Limit => limit;
 
         /// <summary>How long the caller should wait before retrying (refusals only).</summary>
         public TimeSpan RetryAfter => retryAfter;
@@ -61,15 +64,15 @@ public sealed class GatewayRateLimiter : IAsyncDisposable
             {
                 slot.Dispose();
                 return new Admission(null, $"Too many concurrent requests for this account (limit {_options.ConcurrentPerAccount}).",
-                    ConcurrencyRetryAfter);
+                    ConcurrencyRetryAfter, "concurrency");
             }
         }
-        if (Refused(_perKey, caller.KeyId, $"Rate limit reached for this API key: {_options.PerKeyPerMinute} requests per minute.") is { } byKey)
+        if (Refused(_perKey, caller.KeyId, $"Rate limit reached for this API key: {_options.PerKeyPerMinute} requests per minute.", "key") is { } byKey)
         {
             slot?.Dispose();
             return byKey;
         }
-        if (Refused(_perAccount, caller.AccountId, $"Rate limit reached for this account: {_options.PerAccountPerMinute} requests per minute.") is { } byAccount)
+        if (Refused(_perAccount, caller.AccountId, $"Rate limit reached for this account: {_options.PerAccountPerMinute} requests per minute.", "account") is { } byAccount)
         {
             slot?.Dispose();
             return byAccount;
@@ -84,13 +87,13 @@ public sealed class GatewayRateLimiter : IAsyncDisposable
         if (_concurrent is not null) await _concurrent.DisposeAsync();
     }
 
-    private static Admission? Refused(PartitionedRateLimiter<Guid>? limiter, Guid partition, string message)
+    private static Admission? Refused(PartitionedRateLimiter<Guid>? limiter, Guid partition, string message, string limit)
     {
         if (limiter is null) return null;
         using var lease = limiter.AttemptAcquire(partition);
         if (lease.IsAcquired) return null;
         var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
-        return new Admission(null, message, retryAfter);
+        return new Admission(null, message, retryAfter, limit);
     }
 
     private static PartitionedRateLimiter<Guid>? PerMinute(int perMinute)

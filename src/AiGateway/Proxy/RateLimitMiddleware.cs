@@ -9,7 +9,7 @@ namespace AiGateway.Proxy;
 /// Applies <see cref="GatewayRateLimiter"/> to authenticated provider calls: over a limit the call is refused with 429,
 /// a <c>Retry-After</c> header and the provider's error shape, before anything is read, held or forwarded.
 /// </summary>
-public sealed class RateLimitMiddleware(RequestDelegate next, GatewayRateLimiter limiter)
+public sealed class RateLimitMiddleware(RequestDelegate next, GatewayRateLimiter limiter, Telemetry.GatewayMetrics metrics)
 {
     /// <summary>Error code in OpenAI-shaped answers.</summary>
     public const string ErrorCode = "rate_limit_exceeded";
@@ -25,6 +25,7 @@ public sealed class RateLimitMiddleware(RequestDelegate next, GatewayRateLimiter
         using var admission = limiter.Admit(caller);
         if (!admission.IsAcquired)
         {
+            metrics.RateLimited(admission.Limit ?? "unknown");
             var seconds = Math.Max(1, (int)Math.Ceiling(admission.RetryAfter.TotalSeconds));
             context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
             await ProviderErrorWriter.WriteAsync(context, format,

@@ -16,7 +16,8 @@ namespace AiGateway.Proxy;
 /// 502/503/504 — only while nothing has reached the client. Each destination has its own Polly circuit breaker, which
 /// counts connection failures, timeouts and 5xx but not 429 (one caller's rate limit must not cut off everyone).
 /// </summary>
-public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<MeteringOptions> options, TimeProvider time, ILogger<ResilientForwarder> logger)
+public sealed class ResilientForwarder(
+    IHttpForwarder forwarder, IOptions<MeteringOptions> options, TimeProvider time, Telemetry.GatewayMetrics metrics, ILogger<ResilientForwarder> logger)
 {
     private readonly ConcurrentDictionary<string, Lazy<DestinationBreaker>> _breakers = new();
     private readonly ResiliencePipeline<AttemptResult> _retry = BuildRetry(options.Value, time);
@@ -65,13 +66,13 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
         for (var i = 0; i < destinations.Count && destination is null; i++)
         {
             var candidate = destinations[(attemptIndex + i) % destinations.Count];
-            if (Breaker(candidate).CircuitBreakerIsClosed()) destination = candidate;
+            if (Breaker(candidate, call.Provider).CircuitBreakerIsClosed()) destination = candidate;
         }
         destination ??= destinations[attemptIndex % destinations.Count];
 
         call.BeginAttempt(canRetry: attemptIndex + 1 < maxAttempts);
         ResetForAttempt(context, body);
-        var breaker = Breaker(destination);
+        var breaker = Breaker(destination, call.Provider);
         try
         {
             return await breaker.Pipeline.ExecuteAsync(static async (a, _) => await a.Owner.SendOnceAsync(a.Context, a.Call, a.Destination), 
@@ -80,6 +81,7 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
         catch (BrokenCircuitException)
         {
             call.EndAttempt(destination.DestinationId, "circuit-open");
+            metrics.AttemptEnded(call, "circuit_open");
             context.Features.Set<IForwarderErrorFeature>(new CircuitOpenError());
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return new AttemptResult(call.CanRetry, null, DestinationFailed: false);
@@ -98,18 +100,21 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
         if (call.RetryRequested)
         {
             call.EndAttempt(destination.DestinationId, call.UpstreamStatus?.ToString() ?? "?");
+            metrics.AttemptEnded(call, Telemetry.GatewayMetrics.StatusClass(call.UpstreamStatus ?? 0));
             logger.LogInformation("Request {RequestId}: {Destination} answered {Status}; retrying", call.RequestId, destination.DestinationId, call.UpstreamStatus);
             return new AttemptResult(true, call.RetryAfter, DestinationFailed: call.UpstreamStatus != StatusCodes.Status429TooManyRequests);
         }
         if (error != ForwarderError.None)
         {
             call.EndAttempt(destination.DestinationId, error.ToString());
+            metrics.AttemptEnded(call, error.ToString());
             var retriable = call.CanRetry && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested
                             && error is ForwarderError.Request or ForwarderError.RequestTimedOut;
             if (retriable) logger.LogInformation("Request {RequestId}: {Destination} failed ({Error}); retrying", call.RequestId, destination.DestinationId, error);
             return new AttemptResult(retriable, null, DestinationFailed: retriable);
         }
         call.EndAttempt(destination.DestinationId, (call.UpstreamStatus ?? context.Response.StatusCode).ToString());
+        metrics.AttemptEnded(call, Telemetry.GatewayMetrics.StatusClass(call.UpstreamStatus ?? context.Response.StatusCode));
         return new AttemptResult(false, null, DestinationFailed: false);
     }
 
@@ -128,17 +133,27 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
     }
 
     /// <summary>A destination's circuit breaker and the state it exposes.</summary>
-    private sealed record DestinationBreaker(ResiliencePipeline<AttemptResult> Pipeline, CircuitBreakerStateProvider State)
+    private sealed record DestinationBreaker(ResiliencePipeline<AttemptResult> Pipeline, CircuitBreakerStateProvider State, string Cluster, string Destination)
     {
         public bool CircuitBreakerIsClosed() => State.CircuitState is CircuitState.Closed or CircuitState.HalfOpen;
     }
 
-    private DestinationBreaker Breaker(DestinationState destination) =>
+    /// <summary>Each destination's circuit state for the <c>aigateway.circuit_breaker.state</c> gauge (0 closed, 1 half-open, 2 open, 3 isolated).</summary>
+    internal IEnumerable<System.Diagnostics.Metrics.Measurement<int>> BreakerStates() =>
+        _breakers.Values.Where(b => b.IsValueCreated).Select(b => new System.Diagnostics.Metrics.Measurement<int>(b.Value.State.CircuitState switch
+        {
+            CircuitState.Closed => 0,
+            CircuitState.HalfOpen => 1,
+            CircuitState.Open => 2,
+            _ => 3,
+        }, new("provider", b.Value.Cluster), new("destination", b.Value.Destination))).ToList();
+
+    private DestinationBreaker Breaker(DestinationState destination, string cluster) =>
         // Lazy: a state provider may belong to one breaker only, and GetOrAdd may run its factory more than once.
         _breakers.GetOrAdd(destination.Model.Config.Address, _ => new Lazy<DestinationBreaker>(() =>
         {
             var state = new CircuitBreakerStateProvider();
-            return new DestinationBreaker(BuildBreaker(options.Value, time, state), state);
+            return new DestinationBreaker(BuildBreaker(options.Value, time, state), state, cluster, destination.DestinationId);
         })).Value;
 
     private static ResiliencePipeline<AttemptResult> BuildBreaker(MeteringOptions o, TimeProvider time, CircuitBreakerStateProvider stateProvider) =>
