@@ -24,8 +24,9 @@ public sealed class GatewayMetrics
 
     private static readonly Meter LedgerMeter = new(LedgerMeterName);
 
-    private static readonly Histogram<double> LedgerOperationDuration = LedgerMeter.CreateHistogram<double>(
-        "aigateway.ledger.operation.duration", unit: "s", description: "Time a ledger operation holds its database transaction (or group-commit savepoint).");
+    private static readonly Histogram<double> LedgerOperationDuration = LedgerMeter.CreateHistogram(
+        "aigateway.ledger.operation.duration", unit: "s", description: "Time a ledger operation holds its database transaction (or group-commit savepoint).",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
 
     /// <summary>A ledger operation begun at <paramref name="startedAt"/> (a <see cref="Stopwatch"/> timestamp) committed or rolled back.</summary>
     internal static void LedgerOperationEnded(long startedAt, bool committed)
@@ -58,8 +59,10 @@ public sealed class GatewayMetrics
             description: "Metered calls refused at admission, by reason (insufficient_quota, task_budget_exceeded, ledger_unavailable, ...).");
         _rateLimitRefusals = meter.CreateCounter<long>("aigateway.rate_limit.refusals", unit: "{call}",
             description: "Provider calls refused with 429 by the gateway's own limits, by limit (key, account, concurrency, failed_auth).");
-        _upstreamDuration = meter.CreateHistogram<double>("aigateway.upstream.duration", unit: "s",
-            description: "Time from sending an upstream attempt to its response headers, by provider and status class.");
+        // Seconds need their own buckets (the exporters' defaults suit milliseconds): model answers take from 50 ms to minutes.
+        _upstreamDuration = meter.CreateHistogram("aigateway.upstream.duration", unit: "s",
+            description: "Time from sending an upstream attempt to its response headers, by provider and status class.",
+            tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300] });
         _upstreamAttempts = meter.CreateCounter<long>("aigateway.upstream.attempts", unit: "{attempt}",
             description: "Upstream attempts (retries and failovers included), by provider and outcome.");
         _openStreams = meter.CreateUpDownCounter<long>("aigateway.streams.open", unit: "{stream}",
