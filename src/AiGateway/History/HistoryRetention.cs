@@ -72,7 +72,7 @@ public sealed class HistoryRetention(
             archive.AddPart(new CallArchive.Part(file, "call_records", label, count, minId, maxId, watermark, sha, time.GetUtcNow()));
             archived += count;
             parts.Add(file);
-            logger.LogInformation("Archived {Count} call records of {Month} to {File}", count, label, file);
+            HistoryLog.Archived(logger, count, label, file);
             if (crashAfterArchive) throw new OperationCanceledException("Stopped after archiving (test of an interrupted run).");
             deleted += await DeleteAsync(accounts, month, archivedUpTo, watermark, ct);
         }

@@ -21,7 +21,7 @@ public sealed class RetentionService(HistoryRetention retention, IOptions<Histor
                 {
                     var result = await retention.RunAsync(stoppingToken);
                     if (result.Archived + result.Deleted > 0)
-                        logger.LogInformation("Retention archived {Archived} and deleted {Deleted} call records", result.Archived, result.Deleted);
+                        HistoryLog.RetentionRan(logger, result.Archived, result.Deleted);
                 }
                 finally
                 {
@@ -31,7 +31,7 @@ public sealed class RetentionService(HistoryRetention retention, IOptions<Histor
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 // Nothing is deleted before it is archived and listed, so a failed run is simply run again.
-                logger.LogWarning(ex, "Retention run failed");
+                HistoryLog.RetentionFailed(logger, ex);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));

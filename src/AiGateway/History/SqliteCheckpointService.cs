@@ -62,11 +62,11 @@ public sealed class SqliteCheckpointService(
             try
             {
                 var checkpoint = await CheckpointAsync(stoppingToken);
-                if (checkpoint is { Busy: true }) logger.LogDebug("WAL checkpoint found readers on older snapshots; retried next tick");
+                if (checkpoint is { Busy: true }) HistoryLog.CheckpointBusy(logger);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning(ex, "WAL checkpoint failed");
+                HistoryLog.CheckpointFailed(logger, ex);
             }
         }
     }

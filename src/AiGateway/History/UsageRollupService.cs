@@ -21,7 +21,7 @@ public sealed class UsageRollupService(UsageRollupStep step, IOptions<HistoryOpt
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 // Summaries stay exact without it (they read the calls above the watermark); retried next tick.
-                logger.LogWarning(ex, "Usage rollup step failed");
+                HistoryLog.RollupFailed(logger, ex);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));

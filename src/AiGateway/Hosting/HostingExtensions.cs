@@ -37,7 +37,7 @@ public static class HostingExtensions
             var address = app.Services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
                           ?? "http://127.0.0.1:8080";
             var adminConfigured = !string.IsNullOrEmpty(app.Services.GetRequiredService<IOptions<GatewayOptions>>().Value.AdminKey);
-            logger.LogInformation("{StartupHelp}", StartupHelp(address, adminConfigured));
+            HostingLog.StartupHelp(logger, StartupHelp(address, adminConfigured));
         });
     }
 

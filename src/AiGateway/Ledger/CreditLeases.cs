@@ -314,7 +314,7 @@ public sealed class CreditLeases : BackgroundService
                 {
                     // A restart of this instance: whatever it leased before the crash is returned at once.
                     var returned = await _ledger.ReturnLeasesAsync(InstanceId, stoppingToken);
-                    if (returned > 0) _logger.LogInformation("Returned {Count} credit leases held by this instance ({Instance}) before it restarted", returned, InstanceId);
+                    if (returned > 0) LedgerLog.LeasesReturnedAfterRestart(_logger, returned, InstanceId);
                     _ready = true;
                 }
                 else
@@ -324,7 +324,7 @@ public sealed class CreditLeases : BackgroundService
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                _logger.LogWarning(ex, "Credit lease refresh failed; leases stop admitting calls before they expire");
+                LedgerLog.LeaseRefreshFailed(_logger, ex);
             }
             try
             {
@@ -425,7 +425,7 @@ public sealed class CreditLeases : BackgroundService
         catch (Exception ex)
         {
             // One bad item (or a database hiccup) must not sink the others: write them one by one.
-            _logger.LogWarning(ex, "A ledger batch of {Count} items failed; writing them one by one", batch.Count);
+            LedgerLog.BatchFailed(_logger, ex, batch.Count);
             foreach (var item in batch)
             {
                 try

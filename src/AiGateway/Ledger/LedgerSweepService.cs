@@ -19,7 +19,7 @@ public sealed class LedgerSweepService(
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 // A failed sweep (e.g. database briefly unavailable) is retried at the next tick.
-                logger.LogWarning(ex, "Ledger sweep failed");
+                LedgerLog.SweepFailed(logger, ex);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));

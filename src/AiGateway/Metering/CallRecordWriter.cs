@@ -91,7 +91,7 @@ public sealed class CallRecordWriter(
         catch (Exception ex)
         {
             // One bad record (or a database hiccup) must not sink the others: retry them one by one.
-            logger.LogWarning(ex, "A batch of {Count} call records failed; storing them one by one", batch.Count);
+            MeteringLog.CallRecordBatchFailed(logger, ex, batch.Count);
             foreach (var (record, done) in batch)
             {
                 try

@@ -23,8 +23,7 @@ public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal jour
         }
         catch (Exception ex)
         {
-            logger.LogError(ex, "Request {RequestId}: the call record could not be stored (charged {Charged} micro-credits); journaling it",
-                call.RequestId, record.ChargedMicro);
+            MeteringLog.CallRecordNotStored(logger, ex, call.RequestId, record.ChargedMicro);
             await JournalAsync(call, record);
         }
     }

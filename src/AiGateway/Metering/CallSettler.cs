@@ -40,8 +40,7 @@ public sealed class CallSettler(
         {
             // A clamp plan never goes into debt: what the bound still lets exceed the hold (input the gateway could not
             // count, cache writes priced above input) is not charged beyond the hold.
-            logger.LogWarning("Request {RequestId}: cost {Cost} exceeds the hold {Held} on a no-debt plan; charging the hold",
-                call.RequestId, cost, call.Estimate.Held);
+            MeteringLog.CostAboveNoDebtHold(logger, call.RequestId, cost, call.Estimate.Held);
             cost = call.Estimate.Held;
             call.UsageClamped = true;
         }
@@ -60,7 +59,7 @@ public sealed class CallSettler(
         catch (Exception ex) when (DatabaseFailure.Is(ex))
         {
             // The provider did the work: keep the charge in the local journal and apply it when the database is back.
-            logger.LogError(ex, "Request {RequestId}: settlement failed, database unavailable", call.RequestId);
+            MeteringLog.SettlementDatabaseUnavailable(logger, ex, call.RequestId);
             await journal.AppendAsync(new SettlementJournal.Entry(SettlementJournal.Entry.Settle, call.RequestId, call.Caller.AccountId, call.Held, cost.Micro, null,
                 Leased: call.LeasedHold is not null));
             call.Journaled = true;
@@ -80,9 +79,8 @@ public sealed class CallSettler(
         if (clamped)
         {
             call.UsageClamped = true;
-            logger.LogWarning(
-                "Request {RequestId}: {Source} usage beyond what the request allowed (input {Input}, output {Output}, images {Images}, video seconds {Seconds}); charging at the bound (input {BoundInput}, output {BoundOutput})",
-                call.RequestId, source, usage.InputTokens, usage.OutputTokens, usage.Images, usage.VideoSeconds, bounded.InputTokens, bounded.OutputTokens);
+            MeteringLog.UsageBeyondBound(logger, call.RequestId, source, usage.InputTokens, usage.OutputTokens, usage.Images, usage.VideoSeconds,
+                bounded.InputTokens, bounded.OutputTokens);
         }
         else if (source == Sources.Provider && call.Estimate.OutputLimit is > 0 && call.Estimate.Price.Modality == ModelModality.Text)
         {
@@ -98,7 +96,7 @@ public sealed class CallSettler(
     {
         var result = await ledger.SettleAsync(requestId, cost, CancellationToken.None, scope);
         if (result.Status is SettleStatus.Settled) return result;
-        logger.LogWarning("Request {RequestId}: hold was {Status} at settlement; charging {Cost} credits directly", requestId, result.Status, cost);
+        MeteringLog.HoldGoneAtSettlement(logger, requestId, result.Status, cost);
         return await ledger.ChargeAsync(accountId, cost, requestId + ":late", CancellationToken.None, scope);
     }
 
@@ -127,7 +125,7 @@ public sealed class CallSettler(
             catch (Exception ex) when (DatabaseFailure.Is(ex))
             {
                 // Nothing is owed; the hold is released by the expiry sweep once the database is back.
-                logger.LogWarning(ex, "Request {RequestId}: release failed, database unavailable; the hold will expire", call.RequestId);
+                MeteringLog.ReleaseDatabaseUnavailable(logger, ex, call.RequestId);
             }
         }
         return call.Settlement = new CallSettlement(CallUsage.None, Sources.None, Credits.Zero, Credits.Zero, available);

@@ -45,7 +45,7 @@ public sealed class HoldRenewer(CreditLedger ledger, IOptions<LedgerOptions> opt
             foreach (var requestId in expired)
             {
                 if (!_calls.TryGetValue(requestId, out var call)) continue;
-                logger.LogWarning("Request {RequestId}: its credit hold expired while the call was in flight; stopping the call", requestId);
+                MeteringLog.HoldExpiredInFlight(logger, requestId);
                 call.Stop("stopped: its credit hold expired while the call was in flight");
             }
         }
@@ -54,8 +54,7 @@ public sealed class HoldRenewer(CreditLedger ledger, IOptions<LedgerOptions> opt
             // The holds stay valid until their last confirmed expiry; stop the calls that the next renewal might not reach in time.
             var margin = options.Value.EffectiveHoldRenewInterval * 2;
             var atRisk = calls.Where(c => c.ConfirmedUntil - now < margin).ToList();
-            logger.LogWarning(ex, "Hold renewal failed (ledger unavailable) for {Count} calls in flight; stopping {AtRisk} whose hold could expire first",
-                calls.Count, atRisk.Count);
+            MeteringLog.HoldRenewalUnavailable(logger, ex, calls.Count, atRisk.Count);
             foreach (var call in atRisk) call.Stop("stopped: its credit hold could not be renewed (ledger unavailable)");
         }
     }
@@ -72,7 +71,7 @@ public sealed class HoldRenewer(CreditLedger ledger, IOptions<LedgerOptions> opt
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogError(ex, "Hold renewal failed");
+                MeteringLog.HoldRenewalFailed(logger, ex);
             }
         }
     }

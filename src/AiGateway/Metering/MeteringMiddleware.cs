@@ -109,7 +109,7 @@ public sealed class MeteringMiddleware(
         catch (Exception ex) when (DatabaseFailure.Is(ex))
         {
             // Fail closed: a call that cannot be held is never forwarded unmetered.
-            logger.LogError(ex, "Request {RequestId}: ledger unavailable at admission; refusing with 503", call.RequestId);
+            MeteringLog.LedgerUnavailableAtAdmission(logger, ex, call.RequestId);
             metrics.AdmissionRefused("ledger_unavailable");
             context.Response.Headers.RetryAfter = "2";
             await ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.Unavailable,
@@ -161,7 +161,7 @@ public sealed class MeteringMiddleware(
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
             // Never a bare 500 from the gateway: log it, and answer in the provider's shape if nothing was sent yet.
-            logger.LogError(ex, "Request {RequestId}: metered call failed", call.RequestId);
+            MeteringLog.MeteredCallFailed(logger, ex, call.RequestId);
             call.Error ??= "gateway error: " + ex.GetType().Name;
             if (!context.Response.HasStarted)
             {

@@ -103,7 +103,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             catch (Exception ex) when (DatabaseFailure.Is(ex))
             {
                 // The job could not be remembered: charge it now, as for a finished job, rather than give it away.
-                logger.LogWarning(ex, "Request {RequestId}: video job {VideoId} not recorded; charging at creation", call.RequestId, videoId);
+                MeteringLog.VideoJobNotRecorded(logger, ex, call.RequestId, videoId);
             }
         }
         settlement ??= await settler.SettleAsync(call, usage, source);
@@ -229,7 +229,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         if (call.Settlement is not null) return;
         if (observer.Usage is { } usage && observer.SawTerminalEvent)
         {
-            if (clientGone) logger.LogInformation("Request {RequestId}: client left; the upstream was read on to its usage report", call.RequestId);
+            if (clientGone) MeteringLog.ClientLeftUsageRead(logger, call.RequestId);
             await settler.SettleAsync(call, usage, CallSettler.Sources.Provider);
             return;
         }
@@ -248,8 +248,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             OutputTokens = Math.Max(observer.Usage?.OutputTokens ?? 0, CallEstimator.CountText(call.Estimate.Price, observer.DeliveredOutputText)),
         };
         var partial = clientGone || upstreamFailed || !observer.SawTerminalEvent;
-        logger.LogInformation("Request {RequestId}: stream ended without a usage report ({Reason}); charging counted tokens",
-            call.RequestId, call.Error ?? "no usage in stream");
+        MeteringLog.StreamWithoutUsage(logger, call.RequestId, call.Error ?? "no usage in stream");
         await settler.SettleAsync(call, counted, partial ? CallSettler.Sources.Partial : CallSettler.Sources.Estimated);
     }
 

@@ -46,8 +46,7 @@ public sealed class SettlementJournal(IOptions<MeteringOptions> options, ILogger
             stream.WriteByte((byte)'\n');
             stream.Flush(flushToDisk: true);
             Interlocked.Increment(ref _depth);
-            logger.LogWarning("Request {RequestId}: {Kind} journaled locally (database unavailable); it is replayed when the database answers",
-                entry.RequestId, entry.Kind);
+            MeteringLog.Journaled(logger, entry.RequestId, entry.Kind);
         }
         finally
         {
@@ -72,7 +71,7 @@ public sealed class SettlementJournal(IOptions<MeteringOptions> options, ILogger
                 }
                 catch (JsonException)
                 {
-                    logger.LogWarning("Skipping an unreadable settlement journal line (torn write)");
+                    MeteringLog.JournalLineUnreadable(logger);
                 }
             }
             Volatile.Write(ref _depth, entries.Count);

@@ -48,13 +48,13 @@ public sealed class SettlementReplayService(
         }
         catch (Exception ex) when (DatabaseFailure.Is(ex))
         {
-            logger.LogInformation("Settlement journal: database still unavailable ({Count} entries waiting)", entries.Count - applied.Count);
+            MeteringLog.JournalStillWaiting(logger, entries.Count - applied.Count);
         }
         finally
         {
             await journal.RemoveAsync(applied);
         }
-        if (applied.Count > 0) logger.LogInformation("Settlement journal: applied {Count} entries", applied.Count);
+        if (applied.Count > 0) MeteringLog.JournalApplied(logger, applied.Count);
         return applied.Count;
     }
 
@@ -68,7 +68,7 @@ public sealed class SettlementReplayService(
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogError(ex, "Settlement journal replay failed");
+                MeteringLog.JournalReplayFailed(logger, ex);
             }
             try
             {

@@ -80,7 +80,7 @@ public sealed class VideoJobPoller(
             {
                 if (outcome == VideoJobs.Expired)
                 {
-                    logger.LogWarning("Video job {VideoId}: still {Status} at its bound; giving it up and releasing its hold", job.VideoId, status ?? "unknown");
+                    MeteringLog.VideoJobGivenUp(logger, job.VideoId, status ?? "unknown");
                 }
                 if (await jobs.ResolveAsync(job, outcome))
                 {
@@ -90,7 +90,7 @@ public sealed class VideoJobPoller(
             }
             catch (Exception ex) when (DatabaseFailure.Is(ex))
             {
-                logger.LogWarning(ex, "Video job {VideoId}: could not resolve it now; retrying later", job.VideoId);
+                MeteringLog.VideoJobResolveLater(logger, ex, job.VideoId);
             }
         }
         var polls = _backoff.TryGetValue(key, out var previous) ? previous.Polls + 1 : 1;
@@ -104,7 +104,7 @@ public sealed class VideoJobPoller(
         var clusterId = job.Cluster ?? "openai";
         if (!proxy.TryGetCluster(clusterId, out var cluster))
         {
-            logger.LogWarning("Video job {VideoId}: cluster {Cluster} is not configured; cannot poll it", job.VideoId, clusterId);
+            MeteringLog.VideoJobClusterMissing(logger, job.VideoId, clusterId);
             return null;
         }
         var destination = cluster.DestinationsState.AvailableDestinations.FirstOrDefault() ?? cluster.Destinations.Values.FirstOrDefault();
@@ -123,7 +123,7 @@ public sealed class VideoJobPoller(
             if (!response.IsSuccessStatusCode)
             {
                 // Never the body: a provider's 401 may quote fragments of the operator's key.
-                logger.LogWarning("Video job {VideoId}: status poll answered {Status}", job.VideoId, (int)response.StatusCode);
+                MeteringLog.VideoJobPollAnswered(logger, job.VideoId, (int)response.StatusCode);
                 return null;
             }
             return VideoJobs.StatusOf(await ReadBoundedAsync(response, timeout.Token));
@@ -131,7 +131,7 @@ public sealed class VideoJobPoller(
         catch (Exception ex) when (ex is HttpRequestException or IOException or InvalidDataException
                                    || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            logger.LogWarning("Video job {VideoId}: status poll failed ({Error})", job.VideoId, ex.GetType().Name);
+            MeteringLog.VideoJobPollFailed(logger, job.VideoId, ex.GetType().Name);
             return null;
         }
     }
@@ -178,7 +178,7 @@ public sealed class VideoJobPoller(
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 // E.g. the database briefly unavailable: the next round tries again.
-                logger.LogWarning(ex, "Video job polling round failed");
+                MeteringLog.VideoJobRoundFailed(logger, ex);
             }
         }
     }

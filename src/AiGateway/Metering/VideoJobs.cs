@@ -100,7 +100,7 @@ public sealed class VideoJobs(
             catch (Exception ex) when (DatabaseFailure.Is(ex))
             {
                 // The job stays pending: the next poll tries again (the hold keeps the credits meanwhile).
-                logger.LogWarning(ex, "Video job {VideoId}: could not resolve its hold now", videoId);
+                MeteringLog.VideoJobHoldNotResolved(logger, ex, videoId);
             }
         }
         await original.WriteAsync(body, context.RequestAborted);

@@ -27,8 +27,7 @@ public sealed class ProviderTransformProvider(IConfiguration configuration, ILog
         var providerKey = variable is null ? null : configuration[variable];
         if (variable is not null && string.IsNullOrEmpty(providerKey))
         {
-            logger.LogWarning("Provider key {Variable} for cluster {Cluster} is not set; calls are forwarded without a provider key",
-                variable, context.Cluster?.ClusterId);
+            ProxyLog.ProviderKeyMissing(logger, variable, context.Cluster?.ClusterId);
         }
 
         context.AddRequestTransform(transform =>

@@ -101,7 +101,7 @@ public sealed class ResilientForwarder(
         {
             call.EndAttempt(destination.DestinationId, call.UpstreamStatus?.ToString() ?? "?");
             metrics.AttemptEnded(call, Telemetry.GatewayMetrics.StatusClass(call.UpstreamStatus ?? 0));
-            logger.LogInformation("Request {RequestId}: {Destination} answered {Status}; retrying", call.RequestId, destination.DestinationId, call.UpstreamStatus);
+            ProxyLog.RetryingAnswer(logger, call.RequestId, destination.DestinationId, call.UpstreamStatus);
             return new AttemptResult(true, call.RetryAfter, DestinationFailed: call.UpstreamStatus != StatusCodes.Status429TooManyRequests);
         }
         if (error != ForwarderError.None)
@@ -110,7 +110,7 @@ public sealed class ResilientForwarder(
             metrics.AttemptEnded(call, error.ToString());
             var retriable = call.CanRetry && !context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested
                             && error is ForwarderError.Request or ForwarderError.RequestTimedOut;
-            if (retriable) logger.LogInformation("Request {RequestId}: {Destination} failed ({Error}); retrying", call.RequestId, destination.DestinationId, error);
+            if (retriable) ProxyLog.RetryingFailure(logger, call.RequestId, destination.DestinationId, error);
             return new AttemptResult(retriable, null, DestinationFailed: retriable);
         }
         call.EndAttempt(destination.DestinationId, (call.UpstreamStatus ?? context.Response.StatusCode).ToString());

@@ -16,8 +16,7 @@ public static class UpstreamCredentialRefusal
     public static async Task WriteAsync(HttpContext context, ProviderFormat format, int upstreamStatus, string? cluster, ILogger logger)
     {
         // Only the status is logged: the provider's body holds key fragments too.
-        logger.LogError("Request {RequestId}: provider {Cluster} refused the gateway's credentials ({Status}); check its provider key",
-            context.TraceIdentifier, cluster ?? "-", upstreamStatus);
+        ProxyLog.CredentialsRefused(logger, context.TraceIdentifier, cluster ?? "-", upstreamStatus);
         var response = context.Response;
         // Headers copied from the upstream answer describe its body, which is not sent.
         response.Headers.ContentLength = null;
