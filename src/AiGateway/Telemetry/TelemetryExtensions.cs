@@ -1,8 +1,10 @@
+using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using System.Text;
 using AiGateway.Hosting;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -21,7 +23,10 @@ public static class TelemetryExtensions
         services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName)
             .Validate(o => o.PrometheusPath.StartsWith('/'), "Telemetry:PrometheusPath must start with '/'.")
             .Validate(o => o.PrometheusPort is null or > 0 and <= 65535, "Telemetry:PrometheusPort must be a TCP port.")
+            .Validate(o => o.PrometheusCacheMilliseconds is >= 0 and <= 60_000, "Telemetry:PrometheusCacheMilliseconds must be between 0 and 60000.")
             .ValidateOnStart();
+        services.AddOptions<PrometheusAspNetCoreOptions>().Configure<IOptions<TelemetryOptions>>((prometheus, telemetry) =>
+            prometheus.ScrapeResponseCacheDurationMilliseconds = telemetry.Value.PrometheusCacheMilliseconds);
         services.AddMetrics();
         services.AddSingleton<GatewayMetrics>();
 
@@ -36,8 +41,13 @@ public static class TelemetryExtensions
         });
         services.ConfigureOpenTelemetryMeterProvider((sp, metrics) =>
         {
-            if (otlp is not null || sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.PrometheusEnabled)
-                metrics.AddMeter(GatewayMetrics.MeterName, GatewayMetrics.LedgerMeterName);
+            if (otlp is null && !sp.GetRequiredService<IOptions<TelemetryOptions>>().Value.PrometheusEnabled) return;
+            metrics.AddMeter(GatewayMetrics.MeterName, GatewayMetrics.LedgerMeterName);
+            // Meters are matched by name process-wide: export this host's gateway meter only, not another host's in the
+            // same process (tests host several gateways; two instruments of one name would be merged or dropped).
+            var own = sp.GetRequiredService<IMeterFactory>();
+            metrics.AddView(instrument => instrument.Meter.Name == GatewayMetrics.MeterName && !ReferenceEquals(instrument.Meter.Scope, own)
+                ? MetricStreamConfiguration.Drop : null);
         });
         if (otlp is not null)
         {

@@ -18,6 +18,12 @@ public sealed class TelemetryOptions
     /// </summary>
     public int? PrometheusPort { get; set; }
 
+    /// <summary>
+    /// How long a scrape's answer is reused for the next scrapes (the exporter's protection against scrape storms);
+    /// 0 collects on every scrape.
+    /// </summary>
+    public int PrometheusCacheMilliseconds { get; set; } = 300;
+
     /// <summary>OTLP collector endpoint for metrics and traces; the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> works too.</summary>
     public string? OtlpEndpoint { get; set; }
 }
