@@ -166,6 +166,7 @@ stop_gateway
 if [ "${METRICS:-1}" = 1 ]; then
   # (d) = (c) with the metrics export on: every instrument listened to, and a scrape every second as Prometheus would.
   GW_TELEMETRY=true start_gateway d true "http://127.0.0.1:$NGINX_PORT/"
+  curl -fsS -o /dev/null -H "Authorization: Bearer $ADMIN_KEY" "$GW/metrics" || { echo "gateway (d): /metrics did not answer" >&2; exit 1; }
   ( while kill -0 "$GW_PID" 2>/dev/null; do curl -fsS -o /dev/null -H "Authorization: Bearer $ADMIN_KEY" "$GW/metrics" || true; sleep 1; done ) &
   pids+=($!)
   measure d "$GW/openai/v1/chat/completions"
