@@ -95,6 +95,9 @@ public sealed class OperatorConsoleTests(BrowserFixture f) : IClassFixture<Brows
         Assert.True(await page.EvaluateAsync<bool>("() => localStorage.length === 0"));
     }
 
+    private static Task ScreenshotAsync(IPage page, string name) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserFixture.ScreenshotDir, name), FullPage = true });
+
     private static string Unique(string name) => $"{name}-{Guid.NewGuid().ToString("N")[..6]}";
 
     [Fact]
@@ -276,6 +279,8 @@ public sealed class OperatorConsoleTests(BrowserFixture f) : IClassFixture<Brows
         var row = page.Locator($"#keys-table tbody tr[data-key-id='{keyId}']");
 
         await row.Locator("button.revoke-key").ClickAsync();
+        await page.Locator("#confirm-dialog[open]").WaitForAsync(Wait);
+        await ScreenshotAsync(page, "console-confirm.png");
         Assert.Contains(key[..12], await AnswerDialogAsync(page, confirm: false));
 
         Assert.Null((await AdminGetAsync($"/admin/accounts/{id}/keys"))["items"]![0]!["revokedAt"]);
@@ -372,6 +377,7 @@ public sealed class OperatorConsoleTests(BrowserFixture f) : IClassFixture<Brows
             var cells = await row.Locator("td").AllTextContentsAsync();
             Assert.Equal(call["durationMs"]!.GetValue<int>().ToString("N0", CultureInfo.InvariantCulture) + " ms", cells[8]);
             Assert.Equal(requestId, cells[10]);
+            await ScreenshotAsync(page, "console-account.png");
             Assert.Empty(errors);
         }
         finally
@@ -411,6 +417,32 @@ public sealed class OperatorConsoleTests(BrowserFixture f) : IClassFixture<Brows
         Assert.Equal(0, await page.Locator("main img, main b, dialog img").CountAsync());
         Assert.Contains(name, await page.Locator("#lots-table").TextContentAsync());
         Assert.False(await page.EvaluateAsync<bool>("() => window.__xss === 1"));
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task PhoneViewport_Console_HasNoHorizontalOverflow()
+    {
+        var (id, key) = await f.Gateway.CreateAccountWithKeyAsync(Unique("console-phone"), 10);
+        await f.MeteredCallAsync(key);
+        var errors = new List<string>();
+        var page = await f.NewPageAsync(errors, width: 390, height: 844, mobile: true);
+        await page.GotoAsync("/dashboard/");
+        await page.FillAsync("#key", GatewayFactory.AdminKey);
+        await page.PressAsync("#key", "Enter");
+        await page.Locator("#accounts-view").WaitForAsync(Wait);
+        await OpenAccountAsync(page, id);
+        await page.FillAsync("#key-name", "phone");
+        await page.ClickAsync("#key-form button[type=submit]");
+        await page.Locator("#new-key:not([hidden])").WaitForAsync(Wait);
+
+        await ScreenshotAsync(page, "console-phone.png");
+        var widths = await page.EvaluateAsync<int[]>("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]");
+        // Names the elements that stick out, so a failure says where.
+        var wide = await page.EvaluateAsync<string[]>(
+            "w => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > w + 1 && !e.closest('.table-wrap'))" +
+            ".map(e => `${e.tagName}#${e.id}.${e.className}`).slice(0, 10)", widths[1]);
+        Assert.True(widths[0] <= widths[1], $"page is {widths[0]}px wide in a {widths[1]}px viewport: {string.Join(", ", wide)}");
         Assert.Empty(errors);
     }
 

@@ -16,7 +16,7 @@
   const integer = new Intl.NumberFormat(undefined);
   const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
-  const state = { key: null, mode: null, account: null, cursors: {}, charts: {}, accountsCursor: null, catalogs: null };
+  const state = { key: null, mode: null, account: null, cursors: {}, charts: {}, accountsCursor: null, accountsRequest: 0, catalogs: null };
 
   // Idempotency keys of the console's grant and pack forms. One is made per intended grant and kept until the API has
   // answered it for certain, so a retry after a lost answer (network error, 5xx) cannot grant twice.
@@ -183,15 +183,17 @@
   // ---- Operator: account picker -----------------------------------------------------------------------------------
 
   async function showAccounts(more = false) {
+    hideNewKey();
     show("account-view", false);
     show("accounts-view", true);
     $("who-text").textContent = "Operator (admin key)";
     const list = $("account-list");
-    if (!more) {
-      list.textContent = "";
-      state.accountsCursor = null;
-    }
-    const page = await api(`/admin/accounts${query({ search: $("account-search").value.trim(), limit: PAGE, cursor: state.accountsCursor })}`);
+    // Searches can overlap (the first list is still loading when the operator searches): only the latest one may
+    // write the list, and a new search replaces it only once its answer is in, so no page is ever listed twice.
+    const request = ++state.accountsRequest;
+    const page = await api(`/admin/accounts${query({ search: $("account-search").value.trim(), limit: PAGE, cursor: more ? state.accountsCursor : null })}`);
+    if (request !== state.accountsRequest) return;
+    if (!more) list.textContent = "";
     for (const a of page.items) {
       const li = document.createElement("li");
       const button = document.createElement("button");
@@ -542,13 +544,9 @@
     body.textContent = "";
     for (const lot of b.lots) {
       const tr = document.createElement("tr");
-      cell(tr, lot.kind);
-      cell(tr, fmtCredits(lot.remaining), "num");
-      cell(tr, fmtCredits(lot.amount), "num");
-      cell(tr, lot.expiresAt ? `${fmtDate(lot.expiresAt)} (${fmtIn(lot.expiresAt)})` : "never");
-      cell(tr, lot.reason, "wrap");
       tr.dataset.lotId = lot.id;
       if (state.mode === "admin") {
+        // First, so the button stays in view when the table scrolls sideways.
         const actions = cell(tr, "");
         if (lot.remaining > 0) {
           const revoke = document.createElement("button");
@@ -559,6 +557,11 @@
           actions.appendChild(revoke);
         }
       }
+      cell(tr, lot.kind);
+      cell(tr, fmtCredits(lot.remaining), "num");
+      cell(tr, fmtCredits(lot.amount), "num");
+      cell(tr, lot.expiresAt ? `${fmtDate(lot.expiresAt)} (${fmtIn(lot.expiresAt)})` : "never");
+      cell(tr, lot.reason, "wrap");
       body.appendChild(tr);
     }
     show("lots-empty", b.lots.length === 0);
