@@ -467,6 +467,66 @@ public sealed class OperatorConsoleTests(BrowserFixture f) : IClassFixture<Brows
     }
 
     [Fact]
+    public async Task ConsoleSession_DebugLogs_NeverContainTheAdminKeyOrTheIssuedKey()
+    {
+        // A gateway of its own logging everything down to Debug (ASP.NET Core's request lines carry full URLs) to a file.
+        var logPath = Path.Combine(Path.GetTempPath(), "aigw-browser-tests", "console-log-" + Guid.NewGuid().ToString("N") + ".txt");
+        await using var host = new DashboardHost(f.Upstream, new Dictionary<string, string?>
+        {
+            ["Serilog:MinimumLevel:Default"] = "Debug",
+            ["Serilog:MinimumLevel:Override:Microsoft"] = "Debug",
+            ["Serilog:Using:1"] = "Serilog.Sinks.File",
+            ["Serilog:WriteTo:0:Name"] = "File",
+            ["Serilog:WriteTo:0:Args:path"] = logPath,
+            ["Serilog:WriteTo:0:Args:shared"] = "true",
+            ["Serilog:WriteTo:0:Args:flushToDiskInterval"] = "00:00:00.100",
+        });
+        await using var context = await f.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = host.BaseAddress.ToString(), Locale = "en-US" });
+        var page = await context.NewPageAsync();
+        try
+        {
+            await page.GotoAsync("/dashboard/");
+            await page.FillAsync("#key", GatewayFactory.AdminKey);
+            await page.PressAsync("#key", "Enter");
+            await page.Locator("#accounts-view").WaitForAsync(Wait);
+            await page.Locator("#new-account-plan option[value='pro']").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = WaitMs });
+            await page.FillAsync("#new-account-name", Unique("console-logs"));
+            await page.ClickAsync("#create-account-form button[type=submit]");
+            await NoticeAsync(page);
+            await page.ClickAsync("#key-form button[type=submit]");
+            await page.Locator("#new-key:not([hidden])").WaitForAsync(Wait);
+            var key = await page.InputValueAsync("#new-key-value");
+            await page.FillAsync("#grant-credits", "2");
+            await page.FillAsync("#grant-reason", "Log check");
+            await page.ClickAsync("#grant-form button[type=submit]");
+            await page.Locator("#console-notice", new PageLocatorOptions { HasText = "Granted 2" }).WaitForAsync(Wait);
+            await page.Locator("#keys-table tbody tr button.revoke-key").ClickAsync();
+            await AnswerDialogAsync(page, confirm: true);
+            await page.Locator("#console-notice", new PageLocatorOptions { HasText = "revoked" }).WaitForAsync(Wait);
+            await page.ClickAsync("#signout");
+
+            // The log has the session's admin requests (so the check below reads a real log), and no key in any form.
+            var log = "";
+            for (var i = 0; i < 100 && !log.Contains("/admin/keys/", StringComparison.Ordinal); i++)
+            {
+                await Task.Delay(100);
+                if (!File.Exists(logPath)) continue;
+                await using var stream = new FileStream(logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                log = await new StreamReader(stream).ReadToEndAsync();
+            }
+            Assert.Contains("/admin/accounts", log, StringComparison.Ordinal);
+            Assert.Contains("/admin/keys/", log, StringComparison.Ordinal);
+            Assert.DoesNotContain(GatewayFactory.AdminKey, log, StringComparison.Ordinal);
+            Assert.DoesNotContain(key, log, StringComparison.Ordinal);
+            Assert.DoesNotContain(key[12..], log, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(logPath);
+        }
+    }
+
+    [Fact]
     public async Task SignOut_ForgetsTheAdminKey()
     {
         var errors = new List<string>();
