@@ -104,6 +104,22 @@ public class ProviderDialectTests
     }
 
     [Fact]
+    public void RemoveClientKeys_StripsTheKeyPlaceOfEveryDialect()
+    {
+        foreach (var dialect in ProviderDialects.All)
+        {
+            // Where a dialect puts the provider key is where its SDK sends keys: a client key there must never go upstream,
+            // whichever route it arrives on.
+            using var message = new HttpRequestMessage(HttpMethod.Post, "http://upstream.test/");
+            dialect.ApplyProviderKey(message, "gw-test-key");
+            foreach (var header in dialect.KeyHeaders) message.Headers.TryAddWithoutValidation(header, "gw-test-key");
+            Assert.NotEmpty(message.Headers);
+            ProviderCredentials.RemoveClientKeys(message);
+            Assert.True(!message.Headers.Any(), $"{dialect.Format}: {string.Join(", ", message.Headers.Select(h => h.Key))} left");
+        }
+    }
+
+    [Fact]
     public void DialectLookup_DoesNotAllocate()
     {
         var formats = Enum.GetValues<ProviderFormat>();
