@@ -3,8 +3,9 @@
 #   (a) client -> nginx directly, (b) client -> gateway with metering off, (c) client -> gateway, metered;
 #   max throughput (wrk, JSON and SSE), latency p50/p99 at a fixed rate (fixedrate.mjs), and the gateway's RSS
 #   with STREAMS concurrent slow metered streams. Prints a summary and writes it to results-latest.md.
-#   With METRICS=1 (default) also (d): the metered gateway with the Prometheus endpoint on and scraped every second.
-# Knobs (env): METRICS=1 DURATION=10 (wrk seconds) CONNECTIONS=32 RATE=500 LAT_SECONDS=15 WARMUP=10 STREAMS=1000 TC_DELAY_MS=0
+#   With METRICS=1 also (d): the metered gateway with the Prometheus endpoint on and scraped every second (run after (c),
+#   so load changes between phases show; bench/Metering/metrics-ab.sh alternates the two for a steadier ratio).
+# Knobs (env): METRICS=0 DURATION=10 (wrk seconds) CONNECTIONS=32 RATE=500 LAT_SECONDS=15 WARMUP=10 STREAMS=1000 TC_DELAY_MS=0
 #              STREAM_SECONDS=20 SKIP_MEMORY=1 NO_BUILD=1 KEEP_LOGS=1 RESULTS=path (default results-latest.md; "-" = don't write)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -163,7 +164,7 @@ measure c "$GW/openai/v1/chat/completions"
 calls_c=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM call_records").fetchone()[0])' "$tmp/bench.db" 2>/dev/null || echo "?")
 stop_gateway
 
-if [ "${METRICS:-1}" = 1 ]; then
+if [ "${METRICS:-0}" = 1 ]; then
   # (d) = (c) with the metrics export on: every instrument listened to, and a scrape every second as Prometheus would.
   GW_TELEMETRY=true start_gateway d true "http://127.0.0.1:$NGINX_PORT/"
   curl -fsS -o /dev/null -H "Authorization: Bearer $ADMIN_KEY" "$GW/metrics" || { echo "gateway (d): /metrics did not answer" >&2; exit 1; }
@@ -229,7 +230,7 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= 
   echo "| (c) gateway, metered | ${R[c.json]} | ${R[c.sse]} | ${R[c.p50]} | ${R[c.p99]} | ${R[c.p999]} | $add50c | $add99c | ${R[c.json.non2xx]}/${R[c.sse.non2xx]}; ${R[c.bad]} |"
   echo
   echo "Metered ÷ unmetered throughput: JSON **$ratio**, SSE **$ratio_sse** (call records written in (c): $calls_c; credit leases: ${LEASES:-true})."
-  if [ "${METRICS:-1}" = 1 ]; then
+  if [ "${METRICS:-0}" = 1 ]; then
     echo
     echo "| (d) metered, metrics on + scraped 1/s | ${R[d.json]} | ${R[d.sse]} | ${R[d.p50]} | ${R[d.p99]} | ${R[d.p999]} | $(f "${R[d.p50]}" "${R[a.p50]}") | $(f "${R[d.p99]}" "${R[a.p99]}") | ${R[d.json.non2xx]}/${R[d.sse.non2xx]}; ${R[d.bad]} |"
     echo
