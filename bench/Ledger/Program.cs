@@ -4,6 +4,7 @@ using System.Diagnostics;
 using AiGateway.Accounts;
 using AiGateway.Ledger;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,6 @@
 using AiGateway.Ledger;
 using AiGateway.Metering;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,5 @@
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

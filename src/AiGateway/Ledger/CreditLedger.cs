@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

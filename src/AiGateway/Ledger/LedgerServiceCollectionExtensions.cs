@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using AiGateway.Storage;
 
 namespace AiGateway.Ledger;
 

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace AiGateway.Metering;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using AiGateway.Accounts;
 using AiGateway.Ledger;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 

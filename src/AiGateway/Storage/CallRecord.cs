@@ -1,4 +1,6 @@
-namespace AiGateway.Metering;
+using AiGateway.Ledger;
+
+namespace AiGateway.Storage;
 
 /// <summary>One metered client request, as recorded after it ended: what it used, what it cost, how it went.</summary>
 public sealed class CallRecord

@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
+using AiGateway.Ledger;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
-namespace AiGateway.Ledger;
+namespace AiGateway.Storage;
 
 /// <summary>
 /// Keeps a few open SQLite DbContext connections with their prepared commands, because preparing every

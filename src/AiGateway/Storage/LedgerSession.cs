@@ -1,8 +1,9 @@
 using System.Data;
 using System.Data.Common;
+using AiGateway.Ledger;
 using Microsoft.Data.Sqlite;
 
-namespace AiGateway.Ledger;
+namespace AiGateway.Storage;
 
 /// <summary>
 /// One write transaction on the ledger through a DbContext's connection, with parameterized raw SQL:

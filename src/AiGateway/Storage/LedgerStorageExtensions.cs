@@ -1,6 +1,7 @@
+using AiGateway.Ledger;
 using Microsoft.EntityFrameworkCore;
 
-namespace AiGateway.Ledger;
+namespace AiGateway.Storage;
 
 /// <summary>Registers the ledger database (SQLite by default, PostgreSQL by configuration).</summary>
 public static class LedgerStorageExtensions

@@ -1,9 +1,10 @@
 using System.Collections;
 using System.Data.Common;
+using AiGateway.Ledger;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace AiGateway.Ledger;
+namespace AiGateway.Storage;
 
 /// <summary>
 /// One ledger SQL text (one or more statements) prepared once on a SQLite connection as raw SQLite statements, with

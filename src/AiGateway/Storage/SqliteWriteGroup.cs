@@ -1,4 +1,6 @@
-namespace AiGateway.Ledger;
+using AiGateway.Ledger;
+
+namespace AiGateway.Storage;
 
 /// <summary>
 /// Group commit for this process's SQLite ledger writers. SQLite has one writer at a time, and each commit writes the

@@ -4,6 +4,7 @@ using AiGateway.Hosting;
 using AiGateway.Ledger;
 using AiGateway.Metering;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using AiGateway.Tests.Api;
 using AiGateway.Tests.Ledger;
 using Microsoft.EntityFrameworkCore;

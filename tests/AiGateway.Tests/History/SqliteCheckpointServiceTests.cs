@@ -1,5 +1,6 @@
 using AiGateway.History;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using AiGateway.Tests.Api;
 using AiGateway.Tests.Ledger;
 using Microsoft.Data.Sqlite;

@@ -3,6 +3,7 @@ using AiGateway.History;
 using AiGateway.Ledger;
 using AiGateway.Metering;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using AiGateway.Tests.Api;
 using AiGateway.Tests.Ledger;
 using Microsoft.EntityFrameworkCore;

@@ -1,5 +1,6 @@
 using AiGateway.Ledger;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 

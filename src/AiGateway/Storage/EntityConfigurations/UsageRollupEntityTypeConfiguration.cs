@@ -1,8 +1,9 @@
 using AiGateway.History;
+using AiGateway.Ledger;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace AiGateway.Ledger.EntityConfigurations;
+namespace AiGateway.Storage.EntityConfigurations;
 
 internal sealed class UsageRollupEntityTypeConfiguration : IEntityTypeConfiguration<UsageRollup>
 {

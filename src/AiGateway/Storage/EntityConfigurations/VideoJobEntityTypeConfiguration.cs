@@ -1,9 +1,10 @@
 using AiGateway.Accounts;
+using AiGateway.Ledger;
 using AiGateway.Metering;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace AiGateway.Ledger.EntityConfigurations;
+namespace AiGateway.Storage.EntityConfigurations;
 
 internal sealed class VideoJobEntityTypeConfiguration : IEntityTypeConfiguration<VideoJob>
 {

@@ -1,8 +1,9 @@
 using System.Data.Common;
 using System.Reflection;
+using AiGateway.Ledger;
 using Microsoft.EntityFrameworkCore;
 
-namespace AiGateway.Ledger.Migrations;
+namespace AiGateway.Storage.Migrations;
 
 /// <summary>
 /// Applies the checked-in SQL migrations of the configured provider (<c>Storage/Migrations/{Sqlite|Postgres}/NNNN_name.sql</c>,
