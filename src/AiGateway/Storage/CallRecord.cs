@@ -1,5 +1,3 @@
-using AiGateway.Ledger;
-
 namespace AiGateway.Storage;
 
 /// <summary>One metered client request, as recorded after it ended: what it used, what it cost, how it went.</summary>

@@ -1,4 +1,3 @@
-using AiGateway.Ledger;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,6 +1,5 @@
 using System.Data;
 using System.Data.Common;
-using AiGateway.Ledger;
 using Microsoft.Data.Sqlite;
 
 namespace AiGateway.Storage;
@@ -8,7 +7,8 @@ namespace AiGateway.Storage;
 /// <summary>
 /// One write transaction on the ledger through a DbContext's connection, with parameterized raw SQL:
 /// EF change tracking per operation is too slow for the reserve/settle hot path.
-/// SQLite: <c>BEGIN IMMEDIATE</c> takes the database write lock up front, so a read-check-write cannot interleave.
+/// SQLite: the operation is a savepoint in the write group's transaction, which <c>BEGIN IMMEDIATE</c> opened with the
+/// database write lock taken up front, so a read-check-write cannot interleave (see <see cref="SqliteWriteGroup"/>).
 /// PostgreSQL: READ COMMITTED plus <c>SELECT ... FOR UPDATE</c> on the account's <c>ledger_accounts</c> row
 /// serializes that account's movements across all gateway instances.
 /// </summary>

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using AiGateway.Ledger;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 

@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Data.Common;
-using AiGateway.Ledger;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 

@@ -1,5 +1,3 @@
-using AiGateway.Ledger;
-
 namespace AiGateway.Storage;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using AiGateway.History;
-using AiGateway.Ledger;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 

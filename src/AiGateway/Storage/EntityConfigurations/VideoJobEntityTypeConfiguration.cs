@@ -1,5 +1,4 @@
 using AiGateway.Accounts;
-using AiGateway.Ledger;
 using AiGateway.Metering;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
