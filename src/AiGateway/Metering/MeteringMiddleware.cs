@@ -114,6 +114,7 @@ public sealed class MeteringMiddleware(
             context.Response.Headers.RetryAfter = "2";
             await ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.Unavailable,
                 "The gateway's credit ledger is temporarily unavailable; the call was not forwarded or charged. Retry shortly."));
+            GatewayActivitySource.EndCall(activity, call, context.Response.StatusCode);
             return;
         }
         if (refused is not null)
