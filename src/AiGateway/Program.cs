@@ -8,6 +8,7 @@ using AiGateway.Metering;
 using AiGateway.Packs;
 using AiGateway.Pricing;
 using AiGateway.Proxy;
+using AiGateway.Unified;
 
 if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
 if (SchemaCommand.IsRequested(args)) return SchemaCommand.Run(args[1]);
@@ -25,6 +26,7 @@ builder.Services.AddGatewayAccounts();
 builder.Services.AddMetering();
 builder.Services.AddPacks();
 builder.Services.AddGatewayProxy(builder.Configuration);
+builder.Services.AddUnifiedEndpoint();
 
 var app = builder.Build();
 await app.InitializeLedgerAsync();
@@ -33,6 +35,7 @@ app.UseApiErrorBodies();
 app.MapHealthEndpoints();
 app.MapAdminApi();
 app.MapUserApi();
+app.MapUnifiedApi();
 app.MapStripeWebhook();
 app.MapApiReference();
 app.MapDashboard();

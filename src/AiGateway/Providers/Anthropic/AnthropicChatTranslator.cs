@@ -18,9 +18,10 @@ internal static class AnthropicChatTranslator
 
     /// <summary>
     /// The Messages request for <paramref name="request"/>, sent for <paramref name="upstreamModel"/>. Anthropic requires
-    /// <c>max_tokens</c>: without the client's limit it is <paramref name="defaultMaxTokens"/> (the model's maximum output).
+    /// <c>max_tokens</c>: without the client's limit it is <paramref name="defaultMaxTokens"/> (the model's maximum output);
+    /// null leaves it out for the metering to write the limit its hold covers.
     /// </summary>
-    public static TranslatedChatRequest TranslateRequest(OpenAiChatRequest request, string upstreamModel, long defaultMaxTokens)
+    public static TranslatedChatRequest TranslateRequest(OpenAiChatRequest request, string upstreamModel, long? defaultMaxTokens)
     {
         if (request.ResponseFormat is { Kind: not ChatResponseFormatKind.Text })
             throw OpenAiChatRequest.Unsupported("response_format", "JSON mode ('response_format' json_object / json_schema) is not supported for Anthropic models.");
@@ -37,7 +38,7 @@ internal static class AnthropicChatTranslator
         {
             w.WriteStartObject();
             w.WriteString("model", upstreamModel);
-            w.WriteNumber("max_tokens", request.MaxTokens ?? Math.Clamp(defaultMaxTokens, 1, RequestFields.MaxTokensLimit));
+            if ((request.MaxTokens ?? defaultMaxTokens) is { } maxTokens) w.WriteNumber("max_tokens", Math.Clamp(maxTokens, 1, RequestFields.MaxTokensLimit));
             WriteSystem(w, request.Messages);
             WriteMessages(w, request.Messages);
             if (request.Stop.Count > 0)

@@ -67,6 +67,8 @@ public class AnthropicChatTranslatorTests
         // With both limits set, the larger is what the client allowed (as the native parser reads it).
         var both = ChatJson.ToAnthropic("""{"model":"m","max_tokens":10,"max_completion_tokens":20,"messages":[{"role":"user","content":"hi"}]}""");
         Assert.Equal(20, (int)both["max_tokens"]!);
+        // Metered calls leave it to the metering, which writes the limit the hold covers.
+        Assert.Null(ChatJson.ToAnthropic("""{"model":"m","messages":[{"role":"user","content":"hi"}]}""", null)["max_tokens"]);
     }
 
     [Theory]

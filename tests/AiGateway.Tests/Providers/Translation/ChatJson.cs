@@ -13,7 +13,7 @@ namespace AiGateway.Tests.Providers.Translation;
 internal static class ChatJson
 {
     /// <summary>Parses and translates an OpenAI request to Anthropic.</summary>
-    public static JsonNode ToAnthropic(string openAiJson, long defaultMaxTokens = 64000)
+    public static JsonNode ToAnthropic(string openAiJson, long? defaultMaxTokens = 64000)
     {
         using var document = JsonDocument.Parse(openAiJson);
         var translated = AnthropicChatTranslator.TranslateRequest(OpenAiChatRequest.Parse(document.RootElement), "claude-sonnet-4-5", defaultMaxTokens);
