@@ -101,11 +101,27 @@ public sealed class UnifiedEndpointTests : IAsyncLifetime
         var body = JsonNode.Parse(sent.Body)!;
         Assert.Equal("claude-sonnet-4-5", (string?)body["model"]);
         // No limit from the client: the hold covers the model's 64,000 output tokens, and that is what Anthropic is told.
-        Assert.Equal(64000, (int)body["max_tokens"]!);
+        Assert.Equal(64000, (int?)body["max_tokens"]);
         Assert.Equal("Be brief.", (string?)body["system"]![0]!["text"]);
         var results = body["messages"]![2]!["content"]!.AsArray();
         Assert.Equal(["call_p", "call_r"], results.Where(b => (string?)b!["type"] == "tool_result").Select(b => (string?)b!["tool_use_id"]));
         Assert.Equal("get_weather", (string?)body["tools"]![0]!["name"]);
+    }
+
+    [Fact]
+    public async Task OpenAiSdk_ClaudeWithoutLimitOnSmallBalance_AnthropicIsToldTheLimitTheHoldAffords()
+    {
+        await _upstream.StubJsonAsync("POST", "/v1/messages", 200, Fixtures.Read("anthropic/messages.json"));
+        var (_, key, _) = await _gateway.CreateAccountWithKeyAsync("small", credits: 10);
+
+        var result = await Chat("claude-sonnet-4-5", key).CompleteChatAsync([new UserChatMessage("hi")]);
+
+        // 64,000 output tokens would need a 96-credit hold; 10 credits afford at most 10,000,000 / 1500 = 6,666 of them
+        // (a few less for the input), so that is the limit held and written into the request, as for a native call without one.
+        var maxTokens = (int?)JsonNode.Parse(Assert.Single(await _upstream.ReceivedAsync()).Body)!["max_tokens"];
+        Assert.NotNull(maxTokens);
+        Assert.InRange(maxTokens.Value, 6600, 6666);
+        Assert.Equal("stop", result.Value.FinishReason.ToString().ToLowerInvariant());
     }
 
     [Fact]
