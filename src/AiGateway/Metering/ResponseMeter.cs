@@ -99,7 +99,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
 
     private async Task SettleBufferedAsync(HttpContext context, MeteredCall call, byte[] body, byte[] toClient)
     {
-        var usage = UsageReader.FromJson(call.Request.Operation, body);
+        var usage = UsageReader.FromJson(call.Request, body);
         var source = CallSettler.Sources.Provider;
         if (usage is null)
         {
@@ -150,7 +150,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         var response = context.Response;
         CreditHeaders.Write(response, call, call.AvailableAfterHold, charged: null);
         response.Headers.ContentLength = null;
-        var observer = new StreamObserver(call.Request.Operation, call.HideUsageChunk);
+        var observer = new StreamObserver(call.Request, call.HideUsageChunk);
         var toClient = new ArrayBufferWriter<byte>(16 * 1024);
         // A translated call: the observer reads the provider's native events (usage as on the native route), then the
         // translator turns them into OpenAI chunks, event by event.

@@ -2,9 +2,6 @@ using System.Text.Json;
 using AiGateway.Metering;
 using AiGateway.Pricing;
 using AiGateway.Providers;
-using AiGateway.Providers.Anthropic;
-using AiGateway.Providers.Gemini;
-using AiGateway.Providers.OpenAi;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Model;
 
@@ -83,22 +80,25 @@ public sealed class UnifiedEndpointMiddleware(RequestDelegate next, PriceBook pr
             return;
         }
 
-        TranslatedChatRequest translated;
-        OpenAiChatRequest chat;
+        if (ProviderDialects.For(target.Format).ChatTranslator is not { } translator)
+        {
+            await Fail(context, new GatewayError(GatewayErrorKind.BadRequest,
+                $"The model '{model}' is served in the {target.Format} format, which this endpoint cannot translate.", Code: "unsupported_model", Param: "model"));
+            return;
+        }
+        TranslatedRequest translated;
         try
         {
-            chat = OpenAiChatRequest.Parse(request.Root);
-            translated = target.Format == ProviderFormat.Anthropic
-                // Metered, the limit is the one the hold covers (written in by the metering, see MeteringMiddleware).
-                ? AnthropicChatTranslator.TranslateRequest(chat, upstreamModel, metering.Value.Enabled ? null : price.MaxOutputTokens)
-                : GeminiChatTranslator.TranslateRequest(chat, upstreamModel);
+            // Metered, a required limit is the one the hold covers (written in by the metering, see MeteringMiddleware).
+            translated = translator.TranslateRequest(request.Root, upstreamModel, metering.Value.Enabled ? null : price.MaxOutputTokens);
         }
         catch (InvalidRequestException e)
         {
             await Fail(context, new GatewayError(GatewayErrorKind.BadRequest, e.Message, "unsupported_parameter", e.Param));
             return;
         }
-        context.Features.Set(new ChatTranslation(target.Format, chat.IncludeUsage, upstreamModel, time.GetUtcNow().ToUnixTimeSeconds()));
+        context.Features.Set(new ChatTranslation(translator,
+            new ChatTranslationContext(upstreamModel, translated.IncludeUsage, time.GetUtcNow().ToUnixTimeSeconds())));
         Assign(context, target, translated.Path, translated.Query, translated.Body);
         await next(context);
     }

@@ -11,8 +11,30 @@ namespace AiGateway.Providers.Anthropic;
 /// become <c>tool_use</c> blocks. Refused with a 400: <c>response_format</c> json_object/json_schema (Anthropic has no
 /// JSON mode), temperature above 1, <c>seed</c>, penalties, and everything <see cref="OpenAiChatRequest"/> refuses.
 /// </summary>
-internal static class AnthropicChatTranslator
+internal sealed class AnthropicChatTranslator : IChatTranslator
 {
+    /// <summary>The single instance (the translator holds no state), the Anthropic dialect's <see cref="IProviderDialect.ChatTranslator"/>.</summary>
+    public static readonly AnthropicChatTranslator Instance = new();
+
+    private AnthropicChatTranslator()
+    {
+    }
+
+    /// <inheritdoc />
+    TranslatedRequest IChatTranslator.TranslateRequest(JsonElement openAiChatRequest, string model, long? defaultMaxOutputTokens) =>
+        TranslateRequest(OpenAiChatRequest.Parse(openAiChatRequest), model, defaultMaxOutputTokens);
+
+    /// <inheritdoc />
+    byte[]? IChatTranslator.TranslateResponse(ReadOnlySpan<byte> nativeResponse, ChatTranslationContext context) =>
+        TranslateResponse(nativeResponse, context.Model, context.Created);
+
+    /// <inheritdoc />
+    byte[] IChatTranslator.TranslateError(ReadOnlySpan<byte> nativeError, int status) => TranslateError(nativeError, status);
+
+    /// <inheritdoc />
+    IChatStreamTranslator IChatTranslator.CreateStreamTranslator(ChatTranslationContext context) =>
+        new AnthropicChatStreamTranslator(context.IncludeUsage, context.Model, context.Created);
+
     /// <summary>The native path of a Messages call.</summary>
     public const string Path = "v1/messages";
 
@@ -21,7 +43,7 @@ internal static class AnthropicChatTranslator
     /// <c>max_tokens</c>: without the client's limit it is <paramref name="defaultMaxTokens"/> (the model's maximum output);
     /// null leaves it out for the metering to write the limit its hold covers.
     /// </summary>
-    public static TranslatedChatRequest TranslateRequest(OpenAiChatRequest request, string upstreamModel, long? defaultMaxTokens)
+    public static TranslatedRequest TranslateRequest(OpenAiChatRequest request, string upstreamModel, long? defaultMaxTokens)
     {
         if (request.ResponseFormat is { Kind: not ChatResponseFormatKind.Text })
             throw OpenAiChatRequest.Unsupported("response_format", "JSON mode ('response_format' json_object / json_schema) is not supported for Anthropic models.");
@@ -59,7 +81,7 @@ internal static class AnthropicChatTranslator
             WriteTools(w, request);
             w.WriteEndObject();
         }
-        return new TranslatedChatRequest(buffer.WrittenSpan.ToArray(), Path, null);
+        return new TranslatedRequest(Path, buffer.WrittenSpan.ToArray(), request.Stream, null, request.IncludeUsage);
     }
 
     /// <summary>A complete Messages response as an OpenAI <c>chat.completion</c>; null when the body is not a Messages response.</summary>

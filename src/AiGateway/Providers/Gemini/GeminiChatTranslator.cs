@@ -14,10 +14,32 @@ namespace AiGateway.Providers.Gemini;
 /// (Gemini cannot forbid parallel calls), image URLs whose type cannot be told, and what <see cref="OpenAiChatRequest"/> refuses.
 /// <c>user</c> is accepted and not sent (an abuse-monitoring id with no Gemini counterpart and no effect on the answer).
 /// </summary>
-internal static class GeminiChatTranslator
+internal sealed class GeminiChatTranslator : IChatTranslator
 {
+    /// <summary>The single instance (the translator holds no state), the Gemini dialect's <see cref="IProviderDialect.ChatTranslator"/>.</summary>
+    public static readonly GeminiChatTranslator Instance = new();
+
+    private GeminiChatTranslator()
+    {
+    }
+
+    /// <summary>Gemini needs no output limit: without one the model's own maximum applies.</summary>
+    TranslatedRequest IChatTranslator.TranslateRequest(JsonElement openAiChatRequest, string model, long? defaultMaxOutputTokens) =>
+        TranslateRequest(OpenAiChatRequest.Parse(openAiChatRequest), model);
+
+    /// <inheritdoc />
+    byte[]? IChatTranslator.TranslateResponse(ReadOnlySpan<byte> nativeResponse, ChatTranslationContext context) =>
+        TranslateResponse(nativeResponse, context.Model, context.Created);
+
+    /// <inheritdoc />
+    byte[] IChatTranslator.TranslateError(ReadOnlySpan<byte> nativeError, int status) => TranslateError(nativeError, status);
+
+    /// <inheritdoc />
+    IChatStreamTranslator IChatTranslator.CreateStreamTranslator(ChatTranslationContext context) =>
+        new GeminiChatStreamTranslator(context.IncludeUsage, context.Model, context.Created);
+
     /// <summary>The generateContent request for <paramref name="request"/>, sent for <paramref name="upstreamModel"/>.</summary>
-    public static TranslatedChatRequest TranslateRequest(OpenAiChatRequest request, string upstreamModel)
+    public static TranslatedRequest TranslateRequest(OpenAiChatRequest request, string upstreamModel)
     {
         if (request.ParallelToolCalls == false && request.Tools.Count > 0)
             throw OpenAiChatRequest.Unsupported("parallel_tool_calls", "'parallel_tool_calls: false' is not supported for Gemini models.");
@@ -35,7 +57,8 @@ internal static class GeminiChatTranslator
             w.WriteEndObject();
         }
         var method = request.Stream ? "streamGenerateContent" : "generateContent";
-        return new TranslatedChatRequest(buffer.WrittenSpan.ToArray(), $"v1beta/models/{upstreamModel}:{method}", request.Stream ? "alt=sse" : null);
+        return new TranslatedRequest($"v1beta/models/{upstreamModel}:{method}", buffer.WrittenSpan.ToArray(), request.Stream,
+            request.Stream ? "alt=sse" : null, request.IncludeUsage);
     }
 
     /// <summary>A complete generateContent response as an OpenAI <c>chat.completion</c>; null when the body is not one.</summary>

@@ -4,17 +4,11 @@ using AiGateway.Providers.Sse;
 
 namespace AiGateway.Providers.OpenAi;
 
-/// <summary>An OpenAI chat request translated to a provider's native request.</summary>
-/// <param name="Body">The native JSON body.</param>
-/// <param name="Path">The native path, without a leading slash (e.g. <c>v1/messages</c>).</param>
-/// <param name="Query">The native query string without <c>?</c> (Gemini's <c>alt=sse</c>), or null.</param>
-internal sealed record TranslatedChatRequest(byte[] Body, string Path, string? Query);
-
 /// <summary>
 /// Turns one attempt's native provider event stream into OpenAI <c>chat.completion.chunk</c> events, incrementally:
 /// each complete upstream event is translated as soon as it arrives, and nothing else is held. Create one per attempt.
 /// </summary>
-internal abstract class ChatStreamTranslator(bool includeUsage, int maxEventBytes = SseReader.DefaultMaxEventBytes)
+internal abstract class ChatStreamTranslator(bool includeUsage, int maxEventBytes = SseReader.DefaultMaxEventBytes) : IChatStreamTranslator
 {
     private readonly SseReader _reader = new(maxEventBytes);
     private bool _completed;

@@ -22,7 +22,7 @@ internal static class ChatJson
     }
 
     /// <summary>Parses and translates an OpenAI request to Gemini.</summary>
-    public static (JsonNode Body, TranslatedChatRequest Request) ToGemini(string openAiJson)
+    public static (JsonNode Body, TranslatedRequest Request) ToGemini(string openAiJson)
     {
         using var document = JsonDocument.Parse(openAiJson);
         var translated = GeminiChatTranslator.TranslateRequest(OpenAiChatRequest.Parse(document.RootElement), "gemini-2.5-flash");
