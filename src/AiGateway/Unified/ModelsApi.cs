@@ -46,11 +46,13 @@ public static class ModelsApi
     }
 
     /// <summary>Lists the models; unlimited-plan and lot-scope aware.</summary>
-    public static async Task<Ok<ModelList>> ListAsync(HttpContext context, PriceBook prices, ProviderRoutes routes, CreditLedger ledger, PlanCatalog plans)
+    public static async Task<Ok<ModelList>> ListAsync(HttpContext context, PriceBook prices, ProviderRoutes routes, CreditLedger ledger, PlanCatalog plans, TimeProvider time)
     {
         var caller = context.GetCallerAccount()!;
         var balance = await ledger.GetBalanceAsync(caller.AccountId, cancellationToken: context.RequestAborted);
-        var payable = balance is { Exhausted: false } ? balance.Lots.Where(l => l.Remaining.Micro > 0).ToList() : [];
+        var now = time.GetUtcNow();
+        // Lots that can pay now: credits left, already in effect (the balance lists only unexpired ones).
+        var payable = balance is { Exhausted: false } ? balance.Lots.Where(l => l.Remaining.Micro > 0 && l.EffectiveAt <= now).ToList() : [];
         var entries = new List<ModelEntry>();
         foreach (var price in prices.Models)
         {
