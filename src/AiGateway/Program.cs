@@ -8,6 +8,7 @@ using AiGateway.Metering;
 using AiGateway.Packs;
 using AiGateway.Pricing;
 using AiGateway.Proxy;
+using AiGateway.Storage;
 using AiGateway.Unified;
 
 if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
