@@ -137,7 +137,12 @@ public sealed partial class CreditLedger
                 leases.Add((LedgerSession.ReadGuid(reader, 0), reader.GetInt64(1), reader.GetInt64(2), reader.GetBoolean(3)));
         }
         if (finished is { Count: > 0 }) await DeleteMarkersAsync(s, finished);
-        await s.ExecuteAsync("UPDATE lease_admissions SET expires_at = @exp WHERE instance_id = @i", ("@exp", expires), ("@i", instanceId));
+        // Marker rows locked in id order (PostgreSQL), as the batches' deletes take them: no deadlock between the two.
+        await s.ExecuteAsync(
+            s.IsPostgres
+                ? "UPDATE lease_admissions SET expires_at = @exp WHERE id IN (SELECT id FROM lease_admissions WHERE instance_id = @i ORDER BY id FOR UPDATE)"
+                : "UPDATE lease_admissions SET expires_at = @exp WHERE instance_id = @i",
+            ("@exp", expires), ("@i", instanceId));
         await s.CommitAsync();
         return leases;
     }
@@ -166,10 +171,15 @@ public sealed partial class CreditLedger
             ? ($"{column} = ANY(@ids)", ids.ToArray())
             : ($"{column} IN (SELECT value FROM json_each(@ids))", JsonSerializer.Serialize(ids));
 
+    /// <summary>Deletes admission markers; on PostgreSQL their rows are locked in id order first (as renewals lock them).</summary>
     private static Task DeleteMarkersAsync(LedgerSession s, IReadOnlyCollection<long> ids)
     {
         var (condition, value) = IdSet(s, "id", ids);
-        return s.ExecuteAsync($"DELETE FROM lease_admissions WHERE {condition}", ("@ids", value));
+        return s.ExecuteAsync(
+            s.IsPostgres
+                ? $"DELETE FROM lease_admissions WHERE id IN (SELECT id FROM lease_admissions WHERE {condition} ORDER BY id FOR UPDATE)"
+                : $"DELETE FROM lease_admissions WHERE {condition}",
+            ("@ids", value));
     }
 
     /// <summary>
