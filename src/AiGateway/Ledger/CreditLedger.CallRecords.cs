@@ -1,5 +1,5 @@
 using System.Text.Json;
-using AiGateway.Metering;
+using AiGateway.Storage;
 
 namespace AiGateway.Ledger;
 
@@ -58,7 +58,7 @@ public sealed partial class CreditLedger
         var parameters = CallRecordParameters(s, r);
         if (await s.ExecuteAsync(InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", parameters) == 1) return;
         if (await s.ExecuteAsync("DELETE FROM call_records WHERE request_id = @r AND usage_source = @interrupted",
-                ("@r", r.RequestId), ("@interrupted", CallSettler.Sources.Interrupted)) == 1)
+                ("@r", r.RequestId), ("@interrupted", CallRecord.InterruptedUsageSource)) == 1)
             await s.ExecuteAsync(InsertCallRecordSql, parameters);
     }
 

@@ -1,6 +1,7 @@
 using AiGateway.Ledger;
 using AiGateway.Metering;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 

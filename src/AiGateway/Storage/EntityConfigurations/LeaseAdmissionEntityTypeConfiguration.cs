@@ -1,7 +1,8 @@
+using AiGateway.Ledger;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace AiGateway.Ledger.EntityConfigurations;
+namespace AiGateway.Storage.EntityConfigurations;
 
 internal sealed class LeaseAdmissionEntityTypeConfiguration : IEntityTypeConfiguration<LeaseAdmission>
 {
