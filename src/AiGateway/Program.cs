@@ -10,6 +10,7 @@ using AiGateway.Pricing;
 using AiGateway.Proxy;
 using AiGateway.Storage;
 using AiGateway.Telemetry;
+using AiGateway.Unified;
 
 if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
 if (SchemaCommand.IsRequested(args)) return SchemaCommand.Run(args[1]);
@@ -27,6 +28,7 @@ builder.Services.AddGatewayAccounts();
 builder.Services.AddMetering();
 builder.Services.AddPacks();
 builder.Services.AddGatewayProxy(builder.Configuration);
+builder.Services.AddUnifiedEndpoint();
 builder.Services.AddGatewayTelemetry(builder.Configuration);
 
 var app = builder.Build();
@@ -37,6 +39,7 @@ app.MapHealthEndpoints();
 app.MapMetricsEndpoint();
 app.MapAdminApi();
 app.MapUserApi();
+app.MapUnifiedApi();
 app.MapStripeWebhook();
 app.MapApiReference();
 app.MapDashboard();

@@ -14,4 +14,7 @@ internal static partial class LedgerLog
 
     [LoggerMessage(EventId = 5004, Level = LogLevel.Warning, Message = "Ledger sweep failed")]
     public static partial void SweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Recorded {Count} calls this instance ({Instance}) admitted before it restarted as interrupted")]
+    public static partial void AdmissionsInterrupted(ILogger logger, int count, string instance);
 }
