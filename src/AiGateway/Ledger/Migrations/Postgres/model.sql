@@ -56,6 +56,25 @@ CREATE TABLE history_watermarks (
 );
 
 
+CREATE TABLE usage_daily_rollups (
+    account_id uuid NOT NULL,
+    day_start bigint NOT NULL,
+    key_id uuid NOT NULL,
+    model character varying(200) NOT NULL,
+    feature character varying(100) NOT NULL,
+    task character varying(200) NOT NULL,
+    status_code integer NOT NULL,
+    calls bigint NOT NULL,
+    input_tokens bigint NOT NULL,
+    cached_input_tokens bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    reasoning_tokens bigint NOT NULL,
+    charged_micro bigint NOT NULL,
+    overage_micro bigint NOT NULL,
+    CONSTRAINT "PK_usage_daily_rollups" PRIMARY KEY (account_id, day_start, key_id, model, feature, task, status_code)
+);
+
+
 CREATE TABLE usage_rollups (
     account_id uuid NOT NULL,
     hour_start bigint NOT NULL,
