@@ -254,6 +254,9 @@ CREATE INDEX "IX_call_records_account_id_task_id" ON call_records (account_id, t
 CREATE UNIQUE INDEX "IX_call_records_request_id" ON call_records (request_id);
 
 
+CREATE INDEX "IX_call_records_started_at_id" ON call_records (started_at, id);
+
+
 CREATE INDEX "IX_charge_allocations_charge_id" ON charge_allocations (charge_id);
 
 

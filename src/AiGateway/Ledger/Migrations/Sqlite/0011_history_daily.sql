@@ -27,3 +27,6 @@ SELECT account_id, hour_start - (hour_start % 864000000000), key_id, model, feat
     SUM(cached_input_tokens), SUM(output_tokens), SUM(reasoning_tokens), SUM(charged_micro), SUM(overage_micro)
 FROM "usage_rollups"
 GROUP BY 1, 2, 3, 4, 5, 6, 7;
+
+-- The all-accounts usage export from a start time reads calls in (started_at, id) order.
+CREATE INDEX "IX_call_records_started_at_id" ON "call_records" ("started_at", "id");
