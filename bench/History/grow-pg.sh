@@ -12,7 +12,7 @@ now_ticks=$(python3 -c 'import time; print(int(time.time()*10**7) + 621355968000
 span=$((days * 864000000000)); step=$((span / calls)); start=$((now_ticks - span))
 {
   echo "CREATE TABLE schema_migrations (id VARCHAR(200) NOT NULL PRIMARY KEY, applied_at VARCHAR(40) NOT NULL);"
-  for f in src/AiGateway/Ledger/Migrations/Postgres/0*.sql; do
+  for f in src/AiGateway/Storage/Migrations/Postgres/0*.sql; do
     cat "$f"; echo
     echo "INSERT INTO schema_migrations VALUES ('$(basename "$f" .sql)', '$(date -u +%FT%TZ)');"
   done

@@ -1,5 +1,5 @@
 using System.Data.Common;
-using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 

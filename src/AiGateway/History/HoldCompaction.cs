@@ -1,5 +1,6 @@
 using System.Data.Common;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -15,12 +16,12 @@ namespace AiGateway.History;
 /// movements. A repeat of a deleted request id cannot charge twice: its charge row keeps the request id unique.
 /// </summary>
 /// <remarks>
-/// One short transaction per batch of <see cref="HistoryOptions.RetentionDeleteBatch"/> rows of one account, in turn with
-/// the ledger's writers; interrupted anywhere, the next run continues (every delete is final on its own). The hold rows
+/// One short transaction per batch of <see cref="HistoryOptions.RetentionDeleteBatch"/> rows of one account, in the
+/// database's write turn; interrupted anywhere, the next run continues (every delete is final on its own). The hold rows
 /// also carry the interrupted-call record while active (~0.5 KB of JSON, cleared at settle): on SQLite the space it
 /// leaves in the table's pages is only returned when the rows go, which this does.
 /// </remarks>
-public sealed class HoldCompaction(IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, IOptions<HistoryOptions> options, TimeProvider time)
+public sealed class HoldCompaction(IDbContextFactory<LedgerDbContext> dbFactory, DatabaseWriter writer, IOptions<HistoryOptions> options, TimeProvider time)
 {
     /// <summary>What one run deleted.</summary>
     public sealed record Result(long Movements, long Holds);
@@ -88,9 +89,8 @@ public sealed class HoldCompaction(IDbContextFactory<LedgerDbContext> dbFactory,
     {
         var batch = options.Value.RetentionDeleteBatch;
         (int, long?) result = (0, null);
-        await ledger.WriteInTurnAsync(async () =>
+        await writer.WriteAsync(async db =>
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
             await db.Database.OpenConnectionAsync(ct);
             var connection = db.Database.GetDbConnection();
             await using var tx = await connection.BeginTransactionAsync(ct);
@@ -110,7 +110,7 @@ public sealed class HoldCompaction(IDbContextFactory<LedgerDbContext> dbFactory,
             }
             await tx.CommitAsync(ct);
             result = (ids.Count, ids.Count == batch ? ids.Max() : null);
-        });
+        }, ct);
         return result;
     }
 

@@ -1,6 +1,7 @@
 using AiGateway.History;
 using AiGateway.Ledger;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using AiGateway.Tests.Api;
 using AiGateway.Tests.Ledger;
 using Microsoft.EntityFrameworkCore;
@@ -19,7 +20,7 @@ public abstract class HoldCompactionTests<TFixture>(TFixture fixture) : IClassFi
     private static readonly DateTimeOffset Start = new(2026, 9, 1, 10, 0, 0, TimeSpan.Zero);
 
     private HoldCompaction Compaction(CreditLedger ledger, TimeProvider time) =>
-        new(fixture.Factory, ledger, Options.Create(new HistoryOptions { RetentionDeleteBatch = 3 }), time);
+        new(fixture.Factory, ledger.Writer, Options.Create(new HistoryOptions { RetentionDeleteBatch = 3 }), time);
 
     [Fact]
     public async Task Run_OldResolvedHolds_DeletedWithTheirMovementsAndBalancesTaskSpendAndIdempotencyStay()
