@@ -56,8 +56,8 @@ stop_gateway; rm -rf "$small"
 # 3. The hold compaction (default settings) on the large database: wait until the holds stop shrinking.
 start_gateway "$connection"
 t0=$(date +%s); c0=$(awk '{print $14 + $15}' "/proc/$gw/stat")
-holds() { if [ -n "${PG:-}" ]; then psql "$PG" -Atc "SELECT COUNT(*) FROM credit_holds"; else sqlite3 "$db" "SELECT COUNT(*) FROM credit_holds"; fi; }
-last=-1; while true; do sleep 15; n=$(holds); [ "$n" = "$last" ] && break; last=$n; done
-echo "- hold compaction: $(( $(date +%s) - t0 - 15 )) s wall, gateway CPU $(( ($(awk '{print $14 + $15}' "/proc/$gw/stat") - c0) / $(getconf CLK_TCK) )) s; holds left $last"
+rows() { local q="SELECT (SELECT COUNT(*) FROM credit_holds) + (SELECT COUNT(*) FROM ledger_entries)"; if [ -n "${PG:-}" ]; then psql "$PG" -Atc "$q"; else sqlite3 "$db" "$q"; fi; }
+last=-1; while true; do sleep 30; n=$(rows); [ "$n" = "$last" ] && break; last=$n; done
+echo "- hold compaction: $(( $(date +%s) - t0 - 30 )) s wall, gateway CPU $(( ($(awk '{print $14 + $15}' "/proc/$gw/stat") - c0) / $(getconf CLK_TCK) )) s; holds + movements left $last"
 stop_gateway
 echo "storage after compaction:"; python3 "$here/measure.py" --storage "$target"

@@ -67,35 +67,52 @@ internal static partial class AccountQueries
     /// <summary>
     /// The hourly rollups of the hours <c>[d + lo, d + hi)</c> of each UTC day <c>d</c> in <c>[firstDay, lastDay)</c>,
     /// within <c>[from, to)</c>: one primary-key range per day (a day list joined to the rollups), so the hours between
-    /// are never read.
+    /// are never read (see <see cref="PerDaySql"/>).
     /// </summary>
-    internal static string HourPartsSql => """
-        WITH RECURSIVE days(d) AS (
-            SELECT CAST(@first_day AS BIGINT) UNION ALL SELECT d + @day FROM days WHERE d + @day < @last_day)
+    internal static string HourPartsSql(bool postgres) => PerDaySql(postgres, """
         SELECT r.hour_start / @day, (r.hour_start + @offset) / @day,
             CASE WHEN (r.hour_start + @offset) / @day = (r.hour_start + @offset + @hour - 1) / @day THEN 0 ELSE 1 END,
             r.model, r.status_code, CAST(SUM(r.calls) AS BIGINT), CAST(SUM(r.input_tokens) AS BIGINT), CAST(SUM(r.cached_input_tokens) AS BIGINT),
             CAST(SUM(r.output_tokens) AS BIGINT), CAST(SUM(r.reasoning_tokens) AS BIGINT), CAST(SUM(r.charged_micro) AS BIGINT)
-        FROM days JOIN usage_rollups r ON r.account_id = @a AND r.hour_start >= days.d + @lo AND r.hour_start < days.d + @hi
-            AND r.hour_start >= @from AND r.hour_start < @to
+        FROM {0}usage_rollups r
+        WHERE r.account_id = @a AND r.hour_start >= days.d + @lo AND r.hour_start < days.d + @hi
+            AND r.hour_start{1} >= @from AND r.hour_start{1} < @to
         GROUP BY 1, 2, 3, 4, 5
-        """;
+        """);
 
     /// <summary>
     /// The calls up to the watermark in the straddling hour <c>[d + hourStart, d + hourStart + 1 h)</c> of each UTC day
     /// in <c>[firstDay, lastDay)</c>, within <c>[from, to)</c>, summed by local day, model and status in the database:
     /// one (account_id, started_at) range per day.
     /// </summary>
-    internal static string StraddleCallsSql => """
-        WITH RECURSIVE days(d) AS (
-            SELECT CAST(@first_day AS BIGINT) UNION ALL SELECT d + @day FROM days WHERE d + @day < @last_day)
+    internal static string StraddleCallsSql(bool postgres) => PerDaySql(postgres, """
         SELECT (c.started_at + @offset) / @day, c.model, c.status_code, CAST(COUNT(*) AS BIGINT), CAST(SUM(c.input_tokens) AS BIGINT),
             CAST(SUM(c.cached_input_tokens) AS BIGINT), CAST(SUM(c.output_tokens) AS BIGINT), CAST(SUM(c.reasoning_tokens) AS BIGINT),
             CAST(SUM(c.charged_micro) AS BIGINT)
-        FROM days JOIN call_records c ON c.account_id = @a AND c.started_at >= days.d + @lo AND c.started_at < days.d + @hi
-            AND c.started_at >= @from AND c.started_at < @to AND c.id <= @watermark
+        FROM {0}call_records c
+        WHERE c.account_id = @a AND c.started_at >= days.d + @lo AND c.started_at < days.d + @hi
+            AND c.started_at{1} >= @from AND c.started_at{1} < @to AND c.id <= @watermark
         GROUP BY 1, 2, 3
-        """;
+        """);
+
+    /// <summary>
+    /// Runs <paramref name="perDay"/> once per UTC day of a day list, the list driving the index probes. SQLite:
+    /// <c>CROSS JOIN</c> fixes the day list as the outer loop, and <c>+ 0</c> keeps the range's overall bounds out of
+    /// the probe; PostgreSQL: a <c>LATERAL</c> subquery with its own grouping, which the planner cannot turn inside
+    /// out. Without them both databases read the account's whole range once per day (SQLite: 32 s for 6 months of a
+    /// heavy account at +12:00).
+    /// </summary>
+    private static string PerDaySql(bool postgres, string perDay)
+    {
+        const string Days = """
+            WITH RECURSIVE days(d) AS (
+                SELECT CAST(@first_day AS BIGINT) UNION ALL SELECT d + @day FROM days WHERE d + @day < @last_day)
+
+            """;
+        return postgres
+            ? Days + "SELECT x.* FROM days CROSS JOIN LATERAL (\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, perDay, "", "") + "\n) x"
+            : Days + string.Format(System.Globalization.CultureInfo.InvariantCulture, perDay, "days CROSS JOIN ", " + 0");
+    }
 
     /// <summary>The parameters of <see cref="HourPartsSql"/> and <see cref="StraddleCallsSql"/>, for the endpoints and the plan tests.</summary>
     internal static DbCommand ShiftedDaysCommand(
@@ -110,7 +127,7 @@ internal static partial class AccountQueries
             ("@a", postgres ? account : account.ToString().ToUpperInvariant()), ("@first_day", firstDay), ("@last_day", lastDay),
             ("@day", Day), ("@hour", Hour), ("@lo", lo), ("@hi", hi), ("@from", from), ("@to", to), ("@offset", offset),
         };
-        if (sql == StraddleCallsSql) parameters.Add(("@watermark", watermark));
+        if (sql.Contains("@watermark", StringComparison.Ordinal)) parameters.Add(("@watermark", watermark));
         foreach (var (name, value) in parameters)
         {
             var p = command.CreateParameter();
@@ -125,7 +142,7 @@ internal static partial class AccountQueries
         LedgerDbContext db, Guid account, long firstDay, long lastDay, long lo, long hi, long from, long to, long offset, CancellationToken ct)
     {
         var parts = new List<HourPart>();
-        await using var command = ShiftedDaysCommand(db, HourPartsSql, account, firstDay, lastDay, lo, hi, from, to, offset, 0);
+        await using var command = ShiftedDaysCommand(db, HourPartsSql(db.Database.IsNpgsql()), account, firstDay, lastDay, lo, hi, from, to, offset, 0);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -139,7 +156,7 @@ internal static partial class AccountQueries
         LedgerDbContext db, Guid account, long firstDay, long lastDay, long hourStart, long from, long to, long offset, long watermark, CancellationToken ct)
     {
         var slices = new List<RollupSlice>();
-        await using var command = ShiftedDaysCommand(db, StraddleCallsSql, account, firstDay, lastDay, hourStart, hourStart + Hour, from, to, offset, watermark);
+        await using var command = ShiftedDaysCommand(db, StraddleCallsSql(db.Database.IsNpgsql()), account, firstDay, lastDay, hourStart, hourStart + Hour, from, to, offset, watermark);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {

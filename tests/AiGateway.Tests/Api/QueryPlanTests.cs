@@ -21,6 +21,9 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
     {
         /// <summary>A raw SQL statement of the gateway's own (instead of <see cref="Build"/>), with its parameters.</summary>
         public Func<LedgerDbContext, DbCommand>? Raw { get; init; }
+
+        /// <summary>A day list that must drive the index probes (outer loop), one probe per day.</summary>
+        public bool PerDay { get; init; }
     }
 
     private static readonly Guid Account = Guid.Parse("0197a1b2-0000-7000-8000-000000000001");
@@ -69,13 +72,15 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
         // Day at +01:00: one hour of each day from the hourly rollups; at +05:30 the straddling hour's calls.
         yield return new("summary hours of shifted days", null, "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false)
         {
-            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.HourPartsSql, Account, firstDay, lastDay, 23 * TimeSpan.TicksPerHour,
+            PerDay = true,
+            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.HourPartsSql(db.Database.IsNpgsql()), Account, firstDay, lastDay, 23 * TimeSpan.TicksPerHour,
                 TimeSpan.TicksPerDay, firstDay, lastDay, TimeSpan.TicksPerHour, 0),
         };
         yield return new("summary calls of straddling hours", null, "IX_call_records_account_id_started_at|IX_call_records_started_at_id", Ordered: false)
         {
-            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.StraddleCallsSql, Account, firstDay, lastDay, 18 * TimeSpan.TicksPerHour,
-                19 * TimeSpan.TicksPerHour, firstDay, lastDay, 330 * TimeSpan.TicksPerMinute, 1_000),
+            PerDay = true,
+            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.StraddleCallsSql(db.Database.IsNpgsql()), Account, firstDay, lastDay, 18 * TimeSpan.TicksPerHour,
+                19 * TimeSpan.TicksPerHour, firstDay, lastDay, 330 * TimeSpan.TicksPerMinute, 1_000_000_000),
         };
         yield return new("sweep: expired active holds", null, "IX_credit_holds_active_expires_at", Ordered: false)
         {
@@ -112,6 +117,15 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
         Assert.True(plan.Any(line => indexes.Any(i => line.Contains(i, StringComparison.Ordinal))), $"{name}: expected {query.Index}, plan:\n{text}");
         Assert.False(plan.Any(IsTableScan), $"{name}: scans a table, plan:\n{text}");
         if (query.Ordered) Assert.False(plan.Any(IsSort), $"{name}: sorts for ORDER BY, plan:\n{text}");
+        if (query.PerDay)
+        {
+            // SQLite lists the outer loop first; PostgreSQL shows the day in the index condition of the inner scan.
+            var probe = plan.FindIndex(line => indexes.Any(i => line.Contains(i, StringComparison.Ordinal)));
+            var perDay = db.Database.IsNpgsql()
+                ? plan.Any(line => line.Contains("Cond", StringComparison.Ordinal) && line.Contains("days.d", StringComparison.Ordinal))
+                : plan.FindLastIndex(line => line.Trim() == "SCAN days") < probe;
+            Assert.True(perDay, $"{name}: the index is not probed once per day, plan:\n{text}");
+        }
     }
 
     private static DbCommand Command(LedgerDbContext db, string sql, params (string Name, object Value)[] parameters)
