@@ -12,10 +12,14 @@ public sealed partial class CreditLedger
     internal static readonly string DueHoldsSql =
         $"SELECT account_id, request_id, interrupted_record FROM credit_holds WHERE status = 'active' AND expires_at <= @now ORDER BY expires_at LIMIT {SweepBatch}";
 
-    /// <summary>Runs every periodic job once: expire holds past their TTL, record lot expiries, issue plan credits, delete expired leases.</summary>
+    /// <summary>
+    /// Runs every periodic job once: expire holds past their TTL, resolve the admission markers of dead instances, record
+    /// lot expiries, issue plan credits, delete expired leases.
+    /// </summary>
     public async Task SweepAsync(CancellationToken cancellationToken = default)
     {
         await ExpireHoldsAsync(cancellationToken);
+        await ResolveAdmissionsAsync(instanceId: null, cancellationToken);
         await ExpireLotsAsync(cancellationToken);
         await IssuePlanCreditsAsync(cancellationToken);
         await SweepExpiredLeasesAsync(cancellationToken);
