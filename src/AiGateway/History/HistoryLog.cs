@@ -20,4 +20,7 @@ internal static partial class HistoryLog
 
     [LoggerMessage(EventId = 6006, Level = LogLevel.Warning, Message = "Usage rollup step failed")]
     public static partial void RollupFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 6007, Level = LogLevel.Information, Message = "Deleted {Movements} hold movements and {Holds} resolved holds")]
+    public static partial void HoldsCompacted(ILogger logger, long movements, long holds);
 }
