@@ -5,6 +5,7 @@ using AiGateway.History;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
 using AiGateway.Metering;
+using AiGateway.Notifications;
 using AiGateway.Packs;
 using AiGateway.Pricing;
 using AiGateway.Proxy;
@@ -24,6 +25,7 @@ builder.Services.AddPricing();
 builder.Services.AddGatewayAccounts();
 builder.Services.AddMetering();
 builder.Services.AddPacks();
+builder.Services.AddNotifications();
 builder.Services.AddGatewayProxy(builder.Configuration);
 
 var app = builder.Build();

@@ -25,10 +25,15 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     // Only an optimisation: the unique idempotency key is what prevents double issue.
     private readonly ConcurrentDictionary<Guid, string> _issuedPeriods = new();
 
-    /// <summary>Creates the ledger over the given database.</summary>
+    // Null when no webhook endpoint is configured: then no ledger path reads or writes notification state.
+    private readonly Notifications.NotificationOutbox? _notify;
+
+    /// <summary>Creates the ledger over the given database; <paramref name="notifications"/> writes balance events in its transactions.</summary>
     public CreditLedger(
-        IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options, PlanCatalog plans, TimeProvider time)
+        IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options, PlanCatalog plans, TimeProvider time,
+        Notifications.NotificationOutbox? notifications = null)
     {
+        _notify = notifications is { Enabled: true } ? notifications : null;
         _dbFactory = dbFactory;
         _options = options.Value;
         _plans = plans;
@@ -88,6 +93,15 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
         if (_writeGroup is not null) return LedgerSession.BeginAsync(_connections, _writeGroup, cancellationToken);
         Interlocked.Increment(ref _transactions);
         return LedgerSession.BeginAsync(_connections, _sqliteGate, cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="work"/> in one ledger transaction (in turn with the other SQLite writers) and commits it.</summary>
+    internal async Task<T> WriteAsync<T>(Func<LedgerSession, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        await using var s = await BeginAsync(cancellationToken);
+        var result = await work(s);
+        await s.CommitAsync();
+        return result;
     }
 
     /// <summary>
@@ -260,7 +274,9 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
                 ("@r", repay), ("@now", nowTicks), ("@a", s.Id(accountId)));
         }
         totals.Overage -= repay;
-        var available = Available(await SpendableSumAsync(s, accountId, nowTicks), totals.Blocked, totals.Overage);
+        var spendable = await SpendableSumAsync(s, accountId, nowTicks);
+        var available = Available(spendable, totals.Blocked, totals.Overage);
+        if (_notify is not null) await _notify.OnLotAddedAsync(s, accountId, lot.Amount, spendable - totals.Overage, nowTicks);
         if (repay > 0)
         {
             await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Adjust, repay, available, lotId: id, note: "overage repaid");

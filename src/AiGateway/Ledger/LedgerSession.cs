@@ -23,6 +23,16 @@ internal sealed class LedgerSession : IAsyncDisposable
     private readonly List<DbCommand> _ownedCommands = [];
     private bool _completed;
     private bool _leftGroup;
+    private List<Action>? _afterCommit;
+
+    /// <summary>Runs <paramref name="action"/> once the transaction is committed (e.g. waking the webhook dispatcher); never on rollback.</summary>
+    public void AfterCommit(Action action) => (_afterCommit ??= []).Add(action);
+
+    private void RunAfterCommit()
+    {
+        if (_afterCommit is null) return;
+        foreach (var action in _afterCommit) action();
+    }
 
     private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SemaphoreSlim? gate,
         SqliteWriteGroup? group = null)
@@ -165,11 +175,13 @@ internal sealed class LedgerSession : IAsyncDisposable
             _leftGroup = true;
             var committed = await _group.LeaveAsync(keep: true);
             await committed;
+            RunAfterCommit();
             return;
         }
         if (_transaction is not null) await _transaction.CommitAsync();
         else await _connection.ExecuteAsync("COMMIT");
         _completed = true;
+        RunAfterCommit();
     }
 
     /// <summary>Rolls back unless committed, returns the connection and frees the in-process gate.</summary>
