@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using AiGateway.IntegrationTests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace AiGateway.IntegrationTests.Notifications;
@@ -104,6 +105,27 @@ public sealed class WebhookDeliveryTests
         Assert.All(arrived, d => Assert.Equal(0.07m, d.Json["data"]!["threshold"]!.GetValue<decimal>()));
         var events = await EventsAsync(gateway, account);
         Assert.All(events, e => Assert.Equal(1, e!["deliveries"]![0]!["attempts"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public async Task MeteredCallsSettledThroughCreditLeases_CrossThreshold_OneEvent()
+    {
+        using var receiver = WebhookReceiver.Answering(200);
+        await using var gateway = new GatewayFactory(await UpstreamAsync(), Settings(receiver.Url, ("Ledger:Leases", "true")));
+        var (account, key, _) = await gateway.CreateAccountWithKeyAsync(credits: 100);
+        using var client = new GatewayClient(gateway, key);
+        await PutSettingsAsync(gateway, account, new { lowBalanceCredits = 99.8m });
+
+        for (var i = 0; i < 30; i++) await CallAsync(client); // crosses at the 14th call (99.7935), then hovers below
+        await EventuallyAsync(() => AllDeliveredAsync(gateway, account, 1), "one delivered event");
+
+        var leased = await gateway.WithDbAsync(db => db.LedgerEntries.CountAsync(e => e.AccountId == account && e.Note == "leased"));
+        Assert.True(leased > 0, "no call was settled through a lease: the test would not exercise that path");
+        var only = Assert.Single(receiver.Arrived);
+        Assert.Equal("balance.low", only.Json["type"]!.GetValue<string>());
+        Assert.True(only.Json["data"]!["balance"]!.GetValue<decimal>() < 99.8m);
+        Assert.True(only.SignatureValid());
+        Assert.Single(await EventsAsync(gateway, account));
     }
 
     [Fact]
