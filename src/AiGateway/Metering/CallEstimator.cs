@@ -73,21 +73,10 @@ public sealed class CallEstimator(PriceBook prices, OutputTokenStats stats)
 
     private static long CountInputTokens(ParsedRequest request, ModelPrice price)
     {
-        var exact = request.Format == ProviderFormat.OpenAi && request.HasJsonBody && price.ApproximationFactor == 1m;
-        if (exact)
-        {
-            var root = request.Root;
-            switch (request.Operation)
-            {
-                case Operation.OpenAiChatCompletions:
-                    return ChatTokenCounter.CountChatCompletion(root, request.Model);
-                case Operation.OpenAiResponses:
-                    return ChatTokenCounter.CountResponses(root, request.Model);
-                case Operation.OpenAiEmbeddings:
-                case Operation.OpenAiCompletions:
-                    return ChatTokenCounter.CountPlainRequest(root, request.Model);
-            }
-        }
+        // A dialect with an exact tokenizer (OpenAI's own models) counts framing too; a price with an approximation
+        // factor is a model that tokenizer does not know, so it is counted from the prompt text like the others.
+        if (request.HasJsonBody && price.ApproximationFactor == 1m && request.Dialect.CountInputTokensExactly(request) is { } exact)
+            return exact;
         return CountText(price, PromptText.Collect(request));
     }
 

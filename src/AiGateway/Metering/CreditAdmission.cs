@@ -54,7 +54,7 @@ public sealed class CreditAdmission(CreditLedger ledger, CreditLeases leases, Pl
         var expectedPerChoice = call.Estimate.OutputTokens / choices;
         // The limit may be lowered on a clamp plan, and on any plan when the request set none (the gateway chose the
         // model's maximum, so it may as well choose less) — then the lower limit is written into the request.
-        var lowerable = SupportsOutputLimit(call.Request.Operation) && call.Estimate.OutputLimit is > 0
+        var lowerable = SupportsOutputLimit(call.Request) && call.Estimate.OutputLimit is > 0
                         && (clamp || call.Request.MaxOutputTokens is null);
         for (var i = 0; !reserve.Succeeded && reserve.Status == ReserveStatus.InsufficientCredits && lowerable && i < ClampAttempts; i++)
         {
@@ -101,7 +101,7 @@ public sealed class CreditAdmission(CreditLedger ledger, CreditLeases leases, Pl
     /// </summary>
     private static void SetForwardedLimit(MeteredCall call, bool clamp)
     {
-        if (SupportsOutputLimit(call.Request.Operation) && call.Estimate.OutputLimit is > 0 and var held
+        if (SupportsOutputLimit(call.Request) && call.Estimate.OutputLimit is > 0 and var held
             && (call.Clamped || (clamp && call.Request.MaxOutputTokens is null)))
             call.ForwardedOutputLimit = (int)Math.Min(held, int.MaxValue);
     }
@@ -115,7 +115,5 @@ public sealed class CreditAdmission(CreditLedger ledger, CreditLeases leases, Pl
     /// </summary>
     private static bool CanLease(MeteredCall call) => call.Task is null && call.Request.Operation != Operation.OpenAiVideos;
 
-    private static bool SupportsOutputLimit(Operation operation) => operation is Operation.OpenAiChatCompletions
-        or Operation.OpenAiCompletions or Operation.OpenAiResponses or Operation.AnthropicMessages
-        or Operation.GeminiGenerateContent or Operation.GeminiStreamGenerateContent;
+    private static bool SupportsOutputLimit(ParsedRequest request) => request.Dialect.HasOutputLimit(request.Operation);
 }

@@ -73,7 +73,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             return;
         }
 
-        var usage = UsageReader.FromJson(call.Request.Operation, body);
+        var usage = UsageReader.FromJson(call.Request, body);
         var source = CallSettler.Sources.Provider;
         if (usage is null)
         {
@@ -124,7 +124,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         var response = context.Response;
         CreditHeaders.Write(response, call, call.AvailableAfterHold, charged: null);
         response.Headers.ContentLength = null;
-        var observer = new StreamObserver(call.Request.Operation, call.HideUsageChunk);
+        var observer = new StreamObserver(call.Request, call.HideUsageChunk);
         var toClient = new ArrayBufferWriter<byte>(16 * 1024);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         var window = new StreamReadWindow(DateTime.UtcNow, o.MaxStreamDuration, o.StreamIdleTimeout, o.DrainAfterDisconnect, o.DrainMaxBytes);

@@ -14,6 +14,7 @@ public sealed class ParsedRequest : IDisposable
     internal ParsedRequest(ProviderFormat format, Operation operation, string path, ReadOnlyMemory<byte> body, JsonDocument? document)
     {
         Format = format;
+        Dialect = ProviderDialects.For(format);
         Operation = operation;
         Path = path;
         Body = body;
@@ -22,6 +23,9 @@ public sealed class ParsedRequest : IDisposable
 
     /// <summary>The wire format the client speaks.</summary>
     public ProviderFormat Format { get; }
+
+    /// <summary>The dialect of <see cref="Format"/>, resolved once when the request is parsed.</summary>
+    internal IProviderDialect Dialect { get; }
 
     /// <summary>The metered operation, or <see cref="Operation.Unmetered"/>.</summary>
     public Operation Operation { get; }

@@ -1,8 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using AiGateway.Providers.Anthropic;
-using AiGateway.Providers.Gemini;
-using AiGateway.Providers.OpenAi;
 
 namespace AiGateway.Providers;
 
@@ -17,18 +14,7 @@ public static class PromptText
     {
         if (!request.HasJsonBody) return string.Empty;
         var text = new PromptTextBuilder();
-        switch (request.Format)
-        {
-            case ProviderFormat.Anthropic:
-                AnthropicPromptText.Collect(request.Root, text);
-                break;
-            case ProviderFormat.Gemini:
-                GeminiPromptText.Collect(request.Root, text);
-                break;
-            default:
-                OpenAiPromptText.Collect(request.Operation, request.Root, text);
-                break;
-        }
+        request.Dialect.CollectPromptText(request, text);
         return text.ToString();
     }
 }

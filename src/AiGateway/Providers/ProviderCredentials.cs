@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using Microsoft.Extensions.Primitives;
 
 namespace AiGateway.Providers;
@@ -7,26 +6,14 @@ namespace AiGateway.Providers;
 public static class ProviderCredentials
 {
     /// <summary>The gateway key a client presented in its SDK's native place, or null.</summary>
-    public static string? ReadClientKey(HttpRequest request, ProviderFormat format)
-    {
-        switch (format)
-        {
-            case ProviderFormat.Anthropic:
-                return FirstNonEmpty(request.Headers["x-api-key"]) ?? Bearer(request.Headers.Authorization);
-            case ProviderFormat.Gemini:
-                return FirstNonEmpty(request.Headers["x-goog-api-key"]) ?? FirstNonEmpty(request.Query["key"]) ?? Bearer(request.Headers.Authorization);
-            default:
-                return Bearer(request.Headers.Authorization) ?? FirstNonEmpty(request.Headers["api-key"]);
-        }
-    }
+    public static string? ReadClientKey(HttpRequest request, ProviderFormat format) => ProviderDialects.For(format).ReadClientKey(request);
 
     /// <summary>Removes every place a client may have put a key, so the gateway key never reaches the provider.</summary>
     public static void RemoveClientKeys(HttpRequestMessage proxyRequest)
     {
         proxyRequest.Headers.Authorization = null;
-        proxyRequest.Headers.Remove("x-api-key");
-        proxyRequest.Headers.Remove("x-goog-api-key");
-        proxyRequest.Headers.Remove("api-key");
+        // Every dialect's key headers, not just the route's: a key sent in another SDK's place must not leak either.
+        foreach (var header in ProviderDialects.KeyHeaders) proxyRequest.Headers.Remove(header);
     }
 
     /// <summary>
@@ -44,21 +31,8 @@ public static class ProviderCredentials
     }
 
     /// <summary>Puts the provider's real key where its API expects it.</summary>
-    public static void ApplyProviderKey(HttpRequestMessage proxyRequest, ProviderFormat format, string providerKey)
-    {
-        switch (format)
-        {
-            case ProviderFormat.Anthropic:
-                proxyRequest.Headers.TryAddWithoutValidation("x-api-key", providerKey);
-                break;
-            case ProviderFormat.Gemini:
-                proxyRequest.Headers.TryAddWithoutValidation("x-goog-api-key", providerKey);
-                break;
-            default:
-                proxyRequest.Headers.Authorization = new AuthenticationHeaderValue("Bearer", providerKey);
-                break;
-        }
-    }
+    public static void ApplyProviderKey(HttpRequestMessage proxyRequest, ProviderFormat format, string providerKey) =>
+        ProviderDialects.For(format).ApplyProviderKey(proxyRequest, providerKey);
 
     /// <summary>The token of an <c>Authorization: Bearer</c> header, or null.</summary>
     public static string? Bearer(StringValues header)
@@ -67,7 +41,8 @@ public static class ProviderCredentials
         return value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? NullIfEmpty(value[7..].Trim()) : null;
     }
 
-    private static string? FirstNonEmpty(StringValues values) => NullIfEmpty(values.ToString().Trim());
+    /// <summary>The trimmed header or query value, or null when empty.</summary>
+    internal static string? FirstNonEmpty(StringValues values) => NullIfEmpty(values.ToString().Trim());
 
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 }

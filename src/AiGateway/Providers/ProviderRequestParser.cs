@@ -1,8 +1,5 @@
 using System.Text.Json;
 using System.Text.Unicode;
-using AiGateway.Providers.Anthropic;
-using AiGateway.Providers.Gemini;
-using AiGateway.Providers.OpenAi;
 
 namespace AiGateway.Providers;
 
@@ -24,19 +21,17 @@ public static class ProviderRequestParser
     /// <paramref name="method"/> null means POST; any other method is unmetered. <paramref name="query"/> does not change
     /// metering today (Gemini's <c>alt=sse</c> only changes framing, which <see cref="StreamObserver"/> detects itself).
     /// </summary>
-    public static RequestParseResult Parse(ProviderFormat format, string path, string? query, ReadOnlyMemory<byte> body, string? method = null)
+    public static RequestParseResult Parse(ProviderFormat format, string path, string? query, ReadOnlyMemory<byte> body, string? method = null) =>
+        Parse(ProviderDialects.For(format), path, body, method);
+
+    /// <summary>Parses a request in <paramref name="dialect"/>'s wire format (see the other overload).</summary>
+    internal static RequestParseResult Parse(IProviderDialect dialect, string path, ReadOnlyMemory<byte> body, string? method = null)
     {
         var normalized = NormalizePath(path);
         var isPost = method is null || HttpMethods.IsPost(method);
         try
         {
-            var request = format switch
-            {
-                ProviderFormat.Anthropic => AnthropicRequestParser.Parse(normalized, isPost, body),
-                ProviderFormat.Gemini => GeminiRequestParser.Parse(normalized, isPost, body),
-                _ => OpenAiRequestParser.Parse(normalized, isPost, body),
-            };
-            return RequestParseResult.Ok(request);
+            return RequestParseResult.Ok(dialect.Parse(normalized, isPost, body));
         }
         catch (InvalidRequestException e)
         {

@@ -1,8 +1,5 @@
 using System.Buffers;
 using AiGateway.Metering;
-using AiGateway.Providers.Anthropic;
-using AiGateway.Providers.Gemini;
-using AiGateway.Providers.OpenAi;
 using AiGateway.Providers.Sse;
 
 namespace AiGateway.Providers;
@@ -17,10 +14,10 @@ public sealed class StreamObserver
     private readonly StreamUsageTracker _tracker;
     private readonly SseReader _reader;
     private readonly bool _withholding;
-    private bool _detectGeminiFraming;
+    private bool _detectFraming;
     private readonly int _maxEventBytes;
     private readonly ArrayBufferWriter<byte> _pending = new();
-    private GeminiJsonArrayStream? _jsonArray;
+    private IStreamFraming? _framing;
     private bool _blockCommitted;
     private bool _completed;
 
@@ -29,21 +26,24 @@ public sealed class StreamObserver
     /// the final usage-only chunk of an OpenAI chat/completions stream (set it when the gateway injected include_usage).
     /// </summary>
     public StreamObserver(Operation operation, bool hideUsageChunk, int maxEventBytes = SseReader.DefaultMaxEventBytes)
+        : this(ProviderDialects.For(operation), operation, hideUsageChunk, maxEventBytes)
+    {
+    }
+
+    /// <summary>Creates an observer for one attempt of <paramref name="request"/>'s response (its dialect is already resolved).</summary>
+    internal StreamObserver(ParsedRequest request, bool hideUsageChunk, int maxEventBytes = SseReader.DefaultMaxEventBytes)
+        : this(request.IsMetered ? request.Dialect : null, request.Operation, hideUsageChunk, maxEventBytes)
+    {
+    }
+
+    private StreamObserver(IProviderDialect? dialect, Operation operation, bool hideUsageChunk, int maxEventBytes)
     {
         _maxEventBytes = maxEventBytes;
         _reader = new SseReader(maxEventBytes);
-        _tracker = operation switch
-        {
-            Operation.OpenAiChatCompletions or Operation.OpenAiCompletions => new OpenAiChatStreamTracker(hideUsageChunk),
-            Operation.OpenAiResponses => new OpenAiResponsesStreamTracker(),
-            Operation.OpenAiImageGenerations or Operation.OpenAiImageEdits => new OpenAiImageStreamTracker(),
-            Operation.AnthropicMessages => new AnthropicStreamTracker(),
-            Operation.GeminiGenerateContent or Operation.GeminiStreamGenerateContent => new GeminiStreamTracker(),
-            _ => new StreamUsageTracker.None(),
-        };
+        _tracker = dialect?.CreateStreamTracker(operation, hideUsageChunk) ?? new StreamUsageTracker.None();
         // Withholding costs a copy of every event, so only pay for it when something may be removed.
-        _withholding = hideUsageChunk && _tracker is OpenAiChatStreamTracker;
-        _detectGeminiFraming = _tracker is GeminiStreamTracker;
+        _withholding = _tracker.MayWithhold;
+        _detectFraming = _tracker.DetectsFraming;
     }
 
     /// <summary>The usage reported so far (the provider's last report), or null if none arrived.</summary>
@@ -62,10 +62,10 @@ public sealed class StreamObserver
         if (upstreamChunk.IsEmpty) return;
         if (!_withholding) toClient.Write(upstreamChunk);
 
-        if (_detectGeminiFraming && !DetectGeminiFraming(ref upstreamChunk)) return;
-        if (_jsonArray is not null)
+        if (_detectFraming && !DetectFraming(ref upstreamChunk)) return;
+        if (_framing is not null)
         {
-            _jsonArray.Feed(upstreamChunk);
+            _framing.Feed(upstreamChunk);
             return;
         }
 
@@ -90,19 +90,19 @@ public sealed class StreamObserver
     {
         if (_completed) return;
         _completed = true;
-        if (_jsonArray is not null) return;
+        if (_framing is not null) return;
         var hide = _reader.Finish() && _tracker.OnEvent(_reader.EventType, _reader.Data);
         if (_withholding) Release([], hide, toClient);
     }
 
-    /// <summary>Gemini streams SSE with <c>alt=sse</c> and one incremental JSON array without it; the first byte tells which.</summary>
-    private bool DetectGeminiFraming(ref ReadOnlySpan<byte> chunk)
+    /// <summary>Some formats (Gemini: SSE with <c>alt=sse</c>, one incremental JSON array without) tell their framing by the first byte.</summary>
+    private bool DetectFraming(ref ReadOnlySpan<byte> chunk)
     {
         var start = chunk.IndexOfAnyExcept(" \t\r\n"u8);
         if (start < 0) return false;
-        if (chunk[start] == (byte)'[') _jsonArray = new GeminiJsonArrayStream((GeminiStreamTracker)_tracker, _maxEventBytes);
+        _framing = _tracker.CreateFraming(chunk[start], _maxEventBytes);
         chunk = chunk[start..];
-        _detectGeminiFraming = false;
+        _detectFraming = false;
         return true;
     }
 

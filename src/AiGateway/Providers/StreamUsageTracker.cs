@@ -36,6 +36,21 @@ internal abstract class StreamUsageTracker
     /// <summary>Reads one event; returns true when the event must be withheld from the client.</summary>
     public abstract bool OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data);
 
+    /// <summary>
+    /// Whether <see cref="OnEvent"/> may ask to withhold an event; only then does the observer pay for holding back
+    /// (copying) every event until it is read.
+    /// </summary>
+    public virtual bool MayWithhold => false;
+
+    /// <summary>Whether the stream's framing is only known from its first byte (then <see cref="CreateFraming"/> is asked).</summary>
+    public virtual bool DetectsFraming => false;
+
+    /// <summary>
+    /// A reader for a framing other than SSE, chosen by the stream's first non-blank byte, or null to read SSE.
+    /// The returned framing hands each complete element to this tracker.
+    /// </summary>
+    public virtual IStreamFraming? CreateFraming(byte firstByte, int maxElementBytes) => null;
+
     /// <summary>Runs a usage read; an unreadable report marks the attempt's usage unreadable (for good) and yields null.</summary>
     protected T? TryRead<T>(Func<T?> read) where T : class
     {
@@ -90,4 +105,11 @@ internal abstract class StreamUsageTracker
         /// <summary>Ignores the event.</summary>
         public override bool OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data) => false;
     }
+}
+
+/// <summary>A non-SSE stream framing (Gemini's incremental JSON array): consumes raw chunks and feeds its tracker.</summary>
+internal interface IStreamFraming
+{
+    /// <summary>Consumes one upstream chunk.</summary>
+    void Feed(ReadOnlySpan<byte> chunk);
 }

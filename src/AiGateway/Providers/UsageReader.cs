@@ -1,9 +1,6 @@
 using System.Text.Json;
 using System.Text.Unicode;
 using AiGateway.Metering;
-using AiGateway.Providers.Anthropic;
-using AiGateway.Providers.Gemini;
-using AiGateway.Providers.OpenAi;
 
 namespace AiGateway.Providers;
 
@@ -11,9 +8,16 @@ namespace AiGateway.Providers;
 public static class UsageReader
 {
     /// <summary>Returns the usage in <paramref name="body"/>, or null when the body reports none, an unreadable one, or is not JSON.</summary>
-    public static CallUsage? FromJson(Operation operation, ReadOnlySpan<byte> body)
+    public static CallUsage? FromJson(Operation operation, ReadOnlySpan<byte> body) =>
+        FromJson(ProviderDialects.For(operation), operation, body);
+
+    /// <summary>Returns the usage of <paramref name="request"/>'s response <paramref name="body"/> (see the other overload).</summary>
+    internal static CallUsage? FromJson(ParsedRequest request, ReadOnlySpan<byte> body) =>
+        FromJson(request.IsMetered ? request.Dialect : null, request.Operation, body);
+
+    private static CallUsage? FromJson(IProviderDialect? dialect, Operation operation, ReadOnlySpan<byte> body)
     {
-        if (operation == Operation.Unmetered || body.IsEmpty || !Utf8.IsValid(body)) return null;
+        if (dialect is null || operation == Operation.Unmetered || body.IsEmpty || !Utf8.IsValid(body)) return null;
         JsonDocument document;
         try
         {
@@ -29,12 +33,7 @@ public static class UsageReader
             var root = document.RootElement;
             try
             {
-                return operation switch
-                {
-                    Operation.AnthropicMessages => AnthropicUsage.FromResponse(root),
-                    Operation.GeminiGenerateContent or Operation.GeminiStreamGenerateContent => GeminiUsage.FromResponse(root),
-                    _ => OpenAiUsage.FromResponse(operation, root),
-                };
+                return dialect.ReadUsage(operation, root);
             }
             catch (UnreadableUsageException)
             {

@@ -8,7 +8,7 @@ namespace AiGateway.Providers.Gemini;
 /// Splits Gemini's default (non-<c>alt=sse</c>) stream framing — one JSON array delivered incrementally — into its
 /// top-level elements, tracking strings and nesting so a chunk may end anywhere.
 /// </summary>
-internal sealed class GeminiJsonArrayStream(GeminiStreamTracker tracker, int maxElementBytes)
+internal sealed class GeminiJsonArrayStream(GeminiStreamTracker tracker, int maxElementBytes) : IStreamFraming
 {
     private readonly ArrayBufferWriter<byte> _element = new();
     private int _depth; // 0 = outside the array, 1 = between elements, >1 = inside an element

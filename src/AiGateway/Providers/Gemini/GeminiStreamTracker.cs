@@ -8,6 +8,13 @@ namespace AiGateway.Providers.Gemini;
 /// </summary>
 internal sealed class GeminiStreamTracker : StreamUsageTracker
 {
+    /// <summary>Gemini streams SSE with <c>alt=sse</c> and one incremental JSON array without it.</summary>
+    public override bool DetectsFraming => true;
+
+    /// <summary>A JSON array stream when the first byte opens an array; SSE otherwise.</summary>
+    public override IStreamFraming? CreateFraming(byte firstByte, int maxElementBytes) =>
+        firstByte == (byte)'[' ? new GeminiJsonArrayStream(this, maxElementBytes) : null;
+
     /// <summary>Reads one chunk; never withholds anything.</summary>
     public override bool OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data)
     {

@@ -8,6 +8,9 @@ namespace AiGateway.Providers.OpenAi;
 /// </summary>
 internal sealed class OpenAiChatStreamTracker(bool hideUsageChunk) : StreamUsageTracker
 {
+    /// <summary>Only when the gateway asked for usage itself is there a chunk to withhold.</summary>
+    public override bool MayWithhold => hideUsageChunk;
+
     /// <summary>Reads one chunk; returns true for the usage-only chunk the client did not ask for.</summary>
     public override bool OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data)
     {
