@@ -15,7 +15,7 @@ public sealed partial class LotExpiryScanService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!outbox.Enabled) return;
-        using var timer = new PeriodicTimer(outbox.Options.ExpiryScanInterval);
+        using var timer = new PeriodicTimer(outbox.Options.ExpiryScanInterval, time);
         do
         {
             try
