@@ -169,7 +169,7 @@ public sealed partial class WebhookDispatcher(
                 ("@n", attempts), ("@st", status), ("@now", now.UtcTicks), ("@id", delivery.Id), ("@me", _owner)));
             return;
         }
-        var next = now + RetryDelay(attempts);
+        var next = now + RetryDelay(_options, attempts);
         var giveUp = next.UtcTicks > delivery.EventCreatedAt + _options.GiveUpAfter.Ticks;
         if (error.Length > MaxErrorLength) error = error[..MaxErrorLength];
         await ledger.WriteAsync(s => s.ExecuteAsync(
@@ -185,11 +185,11 @@ public sealed partial class WebhookDispatcher(
     }
 
     /// <summary>The delay after the <paramref name="attempts"/>-th failed attempt: the first delay, doubled each time, capped.</summary>
-    public TimeSpan RetryDelay(int attempts)
+    public static TimeSpan RetryDelay(NotificationOptions options, int attempts)
     {
-        var delay = _options.FirstRetryDelay;
-        for (var i = 1; i < attempts && delay < _options.MaxRetryDelay; i++) delay *= 2;
-        return delay < _options.MaxRetryDelay ? delay : _options.MaxRetryDelay;
+        var delay = options.FirstRetryDelay;
+        for (var i = 1; i < attempts && delay < options.MaxRetryDelay; i++) delay *= 2;
+        return delay < options.MaxRetryDelay ? delay : options.MaxRetryDelay;
     }
 
     private static partial class Log
