@@ -20,8 +20,8 @@ public sealed class DashboardHost : WebApplicationFactory<Program>
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "aigw-browser-tests", Guid.NewGuid().ToString("N"));
     private readonly Dictionary<string, string?> _settings;
 
-    /// <summary>Creates a host whose providers all point at <paramref name="upstream"/>.</summary>
-    public DashboardHost(WireMockScope upstream)
+    /// <summary>Creates a host whose providers all point at <paramref name="upstream"/>, with <paramref name="extra"/> settings on top.</summary>
+    public DashboardHost(WireMockScope upstream, IReadOnlyDictionary<string, string?>? extra = null)
     {
         Directory.CreateDirectory(_dataDir);
         _settings = new Dictionary<string, string?>
@@ -35,6 +35,7 @@ public sealed class DashboardHost : WebApplicationFactory<Program>
             _settings[$"ReverseProxy:Clusters:{cluster}:Destinations:primary:Address"] = upstream.UpstreamAddress;
         }
         foreach (var (k, v) in GatewayFactory.ProviderKeys) _settings[k] = v;
+        foreach (var (k, v) in extra ?? new Dictionary<string, string?>()) _settings[k] = v;
         UseKestrel(0);
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using Microsoft.Playwright;
 
 namespace AiGateway.BrowserTests;
@@ -66,7 +67,11 @@ public sealed class DashboardTests(BrowserFixture f) : IClassFixture<BrowserFixt
         var row = page.Locator($"#usage-table tbody tr[data-request-id='{requestId}']");
         await row.WaitForAsync(new LocatorWaitForOptions { Timeout = WaitMs });
         var cells = await row.Locator("td").AllTextContentsAsync();
-        Assert.Equal(["gpt-4o", "19", "10", "0", "0", "0.01475", "200", "provider"], cells.Skip(1));
+        // Duration and request id come from the same call record the API shows.
+        using var http = f.Gateway.CreateKeyClient(key);
+        var call = await http.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>($"/v1/credits/calls/{requestId}");
+        var duration = call!["durationMs"]!.GetValue<int>().ToString("N0", CultureInfo.InvariantCulture) + " ms";
+        Assert.Equal(["gpt-4o", "19", "10", "0", "0", "0.01475", "200", duration, "provider", requestId], cells.Skip(1));
         Assert.Equal(50m - 0.01475m, await ShownAvailableAsync(page));
         Assert.Equal(await f.AvailableAsync(key), await ShownAvailableAsync(page));
         Assert.Empty(errors);

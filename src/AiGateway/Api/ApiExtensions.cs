@@ -85,6 +85,7 @@ public static class ApiExtensions
         admin.MapPacksAdminApi();
         admin.MapNotificationsAdminApi();
         admin.MapAdminAccountViewsApi().MapCsvExportApi();
+        admin.MapAdminConsoleApi();
         // The ledger's database transactions so far (also the aigateway.ledger.transactions metric), for benchmarks.
         admin.MapGet("/ledger/stats", (Ledger.CreditLedger ledger, Ledger.CreditLeases leases) =>
             TypedResults.Ok(new { transactions = ledger.Transactions, leases = leases.Active, instanceId = leases.InstanceId }))

@@ -1,5 +1,7 @@
-// AiGateway billing dashboard. Plain browser JavaScript: it calls the gateway's own JSON APIs with the key the user
-// signed in with, which is kept in sessionStorage only (gone when the tab closes, never sent anywhere else).
+// AiGateway billing dashboard and operator console. Plain browser JavaScript: it calls the gateway's own JSON APIs with
+// the key the user signed in with (a gateway key, or the admin key for the operator console), which is kept in
+// sessionStorage only (gone when the tab closes), sent only in the Authorization header, never put in a URL.
+// API data is only ever written with textContent / Option, never as HTML.
 "use strict";
 
 (() => {
@@ -14,7 +16,11 @@
   const integer = new Intl.NumberFormat(undefined);
   const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 
-  const state = { key: null, mode: null, account: null, cursors: {}, charts: {}, accountsCursor: null };
+  const state = { key: null, mode: null, account: null, cursors: {}, charts: {}, accountsCursor: null, accountsRequest: 0, catalogs: null };
+
+  // Idempotency keys of the console's grant and pack forms. One is made per intended grant and kept until the API has
+  // answered it for certain, so a retry after a lost answer (network error, 5xx) cannot grant twice.
+  const pendingKeys = { grant: null, pack: null };
 
   // ---- API access -------------------------------------------------------------------------------------------------
 
@@ -37,6 +43,36 @@
       throw new ApiError(response.status, message);
     }
     return body;
+  }
+
+  /** Sends a JSON body with the admin key; answers the parsed body (null for 204). */
+  function send(method, path, body) {
+    return api(path, {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  }
+
+  /** A random idempotency key. crypto.getRandomValues works on plain-HTTP origins too (randomUUID needs a secure one). */
+  function randomKey() {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return `console-${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  }
+
+  /** Runs a grant-like request under the form's idempotency key; the key is dropped once the API has decided. */
+  async function idempotent(form, request) {
+    pendingKeys[form] = pendingKeys[form] || randomKey();
+    try {
+      const result = await request(pendingKeys[form]);
+      pendingKeys[form] = null;
+      return result;
+    } catch (error) {
+      // A 4xx was refused before anything was granted (or names a key already used): the next attempt is a new grant.
+      // No answer or a 5xx may have been applied: keep the key, so sending again cannot grant twice.
+      if (error instanceof ApiError && error.status >= 400 && error.status < 500) pendingKeys[form] = null;
+      throw error;
+    }
   }
 
   /** The path of an account resource: the caller's own with a gateway key, the picked account's with the admin key. */
@@ -113,6 +149,10 @@
     state.key = null;
     state.mode = null;
     state.account = null;
+    state.catalogs = null;
+    pendingKeys.grant = null;
+    pendingKeys.pack = null;
+    hideNewKey();
     show("account-view", false);
     show("accounts-view", false);
     show("who", false);
@@ -127,6 +167,7 @@
     show("who", true);
     showError("signin-error", null);
     if (state.mode === "admin") {
+      await loadCatalogs();
       const saved = sessionStorage.getItem(ACCOUNT_STORAGE);
       if (saved) {
         openAccount(JSON.parse(saved));
@@ -142,15 +183,17 @@
   // ---- Operator: account picker -----------------------------------------------------------------------------------
 
   async function showAccounts(more = false) {
+    hideNewKey();
     show("account-view", false);
     show("accounts-view", true);
     $("who-text").textContent = "Operator (admin key)";
     const list = $("account-list");
-    if (!more) {
-      list.textContent = "";
-      state.accountsCursor = null;
-    }
-    const page = await api(`/admin/accounts${query({ search: $("account-search").value.trim(), limit: PAGE, cursor: state.accountsCursor })}`);
+    // Searches can overlap (the first list is still loading when the operator searches): only the latest one may
+    // write the list, and a new search replaces it only once its answer is in, so no page is ever listed twice.
+    const request = ++state.accountsRequest;
+    const page = await api(`/admin/accounts${query({ search: $("account-search").value.trim(), limit: PAGE, cursor: more ? state.accountsCursor : null })}`);
+    if (request !== state.accountsRequest) return;
+    if (!more) list.textContent = "";
     for (const a of page.items) {
       const li = document.createElement("li");
       const button = document.createElement("button");
@@ -177,6 +220,11 @@
   }
 
   function openAccount(account) {
+    hideNewKey();
+    pendingKeys.grant = null;
+    pendingKeys.pack = null;
+    showError("console-error", null);
+    showNotice(null);
     state.account = account;
     sessionStorage.setItem(ACCOUNT_STORAGE, JSON.stringify(account));
     show("accounts-view", false);
@@ -196,6 +244,244 @@
     loadAccount().catch(reportLoadError);
   }
 
+  // ---- Operator console: catalogs, accounts, keys, credits, plans, holds -----------------------------------------
+
+  /** The plans and packs the console's forms offer, read once per sign-in. */
+  async function loadCatalogs() {
+    const [plans, packs] = await Promise.all([api("/admin/plans"), api("/admin/packs")]);
+    state.catalogs = { plans: plans.plans, packs: packs.packs };
+    for (const id of ["new-account-plan", "plan-name"]) {
+      const select = $(id);
+      for (const option of [...select.options].slice(1)) option.remove();
+      for (const plan of plans.plans) select.add(new Option(plan.name, plan.name));
+    }
+    const packSelect = $("pack-id");
+    packSelect.textContent = "";
+    for (const pack of packs.packs) {
+      const validity = pack.validDays ? `${fmtInt(pack.validDays)} days` : "no expiry";
+      packSelect.add(new Option(`${pack.name} · ${fmtCredits(pack.credits)} credits · ${validity}`, pack.id));
+    }
+  }
+
+  function showNotice(message) {
+    $("console-notice").textContent = message || "";
+    show("console-notice", Boolean(message));
+  }
+
+  /** Reports a console action's failure in words; a refused admin key signs out. */
+  function reportActionError(what, error) {
+    if (error instanceof ApiError && error.status === 401) {
+      signOut("The admin key is no longer accepted. Sign in again.");
+      return;
+    }
+    showNotice(null);
+    showError("console-error", `${what}: ${error instanceof ApiError ? error.message : `the gateway could not be reached (${error.message}).`}`);
+  }
+
+  /** Runs a console action: clears old messages, reports failures, and refreshes what it changed. */
+  async function action(what, run) {
+    showError("console-error", null);
+    showNotice(null);
+    try {
+      const notice = await run();
+      if (notice) showNotice(notice);
+    } catch (error) {
+      reportActionError(what, error);
+    }
+  }
+
+  /**
+   * Asks before a destructive action, in a modal dialog (not window.confirm, so it can be styled and tested).
+   * Resolves true only for the confirm button; Cancel, Escape or closing answer false.
+   */
+  function confirmAction(title, text, okLabel) {
+    const dialog = $("confirm-dialog");
+    $("confirm-title").textContent = title;
+    $("confirm-text").textContent = text;
+    $("confirm-ok").textContent = okLabel;
+    dialog.returnValue = "";
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+      dialog.showModal();
+      $("confirm-cancel").focus();
+    });
+  }
+
+  async function createAccount() {
+    showError("accounts-error", null);
+    const name = $("new-account-name").value.trim();
+    if (!name) return;
+    try {
+      const account = await send("POST", "/admin/accounts", { name, plan: $("new-account-plan").value || null });
+      $("new-account-name").value = "";
+      openAccount({ id: account.id, name: account.name });
+      showNotice(`Account “${account.name}” created.`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        signOut("The admin key is no longer accepted. Sign in again.");
+        return;
+      }
+      showError("accounts-error", `Could not create the account: ${error.message}`);
+    }
+  }
+
+  async function loadKeys() {
+    const page = await api(`/admin/accounts/${state.account.id}/keys?limit=500`);
+    const body = $("keys-table").tBodies[0];
+    body.textContent = "";
+    for (const k of page.items) {
+      const tr = document.createElement("tr");
+      tr.dataset.keyId = k.id;
+      cell(tr, k.name, "wrap");
+      cell(tr, `${k.prefix}…`, "mono");
+      cell(tr, fmtTime(k.createdAt));
+      cell(tr, k.lastUsedAt ? fmtTime(k.lastUsedAt) : "never");
+      cell(tr, k.revokedAt ? `revoked ${fmtTime(k.revokedAt)}` : "active", k.revokedAt ? "status-bad" : "status-ok");
+      const actions = cell(tr, "");
+      if (!k.revokedAt) {
+        const revoke = document.createElement("button");
+        revoke.type = "button";
+        revoke.className = "secondary small revoke-key";
+        revoke.textContent = "Revoke";
+        revoke.addEventListener("click", () => revokeKey(k));
+        actions.appendChild(revoke);
+      }
+      body.appendChild(tr);
+    }
+    show("keys-empty", page.items.length === 0);
+  }
+
+  /** Shows a new key in the one place it ever appears; it is kept nowhere else (not in state, not in storage). */
+  function showNewKey(key) {
+    $("new-key-value").value = key;
+    $("new-key-copy").textContent = "Copy";
+    show("new-key", true);
+    $("new-key-value").select();
+  }
+
+  function hideNewKey() {
+    $("new-key-value").value = "";
+    show("new-key", false);
+  }
+
+  async function copyNewKey() {
+    const input = $("new-key-value");
+    if (navigator.clipboard && window.isSecureContext) {
+      await navigator.clipboard.writeText(input.value);
+    } else {
+      // Plain-HTTP origins have no async clipboard; copying the selected field still works there.
+      input.select();
+      document.execCommand("copy");
+    }
+    $("new-key-copy").textContent = "Copied";
+  }
+
+  function issueKey() {
+    return action("Could not issue a key", async () => {
+      const name = $("key-name").value.trim();
+      const created = await send("POST", `/admin/accounts/${state.account.id}/keys`, { name: name || null });
+      $("key-name").value = "";
+      showNewKey(created.key);
+      await loadKeys();
+      return `Key “${created.name}” (${created.prefix}…) issued.`;
+    });
+  }
+
+  async function revokeKey(key) {
+    const ok = await confirmAction("Revoke this key?",
+      `Key “${key.name}” (${key.prefix}…) will be refused from now on; apps using it stop working. This cannot be undone.`, "Revoke key");
+    if (!ok) return;
+    await action("Could not revoke the key", async () => {
+      await send("DELETE", `/admin/keys/${key.id}`);
+      await loadKeys();
+      return `Key “${key.name}” (${key.prefix}…) revoked.`;
+    });
+  }
+
+  function grantCredits() {
+    return action("Could not grant credits", async () => {
+      const days = $("grant-days").value;
+      const grant = await idempotent("grant", (idempotencyKey) => send("POST", `/admin/accounts/${state.account.id}/grants`, {
+        kind: $("grant-kind").value,
+        // JSON.stringify writes the shortest text that reads back as the typed number; the API parses it as a decimal.
+        // Bounds (positive, whole micro-credits, validity) are the API's to check: its answer is shown as it is.
+        credits: Number($("grant-credits").value),
+        validDays: days ? Number(days) : null,
+        reason: $("grant-reason").value.trim(),
+        idempotencyKey,
+      }));
+      $("grant-credits").value = "";
+      $("grant-reason").value = "";
+      await refreshCredits();
+      return `${grant.repeated ? "Already granted" : "Granted"} ${fmtCredits(grant.credits)} ${grant.kind} credits` +
+        `${grant.expiresAt ? `, expiring ${fmtTime(grant.expiresAt)}` : ""}.`;
+    });
+  }
+
+  function issuePack() {
+    return action("Could not issue the pack", async () => {
+      const packId = $("pack-id").value;
+      const issued = await idempotent("pack", (idempotencyKey) =>
+        send("POST", `/admin/accounts/${state.account.id}/packs`, { packId, idempotencyKey }));
+      await refreshCredits();
+      const name = state.catalogs.packs.find((p) => p.id === issued.packId)?.name || issued.packId;
+      return `Issued ${name}: ${fmtCredits(issued.grant.credits)} credits.`;
+    });
+  }
+
+  async function changePlan() {
+    const plan = $("plan-name").value || null;
+    const current = $("balance-plan").textContent;
+    const ok = await confirmAction("Change the plan?",
+      `${state.account.name} moves from ${current === "none" ? "no plan" : current} to ${plan || "no plan"}. ` +
+      "What is left of the current plan's credits expires now; the new plan's credits are issued at once.", "Change plan");
+    if (!ok) {
+      $("plan-name").value = current === "none" ? "" : current;
+      return;
+    }
+    await action("Could not change the plan", async () => {
+      const result = await send("POST", `/admin/accounts/${state.account.id}/plan`, { plan });
+      await refreshCredits();
+      const issued = result.issuedLots.reduce((sum, l) => sum + l.credits, 0);
+      return `Plan ${result.status}: ${result.oldPlan || "no plan"} → ${result.newPlan || "no plan"}; ` +
+        `${fmtCredits(result.expiredCredits)} credits expired, ${fmtCredits(issued)} issued.`;
+    });
+  }
+
+  async function revokeLot(lot) {
+    const ok = await confirmAction("Revoke these credits?",
+      `The ${fmtCredits(lot.remaining)} unspent credits of the ${lot.kind} lot “${lot.reason}” are removed from ${state.account.name}. This cannot be undone.`,
+      "Revoke credits");
+    if (!ok) return;
+    await action("Could not revoke the credits", async () => {
+      const result = await send("DELETE", `/admin/grants/${lot.id}`);
+      await refreshCredits();
+      return result.status === "revoked" ? `Revoked ${fmtCredits(result.revokedCredits)} credits.` : "Nothing was left to revoke.";
+    });
+  }
+
+  async function loadHolds() {
+    const page = await api(`/admin/accounts/${state.account.id}/holds?limit=50`);
+    const body = $("holds-table").tBodies[0];
+    body.textContent = "";
+    for (const h of page.items) {
+      const tr = document.createElement("tr");
+      tr.dataset.requestId = h.requestId;
+      cell(tr, fmtTime(h.createdAt));
+      cell(tr, h.requestId, "mono");
+      cell(tr, fmtCredits(h.amount), "num");
+      cell(tr, h.task || "–");
+      cell(tr, fmtIn(h.expiresAt));
+      body.appendChild(tr);
+    }
+    show("holds-empty", page.items.length === 0);
+  }
+
+  /** After a grant, pack, plan change or revoke: the views that show credits. */
+  function refreshCredits() {
+    return Promise.all([loadBalance(), loadLog(false), loadLedger(false), loadHolds()]);
+  }
+
   // ---- Account views ----------------------------------------------------------------------------------------------
 
   async function loadAccount() {
@@ -206,8 +492,8 @@
     showError("load-error", null);
     // The pack catalog is the user's own view (display only); operators manage packs through the admin API.
     show("packs-card", false);
-    await Promise.all([loadBalance(), loadSummary(), loadUsage(false), loadLog(false), loadLedger(false),
-      state.mode === "user" ? loadPacks() : Promise.resolve()]);
+    const operator = state.mode === "admin" ? [loadKeys(), loadHolds()] : [loadPacks()];
+    await Promise.all([loadBalance(), loadSummary(), loadUsage(false), loadLog(false), loadLedger(false), ...operator]);
   }
 
   async function loadPacks() {
@@ -242,6 +528,7 @@
     $("balance-held").textContent = fmtCredits(b.held);
     $("balance-overage").textContent = fmtCredits(b.overage);
     $("balance-plan").textContent = b.plan || "none";
+    if (state.mode === "admin") $("plan-name").value = b.plan || "";
     show("balance-exhausted", b.exhausted);
 
     // The soonest expiry among lots that still hold credits, and how much expires then.
@@ -257,6 +544,19 @@
     body.textContent = "";
     for (const lot of b.lots) {
       const tr = document.createElement("tr");
+      tr.dataset.lotId = lot.id;
+      if (state.mode === "admin") {
+        // First, so the button stays in view when the table scrolls sideways.
+        const actions = cell(tr, "");
+        if (lot.remaining > 0) {
+          const revoke = document.createElement("button");
+          revoke.type = "button";
+          revoke.className = "secondary small revoke-lot";
+          revoke.textContent = "Revoke";
+          revoke.addEventListener("click", () => revokeLot(lot));
+          actions.appendChild(revoke);
+        }
+      }
       cell(tr, lot.kind);
       cell(tr, fmtCredits(lot.remaining), "num");
       cell(tr, fmtCredits(lot.amount), "num");
@@ -295,7 +595,9 @@
       cell(tr, fmtInt(c.reasoningTokens), "num");
       cell(tr, fmtCredits(c.credits), "num");
       cell(tr, String(c.status), c.status >= 200 && c.status < 300 ? "status-ok" : "status-bad");
+      cell(tr, `${fmtInt(c.durationMs)} ms`, "num");
       cell(tr, c.usageSource);
+      cell(tr, c.requestId, "mono");
       body.appendChild(tr);
     }
     state.cursors.usage = page.nextCursor;
@@ -510,6 +812,15 @@
     on("estimate-form", "submit", estimate);
     on("usage-export", "click", () => exportCsv("usage.csv", "usage"));
     on("ledger-export", "click", () => exportCsv("ledger.csv", "ledger"));
+    on("create-account-form", "submit", createAccount);
+    on("key-form", "submit", issueKey);
+    on("new-key-copy", "click", () => copyNewKey().catch((e) => reportActionError("Could not copy the key", e)));
+    on("new-key-done", "click", hideNewKey);
+    on("grant-form", "submit", grantCredits);
+    on("pack-form", "submit", issuePack);
+    on("plan-form", "submit", changePlan);
+    $("confirm-ok").addEventListener("click", () => $("confirm-dialog").close("ok"));
+    $("confirm-cancel").addEventListener("click", () => $("confirm-dialog").close("cancel"));
 
     const saved = sessionStorage.getItem(KEY_STORAGE);
     if (saved) {
