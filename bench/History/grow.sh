@@ -17,7 +17,7 @@ start=$((now_ticks - span))
   # No journal while growing (one transaction of gigabytes); WAL, as the gateway runs it, at the end.
   echo "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-400000;"
   echo "CREATE TABLE schema_migrations (id VARCHAR(200) NOT NULL PRIMARY KEY, applied_at VARCHAR(40) NOT NULL);"
-  for f in src/AiGateway/Ledger/Migrations/Sqlite/0*.sql; do
+  for f in src/AiGateway/Storage/Migrations/Sqlite/0*.sql; do
     cat "$f"; echo
     echo "INSERT INTO schema_migrations VALUES ('$(basename "$f" .sql)', '$(date -u +%FT%TZ)');"
   done

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using AiGateway.Accounts;
 using AiGateway.Ledger;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -51,7 +52,7 @@ static async Task RunAsync(string label, string provider, string connectionStrin
     var options = builder.Options;
     await using (var db = new LedgerDbContext(options)) await LedgerDatabase.InitializeAsync(db);
 
-    var ledger = new CreditLedger(new Factory(options), Options.Create(new LedgerOptions { SqliteGroupCommit = Environment.GetEnvironmentVariable("LEDGER_GROUP_COMMIT") != "0" }),
+    var ledger = new CreditLedger(new Factory(options), Options.Create(new LedgerOptions()),
         new PlanCatalog(new StaticPlans()), TimeProvider.System, Notifications());
     var accounts = new List<Guid>();
     await using (var db = new LedgerDbContext(options))

@@ -9,6 +9,7 @@ using AiGateway.Notifications;
 using AiGateway.Packs;
 using AiGateway.Pricing;
 using AiGateway.Proxy;
+using AiGateway.Storage;
 
 if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
 if (SchemaCommand.IsRequested(args)) return SchemaCommand.Run(args[1]);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using AiGateway.Hosting;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,7 @@ namespace AiGateway.Accounts;
 /// </summary>
 public sealed class GatewayKeyAuthenticator(
     IDbContextFactory<LedgerDbContext> dbFactory,
-    CreditLedger ledger,
+    DatabaseWriter writer,
     IMemoryCache cache,
     IOptions<GatewayOptions> options,
     TimeProvider time) : IDisposable
@@ -97,19 +98,19 @@ public sealed class GatewayKeyAuthenticator(
             .Where(k => k.Prefix == prefix && k.RevokedAt == null)
             .Join(db.Accounts, k => k.AccountId, a => a.Id, (k, a) => new { k.Id, k.AccountId, k.Hash, a.Plan })
             .ToListAsync(cancellationToken);
-        if (rows.Count > 0) await TouchAsync(db, rows.Select(r => r.Id).ToList(), cancellationToken);
+        if (rows.Count > 0) await TouchAsync(rows.Select(r => r.Id).ToList(), cancellationToken);
         return rows.Select(r => new Candidate(Convert.FromHexString(r.Hash), new CallerAccount(r.AccountId, r.Id, prefix, r.Plan)))
             .ToArray();
     }
 
-    private async Task TouchAsync(LedgerDbContext db, List<Guid> keyIds, CancellationToken cancellationToken)
+    private async Task TouchAsync(List<Guid> keyIds, CancellationToken cancellationToken)
     {
         // "Last used" is informative: written at most once per cache period per key, and never allowed to fail a call.
         try
         {
             var now = time.GetUtcNow();
-            await ledger.WriteInTurnAsync(() => db.GatewayKeys.Where(k => keyIds.Contains(k.Id))
-                .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), cancellationToken));
+            await writer.WriteAsync(db => db.GatewayKeys.Where(k => keyIds.Contains(k.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(k => k.LastUsedAt, now), cancellationToken), cancellationToken);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {

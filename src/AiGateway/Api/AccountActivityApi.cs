@@ -1,5 +1,6 @@
 using AiGateway.Accounts;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace AiGateway.Api;

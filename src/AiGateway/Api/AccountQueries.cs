@@ -1,6 +1,7 @@
 using System.Data.Common;
 using AiGateway.Ledger;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -132,7 +133,7 @@ internal static class AccountQueries
     };
 
     /// <summary>The filtered call records of an account.</summary>
-    public static IQueryable<Metering.CallRecord> Calls(
+    public static IQueryable<CallRecord> Calls(
         LedgerDbContext db, Guid account, DateTimeOffset? from, DateTimeOffset? to, string? model, string? feature, int? status,
         string? task = null)
     {
@@ -147,14 +148,14 @@ internal static class AccountQueries
     }
 
     /// <summary>The rows of one usage page, newest first (one more than <paramref name="limit"/>, to tell whether another page follows).</summary>
-    public static IQueryable<Metering.CallRecord> UsagePageQuery(IQueryable<Metering.CallRecord> calls, long? before, int limit)
+    public static IQueryable<CallRecord> UsagePageQuery(IQueryable<CallRecord> calls, long? before, int limit)
     {
         if (before is { } b) calls = calls.Where(r => r.Id < b);
         return calls.OrderByDescending(r => r.Id).Take(limit + 1);
     }
 
     /// <summary>One page of calls, newest first, in the user usage API's shape.</summary>
-    public static async Task<UsageApi.UsagePage> UsagePageAsync(IQueryable<Metering.CallRecord> calls, long? before, int limit, CancellationToken ct)
+    public static async Task<UsageApi.UsagePage> UsagePageAsync(IQueryable<CallRecord> calls, long? before, int limit, CancellationToken ct)
     {
         var rows = await UsagePageQuery(calls, before, limit).ToListAsync(ct);
         var next = rows.Count > limit ? rows[limit - 1].Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
@@ -205,7 +206,7 @@ internal static class AccountQueries
     /// The account's calls that the rollups do not hold yet (ids above the watermark: a few seconds' worth). Without a
     /// time filter, so the planner can only walk <c>(account_id, id)</c> from the watermark, never the range's history.
     /// </summary>
-    public static IQueryable<Metering.CallRecord> RollupTailQuery(LedgerDbContext db, Guid account, long watermark) =>
+    public static IQueryable<CallRecord> RollupTailQuery(LedgerDbContext db, Guid account, long watermark) =>
         // In id order, so (account_id, id) is the one index that serves it whole, on either database.
         db.CallRecords.AsNoTracking().Where(r => r.AccountId == account && r.Id > watermark).OrderBy(r => r.Id);
 
@@ -257,7 +258,7 @@ internal static class AccountQueries
         }
 
         /// <summary>Streams calls into the buckets; memory depends on the buckets, not on the number of calls.</summary>
-        public async Task AddCallsAsync(IQueryable<Metering.CallRecord> calls, CancellationToken ct, Func<DateTimeOffset, bool>? startedIn = null)
+        public async Task AddCallsAsync(IQueryable<CallRecord> calls, CancellationToken ct, Func<DateTimeOffset, bool>? startedIn = null)
         {
             var rows = calls
                 .Select(r => new { r.StartedAt, r.Model, r.KeyId, r.Feature, r.Task, r.StatusCode, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro })

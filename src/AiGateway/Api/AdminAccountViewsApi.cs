@@ -1,5 +1,6 @@
 using AiGateway.Ledger;
 using AiGateway.Ledger.Api;
+using AiGateway.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 

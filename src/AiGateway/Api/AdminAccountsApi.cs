@@ -1,5 +1,6 @@
 using AiGateway.Accounts;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 
@@ -35,7 +36,7 @@ public static class AdminAccountsApi
     }
 
     private static async Task<Results<Created<AccountResponse>, ProblemHttpResult>> CreateAccount(
-        CreateAccountRequest? request, LedgerDbContext db, CreditLedger ledger, TimeProvider time, CancellationToken ct)
+        CreateAccountRequest? request, DatabaseWriter writer, CreditLedger ledger, TimeProvider time, CancellationToken ct)
     {
         var name = request?.Name?.Trim();
         if (string.IsNullOrEmpty(name) || name.Length > 200)
@@ -43,8 +44,11 @@ public static class AdminAccountsApi
             return TypedResults.Problem(statusCode: 400, title: "Invalid account", detail: "\"name\" is required (1–200 characters).");
         }
         var account = new Account { Id = Guid.CreateVersion7(), Name = name, Plan = request!.Plan, CreatedAt = time.GetUtcNow() };
-        db.Accounts.Add(account);
-        await db.SaveChangesAsync(ct);
+        await writer.WriteAsync(async db =>
+        {
+            db.Accounts.Add(account);
+            await db.SaveChangesAsync(ct);
+        }, ct);
         // Welcome credits and the plan's current credits exist from the start (shown at once in GET /v1/credits).
         await ledger.OnboardAsync(account.Id, ct);
         return TypedResults.Created($"/admin/accounts/{account.Id}", ToResponse(account));
@@ -57,7 +61,8 @@ public static class AdminAccountsApi
     }
 
     private static async Task<Results<Created<CreatedKeyResponse>, ProblemHttpResult>> CreateKey(
-        Guid id, CreateKeyRequest? request, LedgerDbContext db, GatewayKeyAuthenticator authenticator, TimeProvider time, CancellationToken ct)
+        Guid id, CreateKeyRequest? request, LedgerDbContext db, DatabaseWriter writer, GatewayKeyAuthenticator authenticator, TimeProvider time,
+        CancellationToken ct)
     {
         var name = string.IsNullOrWhiteSpace(request?.Name) ? "default" : request!.Name!.Trim();
         if (name.Length > 200) return TypedResults.Problem(statusCode: 400, title: "Invalid key name", detail: "At most 200 characters.");
@@ -73,8 +78,11 @@ public static class AdminAccountsApi
             Hash = GatewayKeyFormat.HashOf(plaintext),
             CreatedAt = time.GetUtcNow(),
         };
-        db.GatewayKeys.Add(key);
-        await db.SaveChangesAsync(ct);
+        await writer.WriteAsync(async write =>
+        {
+            write.GatewayKeys.Add(key);
+            await write.SaveChangesAsync(ct);
+        }, ct);
         // A prefix remembered as unknown (or cached without this key) would refuse the new key for a while: forget it.
         authenticator.Forget(key.Prefix);
         return TypedResults.Created($"/admin/keys/{key.Id}",
@@ -82,12 +90,17 @@ public static class AdminAccountsApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> RevokeKey(
-        Guid id, LedgerDbContext db, GatewayKeyAuthenticator authenticator, TimeProvider time, CancellationToken ct)
+        Guid id, DatabaseWriter writer, GatewayKeyAuthenticator authenticator, TimeProvider time, CancellationToken ct)
     {
-        var key = await db.GatewayKeys.FirstOrDefaultAsync(k => k.Id == id, ct);
+        var key = await writer.WriteAsync(async db =>
+        {
+            var found = await db.GatewayKeys.FirstOrDefaultAsync(k => k.Id == id, ct);
+            if (found is null) return null;
+            found.RevokedAt ??= time.GetUtcNow();
+            await db.SaveChangesAsync(ct);
+            return found;
+        }, ct);
         if (key is null) return QueryArguments.NotFound($"Key {id} not found.");
-        key.RevokedAt ??= time.GetUtcNow();
-        await db.SaveChangesAsync(ct);
         authenticator.Forget(key.Prefix);
         return TypedResults.NoContent();
     }

@@ -5,6 +5,7 @@ using AiGateway.Metering;
 using AiGateway.Pricing;
 using AiGateway.Providers;
 using AiGateway.Proxy;
+using AiGateway.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;

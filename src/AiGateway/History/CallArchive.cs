@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using AiGateway.Metering;
+using AiGateway.Storage;
 
 namespace AiGateway.History;
 

@@ -1,5 +1,6 @@
 using AiGateway.Ledger;
 using AiGateway.Metering;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -19,7 +20,7 @@ namespace AiGateway.History;
 /// is checked against its checksum); rows above it go to a new part.
 /// </remarks>
 public sealed class HistoryRetention(
-    IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, IOptions<HistoryOptions> options, TimeProvider time, ILogger<HistoryRetention> logger)
+    IDbContextFactory<LedgerDbContext> dbFactory, DatabaseWriter writer, IOptions<HistoryOptions> options, TimeProvider time, ILogger<HistoryRetention> logger)
 {
     private const int ReadChunk = 1000;
 
@@ -86,9 +87,8 @@ public sealed class HistoryRetention(
     public async Task<bool> TryClaimAsync(TimeSpan lease, CancellationToken ct)
     {
         var claimed = false;
-        await ledger.WriteInTurnAsync(async () =>
+        await writer.WriteAsync(async db =>
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
             await db.Database.ExecuteSqlRawAsync(
                 "INSERT INTO history_watermarks (name, position, updated_at) VALUES ('retention_claim', 0, 0) ON CONFLICT (name) DO NOTHING", ct);
             var now = time.GetUtcNow();
@@ -101,9 +101,8 @@ public sealed class HistoryRetention(
     }
 
     /// <summary>Ends a claim taken by <see cref="TryClaimAsync"/>.</summary>
-    public Task ReleaseClaimAsync() => ledger.WriteInTurnAsync(async () =>
+    public Task ReleaseClaimAsync() => writer.WriteAsync(async db =>
     {
-        await using var db = await dbFactory.CreateDbContextAsync();
         await db.HistoryWatermarks.Where(w => w.Name == "retention_claim").ExecuteUpdateAsync(u => u.SetProperty(w => w.Position, 0L));
     });
 
@@ -170,9 +169,8 @@ public sealed class HistoryRetention(
             while (true)
             {
                 var deleted = 0;
-                await ledger.WriteInTurnAsync(async () =>
+                await writer.WriteAsync(async db =>
                 {
-                    await using var db = await dbFactory.CreateDbContextAsync(ct);
                     var ids = db.CallRecords.Where(r => r.AccountId == account && r.StartedAt >= month && r.StartedAt < end && r.Id > after && r.Id <= upTo)
                         .OrderBy(r => r.StartedAt).Select(r => r.Id).Take(batch);
                     deleted = await db.CallRecords.Where(r => ids.Contains(r.Id)).ExecuteDeleteAsync(ct);

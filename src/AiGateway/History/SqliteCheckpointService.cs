@@ -1,4 +1,5 @@
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ namespace AiGateway.History;
 /// the next tick (it blocks writers while it waits, so it must not wait long).
 /// </summary>
 public sealed class SqliteCheckpointService(
-    IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, IOptions<HistoryOptions> options, ILogger<SqliteCheckpointService> logger)
+    IDbContextFactory<LedgerDbContext> dbFactory, DatabaseWriter writer, IOptions<HistoryOptions> options, ILogger<SqliteCheckpointService> logger)
     : BackgroundService
 {
     /// <summary>The longest a checkpoint waits for readers to leave older snapshots.</summary>
@@ -26,9 +27,8 @@ public sealed class SqliteCheckpointService(
     public async Task<Checkpoint?> CheckpointAsync(CancellationToken ct)
     {
         Checkpoint? result = null;
-        await ledger.WriteInTurnAsync(async () =>
+        await writer.WriteAsync(async db =>
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
             if (!db.Database.IsSqlite()) return;
             await db.Database.OpenConnectionAsync(ct);
             var connection = (SqliteConnection)db.Database.GetDbConnection();

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +19,7 @@ namespace AiGateway.History;
 /// PostgreSQL ids come from a sequence in insertion order but commit in any order: the horizon is read under a brief
 /// <c>SHARE</c> lock on <c>call_records</c>, which waits for every open inserting transaction to end.
 /// </remarks>
-public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, IOptions<HistoryOptions> options, TimeProvider time)
+public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory, DatabaseWriter writer, IOptions<HistoryOptions> options, TimeProvider time)
 {
     /// <summary>The watermark's name.</summary>
     public const string WatermarkName = "usage_rollups";
@@ -80,9 +81,8 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
     public async Task<(long Added, bool Done)> StepAsync(long horizon, CancellationToken ct)
     {
         (long Added, bool Done) result = (0, true);
-        await ledger.WriteInTurnAsync(async () =>
+        await writer.WriteAsync(async db =>
         {
-            await using var db = await dbFactory.CreateDbContextAsync(ct);
             await db.Database.OpenConnectionAsync(ct);
             var connection = db.Database.GetDbConnection();
             var postgres = db.Database.IsNpgsql();
@@ -124,12 +124,11 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
     /// keep equalling the calls. Returns false when the call has no record (yet).
     /// </summary>
     public static async Task<bool> CorrectChargeAsync(
-        IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, string requestId, long chargedMicro, long overageMicro, string usageSource)
+        DatabaseWriter writer, string requestId, long chargedMicro, long overageMicro, string usageSource)
     {
         var found = false;
-        await ledger.WriteInTurnAsync(async () =>
+        await writer.WriteAsync(async db =>
         {
-            await using var db = await dbFactory.CreateDbContextAsync();
             await db.Database.OpenConnectionAsync();
             var connection = db.Database.GetDbConnection();
             var postgres = db.Database.IsNpgsql();

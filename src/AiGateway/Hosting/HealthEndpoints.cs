@@ -1,4 +1,5 @@
 using AiGateway.Ledger;
+using AiGateway.Storage;
 
 namespace AiGateway.Hosting;
 

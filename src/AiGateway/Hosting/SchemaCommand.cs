@@ -1,4 +1,5 @@
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace AiGateway.Hosting;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using AiGateway.Metering;
+using AiGateway.Storage;
 
 namespace AiGateway.Ledger;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using AiGateway.Metering;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.Extensions.Options;
 
 namespace AiGateway.Ledger;

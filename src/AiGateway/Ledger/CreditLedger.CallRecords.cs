@@ -1,5 +1,5 @@
 using System.Text.Json;
-using AiGateway.Metering;
+using AiGateway.Storage;
 
 namespace AiGateway.Ledger;
 

@@ -1,4 +1,5 @@
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace AiGateway.Ledger;

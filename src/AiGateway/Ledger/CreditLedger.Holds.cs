@@ -1,6 +1,6 @@
 using System.Text.Json;
-using AiGateway.Metering;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 
 namespace AiGateway.Ledger;
 

@@ -1,5 +1,5 @@
-using AiGateway.Metering;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 
 namespace AiGateway.Ledger;
 

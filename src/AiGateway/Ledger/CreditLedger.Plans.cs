@@ -1,4 +1,5 @@
 using AiGateway.Pricing;
+using AiGateway.Storage;
 
 namespace AiGateway.Ledger;
 

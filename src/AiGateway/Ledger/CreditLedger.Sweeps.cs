@@ -1,3 +1,4 @@
+using AiGateway.Storage;
 namespace AiGateway.Ledger;
 
 public sealed partial class CreditLedger

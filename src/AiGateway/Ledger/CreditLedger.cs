@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -17,9 +18,8 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     private readonly PlanCatalog _plans;
     private readonly TimeProvider _time;
     private readonly BurnDownOrder _burnDownOrder;
-    private readonly SemaphoreSlim? _sqliteGate;
-    private readonly LedgerConnectionPool _connections;
-    private readonly SqliteWriteGroup? _writeGroup;
+    private readonly DatabaseWriter _writer;
+    private readonly bool _ownsWriter;
 
     // Which plan period was last seen issued per account: lets the hot path skip the idempotent insert.
     // Only an optimisation: the unique idempotency key is what prevents double issue.
@@ -28,25 +28,37 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     // Null when no webhook endpoint is configured: then no ledger path reads or writes notification state.
     private readonly Notifications.NotificationOutbox? _notify;
 
-    /// <summary>Creates the ledger over the given database; <paramref name="notifications"/> writes balance events in its transactions.</summary>
+    /// <summary>Creates the ledger over the given database with a database writer of its own (tools and tests).</summary>
     public CreditLedger(
         IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options, PlanCatalog plans, TimeProvider time,
         Notifications.NotificationOutbox? notifications = null)
+        : this(new DatabaseWriter(dbFactory, options.Value.SqliteGroupCommitMaxOperations), ownsWriter: true, dbFactory, options, plans, time, notifications)
+    {
+    }
+
+    /// <summary>
+    /// Creates the ledger writing through the process's <paramref name="writer"/>, which every other database writer shares;
+    /// <paramref name="notifications"/> writes balance events in its transactions.
+    /// </summary>
+    public CreditLedger(
+        DatabaseWriter writer, IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options, PlanCatalog plans, TimeProvider time,
+        Notifications.NotificationOutbox? notifications = null)
+        : this(writer, ownsWriter: false, dbFactory, options, plans, time, notifications)
+    {
+    }
+
+    private CreditLedger(
+        DatabaseWriter writer, bool ownsWriter, IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options,
+        PlanCatalog plans, TimeProvider time, Notifications.NotificationOutbox? notifications)
     {
         _notify = notifications is { Enabled: true } ? notifications : null;
+        _writer = writer;
+        _ownsWriter = ownsWriter;
         _dbFactory = dbFactory;
         _options = options.Value;
         _plans = plans;
         _time = time;
         _burnDownOrder = new BurnDownOrder(_options.EffectiveKindPriority);
-        using (var probe = dbFactory.CreateDbContext())
-        {
-            // SQLite has one writer at a time: queue this process's writers here rather than on SQLITE_BUSY
-            // (Microsoft.Data.Sqlite sleeps 150 ms per busy retry). PostgreSQL needs no such gate.
-            _sqliteGate = _options.SerializeSqliteWritersInProcess && probe.Database.IsSqlite() ? new SemaphoreSlim(1, 1) : null;
-        }
-        _connections = new LedgerConnectionPool(dbFactory, maxIdle: Math.Max(2, Environment.ProcessorCount));
-        if (_sqliteGate is not null && _options.SqliteGroupCommit) _writeGroup = new SqliteWriteGroup(_connections, _options.SqliteGroupCommitMaxOperations);
         _meter = new System.Diagnostics.Metrics.Meter("AiGateway.Ledger");
         _meter.CreateObservableCounter("aigateway.ledger.transactions", () => Transactions, unit: "{transaction}",
             description: "Ledger database transactions (a SQLite group commit counts once).");
@@ -54,15 +66,14 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
 
     private readonly System.Diagnostics.Metrics.Meter _meter;
 
-    /// <summary>Commits what a group holds and closes the pooled database connections.</summary>
+    /// <summary>Disposes the database writer when the ledger created it (committing what a group holds) and the meter.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_writeGroup is not null) await _writeGroup.DisposeAsync();
-        await _connections.DisposeAsync();
+        if (_ownsWriter) await _writer.DisposeAsync();
         _meter.Dispose();
     }
 
-    /// <summary>Commits what a group holds and closes the pooled database connections (SQLite closes synchronously anyway).</summary>
+    /// <summary>Like <see cref="DisposeAsync"/> (SQLite closes synchronously anyway).</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>This instance's id when it holds credit leases (set by <see cref="CreditLeases"/>); null without leases.</summary>
@@ -74,62 +85,22 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     /// <summary>Raised after an admin change that took credits away (revoke, plan change) was committed, with the account.</summary>
     internal event Action<Guid>? AccountChanged;
 
-    private long _transactions;
-
     /// <summary>
     /// Ledger database transactions begun so far (each SQLite group commit counts once, however many operations it carries).
     /// Also published as the <c>aigateway.ledger.transactions</c> counter of the <c>AiGateway.Ledger</c> meter.
     /// </summary>
-    public long Transactions => Interlocked.Read(ref _transactions) + GroupCommitStats.Commits;
+    public long Transactions => _writer.Transactions;
 
-    /// <summary>SQLite group commit counters: operations committed and the commits that carried them (zero without grouping).</summary>
-    public (long Operations, long Commits) GroupCommitStats => _writeGroup?.Stats ?? (0, 0);
+    /// <summary>SQLite group commit counters: operations committed and the commits that carried them (zero on PostgreSQL).</summary>
+    public (long Operations, long Commits) GroupCommitStats => _writer.GroupCommitStats;
+
+    /// <summary>The database writer the ledger's transactions go through (shared with every other writer in the gateway).</summary>
+    public DatabaseWriter Writer => _writer;
 
     /// <summary>The burn-down order in use.</summary>
     public BurnDownOrder BurnDownOrder => _burnDownOrder;
 
-    private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken)
-    {
-        if (_writeGroup is not null) return LedgerSession.BeginAsync(_connections, _writeGroup, cancellationToken);
-        Interlocked.Increment(ref _transactions);
-        return LedgerSession.BeginAsync(_connections, _sqliteGate, cancellationToken);
-    }
-
-    /// <summary>Runs <paramref name="work"/> in one ledger transaction (in turn with the other SQLite writers) and commits it.</summary>
-    internal async Task<T> WriteAsync<T>(Func<LedgerSession, Task<T>> work, CancellationToken cancellationToken = default)
-    {
-        await using var s = await BeginAsync(cancellationToken);
-        var result = await work(s);
-        await s.CommitAsync();
-        return result;
-    }
-
-    /// <summary>
-    /// Runs another write to the ledger database (e.g. a call record insert) in turn with the ledger's own SQLite
-    /// writers, so it never collides with them on the database lock; on PostgreSQL it just runs.
-    /// </summary>
-    public async Task WriteInTurnAsync(Func<Task> write)
-    {
-        if (_writeGroup is not null)
-        {
-            await _writeGroup.RunAloneAsync(write);
-            return;
-        }
-        if (_sqliteGate is null)
-        {
-            await write();
-            return;
-        }
-        await _sqliteGate.WaitAsync();
-        try
-        {
-            await write();
-        }
-        finally
-        {
-            _sqliteGate.Release();
-        }
-    }
+    private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken) => _writer.BeginAsync(cancellationToken);
 
     /// <summary>The account's totals read under its lock, kept current by the movements of the same transaction.</summary>
     private sealed class AccountTotals(long held, long overage, string? plan, long leased = 0)

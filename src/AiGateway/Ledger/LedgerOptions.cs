@@ -43,16 +43,10 @@ public sealed class LedgerOptions
     [Range(0, 1_000_000)]
     public decimal InviteeCredits { get; set; } = 30;
 
-    /// <summary>Serialize this process's SQLite writers in memory so they queue instead of spinning on SQLITE_BUSY (the database still enforces correctness).</summary>
-    public bool SerializeSqliteWritersInProcess { get; set; } = true;
-
     /// <summary>
-    /// SQLite (with <see cref="SerializeSqliteWritersInProcess"/>): consecutive ledger operations share one transaction,
-    /// each in its own savepoint, and each returns only after that shared commit (group commit).
+    /// SQLite: the most ledger operations one group commit carries (consecutive operations of this process share one
+    /// transaction, each in its own savepoint, and each returns only after that shared commit; see <c>Storage/SqliteWriteGroup.cs</c>).
     /// </summary>
-    public bool SqliteGroupCommit { get; set; } = true;
-
-    /// <summary>The most operations one SQLite group commit carries.</summary>
     [Range(1, 10_000)]
     public int SqliteGroupCommitMaxOperations { get; set; } = 64;
 

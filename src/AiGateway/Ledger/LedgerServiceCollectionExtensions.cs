@@ -1,3 +1,4 @@
+using AiGateway.Storage;
 using Microsoft.Extensions.Options;
 
 namespace AiGateway.Ledger;
@@ -40,7 +41,9 @@ public static class LedgerServiceCollectionExtensions
                 "Plans: each recurring grant needs positive credits, a known kind and a period of day, week or month.")
             .ValidateOnStart();
         services.AddSingleton<PlanCatalog>();
-        services.AddSingleton<CreditLedger>();
+        services.AddSingleton(sp => new CreditLedger(sp.GetRequiredService<DatabaseWriter>(),
+            sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<LedgerDbContext>>(), sp.GetRequiredService<IOptions<LedgerOptions>>(),
+            sp.GetRequiredService<PlanCatalog>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<Notifications.NotificationOutbox>()));
         services.AddSingleton(sp => new CreditLeases(sp.GetRequiredService<CreditLedger>(), sp.GetRequiredService<IOptions<LedgerOptions>>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CreditLeases>>(),
             InstanceIdentity.Resolve(sp.GetRequiredService<IOptions<LedgerOptions>>().Value, sp.GetRequiredService<IConfiguration>())));

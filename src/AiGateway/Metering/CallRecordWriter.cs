@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace AiGateway.Metering;
@@ -10,7 +11,7 @@ namespace AiGateway.Metering;
 /// instead of a whole one (on SQLite, with one writer at a time, that was the metered path's largest cost).
 /// </summary>
 public sealed class CallRecordWriter(
-    IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, CreditLeases leases, ILogger<CallRecordWriter> logger)
+    DatabaseWriter writer, CreditLedger ledger, CreditLeases leases, ILogger<CallRecordWriter> logger)
     : BackgroundService
 {
     private const int MaxBatch = 256;
@@ -41,9 +42,8 @@ public sealed class CallRecordWriter(
     /// Inserts one record unless one with its request id exists (journal replays are idempotent). An <c>interrupted</c>
     /// record the sweep wrote for a call whose hold expired first is replaced: the call did end, and this is its outcome.
     /// </summary>
-    public Task InsertCheckedAsync(CallRecord record) => ledger.WriteInTurnAsync(async () =>
+    public Task InsertCheckedAsync(CallRecord record) => writer.WriteAsync(async db =>
     {
-        await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
         var existing = await db.CallRecords.FirstOrDefaultAsync(r => r.RequestId == record.RequestId);
         if (existing is not null && existing.UsageSource != CallSettler.Sources.Interrupted) return;
         if (existing is not null) db.CallRecords.Remove(existing);

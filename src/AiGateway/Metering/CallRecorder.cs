@@ -1,3 +1,4 @@
+using AiGateway.Storage;
 namespace AiGateway.Metering;
 
 /// <summary>Step "record": writes one call record per metered client request, whatever its outcome.</summary>

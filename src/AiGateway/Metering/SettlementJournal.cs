@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using AiGateway.Storage;
 
 namespace AiGateway.Metering;
 

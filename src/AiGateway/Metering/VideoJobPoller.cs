@@ -4,6 +4,7 @@ using System.Diagnostics;
 using AiGateway.Ledger;
 using AiGateway.Providers;
 using AiGateway.Proxy;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy;

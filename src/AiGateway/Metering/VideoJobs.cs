@@ -2,6 +2,7 @@ using System.Text.Json;
 using AiGateway.Accounts;
 using AiGateway.Ledger;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +16,7 @@ namespace AiGateway.Metering;
 /// instance) charge once.
 /// </summary>
 public sealed class VideoJobs(
-    IDbContextFactory<LedgerDbContext> dbFactory, CreditLedger ledger, IOptions<MeteringOptions> options, TimeProvider time,
+    IDbContextFactory<LedgerDbContext> dbFactory, DatabaseWriter writer, CreditLedger ledger, IOptions<MeteringOptions> options, TimeProvider time,
     ILogger<VideoJobs> logger)
 {
     // Polls are small JSON documents; anything larger is passed through without being inspected.
@@ -54,13 +55,15 @@ public sealed class VideoJobs(
     /// <summary>Keeps the creating call's hold open for the job and remembers what the job will cost.</summary>
     public async Task StartAsync(MeteredCall call, string videoId, Credits cost)
     {
-        await using var db = await dbFactory.CreateDbContextAsync();
-        db.VideoJobs.Add(new VideoJob
+        await writer.WriteAsync(async db =>
         {
-            AccountId = call.Caller.AccountId, VideoId = videoId, RequestId = call.RequestId, CostMicro = cost.Micro,
-            PricedModel = call.Estimate.Price.Name, CreatedAt = time.GetUtcNow(), Cluster = call.Provider,
+            db.VideoJobs.Add(new VideoJob
+            {
+                AccountId = call.Caller.AccountId, VideoId = videoId, RequestId = call.RequestId, CostMicro = cost.Micro,
+                PricedModel = call.Estimate.Price.Name, CreatedAt = time.GetUtcNow(), Cluster = call.Provider,
+            });
+            await db.SaveChangesAsync();
         });
-        await db.SaveChangesAsync();
         await ledger.ExtendHoldAsync(call.RequestId, time.GetUtcNow() + options.Value.VideoJobHoldTtl);
     }
 
@@ -138,14 +141,13 @@ public sealed class VideoJobs(
             // The creating call's record showed the job pending; it now shows what the job cost,
             // through the rollups too, so usage summaries keep equalling the calls.
             var source = status == "completed" ? CallSettler.Sources.Provider : CallSettler.Sources.None;
-            var recorded = await History.UsageRollupStep.CorrectChargeAsync(dbFactory, ledger, job.RequestId, charged.Micro, overage.Micro, source);
+            var recorded = await History.UsageRollupStep.CorrectChargeAsync(writer, job.RequestId, charged.Micro, overage.Micro, source);
             // Written within moments of the job's creation, unless that instance died first: then resolve without it.
             if (!recorded && status != Expired && time.GetUtcNow() - job.CreatedAt < RecordGrace) return false;
         }
-        await using var db = await dbFactory.CreateDbContextAsync();
         var now = time.GetUtcNow();
-        await db.VideoJobs.Where(j => j.AccountId == job.AccountId && j.VideoId == job.VideoId && j.ResolvedAt == null)
-            .ExecuteUpdateAsync(u => u.SetProperty(j => j.ResolvedAt, now).SetProperty(j => j.Outcome, status));
+        await writer.WriteAsync(db => db.VideoJobs.Where(j => j.AccountId == job.AccountId && j.VideoId == job.VideoId && j.ResolvedAt == null)
+            .ExecuteUpdateAsync(u => u.SetProperty(j => j.ResolvedAt, now).SetProperty(j => j.Outcome, status)));
         return true;
     }
 

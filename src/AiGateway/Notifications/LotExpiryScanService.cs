@@ -1,4 +1,5 @@
 using AiGateway.Ledger;
+using AiGateway.Storage;
 
 namespace AiGateway.Notifications;
 
@@ -9,7 +10,7 @@ namespace AiGateway.Notifications;
 /// are replaced by the next one, so announcing them would repeat every period.
 /// </summary>
 public sealed partial class LotExpiryScanService(
-    CreditLedger ledger, NotificationOutbox outbox, TimeProvider time, ILogger<LotExpiryScanService> logger) : BackgroundService
+    DatabaseWriter writer, NotificationOutbox outbox, TimeProvider time, ILogger<LotExpiryScanService> logger) : BackgroundService
 {
     /// <summary>Scans every <see cref="NotificationOptions.ExpiryScanInterval"/> until the host stops (nothing when notifications are off).</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -35,7 +36,7 @@ public sealed partial class LotExpiryScanService(
     {
         if (!outbox.Enabled) return 0;
         var now = time.GetUtcNow().UtcTicks;
-        return await ledger.WriteAsync(async s =>
+        return await writer.InTransactionAsync(async s =>
         {
             var due = new List<(long Id, Guid Account, string Kind, long Remaining, long ExpiresAt, string? Events)>();
             await using (var reader = await s.ReaderAsync(

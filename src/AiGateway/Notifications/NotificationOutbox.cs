@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using AiGateway.Pricing;
 using Microsoft.Extensions.Options;
 

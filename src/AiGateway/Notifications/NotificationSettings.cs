@@ -1,12 +1,12 @@
 using System.Text.Json.Nodes;
-using AiGateway.Ledger;
+using AiGateway.Storage;
 using AiGateway.Pricing;
 using Microsoft.EntityFrameworkCore;
 
 namespace AiGateway.Notifications;
 
 /// <summary>Reads and changes an account's notification settings, lists its events with their deliveries, and re-sends an event.</summary>
-public sealed class NotificationSettings(CreditLedger ledger, NotificationOutbox outbox, IDbContextFactory<LedgerDbContext> dbFactory, TimeProvider time)
+public sealed class NotificationSettings(DatabaseWriter writer, NotificationOutbox outbox, IDbContextFactory<LedgerDbContext> dbFactory, TimeProvider time)
 {
     /// <summary>An account's own settings (null fields take the global defaults).</summary>
     public sealed record AccountSettings(decimal? LowBalanceCredits, int? LowBalancePercent, int? ExpiringWithinDays, IReadOnlyList<string>? Events);
@@ -33,7 +33,7 @@ public sealed class NotificationSettings(CreditLedger ledger, NotificationOutbox
         long? micro = settings.LowBalanceCredits is { } c ? Credits.FromDecimal(c).Micro : null;
         var events = settings.Events is null ? null : string.Join(',', settings.Events.Distinct(StringComparer.Ordinal));
         var now = time.GetUtcNow().UtcTicks;
-        await ledger.WriteAsync(async s =>
+        await writer.InTransactionAsync(async s =>
         {
             var id = s.Id(accountId);
             (long? Micro, int? Percent)? old = null;
@@ -93,7 +93,7 @@ public sealed class NotificationSettings(CreditLedger ledger, NotificationOutbox
     public async Task<bool> ResendAsync(string eventId, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcTicks;
-        var found = await ledger.WriteAsync(async s =>
+        var found = await writer.InTransactionAsync(async s =>
         {
             string? type = null;
             await using (var reader = await s.ReaderAsync("SELECT type FROM notification_events WHERE id = @e", ("@e", eventId)))

@@ -1,6 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
-using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.Extensions.Options;
 
 namespace AiGateway.Notifications;
@@ -13,7 +13,7 @@ namespace AiGateway.Notifications;
 /// Calls never wait for it: it runs on its own, and the metered path only writes rows.
 /// </summary>
 public sealed partial class WebhookDispatcher(
-    CreditLedger ledger, NotificationOutbox outbox, IHttpClientFactory httpClients, TimeProvider time, ILogger<WebhookDispatcher> logger)
+    DatabaseWriter writer, NotificationOutbox outbox, IHttpClientFactory httpClients, TimeProvider time, ILogger<WebhookDispatcher> logger)
     : BackgroundService
 {
     /// <summary>The named HTTP client the dispatcher sends with.</summary>
@@ -36,7 +36,7 @@ public sealed partial class WebhookDispatcher(
         if (!_options.Enabled) return;
         try
         {
-            await ledger.WriteAsync(s => s.ExecuteAsync(
+            await writer.InTransactionAsync(s => s.ExecuteAsync(
                 "UPDATE notification_deliveries SET lease_until = 0, lease_owner = NULL WHERE lease_owner = @me AND status = 'pending'",
                 ("@me", _owner)), CancellationToken.None);
         }
@@ -90,7 +90,7 @@ public sealed partial class WebhookDispatcher(
         var now = time.GetUtcNow().UtcTicks;
         // Long enough for the attempt and recording it; a crashed holder's lease runs out and the delivery is tried again.
         var until = now + (_options.Timeout + TimeSpan.FromSeconds(30)).Ticks;
-        return await ledger.WriteAsync(async s =>
+        return await writer.InTransactionAsync(async s =>
         {
             var claimed = await s.ExecuteAsync(
                 $"""
@@ -160,7 +160,7 @@ public sealed partial class WebhookDispatcher(
         var attempts = delivery.Attempts + 1;
         if (error is null)
         {
-            await ledger.WriteAsync(s => s.ExecuteAsync(
+            await writer.InTransactionAsync(s => s.ExecuteAsync(
                 """
                 UPDATE notification_deliveries SET status = 'delivered', attempts = @n, last_status = @st, last_error = NULL,
                     delivered_at = @now, lease_until = 0, lease_owner = NULL
@@ -172,7 +172,7 @@ public sealed partial class WebhookDispatcher(
         var next = now + RetryDelay(_options, attempts);
         var giveUp = next.UtcTicks > delivery.EventCreatedAt + _options.GiveUpAfter.Ticks;
         if (error.Length > MaxErrorLength) error = error[..MaxErrorLength];
-        await ledger.WriteAsync(s => s.ExecuteAsync(
+        await writer.InTransactionAsync(s => s.ExecuteAsync(
             """
             UPDATE notification_deliveries SET status = @status, attempts = @n, last_status = @st, last_error = @err,
                 next_attempt_at = @next, lease_until = 0, lease_owner = NULL

@@ -1,6 +1,7 @@
 using AiGateway.Accounts;
 using AiGateway.Ledger;
 using AiGateway.Metering;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace AiGateway.Tests.Api;

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using AiGateway.Api;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using AiGateway.Tests.Ledger;
 using Microsoft.EntityFrameworkCore;
 

@@ -4,6 +4,7 @@ using AiGateway.Hosting;
 using AiGateway.Ledger;
 using AiGateway.Metering;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using AiGateway.Tests.Api;
 using AiGateway.Tests.Ledger;
 using Microsoft.EntityFrameworkCore;
@@ -28,11 +29,11 @@ public abstract class HistoryRetentionTests<TFixture>(TFixture fixture) : IClass
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    private HistoryRetention Retention(CreditLedger ledger) => new(fixture.Factory, ledger,
+    private HistoryRetention Retention(CreditLedger ledger) => new(fixture.Factory, ledger.Writer,
         Options.Create(new HistoryOptions { ArchivePath = _folder, RetentionDeleteBatch = 7 }), new ManualTimeProvider(Now), NullLogger<HistoryRetention>.Instance);
 
     private static UsageRollupStep Step(LedgerDatabaseFixture fixture, CreditLedger ledger) =>
-        new(fixture.Factory, ledger, Options.Create(new HistoryOptions()), TimeProvider.System);
+        new(fixture.Factory, ledger.Writer, Options.Create(new HistoryOptions()), TimeProvider.System);
 
     // Calls every ~39 hours over the 20 months before now, so the oldest 7 months are past the cutoff.
     private async Task<(Guid Account, List<CallRecord> Calls)> SeedAsync(CreditLedger ledger)

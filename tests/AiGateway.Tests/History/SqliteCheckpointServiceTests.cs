@@ -1,5 +1,6 @@
 using AiGateway.History;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using AiGateway.Tests.Api;
 using AiGateway.Tests.Ledger;
 using Microsoft.Data.Sqlite;
@@ -22,7 +23,7 @@ public sealed class SqliteCheckpointServiceTests(SqliteLedgerFixture fixture) : 
         await HistorySeed.CallsAsync(fixture.Options, Enumerable.Range(0, 200)
             .Select(n => HistorySeed.Call(account, n, DateTimeOffset.UtcNow.AddMinutes(-n))));
         await using var ledger = fixture.CreateLedger(TimeProvider.System);
-        var service = new SqliteCheckpointService(fixture.Factory, ledger, Options.Create(new HistoryOptions()),
+        var service = new SqliteCheckpointService(fixture.Factory, ledger.Writer, Options.Create(new HistoryOptions()),
             NullLogger<SqliteCheckpointService>.Instance);
 
         var checkpoint = await service.CheckpointAsync(CancellationToken.None);

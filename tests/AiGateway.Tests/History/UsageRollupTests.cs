@@ -3,6 +3,7 @@ using AiGateway.History;
 using AiGateway.Ledger;
 using AiGateway.Metering;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using AiGateway.Tests.Api;
 using AiGateway.Tests.Ledger;
 using Microsoft.EntityFrameworkCore;
@@ -22,7 +23,7 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
     private static readonly int[] Offsets = [0, 120, -300, 330];
 
     private UsageRollupStep Step(CreditLedger ledger, int chunk) =>
-        new(fixture.Factory, ledger, Options.Create(new HistoryOptions { RollupChunk = chunk }), TimeProvider.System);
+        new(fixture.Factory, ledger.Writer, Options.Create(new HistoryOptions { RollupChunk = chunk }), TimeProvider.System);
 
     private static List<CallRecord> Calls(Guid account, int count, int seed) =>
         Enumerable.Range(seed, count).Select(n => HistorySeed.Call(account, n, Start.AddMinutes(n * 67.3 % 40_000).AddMilliseconds(n % 997))).ToList();
@@ -116,7 +117,7 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         // An asynchronous video job settles after its record was written: once for a rolled-up call, once for a pending one.
         foreach (var call in new[] { calls[3], calls[30] })
         {
-            await UsageRollupStep.CorrectChargeAsync(fixture.Factory, ledger, call.RequestId, 777_777, 11, "provider");
+            await UsageRollupStep.CorrectChargeAsync(ledger.Writer, call.RequestId, 777_777, 11, "provider");
             call.ChargedMicro = 777_777;
             call.OverageMicro = 11;
         }

@@ -1,5 +1,6 @@
 using AiGateway.Accounts;
 using AiGateway.Ledger;
+using AiGateway.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;

@@ -2,6 +2,7 @@ using AiGateway.Ledger;
 using AiGateway.Metering;
 using Microsoft.EntityFrameworkCore;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Xunit.Abstractions;
 
 namespace AiGateway.Tests.Ledger;

@@ -1,6 +1,7 @@
 using AiGateway.Accounts;
 using AiGateway.Ledger;
-using AiGateway.Ledger.Migrations;
+using AiGateway.Storage.Migrations;
+using AiGateway.Storage;
 using Microsoft.EntityFrameworkCore;
 
 namespace AiGateway.Tests.Ledger;

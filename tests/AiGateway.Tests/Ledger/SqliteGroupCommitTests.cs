@@ -1,5 +1,6 @@
 using AiGateway.Ledger;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
@@ -8,18 +9,16 @@ namespace AiGateway.Tests.Ledger;
 /// <summary>
 /// SQLite group commit inside one gateway process: many parallel operations on one <see cref="CreditLedger"/> share
 /// transactions (each in its own savepoint). Each caller must still see exactly its own result, an operation that
-/// returns early or fails must undo only itself, and the books must balance — with grouping on and off.
+/// returns early or fails must undo only itself, and the books must balance.
 /// </summary>
 public sealed class SqliteGroupCommitTests(SqliteLedgerFixture db) : IClassFixture<SqliteLedgerFixture>
 {
     private readonly ManualTimeProvider _clock = new(new DateTimeOffset(2026, 5, 6, 7, 8, 9, TimeSpan.Zero));
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task ParallelReservesSettlesAndRefusals_OneLedger_EachGetsItsOwnResultAndBooksBalance(bool groupCommit)
+    [Fact]
+    public async Task ParallelReservesSettlesAndRefusals_OneLedger_EachGetsItsOwnResultAndBooksBalance()
     {
-        var ledger = db.CreateLedger(_clock, o => o.SqliteGroupCommit = groupCommit);
+        var ledger = db.CreateLedger(_clock);
         var account = await db.CreateAccountAsync();
         await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromCredits(50), null, null, "pack", null);
 
@@ -60,16 +59,9 @@ public sealed class SqliteGroupCommitTests(SqliteLedgerFixture db) : IClassFixtu
         Assert.Equal(balance.Available, reread.Available);
 
         var (operations, commits) = ledger.GroupCommitStats;
-        if (groupCommit)
-        {
-            // Committed operations: the grant, 200 reserves, 50 settles/releases, the balance read (the 50 refusals rolled back).
-            Assert.Equal(1 + 200 + 50 + 1, operations);
-            Assert.True(commits >= 1 && commits <= operations, $"{commits} commits for {operations} operations");
-        }
-        else
-        {
-            Assert.Equal((0L, 0L), (operations, commits));
-        }
+        // Committed operations: the grant, 200 reserves, 50 settles/releases, the balance read (the 50 refusals rolled back).
+        Assert.Equal(1 + 200 + 50 + 1, operations);
+        Assert.True(commits >= 1 && commits <= operations, $"{commits} commits for {operations} operations");
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using AiGateway.Ledger;
 using AiGateway.Notifications;
 using AiGateway.Pricing;
+using AiGateway.Storage;
 using AiGateway.Tests.Ledger;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -224,8 +225,8 @@ public abstract class LedgerNotificationTests<TFixture>(TFixture db) : IClassFix
         await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromCredits(20), null, 30, "later", null);
         await ledger.ReserveAsync(account, Credits.FromCredits(1), $"a-{account}"); // issues the plan's lots (expiring this month/day)
         var outbox = Outbox();
-        var first = new LotExpiryScanService(Ledger(outbox), outbox, _clock, NullLogger<LotExpiryScanService>.Instance);
-        var second = new LotExpiryScanService(Ledger(outbox), outbox, _clock, NullLogger<LotExpiryScanService>.Instance);
+        var first = new LotExpiryScanService(Ledger(outbox).Writer, outbox, _clock, NullLogger<LotExpiryScanService>.Instance);
+        var second = new LotExpiryScanService(Ledger(outbox).Writer, outbox, _clock, NullLogger<LotExpiryScanService>.Instance);
 
         var written = await Task.WhenAll(first.ScanAsync(), second.ScanAsync());
         var again = await first.ScanAsync();

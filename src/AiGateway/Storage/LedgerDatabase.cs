@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
-namespace AiGateway.Ledger;
+namespace AiGateway.Storage;
 
 /// <summary>Creates or upgrades the ledger schema at start-up and sets SQLite to WAL.</summary>
 public static class LedgerDatabase

@@ -2,7 +2,7 @@ using AiGateway.History;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace AiGateway.Ledger.EntityConfigurations;
+namespace AiGateway.Storage.EntityConfigurations;
 
 internal sealed class UsageRollupEntityTypeConfiguration : IEntityTypeConfiguration<UsageRollup>
 {

@@ -3,7 +3,7 @@ using AiGateway.Metering;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace AiGateway.Ledger.EntityConfigurations;
+namespace AiGateway.Storage.EntityConfigurations;
 
 internal sealed class VideoJobEntityTypeConfiguration : IEntityTypeConfiguration<VideoJob>
 {

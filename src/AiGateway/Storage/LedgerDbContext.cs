@@ -1,8 +1,9 @@
 using AiGateway.Accounts;
+using AiGateway.Ledger;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
-namespace AiGateway.Ledger;
+namespace AiGateway.Storage;
 
 /// <summary>The one EF Core model of the gateway: accounts, keys, credit lots, holds, charges and call records.</summary>
 public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbContext(options)
@@ -38,7 +39,7 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     public DbSet<Metering.VideoJob> VideoJobs => Set<Metering.VideoJob>();
 
     /// <summary>One record per metered client request.</summary>
-    public DbSet<Metering.CallRecord> CallRecords => Set<Metering.CallRecord>();
+    public DbSet<CallRecord> CallRecords => Set<CallRecord>();
 
     /// <summary>Hourly sums of each account's calls, read by usage summaries (maintained by <c>History.UsageRollupStep</c>).</summary>
     public DbSet<History.UsageRollup> UsageRollups => Set<History.UsageRollup>();

@@ -2,7 +2,7 @@ using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
-namespace AiGateway.Ledger;
+namespace AiGateway.Storage;
 
 /// <summary>
 /// Sets every SQLite connection the gateway opens to <c>synchronous=NORMAL</c> (in WAL mode a commit then survives a

@@ -1,16 +1,22 @@
+using AiGateway.Ledger;
 using Microsoft.EntityFrameworkCore;
 
-namespace AiGateway.Ledger;
+namespace AiGateway.Storage;
 
 /// <summary>Registers the ledger database (SQLite by default, PostgreSQL by configuration).</summary>
 public static class LedgerStorageExtensions
 {
-    /// <summary>Adds <see cref="LedgerDbContext"/> using <c>Ledger:Provider</c> (Sqlite | Postgres) and <c>ConnectionStrings:Ledger</c>.</summary>
+    /// <summary>
+    /// Adds <see cref="LedgerDbContext"/> using <c>Ledger:Provider</c> (Sqlite | Postgres) and <c>ConnectionStrings:Ledger</c>,
+    /// and the process's one <see cref="DatabaseWriter"/>.
+    /// </summary>
     public static IServiceCollection AddLedgerStorage(this IServiceCollection services, IConfiguration configuration)
     {
         // Read when the first context is built, not now: hosts (and tests) may still add configuration sources.
         services.AddDbContextPool<LedgerDbContext>((sp, options) => Configure(options, sp.GetRequiredService<IConfiguration>()));
         services.AddPooledDbContextFactory<LedgerDbContext>((sp, options) => Configure(options, sp.GetRequiredService<IConfiguration>()));
+        services.AddSingleton(sp => new DatabaseWriter(sp.GetRequiredService<IDbContextFactory<LedgerDbContext>>(),
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<LedgerOptions>>().Value.SqliteGroupCommitMaxOperations));
         return services;
     }
 

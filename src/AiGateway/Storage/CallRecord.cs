@@ -1,4 +1,4 @@
-namespace AiGateway.Metering;
+namespace AiGateway.Storage;
 
 /// <summary>One metered client request, as recorded after it ended: what it used, what it cost, how it went.</summary>
 public sealed class CallRecord

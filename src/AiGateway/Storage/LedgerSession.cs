@@ -2,12 +2,13 @@ using System.Data;
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
 
-namespace AiGateway.Ledger;
+namespace AiGateway.Storage;
 
 /// <summary>
 /// One write transaction on the ledger through a DbContext's connection, with parameterized raw SQL:
 /// EF change tracking per operation is too slow for the reserve/settle hot path.
-/// SQLite: <c>BEGIN IMMEDIATE</c> takes the database write lock up front, so a read-check-write cannot interleave.
+/// SQLite: the operation is a savepoint in the write group's transaction, which <c>BEGIN IMMEDIATE</c> opened with the
+/// database write lock taken up front, so a read-check-write cannot interleave (see <see cref="SqliteWriteGroup"/>).
 /// PostgreSQL: READ COMMITTED plus <c>SELECT ... FOR UPDATE</c> on the account's <c>ledger_accounts</c> row
 /// serializes that account's movements across all gateway instances.
 /// </summary>
@@ -15,9 +16,9 @@ internal sealed class LedgerSession : IAsyncDisposable
 {
     private readonly LedgerConnectionPool _pool;
     private readonly LedgerConnection _connection;
-    // Null on SQLite: there the transaction is driven by cached BEGIN IMMEDIATE/COMMIT commands (see BeginAsync).
+    // PostgreSQL's transaction; null on SQLite, where the group's connection is inside BEGIN IMMEDIATE and this
+    // operation is a savepoint in it (see SqliteWriteGroup).
     private readonly DbTransaction? _transaction;
-    private readonly SemaphoreSlim? _gate;
     // Set when this session is one operation of a SQLite group commit (a savepoint in the group's transaction).
     private readonly SqliteWriteGroup? _group;
     private readonly List<DbCommand> _ownedCommands = [];
@@ -34,13 +35,11 @@ internal sealed class LedgerSession : IAsyncDisposable
         foreach (var action in _afterCommit) action();
     }
 
-    private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SemaphoreSlim? gate,
-        SqliteWriteGroup? group = null)
+    private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SqliteWriteGroup? group = null)
     {
         _pool = pool;
         _connection = connection;
         _transaction = transaction;
-        _gate = gate;
         _group = group;
     }
 
@@ -48,48 +47,24 @@ internal sealed class LedgerSession : IAsyncDisposable
     public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, SqliteWriteGroup group, CancellationToken cancellationToken)
     {
         var connection = await group.JoinAsync(cancellationToken);
-        return new LedgerSession(pool, connection, null, null, group);
+        return new LedgerSession(pool, connection, null, group);
     }
 
     /// <summary>True on PostgreSQL, false on SQLite.</summary>
     public bool IsPostgres => _connection.IsPostgres;
 
-    /// <summary>Rents a connection and begins the write transaction; <paramref name="sqliteGate"/> queues this process's SQLite writers.</summary>
-    public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, SemaphoreSlim? sqliteGate, CancellationToken cancellationToken)
+    /// <summary>PostgreSQL: rents a connection and begins a READ COMMITTED write transaction (SQLite joins the group commit instead).</summary>
+    public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, CancellationToken cancellationToken)
     {
-        // Queue on the gate before renting: waiting writers then hold no connection (1,000 settles at once would
-        // otherwise open 1,000 SQLite connections, each with its own cache).
-        var gateTaken = false;
-        if (sqliteGate is not null)
-        {
-            await sqliteGate.WaitAsync(cancellationToken);
-            gateTaken = true;
-        }
-        LedgerConnection connection;
+        var connection = await pool.RentAsync(cancellationToken);
         try
         {
-            connection = await pool.RentAsync(cancellationToken);
+            if (!connection.IsPostgres) throw new InvalidOperationException("SQLite ledger writes run in the write group (SqliteWriteGroup).");
+            var transaction = await connection.Connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+            return new LedgerSession(pool, connection, transaction);
         }
         catch
         {
-            if (gateTaken) sqliteGate!.Release();
-            throw;
-        }
-        try
-        {
-            if (connection.Connection is SqliteConnection sqlite)
-            {
-                // BEGIN IMMEDIATE takes the write lock now (waiting on SQLITE_BUSY up to the command timeout).
-                // Issued as a reused, prepared command rather than SqliteTransaction, which prepares it anew each time.
-                await connection.ExecuteAsync("BEGIN IMMEDIATE", cancellationToken);
-                return new LedgerSession(pool, connection, null, gateTaken ? sqliteGate : null);
-            }
-            var pgTx = await connection.Connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
-            return new LedgerSession(pool, connection, pgTx, null);
-        }
-        catch
-        {
-            if (gateTaken) sqliteGate!.Release();
             await pool.ReturnAsync(connection, healthy: false);
             throw;
         }
@@ -178,13 +153,12 @@ internal sealed class LedgerSession : IAsyncDisposable
             RunAfterCommit();
             return;
         }
-        if (_transaction is not null) await _transaction.CommitAsync();
-        else await _connection.ExecuteAsync("COMMIT");
+        await _transaction!.CommitAsync();
         _completed = true;
         RunAfterCommit();
     }
 
-    /// <summary>Rolls back unless committed, returns the connection and frees the in-process gate.</summary>
+    /// <summary>Rolls back unless committed (SQLite: this operation's savepoint) and returns the connection.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_group is not null)
@@ -200,8 +174,7 @@ internal sealed class LedgerSession : IAsyncDisposable
         var healthy = true;
         try
         {
-            if (!_completed && _transaction is not null) await _transaction.RollbackAsync();
-            else if (!_completed) await _connection.ExecuteAsync("ROLLBACK");
+            if (!_completed) await _transaction!.RollbackAsync();
         }
         catch (Exception)
         {
@@ -211,8 +184,7 @@ internal sealed class LedgerSession : IAsyncDisposable
         finally
         {
             foreach (var command in _ownedCommands) await command.DisposeAsync();
-            if (_transaction is not null) await _transaction.DisposeAsync();
-            _gate?.Release();
+            await _transaction!.DisposeAsync();
             await _pool.ReturnAsync(_connection, healthy);
         }
     }

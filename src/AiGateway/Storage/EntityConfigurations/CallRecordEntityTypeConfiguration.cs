@@ -1,8 +1,7 @@
-using AiGateway.Metering;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace AiGateway.Ledger.EntityConfigurations;
+namespace AiGateway.Storage.EntityConfigurations;
 
 internal sealed class CallRecordEntityTypeConfiguration : IEntityTypeConfiguration<CallRecord>
 {

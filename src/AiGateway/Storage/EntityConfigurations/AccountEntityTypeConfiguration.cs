@@ -2,7 +2,7 @@ using AiGateway.Accounts;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
-namespace AiGateway.Ledger.EntityConfigurations;
+namespace AiGateway.Storage.EntityConfigurations;
 
 internal sealed class AccountEntityTypeConfiguration : IEntityTypeConfiguration<Account>
 {

@@ -1,4 +1,4 @@
-namespace AiGateway.Ledger;
+namespace AiGateway.Storage;
 
 /// <summary>
 /// Group commit for this process's SQLite ledger writers. SQLite has one writer at a time, and each commit writes the
@@ -9,9 +9,9 @@ namespace AiGateway.Ledger;
 /// it holds <see cref="_maxOps"/> operations. An operation's <see cref="LedgerSession.CommitAsync"/> returns only
 /// after the shared commit is durable, and throws if it failed, so callers see exactly what they saw with one
 /// transaction each. The gate is held only while an operation runs, never while it waits for the commit.
-/// A group holds SQLite's write lock while open, so it must never wait on a busy thread pool: a watchdog thread
-/// commits any group left open longer than <see cref="MaxOpen"/> (e.g. when other connections, in this process or
-/// another, are blocking the pool's threads waiting for that very lock).
+/// A group holds SQLite's write lock while open, so it must never wait on a busy thread pool: a watchdog thread owned by
+/// the group commits it when left open longer than <see cref="MaxOpen"/> (e.g. when other connections, in this process
+/// or another, are blocking the pool's threads waiting for that very lock).
 /// </summary>
 internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : IAsyncDisposable
 {
@@ -30,26 +30,57 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
 
     /// <summary>How long a group may stay open before the watchdog commits it.</summary>
     private static readonly TimeSpan MaxOpen = TimeSpan.FromMilliseconds(2);
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<SqliteWriteGroup, long> OpenGroups = new();
-    private static readonly AutoResetEvent WatchdogWake = new(false);
-    private static readonly Lazy<Thread> Watchdog = new(() =>
-    {
-        var thread = new Thread(WatchOpenGroups) { IsBackground = true, Name = "ledger group-commit watchdog" };
-        thread.Start();
-        return thread;
-    });
 
-    private static void WatchOpenGroups()
+    /// <summary>How long the watchdog thread waits without an open group before it ends (the next group starts it again).</summary>
+    private static readonly TimeSpan WatchdogIdleExit = TimeSpan.FromSeconds(1);
+
+    // The watchdog is this group's own thread, not a pool thread (see the class comment). It runs only while groups are
+    // being opened: an idle or disposed group has none, so an undisposed group leaks no thread.
+    private readonly object _watchdogLock = new();
+    private Thread? _watchdog;
+    private bool _disposed;
+    // Stopwatch timestamp at which the open group began; 0 while none is open (written under _gate, read by the watchdog).
+    private long _openedAt;
+
+    /// <summary>Marks the group just opened (gate held) and makes sure the watchdog runs.</summary>
+    private void WatchOpenGroup()
+    {
+        lock (_watchdogLock)
+        {
+            Volatile.Write(ref _openedAt, System.Diagnostics.Stopwatch.GetTimestamp());
+            if (_watchdog is null)
+            {
+                _watchdog = new Thread(RunWatchdog) { IsBackground = true, Name = "ledger group-commit watchdog" };
+                _watchdog.Start();
+            }
+            else
+            {
+                Monitor.Pulse(_watchdogLock);
+            }
+        }
+    }
+
+    /// <summary>Marks that no group is open (gate held).</summary>
+    private void UnwatchOpenGroup() => Volatile.Write(ref _openedAt, 0);
+
+    private void RunWatchdog()
     {
         while (true)
         {
-            if (OpenGroups.IsEmpty) WatchdogWake.WaitOne();
-            Thread.Sleep(MaxOpen);
-            var now = System.Diagnostics.Stopwatch.GetTimestamp();
-            foreach (var (group, openedAt) in OpenGroups)
+            lock (_watchdogLock)
             {
-                if (System.Diagnostics.Stopwatch.GetElapsedTime(openedAt, now) >= MaxOpen) group.CommitIfIdle();
+                while (Volatile.Read(ref _openedAt) == 0 || _disposed)
+                {
+                    if (_disposed || !Monitor.Wait(_watchdogLock, WatchdogIdleExit) && Volatile.Read(ref _openedAt) == 0)
+                    {
+                        _watchdog = null;
+                        return;
+                    }
+                }
             }
+            Thread.Sleep(MaxOpen);
+            var openedAt = Volatile.Read(ref _openedAt);
+            if (openedAt != 0 && System.Diagnostics.Stopwatch.GetElapsedTime(openedAt) >= MaxOpen) CommitIfIdle();
         }
     }
 
@@ -93,9 +124,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
                 _connection = connection;
                 _committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _ops = 0;
-                OpenGroups[this] = System.Diagnostics.Stopwatch.GetTimestamp();
-                _ = Watchdog.Value;
-                if (OpenGroups.Count == 1) WatchdogWake.Set();
+                WatchOpenGroup();
             }
             try
             {
@@ -165,7 +194,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         }
     }
 
-    /// <summary>Commits what is open and stops grouping.</summary>
+    /// <summary>Commits what is open, stops grouping and ends the watchdog thread.</summary>
     public async ValueTask DisposeAsync()
     {
         await _gate.WaitAsync();
@@ -176,6 +205,11 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         finally
         {
             _gate.Release();
+        }
+        lock (_watchdogLock)
+        {
+            _disposed = true;
+            Monitor.Pulse(_watchdogLock);
         }
     }
 
@@ -216,7 +250,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         _connection = null;
         _committed = null;
         _ops = 0;
-        OpenGroups.TryRemove(this, out _);
+        UnwatchOpenGroup();
         try
         {
             await connection.ExecuteAsync("COMMIT");
@@ -242,7 +276,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         _connection = null;
         _committed = null;
         _ops = 0;
-        OpenGroups.TryRemove(this, out _);
+        UnwatchOpenGroup();
         await RollBackQuietlyAsync(connection);
         await pool.ReturnAsync(connection, healthy: false);
         committed.TrySetException(error);

@@ -1,11 +1,12 @@
 using System.Data.Common;
 using System.Reflection;
+using AiGateway.Ledger;
 using Microsoft.EntityFrameworkCore;
 
-namespace AiGateway.Ledger.Migrations;
+namespace AiGateway.Storage.Migrations;
 
 /// <summary>
-/// Applies the checked-in SQL migrations of the configured provider (<c>Ledger/Migrations/{Sqlite|Postgres}/NNNN_name.sql</c>,
+/// Applies the checked-in SQL migrations of the configured provider (<c>Storage/Migrations/{Sqlite|Postgres}/NNNN_name.sql</c>,
 /// embedded) in order, each once, recording them in <c>schema_migrations</c>. Several instances may start at once: each
 /// migration's row is inserted first, in the same transaction as its script, so only one instance applies it.
 /// </summary>
@@ -24,7 +25,7 @@ public static class SchemaMigrator
     public static IReadOnlyList<(string Id, string Sql)> Scripts(string providerFolder)
     {
         var assembly = typeof(SchemaMigrator).Assembly;
-        var prefix = $"{assembly.GetName().Name}.Ledger.Migrations.{providerFolder}.";
+        var prefix = $"{assembly.GetName().Name}.Storage.Migrations.{providerFolder}.";
         return assembly.GetManifestResourceNames()
             .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal)
                         && !n.EndsWith(".model.sql", StringComparison.Ordinal))
@@ -38,7 +39,7 @@ public static class SchemaMigrator
     public static string ModelSnapshot(string providerFolder)
     {
         var assembly = typeof(SchemaMigrator).Assembly;
-        return Read(assembly, $"{assembly.GetName().Name}.Ledger.Migrations.{providerFolder}.model.sql");
+        return Read(assembly, $"{assembly.GetName().Name}.Storage.Migrations.{providerFolder}.model.sql");
     }
 
     /// <summary>Applies every migration not applied yet; returns the ids applied now.</summary>

@@ -1,8 +1,9 @@
+using AiGateway.Accounts;
+using AiGateway.Ledger;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
-using AiGateway.Accounts;
 
-namespace AiGateway.Ledger.EntityConfigurations;
+namespace AiGateway.Storage.EntityConfigurations;
 
 // Column names are snake_case because the hot path uses raw SQL on both SQLite and PostgreSQL.
 internal sealed class CreditLotEntityTypeConfiguration : IEntityTypeConfiguration<CreditLot>
