@@ -127,7 +127,11 @@ public sealed partial class CreditLedger
         {
             if (!await reader.ReadAsync()) return SettleResult.Nothing(SettleStatus.NotFound, Credits.Zero);
             totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), null);
-            if (_notify is not null) low = Notifications.NotificationOutbox.ReadLowBalance(reader, 2);
+            if (_notify is not null)
+            {
+                await reader.NextResultAsync();
+                if (await reader.ReadAsync()) low = Notifications.NotificationOutbox.ReadLowBalance(reader, 0);
+            }
             await reader.NextResultAsync();
             await reader.ReadAsync();
             totals.Leased = reader.GetInt64(0);
@@ -143,15 +147,16 @@ public sealed partial class CreditLedger
     }
 
     /// <summary>
-    /// Locks the account of the hold <c>@r</c> and reads its totals; with notifications on, also its low-balance state
-    /// (a join on its primary key in the same statement, so settling costs no extra round trip).
+    /// Locks the account of the hold <c>@r</c> and reads its totals; with notifications on, then its low-balance state in a
+    /// statement of its own in the same batch (no extra round trip). Its own statement, after the lock: on PostgreSQL
+    /// (READ COMMITTED) a statement reads the snapshot taken when it started, so a join inside the locking SELECT could miss
+    /// a re-arm committed while it waited for the lock.
     /// </summary>
     private string LockHoldAccountSql(LedgerSession s) =>
-        (_notify is null
-            ? "SELECT s.held, s.overage FROM ledger_accounts s"
-            : $"SELECT s.held, s.overage, {Notifications.NotificationOutbox.LowBalanceColumns} FROM ledger_accounts s " +
-              "LEFT JOIN notification_accounts n ON n.account_id = s.account_id") +
-        " WHERE s.account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)" + (s.IsPostgres ? " FOR UPDATE OF s" : "");
+        "SELECT held, overage FROM ledger_accounts WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)" +
+        (s.IsPostgres ? " FOR UPDATE" : "") +
+        (_notify is null ? "" : $";\nSELECT {Notifications.NotificationOutbox.LowBalanceColumns} FROM notification_accounts n " +
+            "WHERE n.account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)");
 
     /// <summary>What a settlement read with its lock: the spendable lots that may pay, the sum of all spendable lots, the low-balance state.</summary>
     private sealed record SettleContext(List<SpendableLot> Lots, long LotsTotal, Notifications.NotificationOutbox.LowBalanceState? Low);
