@@ -11,4 +11,6 @@ namespace AiGateway.Ledger;
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
 [JsonSerializable(typeof(CallRecord))]
+[JsonSerializable(typeof(List<CallRecord>))]
+[JsonSerializable(typeof(IReadOnlyList<CallRecord>))]
 internal sealed partial class CallRecordJson : JsonSerializerContext;

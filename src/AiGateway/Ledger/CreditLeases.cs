@@ -27,6 +27,8 @@ public sealed class CreditLeases : BackgroundService
     private readonly ConcurrentDictionary<Guid, AccountLease> _accounts = new();
     private readonly Channel<BatchItem> _queue =
         Channel.CreateBounded<BatchItem>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
+    // Admission markers whose calls are all recorded: deleted by the next batch or refresh.
+    private readonly ConcurrentQueue<long> _finishedMarkers = new();
     private readonly long _minFree;
     private volatile bool _ready;
     private volatile bool _stopping;
@@ -68,7 +70,21 @@ public sealed class CreditLeases : BackgroundService
         /// <summary>Micro-credits held.</summary>
         public long Amount { get; } = amount;
 
+        /// <summary>The durable marker of the call's admission (null: none was asked for, or the call is recorded).</summary>
+        internal AdmissionMarker? Marker;
+
         internal bool Resolve() => Interlocked.Exchange(ref _resolved, 1) == 0;
+    }
+
+    /// <summary>One admission marker row in memory: deleted once every call it covers is recorded.</summary>
+    internal sealed class AdmissionMarker(long id, int calls, ConcurrentQueue<long> finished)
+    {
+        private int _outstanding = calls;
+
+        public void Recorded()
+        {
+            if (Interlocked.Decrement(ref _outstanding) == 0) finished.Enqueue(id);
+        }
     }
 
     /// <summary>The in-memory state of one account's lease (fields under the object's lock).</summary>
@@ -91,14 +107,40 @@ public sealed class CreditLeases : BackgroundService
         public long Used => Reserved + Pending;
     }
 
-    private sealed record BatchItem(CreditLedger.LeasedSettlement? Settlement, CallRecord? Record, TaskCompletionSource<SettleResult?> Done);
+    /// <summary>A settlement, a call record, or (with <paramref name="Admitted"/>) a call's admission marker to write.</summary>
+    private sealed record BatchItem(
+        CreditLedger.LeasedSettlement? Settlement, CallRecord? Record, TaskCompletionSource<SettleResult?> Done, LeasedHold? Admitted = null);
 
     /// <summary>
     /// Holds <paramref name="amount"/> for a call against this instance's lease of the account, taking or growing the
     /// lease in one transaction when needed. Null: hold exactly in the database (credits too low for a lease, leases
-    /// off, or an unknown account).
+    /// off, or an unknown account). With an <paramref name="interruptedRecord"/>, the hold is returned only once the
+    /// call's admission marker carrying that record is durable (written with other calls' in the next batch): should
+    /// this instance die before the call is recorded, the record is stored as the call's (see
+    /// <see cref="CreditLedger.ResolveAdmissionsAsync"/>). Call <see cref="Recorded"/> once the call's record is stored.
     /// </summary>
-    public async Task<(LeasedHold Hold, Credits AvailableAfter)?> TryReserveAsync(Guid accountId, Credits amount, CancellationToken cancellationToken)
+    public async Task<(LeasedHold Hold, Credits AvailableAfter)?> TryReserveAsync(
+        Guid accountId, Credits amount, CancellationToken cancellationToken, CallRecord? interruptedRecord = null)
+    {
+        var reserved = await TryReserveInMemoryAsync(accountId, amount, cancellationToken);
+        if (reserved is not { } held || interruptedRecord is null) return reserved;
+        try
+        {
+            await EnqueueAsync(null, interruptedRecord, held.Hold);
+        }
+        catch
+        {
+            // No marker, no call: the hold goes back to the lease (the caller fails closed, as when the ledger is down).
+            Release(held.Hold);
+            throw;
+        }
+        return held;
+    }
+
+    /// <summary>The call's record is stored (or journaled with its settlement): its admission marker is no longer needed.</summary>
+    public void Recorded(LeasedHold hold) => Interlocked.Exchange(ref hold.Marker, null)?.Recorded();
+
+    private async Task<(LeasedHold Hold, Credits AvailableAfter)?> TryReserveInMemoryAsync(Guid accountId, Credits amount, CancellationToken cancellationToken)
     {
         if (!Active || amount.Micro <= 0) return null;
         var now = _time.GetUtcNow().UtcTicks;
@@ -239,26 +281,27 @@ public sealed class CreditLeases : BackgroundService
     public async Task<SettleResult> ReplayAsync(Guid accountId, string requestId, Credits actual) =>
         // No lease is lowered: the lease this charge came from was lowered in memory when the batch failed, and the row
         // (if it still exists) is sized anew by now; over-counting it until then is the safe side.
-        (await _ledger.SettleLeasedBatchAsync([new CreditLedger.LeasedSettlement(accountId, requestId, actual.Micro, actual.Micro, null, null, 0)], []))[0];
+        (await _ledger.SettleLeasedBatchAsync([new CreditLedger.LeasedSettlement(accountId, requestId, actual.Micro, actual.Micro, null, null, 0)], [])).Settled[0];
 
     /// <summary>Stores a call record in the next batch (with the settlements of other calls); returns once committed.</summary>
     public Task WriteRecordAsync(CallRecord record) => EnqueueAsync(null, record);
 
-    private async Task<SettleResult?> EnqueueAsync(CreditLedger.LeasedSettlement? settlement, CallRecord? record)
+    private async Task<SettleResult?> EnqueueAsync(CreditLedger.LeasedSettlement? settlement, CallRecord? record, LeasedHold? admitted = null)
     {
-        if (_stopping)
-        {
-            return (await WriteOneAsync(settlement, record));
-        }
         var done = new TaskCompletionSource<SettleResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _queue.Writer.WriteAsync(new BatchItem(settlement, record, done));
+        var item = new BatchItem(settlement, record, done, admitted);
+        if (_stopping) return await WriteOneAsync(item);
+        await _queue.Writer.WriteAsync(item);
         return await done.Task;
     }
 
-    private async Task<SettleResult?> WriteOneAsync(CreditLedger.LeasedSettlement? settlement, CallRecord? record)
+    private async Task<SettleResult?> WriteOneAsync(BatchItem item)
     {
-        var results = await _ledger.SettleLeasedBatchAsync(settlement is null ? [] : [settlement], record is null ? [] : [record]);
-        return settlement is null ? null : results[0];
+        var admission = item.Admitted is null ? null : new CreditLedger.AdmissionBatch(InstanceId, [item.Record!], []);
+        var result = await _ledger.SettleLeasedBatchAsync(
+            item.Settlement is null ? [] : [item.Settlement], item.Record is null || item.Admitted is not null ? [] : [item.Record], admission);
+        if (item.Admitted is not null) item.Admitted.Marker = new AdmissionMarker(result.MarkerId!.Value, 1, _finishedMarkers);
+        return item.Settlement is null ? null : result.Settled[0];
     }
 
     /// <summary>Micro-credits this instance's calls hold in memory (or wait to have written) for the account.</summary>
@@ -312,9 +355,13 @@ public sealed class CreditLeases : BackgroundService
             {
                 if (!_ready)
                 {
-                    // A restart of this instance: whatever it leased before the crash is returned at once.
+                    // A restart of this instance: whatever it leased before the crash is returned at once, and the calls it had
+                    // admitted but not recorded are stored as interrupted.
                     var returned = await _ledger.ReturnLeasesAsync(InstanceId, stoppingToken);
                     if (returned > 0) _logger.LogInformation("Returned {Count} credit leases held by this instance ({Instance}) before it restarted", returned, InstanceId);
+                    int interrupted;
+                    while ((interrupted = await _ledger.ResolveAdmissionsAsync(InstanceId, stoppingToken)) > 0)
+                        _logger.LogInformation("Recorded {Count} calls this instance ({Instance}) admitted before it restarted as interrupted", interrupted, InstanceId);
                     _ready = true;
                 }
                 else
@@ -350,7 +397,17 @@ public sealed class CreditLeases : BackgroundService
     /// <summary>Renews every lease in one transaction; applies admin changes and recalls; re-sizes or returns leases as needed.</summary>
     internal async Task RefreshAsync(CancellationToken cancellationToken)
     {
-        var rows = await _ledger.RenewLeasesAsync(InstanceId, cancellationToken);
+        var finished = TakeFinishedMarkers();
+        List<(Guid AccountId, long Amount, long ExpiresAtTicks, bool Recall)> rows;
+        try
+        {
+            rows = await _ledger.RenewLeasesAsync(InstanceId, cancellationToken, finished);
+        }
+        catch
+        {
+            foreach (var id in finished) _finishedMarkers.Enqueue(id);
+            throw;
+        }
         var now = _time.GetUtcNow().UtcTicks;
         var seen = new HashSet<Guid>();
         var resize = new List<(Guid, AccountLease, bool ReturnOnly)>();
@@ -412,25 +469,45 @@ public sealed class CreditLeases : BackgroundService
         }
     }
 
+    private List<long> TakeFinishedMarkers()
+    {
+        var finished = new List<long>();
+        while (finished.Count < 1000 && _finishedMarkers.TryDequeue(out var id)) finished.Add(id);
+        return finished;
+    }
+
     private async Task WriteBatchAsync(List<BatchItem> batch)
     {
         var settlements = batch.Where(b => b.Settlement is not null).ToList();
+        var admitted = batch.Where(b => b.Admitted is not null).ToList();
+        var finished = TakeFinishedMarkers();
         try
         {
-            var results = await _ledger.SettleLeasedBatchAsync(
-                settlements.Select(b => b.Settlement!).ToList(), batch.Where(b => b.Record is not null).Select(b => b.Record!).ToList());
-            for (var i = 0; i < settlements.Count; i++) settlements[i].Done.TrySetResult(results[i]);
+            // One marker row for every call admitted since the last batch.
+            var admission = admitted.Count > 0 || finished.Count > 0
+                ? new CreditLedger.AdmissionBatch(InstanceId, admitted.Select(b => b.Record!).ToList(), finished)
+                : null;
+            var result = await _ledger.SettleLeasedBatchAsync(
+                settlements.Select(b => b.Settlement!).ToList(), batch.Where(b => b.Record is not null && b.Admitted is null).Select(b => b.Record!).ToList(),
+                admission);
+            if (result.MarkerId is { } markerId)
+            {
+                var marker = new AdmissionMarker(markerId, admitted.Count, _finishedMarkers);
+                foreach (var item in admitted) item.Admitted!.Marker = marker;
+            }
+            for (var i = 0; i < settlements.Count; i++) settlements[i].Done.TrySetResult(result.Settled[i]);
             foreach (var item in batch) item.Done.TrySetResult(null);
         }
         catch (Exception ex)
         {
+            foreach (var id in finished) _finishedMarkers.Enqueue(id);
             // One bad item (or a database hiccup) must not sink the others: write them one by one.
             _logger.LogWarning(ex, "A ledger batch of {Count} items failed; writing them one by one", batch.Count);
             foreach (var item in batch)
             {
                 try
                 {
-                    item.Done.TrySetResult(await WriteOneAsync(item.Settlement, item.Record));
+                    item.Done.TrySetResult(await WriteOneAsync(item));
                 }
                 catch (Exception one)
                 {

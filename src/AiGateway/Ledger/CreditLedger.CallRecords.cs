@@ -48,8 +48,19 @@ public sealed partial class CreditLedger
         await s.ExecuteAsync(InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", CallRecordParameters(s, record));
     }
 
-    /// <summary>Inserts one call record in the session's transaction (the lease batches carry records too).</summary>
-    private static Task InsertCallRecordAsync(LedgerSession s, CallRecord r) => s.ExecuteAsync(InsertCallRecordSql, CallRecordParameters(s, r));
+    /// <summary>
+    /// Inserts one call record in the session's transaction (the lease batches carry records too). An existing record
+    /// gives way only when it is <c>interrupted</c>: the sweep resolved the call's admission marker while this instance
+    /// could not renew it (e.g. it lost the database), and the call did end; any other existing record is kept.
+    /// </summary>
+    private static async Task InsertCallRecordAsync(LedgerSession s, CallRecord r)
+    {
+        var parameters = CallRecordParameters(s, r);
+        if (await s.ExecuteAsync(InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", parameters) == 1) return;
+        if (await s.ExecuteAsync("DELETE FROM call_records WHERE request_id = @r AND usage_source = @interrupted",
+                ("@r", r.RequestId), ("@interrupted", CallRecord.InterruptedUsageSource)) == 1)
+            await s.ExecuteAsync(InsertCallRecordSql, parameters);
+    }
 
     private static (string Name, object? Value)[] CallRecordParameters(LedgerSession s, CallRecord r) =>
         [

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using AiGateway.Pricing;
 using AiGateway.Storage;
 
@@ -5,6 +6,12 @@ namespace AiGateway.Ledger;
 
 // Credit leases (see CreditLeases for the in-memory side): taking, resizing, renewing and returning an instance's
 // lease, and writing the settlements of leased calls in batches. Each is one transaction under the account lock.
+//
+// Lock order on PostgreSQL (SQLite has one writer at a time, so no row locks): a transaction takes the row lock of
+// every account it touches first — several accounts in one statement, ORDER BY account_id — and only then rows of
+// lots, holds and leases of those accounts; admission markers and call records (rows of no account) come last. So no
+// transaction ever waits for an account while holding a lease row another waits for: lease renewal, resize, recall
+// (under the reserving or revoking account's lock), settlement batches, exact holds and admin changes cannot deadlock.
 public sealed partial class CreditLedger
 {
     /// <summary>The lease an instance holds after <see cref="ResizeLeaseAsync"/>.</summary>
@@ -18,6 +25,18 @@ public sealed partial class CreditLedger
 
     /// <summary>One leased call to settle in a batch; <paramref name="LeaseDecrement"/> is what its charge takes off the instance's lease.</summary>
     internal sealed record LeasedSettlement(Guid AccountId, string RequestId, long Held, long Actual, CallScope? Scope, string? InstanceId, long LeaseDecrement);
+
+    /// <summary>
+    /// The admission side of a batch: the interrupted records of calls this instance admitted against its leases (one
+    /// marker row for all of them) and the markers whose calls are all recorded now (deleted).
+    /// </summary>
+    internal sealed record AdmissionBatch(string InstanceId, IReadOnlyList<CallRecord> Admitted, IReadOnlyList<long> Finished);
+
+    /// <summary>What a batch wrote: the settlements' results in order, and the id of the admission marker (null: none written).</summary>
+    internal sealed record LeaseBatchResult(SettleResult[] Settled, long? MarkerId);
+
+    /// <summary>Error text of a call resolved from an admission marker after it was charged but before its record was stored.</summary>
+    internal const string InterruptedAfterChargeError = "interrupted: the gateway stopped after the call was charged, before its record was stored";
 
     // Lots a lease may be sized from: unscoped (they pay for any call) and valid for the whole horizon.
     private const string LeasableSql = """
@@ -95,33 +114,151 @@ public sealed partial class CreditLedger
     /// <summary>
     /// Renews every live lease of the instance in one statement and returns them (account, amount, recall); an expired
     /// lease is not revived (others may already count its credits as free). Admin changes reach instances through this.
+    /// In the same transaction the instance's admission markers are renewed and the <paramref name="finished"/> ones
+    /// (every call recorded) deleted.
     /// </summary>
     internal async Task<List<(Guid AccountId, long Amount, long ExpiresAtTicks, bool Recall)>> RenewLeasesAsync(
-        string instanceId, CancellationToken cancellationToken)
+        string instanceId, CancellationToken cancellationToken, IReadOnlyCollection<long>? finished = null)
     {
         var nowTicks = _time.GetUtcNow().UtcTicks;
+        var expires = nowTicks + _options.LeaseTtl.Ticks;
         var leases = new List<(Guid, long, long, bool)>();
         await using var s = await BeginAsync(cancellationToken);
+        var locked = await LockLeaseAccountsAsync(s, "instance_id = @i AND expires_at > @now", ("@i", instanceId), ("@now", nowTicks));
         await using (var reader = await s.ReaderAsync(
-            """
+            $"""
             UPDATE credit_leases SET expires_at = CASE WHEN backed_until < @exp THEN backed_until ELSE @exp END
-            WHERE instance_id = @i AND expires_at > @now
+            WHERE instance_id = @i AND expires_at > @now{LockedOnly(locked)}
             RETURNING account_id, amount, expires_at, recall
             """,
-            ("@exp", nowTicks + _options.LeaseTtl.Ticks), ("@i", instanceId), ("@now", nowTicks)))
+            ("@exp", expires), ("@i", instanceId), ("@now", nowTicks), ("@locked", locked?.ToArray())))
         {
             while (await reader.ReadAsync())
                 leases.Add((LedgerSession.ReadGuid(reader, 0), reader.GetInt64(1), reader.GetInt64(2), reader.GetBoolean(3)));
         }
+        if (finished is { Count: > 0 }) await DeleteMarkersAsync(s, finished);
+        // Marker rows locked in id order (PostgreSQL), as the batches' deletes take them: no deadlock between the two.
+        await s.ExecuteAsync(
+            s.IsPostgres
+                ? "UPDATE lease_admissions SET expires_at = @exp WHERE id IN (SELECT id FROM lease_admissions WHERE instance_id = @i ORDER BY id FOR UPDATE)"
+                : "UPDATE lease_admissions SET expires_at = @exp WHERE instance_id = @i",
+            ("@exp", expires), ("@i", instanceId));
         await s.CommitAsync();
         return leases;
+    }
+
+    /// <summary>
+    /// PostgreSQL: locks (ORDER BY account_id, one statement) the accounts of the leases <paramref name="leaseFilter"/>
+    /// selects, before any lease row is touched (see the lock order above); returns them. Null on SQLite (one writer).
+    /// </summary>
+    private static async Task<List<Guid>?> LockLeaseAccountsAsync(LedgerSession s, string leaseFilter, params (string Name, object? Value)[] parameters)
+    {
+        if (!s.IsPostgres) return null;
+        var ids = new List<Guid>();
+        await using var reader = await s.ReaderAsync(
+            $"SELECT account_id FROM ledger_accounts WHERE account_id IN (SELECT account_id FROM credit_leases WHERE {leaseFilter}) ORDER BY account_id FOR UPDATE",
+            parameters);
+        while (await reader.ReadAsync()) ids.Add(reader.GetGuid(0));
+        return ids;
+    }
+
+    /// <summary>The condition limiting a lease statement to the accounts locked first (PostgreSQL), as parameter @locked.</summary>
+    private static string LockedOnly(List<Guid>? locked) => locked is null ? "" : " AND account_id = ANY(@locked)";
+
+    /// <summary>One statement for a set of ids whatever its size: an array on PostgreSQL, a JSON array on SQLite.</summary>
+    private static (string Condition, object Value) IdSet(LedgerSession s, string column, IReadOnlyCollection<long> ids) =>
+        s.IsPostgres
+            ? ($"{column} = ANY(@ids)", ids.ToArray())
+            : ($"{column} IN (SELECT value FROM json_each(@ids))", JsonSerializer.Serialize(ids));
+
+    /// <summary>Deletes admission markers; on PostgreSQL their rows are locked in id order first (as renewals lock them).</summary>
+    private static Task DeleteMarkersAsync(LedgerSession s, IReadOnlyCollection<long> ids)
+    {
+        var (condition, value) = IdSet(s, "id", ids);
+        return s.ExecuteAsync(
+            s.IsPostgres
+                ? $"DELETE FROM lease_admissions WHERE id IN (SELECT id FROM lease_admissions WHERE {condition} ORDER BY id FOR UPDATE)"
+                : $"DELETE FROM lease_admissions WHERE {condition}",
+            ("@ids", value));
+    }
+
+    /// <summary>
+    /// Resolves admission markers whose instance is gone: those of <paramref name="instanceId"/> (its restart: its calls
+    /// of before are gone), or, without it, every marker not renewed within <c>Ledger:LeaseTtl</c> (the sweep, on any
+    /// instance). Each call of a marker that has no record yet is stored as <c>interrupted</c>, nothing charged (or,
+    /// when its settlement was written but not its record, with that charge). One transaction per marker, which deletes
+    /// it: a marker is resolved once, and the unique request id keeps every call at one record on any number of
+    /// instances. Returns the records written.
+    /// </summary>
+    public async Task<int> ResolveAdmissionsAsync(string? instanceId = null, CancellationToken cancellationToken = default)
+    {
+        var nowTicks = _time.GetUtcNow().UtcTicks;
+        var due = new List<long>();
+        await using (var s = await BeginAsync(cancellationToken))
+        await using (var reader = await s.ReaderAsync(
+            instanceId is null
+                ? $"SELECT id FROM lease_admissions WHERE expires_at <= @now ORDER BY id LIMIT {SweepBatch}"
+                : $"SELECT id FROM lease_admissions WHERE instance_id = @i ORDER BY id LIMIT {SweepBatch}",
+            ("@now", nowTicks), ("@i", instanceId)))
+        {
+            while (await reader.ReadAsync()) due.Add(reader.GetInt64(0));
+        }
+        var written = 0;
+        foreach (var id in due)
+        {
+            await using var s = await BeginAsync(cancellationToken);
+            string? json;
+            // Claimed by deleting it (the owner may have renewed it meanwhile: then it is not due any more).
+            await using (var reader = await s.ReaderAsync(
+                instanceId is null
+                    ? "DELETE FROM lease_admissions WHERE id = @id AND expires_at <= @now RETURNING records"
+                    : "DELETE FROM lease_admissions WHERE id = @id RETURNING records",
+                ("@id", id), ("@now", nowTicks)))
+            {
+                json = await reader.ReadAsync() ? reader.GetString(0) : null;
+            }
+            if (json is null) continue;
+            List<CallRecord>? records;
+            try
+            {
+                records = JsonSerializer.Deserialize(json, CallRecordJson.Default.ListCallRecord);
+            }
+            catch (JsonException)
+            {
+                records = null; // never keep a marker that cannot be read
+            }
+            if (records is { Count: > 0 })
+            {
+                var charges = new Dictionary<string, (long Amount, long Overage)>();
+                object ids = s.IsPostgres ? records.Select(r => r.RequestId).ToArray() : JsonSerializer.Serialize(records.Select(r => r.RequestId));
+                await using (var reader = await s.ReaderAsync(
+                    $"SELECT request_id, amount, overage FROM credit_charges WHERE request_id {(s.IsPostgres ? "= ANY(@ids)" : "IN (SELECT value FROM json_each(@ids))")}",
+                    ("@ids", ids)))
+                {
+                    while (await reader.ReadAsync()) charges[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+                }
+                foreach (var record in records)
+                {
+                    if (charges.TryGetValue(record.RequestId, out var charge))
+                    {
+                        record.ChargedMicro = charge.Amount;
+                        record.OverageMicro = charge.Overage;
+                        record.Error = InterruptedAfterChargeError;
+                    }
+                    written += await s.ExecuteAsync(InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", CallRecordParameters(s, record));
+                }
+            }
+            await s.CommitAsync();
+        }
+        return written;
     }
 
     /// <summary>Returns every lease of the instance at once (start-up after a crash, or shutdown): its calls in flight are gone.</summary>
     internal async Task<int> ReturnLeasesAsync(string instanceId, CancellationToken cancellationToken = default)
     {
         await using var s = await BeginAsync(cancellationToken);
-        var count = await s.ExecuteAsync("DELETE FROM credit_leases WHERE instance_id = @i", ("@i", instanceId));
+        var locked = await LockLeaseAccountsAsync(s, "instance_id = @i", ("@i", instanceId));
+        var count = await s.ExecuteAsync($"DELETE FROM credit_leases WHERE instance_id = @i{LockedOnly(locked)}", ("@i", instanceId), ("@locked", locked?.ToArray()));
         await s.CommitAsync();
         return count;
     }
@@ -131,7 +268,8 @@ public sealed partial class CreditLedger
     {
         var nowTicks = _time.GetUtcNow().UtcTicks;
         await using var s = await BeginAsync(cancellationToken);
-        var count = await s.ExecuteAsync("DELETE FROM credit_leases WHERE expires_at <= @now", ("@now", nowTicks));
+        var locked = await LockLeaseAccountsAsync(s, "expires_at <= @now", ("@now", nowTicks));
+        var count = await s.ExecuteAsync($"DELETE FROM credit_leases WHERE expires_at <= @now{LockedOnly(locked)}", ("@now", nowTicks), ("@locked", locked?.ToArray()));
         await s.CommitAsync();
         return count;
     }
@@ -150,13 +288,22 @@ public sealed partial class CreditLedger
     /// debt and the instance's lease (reduced by what its calls were charged). Burn-down order, scopes and overage as
     /// in <see cref="SettleAsync"/>: the charge is made whatever it is (the call was delivered).
     /// </summary>
-    internal async Task<SettleResult[]> SettleLeasedBatchAsync(IReadOnlyList<LeasedSettlement> items, IReadOnlyList<CallRecord> records)
+    internal async Task<LeaseBatchResult> SettleLeasedBatchAsync(
+        IReadOnlyList<LeasedSettlement> items, IReadOnlyList<CallRecord> records, AdmissionBatch? admission = null)
     {
         var results = new SettleResult[items.Count];
         var nowTicks = _time.GetUtcNow().UtcTicks;
         await using var s = await BeginAsync(CancellationToken.None);
-        // Accounts in a fixed order, so two instances' batches lock them in the same order (no deadlock on PostgreSQL).
-        foreach (var group in items.Select((item, index) => (item, index)).GroupBy(x => x.item.AccountId).OrderBy(g => g.Key))
+        var groups = items.Select((item, index) => (item, index)).GroupBy(x => x.item.AccountId).OrderBy(g => g.Key).ToList();
+        if (s.IsPostgres && groups.Count > 1)
+        {
+            // Every account of the batch locked first, in one statement in the database's order (see the lock order above).
+            await using var reader = await s.ReaderAsync(
+                "SELECT account_id FROM ledger_accounts WHERE account_id = ANY(@ids) ORDER BY account_id FOR UPDATE",
+                ("@ids", groups.Select(g => g.Key).ToArray()));
+            while (await reader.ReadAsync()) { }
+        }
+        foreach (var group in groups)
         {
             var accountId = group.Key;
             var id = s.Id(accountId);
@@ -275,8 +422,21 @@ public sealed partial class CreditLedger
                     before, before - chargedTotal, lastRequest, nowTicks);
             }
         }
+        // Rows of no account last: markers (deleted before records are inserted, as the sweep resolving a marker does), then records.
+        long? markerId = null;
+        if (admission is not null)
+        {
+            if (admission.Finished.Count > 0) await DeleteMarkersAsync(s, admission.Finished);
+            if (admission.Admitted.Count > 0)
+            {
+                markerId = await s.ScalarAsync(
+                    "INSERT INTO lease_admissions (instance_id, expires_at, records, created_at) VALUES (@i, @exp, @records, @now) RETURNING id",
+                    ("@i", admission.InstanceId), ("@exp", nowTicks + _options.LeaseTtl.Ticks),
+                    ("@records", JsonSerializer.Serialize(admission.Admitted, CallRecordJson.Default.IReadOnlyListCallRecord)), ("@now", nowTicks));
+            }
+        }
         foreach (var record in records) await InsertCallRecordAsync(s, record);
         await s.CommitAsync();
-        return results;
+        return new LeaseBatchResult(results, markerId);
     }
 }

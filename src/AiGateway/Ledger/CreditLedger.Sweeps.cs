@@ -5,10 +5,14 @@ public sealed partial class CreditLedger
 {
     private const int SweepBatch = 500;
 
-    /// <summary>Runs every periodic job once: expire holds past their TTL, record lot expiries, issue plan credits, delete expired leases.</summary>
+    /// <summary>
+    /// Runs every periodic job once: expire holds past their TTL, resolve the admission markers of dead instances, record
+    /// lot expiries, issue plan credits, delete expired leases.
+    /// </summary>
     public async Task SweepAsync(CancellationToken cancellationToken = default)
     {
         await ExpireHoldsAsync(cancellationToken);
+        await ResolveAdmissionsAsync(instanceId: null, cancellationToken);
         await ExpireLotsAsync(cancellationToken);
         await IssuePlanCreditsAsync(cancellationToken);
         await SweepExpiredLeasesAsync(cancellationToken);

@@ -51,12 +51,11 @@ public sealed class LedgerOptions
     public int SqliteGroupCommitMaxOperations { get; set; } = 64;
 
     /// <summary>
-    /// Credit leases: an instance takes a block of an account's credits in one transaction and holds calls against it
-    /// in memory, writing settled calls in batches. False (the default): every call holds and settles exactly in the
-    /// database. Off by default until leased calls cut by a crash leave an interrupted-call record as exact holds do
-    /// and the lease path's PostgreSQL lock order is tested (see README "Credit leases").
+    /// Credit leases (the default): an instance takes a block of an account's credits in one transaction and holds calls
+    /// against it in memory, writing settled calls in batches (see README "Credit leases"). False: every call holds and
+    /// settles exactly in the database.
     /// </summary>
-    public bool Leases { get; set; }
+    public bool Leases { get; set; } = true;
 
     /// <summary>How long a lease counts without renewal: a dead instance's lease returns to the account within this.</summary>
     public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(30);

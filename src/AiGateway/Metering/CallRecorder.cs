@@ -2,7 +2,7 @@ using AiGateway.Storage;
 namespace AiGateway.Metering;
 
 /// <summary>Step "record": writes one call record per metered client request, whatever its outcome.</summary>
-public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal journal, ILogger<CallRecorder> logger)
+public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal journal, Ledger.CreditLeases leases, ILogger<CallRecorder> logger)
 {
     /// <summary>Error text of an interrupted call's record.</summary>
     public const string InterruptedError = "interrupted: the gateway stopped before the call ended; not charged";
@@ -10,7 +10,20 @@ public sealed class CallRecorder(CallRecordWriter writer, SettlementJournal jour
     /// <summary>Stores the call's record; a storage failure is logged, never thrown at the client.</summary>
     public async Task RecordAsync(MeteredCall call, int statusCode, string? feature, string? task)
     {
-        var record = Build(call, statusCode, feature, task);
+        try
+        {
+            await StoreAsync(call, Build(call, statusCode, feature, task));
+        }
+        finally
+        {
+            // Stored or journaled: the admission marker of a leased call is no longer needed (a journaled record replaces
+            // an interrupted one when replayed).
+            if (call.LeasedHold is { } leased) leases.Recorded(leased);
+        }
+    }
+
+    private async Task StoreAsync(MeteredCall call, CallRecord record)
+    {
         if (call.Journaled)
         {
             // Its settlement waits in the journal; the record goes with it so both land together.

@@ -22,7 +22,7 @@ public sealed class CallSettler(
         public const string Pending = "pending";
 
         /// <summary>The gateway stopped before the call ended (its hold expired unresolved); nothing was charged.</summary>
-        public const string Interrupted = "interrupted";
+        public const string Interrupted = Storage.CallRecord.InterruptedUsageSource;
     }
 
     /// <summary>Charges the call for <paramref name="usage"/>; never cancelled by the client leaving (the upstream already did the work).</summary>

@@ -46,6 +46,9 @@ public sealed class CallRecord
     /// <summary>The HTTP status the client received.</summary>
     public int StatusCode { get; set; }
 
+    /// <summary>The usage source of a call the gateway stopped serving before it ended (nothing charged, unless shown).</summary>
+    public const string InterruptedUsageSource = "interrupted";
+
     /// <summary><c>provider</c> (usage reported), <c>estimated</c> (2xx without usage), <c>partial</c> (client left mid-stream), <c>none</c> (not charged).</summary>
     public required string UsageSource { get; set; }
 

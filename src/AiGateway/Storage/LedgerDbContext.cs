@@ -32,6 +32,9 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     /// <summary>Blocks of credits leased by gateway instances.</summary>
     public DbSet<CreditLease> CreditLeases => Set<CreditLease>();
 
+    /// <summary>Calls admitted against credit leases whose records are not stored yet (resolved as interrupted after a crash).</summary>
+    public DbSet<LeaseAdmission> LeaseAdmissions => Set<LeaseAdmission>();
+
     /// <summary>Credit ceilings of agent tasks.</summary>
     public DbSet<TaskBudget> TaskBudgets => Set<TaskBudget>();
 

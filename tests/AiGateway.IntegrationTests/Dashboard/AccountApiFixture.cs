@@ -56,8 +56,9 @@ public class AccountApiFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var upstream = (await SharedWireMock.GetAsync()).NewScope();
-        // The activity tests read each call's hold/settle/release entries: those are written by exact holds. (Calls held
-        // against a credit lease write one settle entry each and nothing for holds and releases, which stay in memory.)
+        // Exact holds, explicitly (leases are on by default): the activity tests read each call's hold/settle/release
+        // entries, which exact holds write. Calls held against a credit lease write one settle entry each (note
+        // "leased") and nothing for holds and releases, which stay in memory; the lease tests cover that path.
         var settings = await CreateSettingsAsync() ?? new Dictionary<string, string?>();
         settings["Ledger:Leases"] = "false";
         Gateway = new GatewayFactory(upstream, settings);

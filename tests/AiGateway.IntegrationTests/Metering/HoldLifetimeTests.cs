@@ -27,6 +27,10 @@ public sealed class HoldLifetimeTests : IAsyncLifetime
             ["Ledger:HoldTtl"] = HoldTtl.ToString("c", CultureInfo.InvariantCulture),
             ["Ledger:SweepInterval"] = "00:00:00.250",
             ["Metering:MaxAttempts"] = "1",
+            // Exact holds, explicitly (leases are on by default): these tests are about the hold row's expiry and its
+            // renewal while a call runs. A call held against a credit lease has no hold row; its cover is the lease,
+            // renewed by the instance (LedgerLeaseModelTests, CrashTests and LeaseAdmissionTests cover that path).
+            ["Ledger:Leases"] = "false",
         });
         // Streams dribble for 14 s, far past the hold TTL, and report 900 output tokens (0.9 credits of gpt-4o): close
         // to what each call holds, so calls admitted twice against the same credits show up as overage too.

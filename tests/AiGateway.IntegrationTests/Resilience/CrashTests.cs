@@ -16,8 +16,9 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private sealed record Outcome(string? RequestId, bool FullyReceived, string Kind, string? Error = null);
 
-    // Exact holds: a cut call's hold row carries its interrupted record. Credit leases: cut calls were held in memory
-    // (nothing to record or charge), the killed instance's lease returns when it restarts.
+    // Exact holds: a cut call's hold row carries its interrupted record. Credit leases: cut calls were held in memory,
+    // their interrupted records wait in admission markers (resolved when the killed instance restarts), and the killed
+    // instance's lease returns when it restarts.
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -78,7 +79,8 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
             await using var restarted = new GatewayProcess(environment);
             await restarted.StartAsync();
             var swept = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (await ActiveHoldsAsync(dbPath) > 0 && DateTime.UtcNow < swept) await Task.Delay(200);
+            while ((await ActiveHoldsAsync(dbPath) > 0 || await ScalarAsync(dbPath, "SELECT COUNT(*) FROM lease_admissions") > 0)
+                   && DateTime.UtcNow < swept) await Task.Delay(200);
 
             using var user = new HttpClient { BaseAddress = restarted.BaseAddress };
             user.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -96,6 +98,7 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
             var holds = await HoldsAsync(dbPath);
             var records = await RecordsAsync(dbPath);
             var expired = holds.Where(h => h.Value == "expired").Select(h => h.Key).ToList();
+            var leasedSettles = (await RequestIdsAsync(dbPath, "SELECT request_id FROM ledger_entries WHERE note = 'leased'")).ToHashSet();
             if (!leases) Assert.NotEmpty(expired);
             foreach (var requestId in expired)
             {
@@ -103,14 +106,26 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
                 Assert.Equal(("interrupted", 0L, "gpt-4o"), (record!.UsageSource, record.ChargedMicro, record.Model));
                 Assert.True(record.EstimateMicro > 0, $"interrupted call {requestId} lost its estimate");
             }
-            // Never for a call that was settled: its record (if the kill let it be written) is the real one.
-            Assert.All(holds.Where(h => h.Value == "settled"), h =>
+            // Never for a call whose exact hold was settled: its record (if the kill let it be written) is the real one.
+            Assert.All(holds.Where(h => h.Value == "settled" && !leasedSettles.Contains(h.Key)), h =>
                 Assert.False(records.TryGetValue(h.Key, out var r) && r.UsageSource == "interrupted", $"settled call {h.Key} recorded as interrupted"));
             Assert.All(interruptedViews.Where(v => expired.Contains(v["requestId"]!.GetValue<string>())), v =>
                 Assert.Equal(("interrupted", 0m), (v["usageSource"]!.GetValue<string>(), v["credits"]!.GetValue<decimal>())));
-            Assert.Equal(expired.Count, usage.Count(c => c!["usageSource"]!.GetValue<string>() == "interrupted"));
-
             var charges = await ChargesByRequestAsync(dbPath);
+            // Every call the kill cut before it was charged (leased or exact) is recorded once as interrupted, nothing charged.
+            var uncharged = outcomes.Where(o => !o.FullyReceived && o.RequestId is not null && !charges.ContainsKey(o.RequestId)).ToList();
+            Assert.NotEmpty(uncharged);
+            foreach (var cut in uncharged)
+            {
+                Assert.True(records.TryGetValue(cut.RequestId!, out var record), $"{cut.Kind} call {cut.RequestId} was cut by the kill before it was charged but has no call record");
+                Assert.Equal(("interrupted", 0L, "gpt-4o"), (record!.UsageSource, record.ChargedMicro, record.Model));
+                Assert.True(record.EstimateMicro > 0, $"interrupted call {cut.RequestId} lost its estimate");
+            }
+            // An interrupted record shows what its call was charged (nothing, unless its charge was written before the kill).
+            var chargedMicro = await ChargedMicroByRequestAsync(dbPath);
+            Assert.All(records.Where(r => r.Value.UsageSource == "interrupted"), r => Assert.Equal(chargedMicro.GetValueOrDefault(r.Key), r.Value.ChargedMicro));
+            Assert.Equal(records.Count(r => r.Value.UsageSource == "interrupted"), usage.Count(c => c!["usageSource"]!.GetValue<string>() == "interrupted"));
+            Assert.Equal(0, await ScalarAsync(dbPath, "SELECT COUNT(*) FROM lease_admissions"));
             foreach (var done in outcomes.Where(o => o.FullyReceived))
             {
                 Assert.True(charges.TryGetValue(done.RequestId!, out var count) && count == 1,
@@ -192,6 +207,30 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
         var result = new Dictionary<string, string>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) result[reader.GetString(0)] = reader.GetString(1);
+        return result;
+    }
+
+    private static async Task<Dictionary<string, long>> ChargedMicroByRequestAsync(string dbPath)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT request_id, SUM(amount) FROM credit_charges GROUP BY request_id";
+        var result = new Dictionary<string, long>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) result[reader.GetString(0)] = reader.GetInt64(1);
+        return result;
+    }
+
+    private static async Task<List<string>> RequestIdsAsync(string dbPath, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        var result = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) result.Add(reader.GetString(0));
         return result;
     }
 

@@ -53,6 +53,15 @@ CREATE TABLE "history_watermarks" (
 );
 
 
+CREATE TABLE "lease_admissions" (
+    "id" INTEGER NOT NULL CONSTRAINT "PK_lease_admissions" PRIMARY KEY AUTOINCREMENT,
+    "instance_id" TEXT NOT NULL,
+    "expires_at" INTEGER NOT NULL,
+    "records" TEXT NOT NULL,
+    "created_at" INTEGER NOT NULL
+);
+
+
 CREATE TABLE "usage_rollups" (
     "account_id" TEXT NOT NULL,
     "hour_start" INTEGER NOT NULL,
@@ -306,6 +315,12 @@ CREATE UNIQUE INDEX "IX_gateway_keys_hash" ON "gateway_keys" ("hash");
 
 
 CREATE INDEX "IX_gateway_keys_prefix" ON "gateway_keys" ("prefix");
+
+
+CREATE INDEX "IX_lease_admissions_expires_at" ON "lease_admissions" ("expires_at");
+
+
+CREATE INDEX "IX_lease_admissions_instance_id" ON "lease_admissions" ("instance_id");
 
 
 CREATE INDEX "IX_ledger_entries_account_id_id" ON "ledger_entries" ("account_id", "id");
