@@ -10,6 +10,7 @@ using AiGateway.Packs;
 using AiGateway.Pricing;
 using AiGateway.Proxy;
 using AiGateway.Storage;
+using AiGateway.Unified;
 
 if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsync(args[1]);
 if (SchemaCommand.IsRequested(args)) return SchemaCommand.Run(args[1]);
@@ -28,6 +29,7 @@ builder.Services.AddMetering();
 builder.Services.AddPacks();
 builder.Services.AddNotifications();
 builder.Services.AddGatewayProxy(builder.Configuration);
+builder.Services.AddUnifiedEndpoint();
 
 var app = builder.Build();
 await app.InitializeLedgerAsync();
@@ -36,6 +38,7 @@ app.UseApiErrorBodies();
 app.MapHealthEndpoints();
 app.MapAdminApi();
 app.MapUserApi();
+app.MapUnifiedApi();
 app.MapStripeWebhook();
 app.MapApiReference();
 app.MapDashboard();

@@ -166,8 +166,9 @@ public static class UsageApi
         foreach (var route in proxy.GetRoutes())
         {
             var path = route.Config.Match.Path;
+            // The unified endpoint's routes (/v1/chat/completions) are not a provider path: it picks the provider by model.
             if (path is not null && path.StartsWith("/" + prefix + "/", StringComparison.OrdinalIgnoreCase) &&
-                GatewayRoute.FormatOf(route.Config) is { } format)
+                !Unified.ProviderRoutes.IsUnified(route.Config) && GatewayRoute.FormatOf(route.Config) is { } format)
             {
                 return (format, rest);
             }

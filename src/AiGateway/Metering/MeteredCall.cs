@@ -27,6 +27,9 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>Stops the call (see <see cref="Stopped"/>).</summary>
     public void Stop() => _stopped.Cancel();
 
+    /// <summary>The error shape the client expects: the route's format, or OpenAI's for a call the unified endpoint translated.</summary>
+    public ProviderFormat ClientFormat { get; init; } = request.Format;
+
     /// <summary>The product feature the call belongs to (<c>X-Gateway-Feature</c>), if any.</summary>
     public string? Feature { get; init; }
 

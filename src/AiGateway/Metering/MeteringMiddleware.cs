@@ -53,12 +53,15 @@ public sealed class MeteringMiddleware(
             return;
         }
 
+        // A call the unified endpoint translated is answered in OpenAI's shape; the request itself is native from here on.
+        var clientFormat = Unified.ChatTranslation.ClientFormat(context, format);
+
         // 1. Read the body (bounded).
         var gateway = gatewayOptions.Value;
         var body = await RequestBodyReader.ReadAsync(context, gateway.MaxRequestBodyBytes);
         if (body is null)
         {
-            await ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.PayloadTooLarge,
+            await ProviderErrorWriter.WriteAsync(context, clientFormat, new GatewayError(GatewayErrorKind.PayloadTooLarge,
                 $"The request body exceeds {gateway.MaxRequestBodyBytes} bytes.", Code: "request_too_large"));
             return;
         }
@@ -68,7 +71,7 @@ public sealed class MeteringMiddleware(
         var parse = ProviderRequestParser.Parse(format, path, context.Request.QueryString.Value, body, context.Request.Method);
         if (parse.Error is { } invalid)
         {
-            await ProviderErrorWriter.WriteAsync(context, format, invalid);
+            await ProviderErrorWriter.WriteAsync(context, clientFormat, invalid);
             return;
         }
         using var request = parse.Request!;
@@ -83,18 +86,18 @@ public sealed class MeteringMiddleware(
         var estimated = estimator.Estimate(request);
         if (estimated.Error is { } unknown)
         {
-            await ProviderErrorWriter.WriteAsync(context, format, unknown);
+            await ProviderErrorWriter.WriteAsync(context, clientFormat, unknown);
             return;
         }
         var feature = Tag(context, FeatureHeader);
         var task = Tag(context, TaskHeader);
         if (TaskBudgetError(context, task, out var taskBudget) is { } badBudget)
         {
-            await ProviderErrorWriter.WriteAsync(context, format, badBudget);
+            await ProviderErrorWriter.WriteAsync(context, clientFormat, badBudget);
             return;
         }
         var call = new MeteredCall(context.TraceIdentifier, caller, request, estimated.Estimate!, proxy.Route.Config.RouteId,
-            proxy.Cluster.Config.ClusterId, time.GetUtcNow()) { Feature = feature, Task = task, TaskBudget = taskBudget };
+            proxy.Cluster.Config.ClusterId, time.GetUtcNow()) { Feature = feature, Task = task, TaskBudget = taskBudget, ClientFormat = clientFormat };
 
         // 4 + 5. Admit and hold.
         GatewayError? refused;
@@ -107,14 +110,14 @@ public sealed class MeteringMiddleware(
             // Fail closed: a call that cannot be held is never forwarded unmetered.
             logger.LogError(ex, "Request {RequestId}: ledger unavailable at admission; refusing with 503", call.RequestId);
             context.Response.Headers.RetryAfter = "2";
-            await ProviderErrorWriter.WriteAsync(context, format, new GatewayError(GatewayErrorKind.Unavailable,
+            await ProviderErrorWriter.WriteAsync(context, clientFormat, new GatewayError(GatewayErrorKind.Unavailable,
                 "The gateway's credit ledger is temporarily unavailable; the call was not forwarded or charged. Retry shortly."));
             return;
         }
         if (refused is not null)
         {
             CreditHeaders.Write(context.Response, call, call.AvailableAfterHold, charged: null);
-            await ProviderErrorWriter.WriteAsync(context, format, refused);
+            await ProviderErrorWriter.WriteAsync(context, clientFormat, refused);
             // Refused calls are part of the account's history too (a 402 explains a user's "why did it fail").
             call.Error = refused.Code ?? refused.Kind.ToString();
             await recorder.RecordAsync(call, refused.StatusCode, Tag(context, FeatureHeader), Tag(context, TaskHeader));
@@ -144,6 +147,13 @@ public sealed class MeteringMiddleware(
         try
         {
             // 6. Forward: the gateway's changes to the body (stream usage, clamp), then YARP with failover.
+            if (clientFormat != format && request.Format == ProviderFormat.Anthropic && request.MaxOutputTokens is null
+                && call.ForwardedOutputLimit is null && call.Estimate.OutputLimit is > 0 and var held)
+            {
+                // A translated OpenAI request without a limit: Anthropic requires max_tokens, and the hold covers exactly
+                // this many (the model's maximum, or less where the balance only affords less), as for a clamp plan.
+                call.ForwardedOutputLimit = (int)Math.Min(held, int.MaxValue);
+            }
             var rewrite = ProviderRequestRewriter.Rewrite(request, call.ForwardedOutputLimit);
             call.HideUsageChunk = rewrite.HideUsageChunk;
             context.Features.Set(call);
@@ -161,7 +171,7 @@ public sealed class MeteringMiddleware(
                 context.Response.Headers[Hosting.RequestIdMiddleware.HeaderName] = call.RequestId;
                 var released = await settler.ReleaseAsync(call);
                 CreditHeaders.Write(context.Response, call, released.AvailableAfter, released.Charged);
-                await ProviderErrorWriter.WriteAsync(context, format,
+                await ProviderErrorWriter.WriteAsync(context, clientFormat,
                     new GatewayError(GatewayErrorKind.BadGateway, "The gateway could not complete this call; it was not charged."));
             }
         }

@@ -40,7 +40,12 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             {
                 transform.SuppressResponseBody = true;
                 call.Error = $"upstream refused the gateway's credentials ({status})";
-                await Proxy.UpstreamCredentialRefusal.WriteAsync(context, call.Request.Format, status, call.Provider, logger);
+                await Proxy.UpstreamCredentialRefusal.WriteAsync(context, call.ClientFormat, status, call.Provider, logger);
+            }
+            else if (context.Features.Get<Unified.ChatTranslation>() is { } failed)
+            {
+                transform.SuppressResponseBody = true;
+                await TranslatedErrorAsync(context, failed, upstream, status);
             }
             return;
         }
@@ -67,12 +72,33 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             if (!context.RequestAborted.IsCancellationRequested)
             {
                 context.Response.Headers.ContentLength = null;
-                await ProviderErrorWriter.WriteAsync(context, call.Request.Format,
+                await ProviderErrorWriter.WriteAsync(context, call.ClientFormat,
                     new GatewayError(GatewayErrorKind.BadGateway, "The upstream provider's response was cut off."));
             }
             return;
         }
 
+        if (context.Features.Get<Unified.ChatTranslation>() is { } translation)
+        {
+            // Translated before settling: an answer the client cannot be given is not charged.
+            if (translation.TranslateResponse(body) is not { } translated)
+            {
+                call.Error = "upstream answer not translatable";
+                await settler.ReleaseAsync(call);
+                context.Response.Headers.ContentLength = null;
+                await ProviderErrorWriter.WriteAsync(context, call.ClientFormat,
+                    new GatewayError(GatewayErrorKind.BadGateway, "The upstream provider's answer could not be read; the call was not charged."));
+                return;
+            }
+            // Usage is read from the provider's own answer, exactly as on its native route.
+            await SettleBufferedAsync(context, call, body, translated);
+            return;
+        }
+        await SettleBufferedAsync(context, call, body, body);
+    }
+
+    private async Task SettleBufferedAsync(HttpContext context, MeteredCall call, byte[] body, byte[] toClient)
+    {
         var usage = UsageReader.FromJson(call.Request, body);
         var source = CallSettler.Sources.Provider;
         if (usage is null)
@@ -106,10 +132,10 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         }
         settlement ??= await settler.SettleAsync(call, usage, source);
         CreditHeaders.Write(context.Response, call, settlement.AvailableAfter, settlement.Charged);
-        context.Response.Headers.ContentLength = body.Length;
+        context.Response.Headers.ContentLength = toClient.Length;
         try
         {
-            await context.Response.Body.WriteAsync(body, context.RequestAborted);
+            await context.Response.Body.WriteAsync(toClient, context.RequestAborted);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
         {
@@ -126,6 +152,10 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         response.Headers.ContentLength = null;
         var observer = new StreamObserver(call.Request, call.HideUsageChunk);
         var toClient = new ArrayBufferWriter<byte>(16 * 1024);
+        // A translated call: the observer reads the provider's native events (usage as on the native route), then the
+        // translator turns them into OpenAI chunks, event by event.
+        var translator = context.Features.Get<Unified.ChatTranslation>()?.NewStream();
+        var native = translator is null ? null : new ArrayBufferWriter<byte>(16 * 1024);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         var window = new StreamReadWindow(DateTime.UtcNow, o.MaxStreamDuration, o.StreamIdleTimeout, o.DrainAfterDisconnect, o.DrainMaxBytes);
         var clientGone = false;
@@ -183,7 +213,12 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
                     call.Error = "client disconnected; the upstream gave no usage within Metering:DrainMaxBytes";
                     break;
                 }
-                observer.Process(buffer.AsSpan(0, count), toClient);
+                observer.Process(buffer.AsSpan(0, count), native ?? toClient);
+                if (native is not null)
+                {
+                    translator!.Process(native.WrittenSpan, toClient);
+                    native.ResetWrittenCount();
+                }
                 if (observer.SawTerminalEvent && call.Settlement is null && observer.Usage is { } finalUsage)
                 {
                     // Settle before the client sees the end of the stream, so a completed stream is always charged.
@@ -207,7 +242,12 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
             }
             if (ended || !clientGone)
             {
-                observer.Complete(toClient);
+                observer.Complete(native ?? toClient);
+                if (native is not null)
+                {
+                    translator!.Process(native.WrittenSpan, toClient);
+                    translator.Complete(toClient);
+                }
                 if (clientGone) toClient.ResetWrittenCount();
                 else clientGone = !await TryWriteAsync(response, toClient, context.RequestAborted);
             }
@@ -247,6 +287,31 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         logger.LogInformation("Request {RequestId}: stream ended without a usage report ({Reason}); charging counted tokens",
             call.RequestId, call.Error ?? "no usage in stream");
         await settler.SettleAsync(call, counted, partial ? CallSettler.Sources.Partial : CallSettler.Sources.Estimated);
+    }
+
+    /// <summary>An upstream error of a translated call, re-shaped as OpenAI's error (status kept).</summary>
+    private async Task TranslatedErrorAsync(HttpContext context, Unified.ChatTranslation translation, HttpResponseMessage upstream, int status)
+    {
+        byte[] body;
+        try
+        {
+            body = await ReadBoundedAsync(upstream, options.Value.MaxBufferedResponseBytes, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is IOException or HttpRequestException or OperationCanceledException or InvalidDataException)
+        {
+            body = [];
+        }
+        var error = translation.TranslateError(body, status);
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.ContentLength = error.Length;
+        try
+        {
+            await context.Response.Body.WriteAsync(error, context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException)
+        {
+            // The client left; the call was released already.
+        }
     }
 
     private static async Task<bool> TryWriteAsync(HttpResponse response, ArrayBufferWriter<byte> pending, CancellationToken cancellationToken)

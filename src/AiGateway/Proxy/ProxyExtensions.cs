@@ -14,7 +14,7 @@ public static class ProxyExtensions
         return services;
     }
 
-    /// <summary>Maps the proxy with the gateway's per-call pipeline: log, authenticate, meter; unmetered requests go on through YARP's own steps.</summary>
+    /// <summary>Maps the proxy with the gateway's per-call pipeline: log, authenticate, rate-limit, hand unified calls to their provider route, meter; unmetered requests go on through YARP's own steps.</summary>
     public static IEndpointRouteBuilder MapGatewayProxy(this IEndpointRouteBuilder app)
     {
         app.MapReverseProxy(pipeline =>
@@ -23,6 +23,7 @@ public static class ProxyExtensions
             pipeline.UseMiddleware<ProviderPathGuardMiddleware>();
             pipeline.UseMiddleware<GatewayAuthMiddleware>();
             pipeline.UseMiddleware<RateLimitMiddleware>();
+            pipeline.UseMiddleware<Unified.UnifiedEndpointMiddleware>();
             pipeline.UseMiddleware<Metering.MeteringMiddleware>();
             pipeline.UseLoadBalancing();
             pipeline.UsePassiveHealthChecks();

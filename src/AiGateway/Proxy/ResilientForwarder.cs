@@ -38,7 +38,7 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
             .ToList();
         if (destinations.Count == 0)
         {
-            await ProviderErrorWriter.WriteAsync(context, call.Request.Format,
+            await ProviderErrorWriter.WriteAsync(context, call.ClientFormat,
                 new GatewayError(GatewayErrorKind.Unavailable, "No upstream is configured for this route."));
             return;
         }
@@ -49,7 +49,7 @@ public sealed class ResilientForwarder(IHttpForwarder forwarder, IOptions<Meteri
         {
             var timedOut = failure.Error == ForwarderError.RequestTimedOut;
             call.Error ??= "upstream " + failure.Error;
-            await ProviderErrorWriter.WriteAsync(context, call.Request.Format, timedOut
+            await ProviderErrorWriter.WriteAsync(context, call.ClientFormat, timedOut
                 ? new GatewayError(GatewayErrorKind.GatewayTimeout, "The upstream provider did not answer in time; the call was not charged.")
                 : new GatewayError(GatewayErrorKind.BadGateway, "The upstream provider could not be reached; the call was not charged."));
         }

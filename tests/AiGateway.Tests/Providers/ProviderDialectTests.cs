@@ -29,6 +29,15 @@ public class ProviderDialectTests
             """{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}""" },
         { "gemini/stream-generate-content.sse", ProviderFormat.Gemini, "v1beta/models/gemini-2.5-flash:streamGenerateContent",
             """{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}""" },
+        // Tool-call answers, used by the unified endpoint's translation tests.
+        { "anthropic/messages-tool-use.json", ProviderFormat.Anthropic, "v1/messages",
+            """{"model":"claude-sonnet-4-5","max_tokens":100,"messages":[{"role":"user","content":"hi"}]}""" },
+        { "anthropic/messages-stream-tool-use.sse", ProviderFormat.Anthropic, "v1/messages",
+            """{"model":"claude-sonnet-4-5","max_tokens":100,"stream":true,"messages":[{"role":"user","content":"hi"}]}""" },
+        { "gemini/generate-content-function-call.json", ProviderFormat.Gemini, "v1beta/models/gemini-2.5-flash:generateContent",
+            """{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}""" },
+        { "gemini/stream-function-call.sse", ProviderFormat.Gemini, "v1beta/models/gemini-2.5-flash:streamGenerateContent",
+            """{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}""" },
     };
 
     [Fact]

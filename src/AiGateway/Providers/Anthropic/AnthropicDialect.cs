@@ -71,8 +71,8 @@ internal sealed class AnthropicDialect : IProviderDialect
     /// <summary>Anthropic names the event <c>event: error</c>.</summary>
     public ReadOnlySpan<byte> StreamErrorEvent => "error"u8;
 
-    /// <summary>Not yet translated; the unified endpoint's translator plugs in here.</summary>
-    public IChatTranslator? ChatTranslator => null;
+    /// <summary>OpenAI chat ⇄ Messages, for the unified endpoint.</summary>
+    public IChatTranslator? ChatTranslator => AnthropicChatTranslator.Instance;
 
     private static string ErrorType(GatewayErrorKind kind) => kind switch
     {

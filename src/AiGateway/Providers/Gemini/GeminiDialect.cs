@@ -75,8 +75,8 @@ internal sealed class GeminiDialect : IProviderDialect
     /// <summary>Gemini streams carry the plain error object as data.</summary>
     public ReadOnlySpan<byte> StreamErrorEvent => default;
 
-    /// <summary>Not yet translated; the unified endpoint's translator plugs in here.</summary>
-    public IChatTranslator? ChatTranslator => null;
+    /// <summary>OpenAI chat ⇄ generateContent, for the unified endpoint.</summary>
+    public IChatTranslator? ChatTranslator => GeminiChatTranslator.Instance;
 
     private static string ErrorStatus(GatewayErrorKind kind) => kind switch
     {
