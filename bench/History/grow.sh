@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Grows a SQLite ledger to CALLS call records (HEAVY of them on one account, the rest spread over ACCOUNTS accounts)
-# over the last DAYS days, with one settle movement per call and one lot per account whose remaining credits are
-# what the calls left: consistent SQL, inserted in id order (fast), through the checked-in migrations' schema.
+# over the last DAYS days, with the rows the metered path leaves per call (hold, hold and settle/release movements,
+# charge, allocation) and one lot per account whose remaining credits are what the calls left: consistent SQL,
+# inserted in id order (fast), through the checked-in migrations' schema.
 # Usage: bench/History/grow.sh DB   (knobs: CALLS=3000000 HEAVY=1000000 ACCOUNTS=2000 DAYS=183)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -46,9 +47,26 @@ INSERT INTO credit_lots (account_id, kind, amount, remaining, consumed, expired,
 SELECT id, 'addon', 100000000000000, 100000000000000, 0, 0, 0, $start, NULL, 'bench', NULL, NULL, $start FROM accounts;
 INSERT INTO ledger_entries (account_id, at, type, amount, available_after, lot_id, request_id)
 SELECT a.id, $start, 'grant', 100000000000000, 100000000000000, l.id, NULL FROM accounts a JOIN credit_lots l ON l.account_id = a.id;
-INSERT INTO ledger_entries (account_id, at, type, amount, available_after, lot_id, request_id)
-SELECT c.account_id, c.started_at, 'settle', c.charged_micro, 0, l.id, c.request_id
-FROM call_records c JOIN credit_lots l ON l.account_id = c.account_id WHERE c.charged_micro > 0 ORDER BY c.id;
+-- What the metered path leaves per call: a hold (reserved with the interrupted-call record, ~0.5 KB of JSON, cleared at
+-- settle), a hold movement, then a settle movement + charge + allocation (charged) or a release movement (502).
+INSERT INTO credit_holds (id, account_id, request_id, amount, status, created_at, expires_at, resolved_at, task, interrupted_record)
+SELECT id, account_id, request_id, estimate_micro, CASE WHEN charged_micro > 0 THEN 'settled' ELSE 'released' END, started_at,
+    started_at + 6000000000, started_at + duration_ms * 10000, task, substr(hex(zeroblob(256)), 1, 512)
+FROM call_records ORDER BY id;
+INSERT INTO credit_charges (id, account_id, request_id, hold_id, amount, overage, created_at)
+SELECT id, account_id, request_id, id, charged_micro, 0, started_at + duration_ms * 10000 FROM call_records WHERE charged_micro > 0 ORDER BY id;
+INSERT INTO charge_allocations (charge_id, lot_id, amount)
+SELECT ch.id, l.id, ch.amount FROM credit_charges ch JOIN credit_lots l ON l.account_id = ch.account_id ORDER BY ch.id;
+UPDATE credit_holds SET charge_id = CASE WHEN status = 'settled' THEN id END, interrupted_record = NULL;
+INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, charge_id, request_id)
+SELECT account_id, at, type, amount, 0, hold_id, charge_id, request_id FROM (
+    SELECT id AS n, 0 AS k, account_id, started_at AS at, 'hold' AS type, estimate_micro AS amount, id AS hold_id, NULL AS charge_id, request_id
+    FROM call_records
+    UNION ALL
+    SELECT id, 1, account_id, started_at + duration_ms * 10000, CASE WHEN charged_micro > 0 THEN 'settle' ELSE 'release' END,
+        CASE WHEN charged_micro > 0 THEN charged_micro ELSE estimate_micro END, id, CASE WHEN charged_micro > 0 THEN id END, request_id
+    FROM call_records)
+ORDER BY n, k;
 UPDATE credit_lots SET consumed = (SELECT COALESCE(SUM(charged_micro), 0) FROM call_records c WHERE c.account_id = credit_lots.account_id);
 UPDATE credit_lots SET remaining = amount - consumed;
 INSERT INTO ledger_accounts (account_id, held, overage, updated_at) SELECT id, 0, 0, $start FROM accounts;

@@ -11,7 +11,7 @@ namespace AiGateway.Api;
 /// Read-only queries over one account's ledger and call records, shared by the user API (the caller's account) and
 /// the admin API (any account), so both answer in exactly the same shapes.
 /// </summary>
-internal static class AccountQueries
+internal static partial class AccountQueries
 {
     /// <summary>The largest page of the activity ledger.</summary>
     public const int MaxLedgerPage = 200;
@@ -167,30 +167,45 @@ internal static class AccountQueries
 
     /// <summary>
     /// Sums an account's calls in <c>[from, to)</c> into buckets, exactly as the calls themselves would add up: whole
-    /// UTC hours come from the hourly rollups (for calls up to the rollup watermark) plus the calls above the
-    /// watermark, and the partial hours at either end of the range from the calls. All three are read in one short
-    /// snapshot, so a rollup step committing meanwhile neither doubles nor drops a call. A day grouping at an offset
-    /// that is not a whole number of hours (e.g. +05:30) cuts hours in two, so it reads the calls themselves.
+    /// UTC days come from the daily rollups, the whole hours around them from the hourly rollups (both hold the calls up
+    /// to the rollup watermark), plus the calls above the watermark, and the partial hours at either end of the range
+    /// from the calls. A day grouping at a time-zone offset cuts UTC days in two: see <see cref="AddShiftedDaysAsync"/>.
+    /// All of it is read in one short snapshot, so a rollup step committing meanwhile neither doubles nor drops a call.
     /// </summary>
     public static async Task<UsageSummary> SummaryAsync(
         LedgerDbContext db, Guid account, DateTimeOffset from, DateTimeOffset to, string groupBy, int tzOffsetMinutes, CancellationToken ct)
     {
         var summary = new SummaryFold(groupBy, TimeSpan.FromMinutes(tzOffsetMinutes));
-        var firstHour = CeilHour(from.UtcTicks);
-        var lastHour = to.UtcTicks / TimeSpan.TicksPerHour * TimeSpan.TicksPerHour;
-        var useRollups = firstHour < lastHour && (groupBy != "day" || tzOffsetMinutes % 60 == 0);
+        var firstHour = Ceil(from.UtcTicks, TimeSpan.TicksPerHour);
+        var lastHour = Floor(to.UtcTicks, TimeSpan.TicksPerHour);
         await using (var snapshot = await ReadSnapshot.BeginAsync(db, ct))
         {
-            if (!useRollups)
+            if (firstHour >= lastHour)
             {
                 await summary.AddCallsAsync(Calls(db, account, from, to, null, null, null), ct);
             }
             else
             {
                 var watermark = await History.UsageRollupStep.ReadWatermarkAsync(db, ct);
-                foreach (var slice in await RollupSlicesQuery(db, account, firstHour, lastHour, groupBy, tzOffsetMinutes).ToListAsync(ct))
+                var firstDay = Ceil(firstHour, TimeSpan.TicksPerDay);
+                var lastDay = Floor(lastHour, TimeSpan.TicksPerDay);
+                // No whole UTC day inside: hours only.
+                if (firstDay >= lastDay) (firstDay, lastDay) = (lastHour, lastHour);
+                var offset = tzOffsetMinutes * TimeSpan.TicksPerMinute;
+                if (groupBy == "day" && offset % TimeSpan.TicksPerDay != 0)
                 {
-                    summary.Add(slice);
+                    await AddShiftedDaysAsync(db, account, summary, (firstHour, firstDay, lastDay, lastHour), offset, watermark, ct);
+                }
+                else
+                {
+                    foreach (var (a, b) in new[] { (firstHour, firstDay), (lastDay, lastHour) }.Where(r => r.Item1 < r.Item2))
+                    {
+                        foreach (var slice in await RollupSlicesQuery(db, account, a, b, groupBy, tzOffsetMinutes).ToListAsync(ct)) summary.Add(slice);
+                    }
+                    if (firstDay < lastDay)
+                    {
+                        foreach (var slice in await DailySlicesQuery(db, account, firstDay, lastDay, groupBy).ToListAsync(ct)) summary.Add(slice);
+                    }
                 }
                 var hoursFrom = new DateTimeOffset(firstHour, TimeSpan.Zero);
                 var hoursTo = new DateTimeOffset(lastHour, TimeSpan.Zero);
@@ -235,10 +250,36 @@ internal static class AccountQueries
         };
     }
 
+    /// <summary>The daily rollups of an account's whole UTC days <c>[firstDay, lastDay)</c> (ticks), summed by the grouping (day: the UTC day) and status.</summary>
+    public static IQueryable<RollupSlice> DailySlicesQuery(LedgerDbContext db, Guid account, long firstDay, long lastDay, string groupBy)
+    {
+        var rollups = db.UsageDailyRollups.AsNoTracking().Where(r => r.AccountId == account && r.DayStart >= firstDay && r.DayStart < lastDay);
+        return groupBy switch
+        {
+            "day" => rollups.GroupBy(r => new { Day = r.DayStart / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
+                .Select(g => new RollupSlice(g.Key.Day, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+            "model" => rollups.GroupBy(r => new { r.Model, r.StatusCode })
+                .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+            "key" => rollups.GroupBy(r => new { r.KeyId, r.StatusCode })
+                .Select(g => new RollupSlice(0, "", g.Key.KeyId, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+            "task" => rollups.GroupBy(r => new { r.Task, r.StatusCode })
+                .Select(g => new RollupSlice(0, g.Key.Task, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+            _ => rollups.GroupBy(r => new { r.Feature, r.StatusCode })
+                .Select(g => new RollupSlice(0, g.Key.Feature, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+        };
+    }
+
     /// <summary>Summed rollups of one bucket and status: <paramref name="Day"/> (days since 0001-01-01, local) when grouping by day, with the model as <paramref name="Label"/>.</summary>
     public sealed record RollupSlice(long Day, string Label, Guid Key, int Status, long Calls, long Input, long Cached, long Output, long Reasoning, long Micro);
 
-    private static long CeilHour(long ticks) => (ticks + TimeSpan.TicksPerHour - 1) / TimeSpan.TicksPerHour * TimeSpan.TicksPerHour;
+    private static long Ceil(long ticks, long unit) => (ticks + unit - 1) / unit * unit;
+
+    private static long Floor(long ticks, long unit) => ticks / unit * unit;
 
     /// <summary>Folds rollup slices and calls into at most <see cref="MaxBuckets"/> buckets of one grouping.</summary>
     private sealed class SummaryFold(string groupBy, TimeSpan offset)
@@ -246,7 +287,8 @@ internal static class AccountQueries
         private readonly Dictionary<string, Accumulator> _buckets = new(StringComparer.Ordinal);
         private readonly Accumulator _totals = new();
 
-        public void Add(RollupSlice s)
+        /// <summary>Adds a slice (<paramref name="sign"/> −1 takes it away again: a UTC day's hours that belong to another local day).</summary>
+        public void Add(RollupSlice s, int sign = 1)
         {
             var key = groupBy switch
             {
@@ -254,7 +296,8 @@ internal static class AccountQueries
                 "key" => s.Key.ToString(),
                 _ => s.Label,
             };
-            Add(key, s.Status, s.Calls, s.Input, s.Cached, s.Output, s.Reasoning, s.Micro, groupBy == "day" ? s.Label : null);
+            Add(key, s.Status, sign * s.Calls, sign * s.Input, sign * s.Cached, sign * s.Output, sign * s.Reasoning, sign * s.Micro,
+                groupBy == "day" ? s.Label : null);
         }
 
         /// <summary>Streams calls into the buckets; memory depends on the buckets, not on the number of calls.</summary>
@@ -299,9 +342,11 @@ internal static class AccountQueries
                     .ToDictionaryAsync(k => k.Id.ToString(), k => $"{k.Name} ({k.Prefix}…)", ct);
             }
             // Days read oldest first (a chart's x axis); other groupings biggest spender first.
+            // A bucket that slices were added to and taken from again holds no call (see AddShiftedDaysAsync).
+            var buckets = _buckets.Where(b => b.Value.Calls != 0);
             var ordered = groupBy == "day"
-                ? _buckets.OrderBy(b => b.Key, StringComparer.Ordinal)
-                : _buckets.OrderByDescending(b => b.Value.Micro).ThenBy(b => b.Key, StringComparer.Ordinal);
+                ? buckets.OrderBy(b => b.Key, StringComparer.Ordinal)
+                : buckets.OrderByDescending(b => b.Value.Micro).ThenBy(b => b.Key, StringComparer.Ordinal);
             var list = ordered.Select(b => b.Value.ToBucket(b.Key, labels.GetValueOrDefault(b.Key, b.Key), groupBy == "day")).ToList();
             var t = _totals;
             return new UsageSummary(from, to, groupBy, tzOffsetMinutes,
@@ -360,9 +405,10 @@ internal static class AccountQueries
         }
 
         public UsageBucket ToBucket(string key, string label, bool withModels) => new(
-            key, label, Calls, Input, Cached, Output, Reasoning, new Credits(Micro).ToDecimal(), _statuses,
+            key, label, Calls, Input, Cached, Output, Reasoning, new Credits(Micro).ToDecimal(),
+            new SortedDictionary<string, long>(_statuses.Where(s => s.Value != 0).ToDictionary(), StringComparer.Ordinal),
             withModels
-                ? (_models ?? []).OrderByDescending(m => m.Value.Micro).ThenBy(m => m.Key, StringComparer.Ordinal)
+                ? (_models ?? []).Where(m => m.Value.Calls != 0).OrderByDescending(m => m.Value.Micro).ThenBy(m => m.Key, StringComparer.Ordinal)
                     .Select(m => new ModelSlice(m.Key, m.Value.Calls, new Credits(m.Value.Micro).ToDecimal())).ToList()
                 : null);
     }

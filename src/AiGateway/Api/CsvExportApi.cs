@@ -59,7 +59,7 @@ public static class CsvExportApi
         {
             await using var csv = new CsvWriter(body);
             await csv.HeaderAsync(UsageColumns);
-            await foreach (var r in Chunks(after => UsageChunkQuery(calls, after), r => r.Id, http.RequestAborted))
+            await foreach (var r in Chunks(after => UsageChunkQuery(calls, after), r => r.Id, 0L, http.RequestAborted))
             {
                 WriteCall(csv, r);
                 await csv.EndRowAsync();
@@ -79,7 +79,12 @@ public static class CsvExportApi
         {
             await using var csv = new CsvWriter(body);
             await csv.HeaderAsync(["account_id", "account_name", .. UsageColumns]);
-            await foreach (var r in Chunks(after => UsageChunkQuery(calls, after), r => r.Id, http.RequestAborted))
+            // From a start time: in (started_at, id) order over its own index, so the first row comes at once however
+            // recent the start (in id order the walk would pass every older call first).
+            var rows = from is { } start
+                ? Chunks(after => UsageTimeChunkQuery(calls, after.Start, after.Id), r => (Start: r.StartedAt, r.Id), (Start: start, Id: 0L), http.RequestAborted)
+                : Chunks(after => UsageChunkQuery(calls, after), r => r.Id, 0L, http.RequestAborted);
+            await foreach (var r in rows)
             {
                 if (!names.TryGetValue(r.AccountId, out var name))
                 {
@@ -128,15 +133,19 @@ public static class CsvExportApi
     public static IQueryable<CallRecord> UsageChunkQuery(IQueryable<CallRecord> calls, long after) =>
         calls.Where(r => r.Id > after).OrderBy(r => r.Id).Take(ChunkSize);
 
+    /// <summary>One chunk of the all-accounts usage export from a start time: the next calls after <c>(afterStart, afterId)</c>, in that order.</summary>
+    public static IQueryable<CallRecord> UsageTimeChunkQuery(IQueryable<CallRecord> calls, DateTimeOffset afterStart, long afterId) =>
+        calls.Where(r => r.StartedAt >= afterStart && (r.StartedAt > afterStart || r.Id > afterId)).OrderBy(r => r.StartedAt).ThenBy(r => r.Id).Take(ChunkSize);
+
     /// <summary>One chunk of a ledger export: the next <see cref="ChunkSize"/> movements after id <paramref name="after"/>.</summary>
     public static IQueryable<LedgerEntry> LedgerChunkQuery(IQueryable<LedgerEntry> entries, long after) =>
         entries.Where(e => e.Id > after).OrderBy(e => e.Id).Take(ChunkSize);
 
     /// <summary>Every row of a keyset-paged query, one short query per chunk.</summary>
-    private static async IAsyncEnumerable<T> Chunks<T>(
-        Func<long, IQueryable<T>> chunkAfter, Func<T, long> idOf, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<T> Chunks<T, TKey>(
+        Func<TKey, IQueryable<T>> chunkAfter, Func<T, TKey> idOf, TKey start, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        long after = 0;
+        var after = start;
         while (true)
         {
             var chunk = await chunkAfter(after).ToListAsync(ct);

@@ -31,6 +31,12 @@ public sealed class HistoryOptions
     /// <summary>How often the retention step runs.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(6);
 
+    /// <summary>
+    /// Settled and released holds, and the hold/release movements of resolved holds, older than this are deleted
+    /// (<see cref="HoldCompaction"/>; on by default, no archive needed: they explain no balance); zero keeps them.
+    /// </summary>
+    public TimeSpan ResolvedHoldRetention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>The most rows one retention delete removes (keeps each write short).</summary>
     [Range(1, 1_000_000)]
     public int RetentionDeleteBatch { get; set; } = 2_000;

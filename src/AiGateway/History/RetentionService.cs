@@ -2,15 +2,19 @@ using Microsoft.Extensions.Options;
 
 namespace AiGateway.History;
 
-/// <summary>Runs <see cref="HistoryRetention"/> every <see cref="HistoryOptions.RetentionInterval"/> when <see cref="HistoryOptions.RetentionEnabled"/>.</summary>
-public sealed class RetentionService(HistoryRetention retention, IOptions<HistoryOptions> options, ILogger<RetentionService> logger) : BackgroundService
+/// <summary>
+/// Runs <see cref="HoldCompaction"/> (unless <see cref="HistoryOptions.ResolvedHoldRetention"/> is zero) and
+/// <see cref="HistoryRetention"/> (when <see cref="HistoryOptions.RetentionEnabled"/>) every <see cref="HistoryOptions.RetentionInterval"/>.
+/// </summary>
+public sealed class RetentionService(HistoryRetention retention, HoldCompaction compaction, IOptions<HistoryOptions> options, ILogger<RetentionService> logger)
+    : BackgroundService
 {
     private static readonly TimeSpan Claim = TimeSpan.FromHours(1);
 
     /// <summary>Archives and deletes on every tick until the host stops (one instance at a time).</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!options.Value.RetentionEnabled) return;
+        if (!options.Value.RetentionEnabled && options.Value.ResolvedHoldRetention <= TimeSpan.Zero) return;
         using var timer = new PeriodicTimer(options.Value.RetentionInterval);
         do
         {
@@ -19,9 +23,15 @@ public sealed class RetentionService(HistoryRetention retention, IOptions<Histor
                 if (!await retention.TryClaimAsync(Claim, stoppingToken)) continue;
                 try
                 {
-                    var result = await retention.RunAsync(stoppingToken);
-                    if (result.Archived + result.Deleted > 0)
-                        logger.LogInformation("Retention archived {Archived} and deleted {Deleted} call records", result.Archived, result.Deleted);
+                    var compacted = await compaction.RunAsync(stoppingToken);
+                    if (compacted.Movements + compacted.Holds > 0)
+                        logger.LogInformation("Deleted {Movements} hold movements and {Holds} resolved holds", compacted.Movements, compacted.Holds);
+                    if (options.Value.RetentionEnabled)
+                    {
+                        var result = await retention.RunAsync(stoppingToken);
+                        if (result.Archived + result.Deleted > 0)
+                            logger.LogInformation("Retention archived {Archived} and deleted {Deleted} call records", result.Archived, result.Deleted);
+                    }
                 }
                 finally
                 {

@@ -50,6 +50,56 @@ public sealed class UsageRollup
     public long OverageMicro { get; set; }
 }
 
+/// <summary>
+/// The calls of one account in one UTC day with one key, model, feature, task and status, summed: the daily level of
+/// <see cref="UsageRollup"/>, folded in the same transaction from the same calls, so a summary reads one row per day and
+/// combination for the whole days of its range (about 24 times fewer rows than the hours) and hours only at the ends.
+/// </summary>
+public sealed class UsageDailyRollup
+{
+    /// <summary>The account.</summary>
+    public Guid AccountId { get; set; }
+
+    /// <summary>The start of the UTC day, in ticks.</summary>
+    public long DayStart { get; set; }
+
+    /// <summary>The gateway key.</summary>
+    public Guid KeyId { get; set; }
+
+    /// <summary>The model as the client named it.</summary>
+    public required string Model { get; set; }
+
+    /// <summary>The feature tag, empty for none.</summary>
+    public required string Feature { get; set; }
+
+    /// <summary>The task id, empty for none.</summary>
+    public required string Task { get; set; }
+
+    /// <summary>The HTTP status the client received.</summary>
+    public int StatusCode { get; set; }
+
+    /// <summary>How many calls.</summary>
+    public long Calls { get; set; }
+
+    /// <summary>Summed input tokens.</summary>
+    public long InputTokens { get; set; }
+
+    /// <summary>Summed cached input tokens.</summary>
+    public long CachedInputTokens { get; set; }
+
+    /// <summary>Summed output tokens.</summary>
+    public long OutputTokens { get; set; }
+
+    /// <summary>Summed reasoning tokens.</summary>
+    public long ReasoningTokens { get; set; }
+
+    /// <summary>Summed charges in micro-credits.</summary>
+    public long ChargedMicro { get; set; }
+
+    /// <summary>Summed overage in micro-credits.</summary>
+    public long OverageMicro { get; set; }
+}
+
 /// <summary>A durable position of a background history step (e.g. the last call id rolled up), shared by every instance.</summary>
 public sealed class HistoryWatermark
 {

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace AiGateway.History;
 
 /// <summary>
-/// Folds call records into <see cref="UsageRollup"/> rows, in id order, from a durable watermark (the last call id rolled
+/// Folds call records into <see cref="UsageRollup"/> (hourly) and <see cref="UsageDailyRollup"/> rows, in id order, from a durable watermark (the last call id rolled
 /// up, in <c>history_watermarks</c>). Each step is one short transaction that adds a chunk of calls to the rollups and
 /// moves the watermark together, so a crash or restart neither loses nor repeats a call, and two instances stepping at
 /// once serialize on the watermark (SQLite: the write lock; PostgreSQL: its row lock). It runs beside the settlement
@@ -26,23 +26,28 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
 
     private const long TicksPerHour = TimeSpan.TicksPerHour;
 
-    // One statement adds a chunk to the rollups; the same text runs on SQLite (3.24+) and PostgreSQL.
-    private static readonly string FoldSql = $"""
-        INSERT INTO usage_rollups (account_id, hour_start, key_id, model, feature, task, status_code, calls, input_tokens,
+    private const long TicksPerDay = TimeSpan.TicksPerDay;
+
+    // One statement adds a chunk to one level of the rollups; the same text runs on SQLite (3.24+) and PostgreSQL.
+    private static readonly string FoldHoursSql = FoldSql("usage_rollups", "hour_start", TicksPerHour);
+    private static readonly string FoldDaysSql = FoldSql("usage_daily_rollups", "day_start", TicksPerDay);
+
+    private static string FoldSql(string table, string bucket, long ticks) => $"""
+        INSERT INTO {table} (account_id, {bucket}, key_id, model, feature, task, status_code, calls, input_tokens,
             cached_input_tokens, output_tokens, reasoning_tokens, charged_micro, overage_micro)
-        SELECT account_id, started_at - (started_at % {TicksPerHour}), key_id, model, COALESCE(feature, ''), COALESCE(task, ''),
+        SELECT account_id, started_at - (started_at % {ticks}), key_id, model, COALESCE(feature, ''), COALESCE(task, ''),
             status_code, COUNT(*), SUM(input_tokens), SUM(cached_input_tokens), SUM(output_tokens), SUM(reasoning_tokens),
             SUM(charged_micro), SUM(overage_micro)
         FROM call_records WHERE id > @from AND id <= @to
         GROUP BY 1, 2, 3, 4, 5, 6, 7
-        ON CONFLICT (account_id, hour_start, key_id, model, feature, task, status_code) DO UPDATE SET
-            calls = usage_rollups.calls + excluded.calls,
-            input_tokens = usage_rollups.input_tokens + excluded.input_tokens,
-            cached_input_tokens = usage_rollups.cached_input_tokens + excluded.cached_input_tokens,
-            output_tokens = usage_rollups.output_tokens + excluded.output_tokens,
-            reasoning_tokens = usage_rollups.reasoning_tokens + excluded.reasoning_tokens,
-            charged_micro = usage_rollups.charged_micro + excluded.charged_micro,
-            overage_micro = usage_rollups.overage_micro + excluded.overage_micro
+        ON CONFLICT (account_id, {bucket}, key_id, model, feature, task, status_code) DO UPDATE SET
+            calls = {table}.calls + excluded.calls,
+            input_tokens = {table}.input_tokens + excluded.input_tokens,
+            cached_input_tokens = {table}.cached_input_tokens + excluded.cached_input_tokens,
+            output_tokens = {table}.output_tokens + excluded.output_tokens,
+            reasoning_tokens = {table}.reasoning_tokens + excluded.reasoning_tokens,
+            charged_micro = {table}.charged_micro + excluded.charged_micro,
+            overage_micro = {table}.overage_micro + excluded.overage_micro
         """;
 
     /// <summary>The watermark as committed now: every call with a smaller or equal id is in the rollups.</summary>
@@ -98,8 +103,10 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
                 return;
             }
             var to = Math.Min(horizon, from + options.Value.RollupChunk);
-            await using (var fold = Command(connection, tx, FoldSql))
+            // Both levels in the one transaction that moves the watermark: they always hold the same calls.
+            foreach (var sql in new[] { FoldHoursSql, FoldDaysSql })
             {
+                await using var fold = Command(connection, tx, sql);
                 Parameter(fold, "@from", from);
                 Parameter(fold, "@to", to);
                 await fold.ExecuteNonQueryAsync(ct);
@@ -156,16 +163,19 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
             }
             if (id <= watermark)
             {
-                await using var adjust = Command(connection, tx, $"""
-                    UPDATE usage_rollups SET charged_micro = charged_micro + @dc, overage_micro = overage_micro + @do
-                    WHERE (account_id, hour_start, key_id, model, feature, task, status_code) = (
-                        SELECT account_id, started_at - (started_at % {TicksPerHour}), key_id, model, COALESCE(feature, ''),
-                            COALESCE(task, ''), status_code FROM call_records WHERE request_id = @r)
-                    """);
-                Parameter(adjust, "@dc", checked(chargedMicro - charged));
-                Parameter(adjust, "@do", checked(overageMicro - overage));
-                Parameter(adjust, "@r", requestId);
-                await adjust.ExecuteNonQueryAsync();
+                foreach (var (table, bucket, ticks) in new[] { ("usage_rollups", "hour_start", TicksPerHour), ("usage_daily_rollups", "day_start", TicksPerDay) })
+                {
+                    await using var adjust = Command(connection, tx, $"""
+                        UPDATE {table} SET charged_micro = charged_micro + @dc, overage_micro = overage_micro + @do
+                        WHERE (account_id, {bucket}, key_id, model, feature, task, status_code) = (
+                            SELECT account_id, started_at - (started_at % {ticks}), key_id, model, COALESCE(feature, ''),
+                                COALESCE(task, ''), status_code FROM call_records WHERE request_id = @r)
+                        """);
+                    Parameter(adjust, "@dc", checked(chargedMicro - charged));
+                    Parameter(adjust, "@do", checked(overageMicro - overage));
+                    Parameter(adjust, "@r", requestId);
+                    await adjust.ExecuteNonQueryAsync();
+                }
             }
             await tx.CommitAsync();
         });

@@ -6,6 +6,13 @@ public sealed partial class CreditLedger
     private const int SweepBatch = 500;
 
     /// <summary>
+    /// The sweep's look-up of expired active holds, oldest expiry first, over the partial index of active holds (checked by
+    /// the query-plan tests). In id order both databases walked every hold ever made, in primary-key order, to find none due.
+    /// </summary>
+    internal static readonly string DueHoldsSql =
+        $"SELECT account_id, request_id, interrupted_record FROM credit_holds WHERE status = 'active' AND expires_at <= @now ORDER BY expires_at LIMIT {SweepBatch}";
+
+    /// <summary>
     /// Runs every periodic job once: expire holds past their TTL, resolve the admission markers of dead instances, record
     /// lot expiries, issue plan credits, delete expired leases.
     /// </summary>
@@ -29,9 +36,7 @@ public sealed partial class CreditLedger
         var nowTicks = _time.GetUtcNow().UtcTicks;
         var due = new List<(Guid AccountId, string RequestId, string? Record)>();
         await using (var s = await BeginAsync(cancellationToken))
-        await using (var reader = await s.ReaderAsync(
-            $"SELECT account_id, request_id, interrupted_record FROM credit_holds WHERE status = 'active' AND expires_at <= @now ORDER BY id LIMIT {SweepBatch}",
-            ("@now", nowTicks)))
+        await using (var reader = await s.ReaderAsync(DueHoldsSql, ("@now", nowTicks)))
         {
             while (await reader.ReadAsync()) due.Add((LedgerSession.ReadGuid(reader, 0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2)));
         }

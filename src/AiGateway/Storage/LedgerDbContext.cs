@@ -47,6 +47,9 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     /// <summary>Hourly sums of each account's calls, read by usage summaries (maintained by <c>History.UsageRollupStep</c>).</summary>
     public DbSet<History.UsageRollup> UsageRollups => Set<History.UsageRollup>();
 
+    /// <summary>Daily sums of each account's calls (the same rollups per UTC day), read for the whole days of a summary.</summary>
+    public DbSet<History.UsageDailyRollup> UsageDailyRollups => Set<History.UsageDailyRollup>();
+
     /// <summary>Durable positions of the background history steps.</summary>
     public DbSet<History.HistoryWatermark> HistoryWatermarks => Set<History.HistoryWatermark>();
 

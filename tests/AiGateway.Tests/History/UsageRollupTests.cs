@@ -12,7 +12,7 @@ using Microsoft.Extensions.Options;
 namespace AiGateway.Tests.History;
 
 /// <summary>
-/// Usage summaries read hourly rollups plus the calls above the rollup watermark, and must always equal the sum of the
+/// Usage summaries read daily and hourly rollups plus the calls above the rollup watermark, and must always equal the sum of the
 /// calls themselves: before, during and after rollup steps, across restarts, with calls arriving meanwhile and with two
 /// instances stepping at once. The expected figures are computed here from the calls written, not by the gateway.
 /// </summary>
@@ -20,7 +20,8 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
 {
     private static readonly DateTimeOffset Start = new(2026, 3, 1, 7, 13, 27, 450, TimeSpan.Zero);
     private static readonly string[] GroupBys = ["day", "model", "key", "feature", "task"];
-    private static readonly int[] Offsets = [0, 120, -300, 330];
+    // Whole hours either side, half and quarter hours (+05:30, −09:30, +05:45), and the ends of the accepted range.
+    private static readonly int[] Offsets = [0, 60, 120, -300, 330, -570, 345, 840, -720];
 
     private UsageRollupStep Step(CreditLedger ledger, int chunk) =>
         new(fixture.Factory, ledger.Writer, Options.Create(new HistoryOptions { RollupChunk = chunk }), TimeProvider.System);
@@ -44,8 +45,10 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         var horizon = await step.HorizonAsync(default);
         await step.StepAsync(horizon, default);
         await step.StepAsync(horizon, default);
+        await AssertRollupsHoldEveryCallOnceAsync();
         await AssertSummariesEqualCallsAsync(account, calls, "part rolled up");
         await step.CatchUpAsync();
+        await AssertRollupsHoldEveryCallOnceAsync();
         await AssertSummariesEqualCallsAsync(account, calls, "all rolled up");
         await using var db = new LedgerDbContext(fixture.Options);
         Assert.Equal(await db.CallRecords.MaxAsync(c => c.Id), await UsageRollupStep.ReadWatermarkAsync(db, default));
@@ -127,14 +130,38 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         await AssertSummariesEqualCallsAsync(account, calls, "after corrections, all rolled up");
     }
 
+    /// <summary>Each rollup level, row by row, equals the calls up to the watermark grouped the same way.</summary>
     private async Task AssertRollupsHoldEveryCallOnceAsync()
     {
         await using var db = new LedgerDbContext(fixture.Options);
         var watermark = await UsageRollupStep.ReadWatermarkAsync(db, default);
-        var calls = db.CallRecords.Where(c => c.Id <= watermark);
-        Assert.Equal(await calls.LongCountAsync(), await db.UsageRollups.SumAsync(r => r.Calls));
-        Assert.Equal(await calls.SumAsync(c => c.ChargedMicro), await db.UsageRollups.SumAsync(r => r.ChargedMicro));
-        Assert.Equal(await calls.SumAsync(c => c.InputTokens), await db.UsageRollups.SumAsync(r => r.InputTokens));
+        var calls = await db.CallRecords.AsNoTracking().Where(c => c.Id <= watermark).ToListAsync();
+        Dictionary<string, (long, long, long, long, long, long, long)> Sum(long bucket) => calls
+            .GroupBy(c => Key(c.AccountId, c.StartedAt.UtcTicks / bucket * bucket, c.KeyId, c.Model, c.Feature ?? "", c.Task ?? "", c.StatusCode))
+            .ToDictionary(g => g.Key, g => ((long)g.Count(), g.Sum(c => c.InputTokens), g.Sum(c => c.CachedInputTokens), g.Sum(c => c.OutputTokens),
+                g.Sum(c => c.ReasoningTokens), g.Sum(c => c.ChargedMicro), g.Sum(c => c.OverageMicro)));
+        var hours = (await db.UsageRollups.AsNoTracking().ToListAsync()).ToDictionary(
+            r => Key(r.AccountId, r.HourStart, r.KeyId, r.Model, r.Feature, r.Task, r.StatusCode),
+            r => (r.Calls, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, r.OverageMicro));
+        var days = (await db.UsageDailyRollups.AsNoTracking().ToListAsync()).ToDictionary(
+            r => Key(r.AccountId, r.DayStart, r.KeyId, r.Model, r.Feature, r.Task, r.StatusCode),
+            r => (r.Calls, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, r.OverageMicro));
+        AssertSameRows(Sum(TimeSpan.TicksPerHour), hours, "hourly rollups");
+        AssertSameRows(Sum(TimeSpan.TicksPerDay), days, "daily rollups");
+    }
+
+    private static string Key(Guid account, long bucket, Guid key, string model, string feature, string task, int status) =>
+        $"{account}|{bucket}|{key}|{model}|{feature}|{task}|{status}";
+
+    private static void AssertSameRows<T>(Dictionary<string, T> expected, Dictionary<string, T> actual, string level)
+    {
+        var missing = expected.Keys.Except(actual.Keys).ToList();
+        var extra = actual.Keys.Except(expected.Keys).ToList();
+        Assert.True(missing.Count == 0 && extra.Count == 0, $"{level}: {missing.Count} rows missing (e.g. {missing.FirstOrDefault()}), {extra.Count} extra (e.g. {extra.FirstOrDefault()})");
+        foreach (var (key, sums) in expected)
+        {
+            Assert.True(Equals(sums, actual[key]), $"{level}, row {key}: {actual[key]}, expected the calls' {sums}");
+        }
     }
 
     private async Task AssertSummariesEqualCallsAsync(Guid account, IReadOnlyList<CallRecord> calls, string when)

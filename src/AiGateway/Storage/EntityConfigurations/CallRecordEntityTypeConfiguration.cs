@@ -17,6 +17,8 @@ internal sealed class CallRecordEntityTypeConfiguration : IEntityTypeConfigurati
         builder.HasIndex(c => new { c.AccountId, c.Id });
         builder.HasIndex(c => new { c.AccountId, c.Feature, c.Id });
         builder.HasIndex(c => new { c.AccountId, c.Task, c.Id });
+        // The all-accounts export from a start time reads (started_at, id) in order.
+        builder.HasIndex(c => new { c.StartedAt, c.Id });
         builder.Property(c => c.Route).HasMaxLength(100);
         builder.Property(c => c.Provider).HasMaxLength(100);
         builder.Property(c => c.Model).HasMaxLength(200);

@@ -17,6 +17,18 @@ internal sealed class UsageRollupEntityTypeConfiguration : IEntityTypeConfigurat
     }
 }
 
+internal sealed class UsageDailyRollupEntityTypeConfiguration : IEntityTypeConfiguration<UsageDailyRollup>
+{
+    public void Configure(EntityTypeBuilder<UsageDailyRollup> builder)
+    {
+        builder.ToTable("usage_daily_rollups");
+        builder.HasKey(r => new { r.AccountId, r.DayStart, r.KeyId, r.Model, r.Feature, r.Task, r.StatusCode });
+        builder.Property(r => r.Model).HasMaxLength(200);
+        builder.Property(r => r.Feature).HasMaxLength(100);
+        builder.Property(r => r.Task).HasMaxLength(200);
+    }
+}
+
 internal sealed class HistoryWatermarkEntityTypeConfiguration : IEntityTypeConfiguration<HistoryWatermark>
 {
     public void Configure(EntityTypeBuilder<HistoryWatermark> builder)

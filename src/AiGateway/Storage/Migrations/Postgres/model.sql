@@ -66,6 +66,25 @@ CREATE TABLE lease_admissions (
 );
 
 
+CREATE TABLE usage_daily_rollups (
+    account_id uuid NOT NULL,
+    day_start bigint NOT NULL,
+    key_id uuid NOT NULL,
+    model character varying(200) NOT NULL,
+    feature character varying(100) NOT NULL,
+    task character varying(200) NOT NULL,
+    status_code integer NOT NULL,
+    calls bigint NOT NULL,
+    input_tokens bigint NOT NULL,
+    cached_input_tokens bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    reasoning_tokens bigint NOT NULL,
+    charged_micro bigint NOT NULL,
+    overage_micro bigint NOT NULL,
+    CONSTRAINT "PK_usage_daily_rollups" PRIMARY KEY (account_id, day_start, key_id, model, feature, task, status_code)
+);
+
+
 CREATE TABLE usage_rollups (
     account_id uuid NOT NULL,
     hour_start bigint NOT NULL,
@@ -290,6 +309,9 @@ CREATE INDEX "IX_call_records_account_id_task_id" ON call_records (account_id, t
 
 
 CREATE UNIQUE INDEX "IX_call_records_request_id" ON call_records (request_id);
+
+
+CREATE INDEX "IX_call_records_started_at_id" ON call_records (started_at, id);
 
 
 CREATE INDEX "IX_charge_allocations_charge_id" ON charge_allocations (charge_id);

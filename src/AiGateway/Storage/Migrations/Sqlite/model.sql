@@ -62,6 +62,25 @@ CREATE TABLE "lease_admissions" (
 );
 
 
+CREATE TABLE "usage_daily_rollups" (
+    "account_id" TEXT NOT NULL,
+    "day_start" INTEGER NOT NULL,
+    "key_id" TEXT NOT NULL,
+    "model" TEXT NOT NULL,
+    "feature" TEXT NOT NULL,
+    "task" TEXT NOT NULL,
+    "status_code" INTEGER NOT NULL,
+    "calls" INTEGER NOT NULL,
+    "input_tokens" INTEGER NOT NULL,
+    "cached_input_tokens" INTEGER NOT NULL,
+    "output_tokens" INTEGER NOT NULL,
+    "reasoning_tokens" INTEGER NOT NULL,
+    "charged_micro" INTEGER NOT NULL,
+    "overage_micro" INTEGER NOT NULL,
+    CONSTRAINT "PK_usage_daily_rollups" PRIMARY KEY ("account_id", "day_start", "key_id", "model", "feature", "task", "status_code")
+);
+
+
 CREATE TABLE "usage_rollups" (
     "account_id" TEXT NOT NULL,
     "hour_start" INTEGER NOT NULL,
@@ -276,6 +295,9 @@ CREATE INDEX "IX_call_records_account_id_task_id" ON "call_records" ("account_id
 
 
 CREATE UNIQUE INDEX "IX_call_records_request_id" ON "call_records" ("request_id");
+
+
+CREATE INDEX "IX_call_records_started_at_id" ON "call_records" ("started_at", "id");
 
 
 CREATE INDEX "IX_charge_allocations_charge_id" ON "charge_allocations" ("charge_id");

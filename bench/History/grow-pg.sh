@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# grow.sh for PostgreSQL: (re)creates the database named in the URI, applies the checked-in migrations and writes the
+# same rows per call as grow.sh with generate_series (CALLS defaults to 1,000,000 here: every third call is the
+# heavy account's, so it has 333,333). Usage: bench/History/grow-pg.sh postgresql://postgres:postgres@127.0.0.1/aigw_history
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+uri=${1:?usage: grow-pg.sh POSTGRES_URI}
+name=${uri##*/}
+calls=${CALLS:-1000000}; heavy=${HEAVY:-1000000}; accounts=${ACCOUNTS:-2000}; days=${DAYS:-183}
+psql "${uri%/*}/postgres" -qc "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+now_ticks=$(python3 -c 'import time; print(int(time.time()*10**7) + 621355968000000000)')
+span=$((days * 864000000000)); step=$((span / calls)); start=$((now_ticks - span))
+{
+  echo "CREATE TABLE schema_migrations (id VARCHAR(200) NOT NULL PRIMARY KEY, applied_at VARCHAR(40) NOT NULL);"
+  for f in src/AiGateway/Storage/Migrations/Postgres/0*.sql; do
+    cat "$f"; echo
+    echo "INSERT INTO schema_migrations VALUES ('$(basename "$f" .sql)', '$(date -u +%FT%TZ)');"
+  done
+  cat <<SQL
+SET synchronous_commit = off;
+BEGIN;
+INSERT INTO accounts (id, name, created_at, plan)
+SELECT ('0197a1b2-0000-7000-8000-' || lpad(n::text, 12, '0'))::uuid, 'bench ' || n, $start, NULL FROM generate_series(0, $accounts - 1) n;
+INSERT INTO call_records (request_id, account_id, key_id, route, provider, model, priced_model, operation, stream, input_tokens,
+    cached_input_tokens, cache_write_input_tokens, output_tokens, reasoning_tokens, images, video_seconds, audio_uses,
+    estimated_input_tokens, estimated_output_tokens, estimate_micro, charged_micro, overage_micro, status_code, usage_source,
+    clamped, unlimited, attempt_count, attempts, error, feature, task, started_at, duration_ms, first_byte_ms, usage_clamped)
+SELECT 'bench-' || lpad(n::text, 9, '0'), ('0197a1b2-0000-7000-8000-' || lpad(acct::text, 12, '0'))::uuid,
+    ('0197a1b2-0000-7000-9000-' || lpad(acct::text, 12, '0'))::uuid, 'openai', 'openai',
+    CASE n % 4 WHEN 0 THEN 'gpt-4o' WHEN 1 THEN 'gpt-4o-mini' WHEN 2 THEN 'o3' ELSE 'claude-sonnet-4' END, 'gpt-4o',
+    'chat', n % 2 = 1, 800 + n % 900, n % 200, 0, 150 + n % 400, n % 7 * 10, 0, 0, 0, 900, 600, 5000,
+    CASE WHEN n % 50 = 0 THEN 0 ELSE 1000 + n % 4000 END, 0, CASE WHEN n % 50 = 0 THEN 502 ELSE 200 END,
+    CASE WHEN n % 50 = 0 THEN 'none' ELSE 'provider' END, false, false, 1, 'primary:200', NULL,
+    CASE n % 5 WHEN 0 THEN NULL WHEN 1 THEN 'chat' WHEN 2 THEN 'search' WHEN 3 THEN 'summarize' ELSE 'agent' END,
+    CASE WHEN n % 10 = 0 THEN 'task-' || (n / 1000) ELSE NULL END, $start + n::bigint * $step, 300 + n % 2000, 120, false
+FROM (SELECT n, CASE WHEN n % 3 = 0 AND n / 3 <= $heavy THEN 0 ELSE 1 + (n % ($accounts - 1)) END AS acct
+      FROM generate_series(1, $calls) n) k
+ORDER BY n;
+INSERT INTO credit_lots (account_id, kind, amount, remaining, consumed, expired, revoked, effective_at, expires_at, reason, source_ref,
+    idempotency_key, created_at)
+SELECT id, 'addon', 100000000000000, 100000000000000, 0, 0, 0, $start, NULL, 'bench', NULL, NULL, $start FROM accounts;
+INSERT INTO ledger_entries (account_id, at, type, amount, available_after, lot_id, request_id)
+SELECT a.id, $start, 'grant', 100000000000000, 100000000000000, l.id, NULL FROM accounts a JOIN credit_lots l ON l.account_id = a.id;
+INSERT INTO credit_holds (id, account_id, request_id, amount, status, created_at, expires_at, resolved_at, charge_id, task)
+SELECT id, account_id, request_id, estimate_micro, CASE WHEN charged_micro > 0 THEN 'settled' ELSE 'released' END, started_at,
+    started_at + 6000000000, started_at + duration_ms * 10000, CASE WHEN charged_micro > 0 THEN id END, task
+FROM call_records ORDER BY id;
+SELECT setval(pg_get_serial_sequence('credit_holds', 'id'), (SELECT MAX(id) FROM credit_holds));
+INSERT INTO credit_charges (id, account_id, request_id, hold_id, amount, overage, created_at)
+SELECT id, account_id, request_id, id, charged_micro, 0, started_at + duration_ms * 10000 FROM call_records WHERE charged_micro > 0 ORDER BY id;
+SELECT setval(pg_get_serial_sequence('credit_charges', 'id'), (SELECT MAX(id) FROM credit_charges));
+INSERT INTO charge_allocations (charge_id, lot_id, amount)
+SELECT ch.id, l.id, ch.amount FROM credit_charges ch JOIN credit_lots l ON l.account_id = ch.account_id ORDER BY ch.id;
+INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, charge_id, request_id)
+SELECT account_id, at, type, amount, 0, hold_id, charge_id, request_id FROM (
+    SELECT id AS n, 0 AS k, account_id, started_at AS at, 'hold' AS type, estimate_micro AS amount, id AS hold_id, NULL::bigint AS charge_id, request_id
+    FROM call_records
+    UNION ALL
+    SELECT id, 1, account_id, started_at + duration_ms * 10000, CASE WHEN charged_micro > 0 THEN 'settle' ELSE 'release' END,
+        CASE WHEN charged_micro > 0 THEN charged_micro ELSE estimate_micro END, id, CASE WHEN charged_micro > 0 THEN id END, request_id
+    FROM call_records) m
+ORDER BY n, k;
+UPDATE credit_lots SET consumed = (SELECT COALESCE(SUM(charged_micro), 0) FROM call_records c WHERE c.account_id = credit_lots.account_id);
+UPDATE credit_lots SET remaining = amount - consumed;
+INSERT INTO ledger_accounts (account_id, held, overage, updated_at) SELECT id, 0, 0, $start FROM accounts;
+COMMIT;
+VACUUM ANALYZE;
+SQL
+} | psql -q -v ON_ERROR_STOP=1 "$uri" >/dev/null
+echo "grew $uri: $(psql -Atc 'SELECT COUNT(*) FROM call_records' "$uri") calls, heavy account $(psql -Atc "SELECT COUNT(*) FROM call_records WHERE account_id = '0197a1b2-0000-7000-8000-000000000000'" "$uri")"
