@@ -53,7 +53,7 @@ static async Task RunAsync(string label, string provider, string connectionStrin
     await using (var db = new LedgerDbContext(options)) await LedgerDatabase.InitializeAsync(db);
 
     var ledger = new CreditLedger(new Factory(options), Options.Create(new LedgerOptions()),
-        new PlanCatalog(new StaticPlans()), TimeProvider.System);
+        new PlanCatalog(new StaticPlans()), TimeProvider.System, Notifications());
     var accounts = new List<Guid>();
     await using (var db = new LedgerDbContext(options))
     {
@@ -101,6 +101,15 @@ static async Task RunAsync(string label, string provider, string connectionStrin
         $"load average {load} on {Environment.ProcessorCount} cores; client CPU {cpu.TotalMilliseconds * 1000 / (perWorker * workers):F0} µs per pair " +
         $"= {(perWorker * workers) / cpu.TotalSeconds:F0} pairs per CPU-second");
 }
+
+// LEDGER_NOTIFICATIONS=1: balance notifications on (an endpoint and a threshold no settle here crosses), so every settle
+// reads the account's notification state with its lock and checks the threshold — the cost the hot path pays when nothing fires.
+static AiGateway.Notifications.NotificationOutbox? Notifications() =>
+    Environment.GetEnvironmentVariable("LEDGER_NOTIFICATIONS") != "1" ? null : new(Options.Create(new AiGateway.Notifications.NotificationOptions
+    {
+        Endpoints = [new() { Name = "bench", Url = "http://127.0.0.1:9/", Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }],
+        LowBalanceCredits = 1,
+    }));
 
 static async Task PostgresAdminAsync(string server, string sql)
 {

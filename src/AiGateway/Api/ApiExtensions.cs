@@ -1,4 +1,5 @@
 using AiGateway.Ledger.Api;
+using AiGateway.Notifications;
 using AiGateway.Packs;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
@@ -82,6 +83,7 @@ public static class ApiExtensions
         admin.MapAdminAccountsApi();
         admin.MapLedgerAdminApi();
         admin.MapPacksAdminApi();
+        admin.MapNotificationsAdminApi();
         admin.MapAdminAccountViewsApi().MapCsvExportApi();
         admin.MapAdminConsoleApi();
         // The ledger's database transactions so far (also the aigateway.ledger.transactions metric), for benchmarks.

@@ -23,4 +23,7 @@ public static class ApiTags
 
     /// <summary>Admin: CSV exports.</summary>
     public const string AdminExports = "Admin: exports";
+
+    /// <summary>Admin: balance notifications (webhook settings, events, deliveries).</summary>
+    public const string AdminNotifications = "Admin: notifications";
 }

@@ -9,20 +9,29 @@ public sealed partial class CreditLedger
     /// <summary>Debits the lots (those that may pay for <paramref name="scope"/>) in burn-down order, books the shortfall as overage and resolves the hold.</summary>
     private async Task<SettleResult> ChargeLotsAsync(
         LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, bool wasActive, CallScope? scope,
-        List<SpendableLot>? lots = null)
+        SettleContext? read = null)
     {
         var accountId = s.Id(hold.AccountId);
-        if (lots is null)
+        if (read is null)
         {
-            lots = [];
-            await using var reader = await s.ReaderAsync(
+            var found = new List<SpendableLot>();
+            long total;
+            await using (var reader = await s.ReaderAsync(
                 """
                 SELECT id, kind, remaining, effective_at, expires_at, model_scope, modality_scope FROM credit_lots
                 WHERE account_id = @a AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
                 """,
-                ("@a", accountId), ("@now", nowTicks));
-            await ReadSpendableLotsAsync(reader, lots, scope);
+                ("@a", accountId), ("@now", nowTicks)))
+            {
+                total = await ReadSpendableLotsAsync(reader, found, scope);
+            }
+            var low = _notify is null ? null : await Notifications.NotificationOutbox.ReadLowBalanceAsync(s, hold.AccountId);
+            read = new SettleContext(found, total, low);
         }
+        var lots = read.Lots;
+        // The account's balance (all spendable lots minus debt) before and after: what the low-balance threshold is about.
+        var balanceBefore = read.LotsTotal - totals.Overage;
+        var balanceAfter = balanceBefore - actual;
         lots.Sort(_burnDownOrder);
 
         long spendable = 0;
@@ -69,6 +78,7 @@ public sealed partial class CreditLedger
             VALUES (@a, @now, 'settle', @amount, @after, @h, {ChargeId}, @r, @note)
             """);
         var chargeId = (await s.BatchAsync(sql.ToString(), [.. parameters]))!.Value;
+        if (_notify is not null) await _notify.OnSettledAsync(s, hold.AccountId, read.Low, balanceBefore, balanceAfter, hold.RequestId, nowTicks);
         return new SettleResult(SettleStatus.Settled, new Credits(actual), new Credits(overage), allocations,
             new Credits(available), Repeated: false, chargeId);
     }

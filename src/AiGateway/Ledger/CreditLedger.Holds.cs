@@ -64,12 +64,14 @@ public sealed partial class CreditLedger
         else if (task is not null && !await TaskBudgetAllowsAsync(s, accountId, task, taskBudget, amount.Micro, nowTicks))
         {
             result = new ReserveResult(ReserveStatus.TaskBudgetExceeded, null, Credits.Zero, new Credits(available));
+            if (_notify is not null) await _notify.OnTaskBudgetRefusedAsync(s, accountId, task, requestId, nowTicks);
         }
         else if (totals.Overage > 0 || available < amount.Micro)
         {
             // Credits may sit unused in other instances' leases: ask them back (their holders see it within a refresh).
             if (totals.Leased > 0 && totals.Overage == 0) await RecallLeasesAsync(s, accountId, nowTicks, LeaseInstanceId);
             result = new ReserveResult(ReserveStatus.InsufficientCredits, null, Credits.Zero, new Credits(available));
+            if (_notify is not null) await _notify.OnRefusedAsync(s, accountId, available, amount.Micro, requestId, nowTicks);
         }
         else
         {
@@ -108,13 +110,12 @@ public sealed partial class CreditLedger
         AccountTotals totals;
         HoldRow hold;
         var lots = new List<SpendableLot>();
+        long lotsTotal;
+        Notifications.NotificationOutbox.LowBalanceState? low = null;
         // One round trip: lock the hold's account, then (statements run in order, so after the lock) read the
         // hold and the account's spendable lots. A concurrent settle of the same request is seen as settled.
         await using (var reader = await s.ReaderAsync(
-            """
-            SELECT held, overage FROM ledger_accounts
-            WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
-            """ + (s.IsPostgres ? " FOR UPDATE" : "") + ";\n" + """
+            LockHoldAccountSql(s) + ";\n" + """
             SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_leases
             WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r) AND expires_at > @now;
             """ + HoldSql + ";\n" + """
@@ -126,6 +127,11 @@ public sealed partial class CreditLedger
         {
             if (!await reader.ReadAsync()) return SettleResult.Nothing(SettleStatus.NotFound, Credits.Zero);
             totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), null);
+            if (_notify is not null)
+            {
+                await reader.NextResultAsync();
+                if (await reader.ReadAsync()) low = Notifications.NotificationOutbox.ReadLowBalance(reader, 0);
+            }
             await reader.NextResultAsync();
             await reader.ReadAsync();
             totals.Leased = reader.GetInt64(0);
@@ -133,12 +139,27 @@ public sealed partial class CreditLedger
             await reader.ReadAsync();
             hold = ReadHold(reader, requestId);
             await reader.NextResultAsync();
-            await ReadSpendableLotsAsync(reader, lots, scope);
+            lotsTotal = await ReadSpendableLotsAsync(reader, lots, scope);
         }
-        var result = await SettleHoldAsync(s, hold, totals, actual.Micro, nowTicks, scope, lots);
+        var result = await SettleHoldAsync(s, hold, totals, actual.Micro, nowTicks, scope, new SettleContext(lots, lotsTotal, low));
         await s.CommitAsync();
         return result;
     }
+
+    /// <summary>
+    /// Locks the account of the hold <c>@r</c> and reads its totals; with notifications on, then its low-balance state in a
+    /// statement of its own in the same batch (no extra round trip). Its own statement, after the lock: on PostgreSQL
+    /// (READ COMMITTED) a statement reads the snapshot taken when it started, so a join inside the locking SELECT could miss
+    /// a re-arm committed while it waited for the lock.
+    /// </summary>
+    private string LockHoldAccountSql(LedgerSession s) =>
+        "SELECT held, overage FROM ledger_accounts WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)" +
+        (s.IsPostgres ? " FOR UPDATE" : "") +
+        (_notify is null ? "" : $";\nSELECT {Notifications.NotificationOutbox.LowBalanceColumns} FROM notification_accounts n " +
+            "WHERE n.account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)");
+
+    /// <summary>What a settlement read with its lock: the spendable lots that may pay, the sum of all spendable lots, the low-balance state.</summary>
+    private sealed record SettleContext(List<SpendableLot> Lots, long LotsTotal, Notifications.NotificationOutbox.LowBalanceState? Low);
 
     /// <summary>Moves an active hold's expiry to <paramref name="expiresAt"/> (an asynchronous job outlives the usual TTL); false when not active.</summary>
     public async Task<bool> ExtendHoldAsync(string requestId, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
@@ -242,6 +263,7 @@ public sealed partial class CreditLedger
             if (totals.Overage > 0 || available < amount.Micro)
             {
                 result = SettleResult.Nothing(SettleStatus.InsufficientCredits, new Credits(available));
+                if (_notify is not null) await _notify.OnRefusedAsync(s, accountId, available, amount.Micro, requestId, nowTicks);
             }
             else
             {
@@ -281,16 +303,22 @@ public sealed partial class CreditLedger
         return await reader.ReadAsync() ? ReadHold(reader, requestId) : null;
     }
 
-    /// <summary>Reads lot rows (id, kind, remaining, effective_at, expires_at, model_scope, modality_scope), keeping those that may pay for <paramref name="scope"/>.</summary>
-    private static async Task ReadSpendableLotsAsync(System.Data.Common.DbDataReader reader, List<SpendableLot> lots, CallScope? scope)
+    /// <summary>
+    /// Reads lot rows (id, kind, remaining, effective_at, expires_at, model_scope, modality_scope), keeping those that may pay for
+    /// <paramref name="scope"/>; returns the remaining of all of them (the account's spendable credits, whatever the scope).
+    /// </summary>
+    private static async Task<long> ReadSpendableLotsAsync(System.Data.Common.DbDataReader reader, List<SpendableLot> lots, CallScope? scope)
     {
+        long total = 0;
         while (await reader.ReadAsync())
         {
+            total += reader.GetInt64(2);
             var lot = new SpendableLot(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3),
                 reader.IsDBNull(4) ? null : reader.GetInt64(4), reader.IsDBNull(5) ? null : reader.GetString(5),
                 reader.IsDBNull(6) ? null : reader.GetString(6));
             if (LotScope.Applies(lot.ModelScope, lot.ModalityScope, scope)) lots.Add(lot);
         }
+        return total;
     }
 
     private async Task<long> InsertHoldAsync(LedgerSession s, Guid accountId, string requestId, long amount, string status, long nowTicks) =>
@@ -303,7 +331,7 @@ public sealed partial class CreditLedger
             ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@resolved", status == HoldStatuses.Active ? null : nowTicks)))!.Value;
 
     private async Task<SettleResult> SettleHoldAsync(
-        LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, CallScope? scope, List<SpendableLot>? lots = null)
+        LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, CallScope? scope, SettleContext? read = null)
     {
         switch (hold.Status)
         {
@@ -313,7 +341,7 @@ public sealed partial class CreditLedger
                 return SettleResult.Nothing(SettleStatus.Released, new Credits(await AvailableAsync(s, hold.AccountId, totals, nowTicks)));
             default:
                 var wasActive = hold.Status == HoldStatuses.Active;
-                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive, scope, lots);
+                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive, scope, read);
         }
     }
 }

@@ -314,6 +314,7 @@ public sealed partial class CreditLedger
                 continue;
             }
             var lots = new List<SpendableLot>();
+            long lotsTotal;
             await using (var reader = await s.ReaderAsync(
                 """
                 SELECT id, kind, remaining, effective_at, expires_at, model_scope, modality_scope FROM credit_lots
@@ -321,8 +322,10 @@ public sealed partial class CreditLedger
                 """,
                 ("@a", id), ("@now", nowTicks)))
             {
-                await ReadSpendableLotsAsync(reader, lots, scope: null);
+                lotsTotal = await ReadSpendableLotsAsync(reader, lots, scope: null);
             }
+            long chargedTotal = 0;
+            string? lastRequest = null;
             lots.Sort(_burnDownOrder);
             var remaining = lots.ToDictionary(l => l.Id, l => l.Remaining);
             // Activity entries and results show what the account has after the charge as the settling instance sees
@@ -351,6 +354,8 @@ public sealed partial class CreditLedger
                         : SettleResult.Nothing(SettleStatus.RequestIdConflict, Credits.Zero);
                     continue;
                 }
+                chargedTotal += item.Actual;
+                lastRequest = item.RequestId;
                 var need = item.Actual;
                 var allocations = new List<LotAllocation>();
                 foreach (var lot in lots)
@@ -408,6 +413,13 @@ public sealed partial class CreditLedger
                 await s.ExecuteAsync(
                     $"UPDATE credit_leases SET amount = {(s.IsPostgres ? "GREATEST" : "MAX")}(0, amount - @c), updated_at = @now WHERE account_id = @a AND instance_id = @i",
                     ("@c", charged), ("@now", nowTicks), ("@a", id), ("@i", instance));
+            }
+            if (_notify is not null && lastRequest is not null)
+            {
+                // The account's balance before and after this batch's charges, as an exact settlement sees it for one call.
+                var before = lotsTotal - totals.Overage;
+                await _notify.OnSettledAsync(s, accountId, await Notifications.NotificationOutbox.ReadLowBalanceAsync(s, accountId),
+                    before, before - chargedTotal, lastRequest, nowTicks);
             }
         }
         // Rows of no account last: markers (deleted before records are inserted, as the sweep resolving a marker does), then records.

@@ -80,7 +80,7 @@ public sealed partial class CreditLedger
                 effectiveAt ?? monthStart, LedgerPeriods.MonthEnd(now), $"Plan {planName} credits for {monthStart:yyyy-MM}",
                 $"plan:{planName}", $"plan:{accountId}:{planName}:{monthStart:yyyy-MM-dd}");
             var result = await InsertLotAsync(s, accountId, totals, lot, now.UtcTicks);
-            if (result.Status == GrantStatus.Granted) issued.Add(result.Lot!);
+            if (result.Status == GrantStatus.Granted) await IssuedAsync(s, accountId, planName, result.Lot!, issued, now);
         }
         if (definition.DailyCredits > 0)
         {
@@ -88,7 +88,7 @@ public sealed partial class CreditLedger
                 effectiveAt ?? dayStart, LedgerPeriods.DayEnd(now), $"Plan {planName} daily credits for {dayStart:yyyy-MM-dd}",
                 $"plan:{planName}", $"daily:{accountId}:{planName}:{dayStart:yyyy-MM-dd}");
             var result = await InsertLotAsync(s, accountId, totals, lot, now.UtcTicks);
-            if (result.Status == GrantStatus.Granted) issued.Add(result.Lot!);
+            if (result.Status == GrantStatus.Granted) await IssuedAsync(s, accountId, planName, result.Lot!, issued, now);
         }
         for (var i = 0; i < definition.Recurring.Count; i++)
         {
@@ -102,9 +102,16 @@ public sealed partial class CreditLedger
                 $"Plan {planName} {(recurring.Period == LedgerPeriods.Day ? "daily" : recurring.Period + "ly")} credits for {start:yyyy-MM-dd}", $"recurring:{planName}",
                 $"recurring:{accountId}:{planName}:{i}:{recurring.Period}:{start:yyyy-MM-dd}");
             var result = await InsertLotAsync(s, accountId, totals, lot, now.UtcTicks);
-            if (result.Status == GrantStatus.Granted) issued.Add(result.Lot!);
+            if (result.Status == GrantStatus.Granted) await IssuedAsync(s, accountId, planName, result.Lot!, issued, now);
         }
         return new PlanIssue(issued, marker);
+    }
+
+    /// <summary>Notes a plan lot issued now (and its notification, in the same transaction).</summary>
+    private async Task IssuedAsync(LedgerSession s, Guid accountId, string plan, LotView lot, List<LotView> issued, DateTimeOffset now)
+    {
+        issued.Add(lot);
+        if (_notify is not null) await _notify.OnPlanIssuedAsync(s, accountId, plan, lot, now.UtcTicks);
     }
 
     /// <summary>

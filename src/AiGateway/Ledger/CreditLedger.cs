@@ -25,24 +25,33 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     // Only an optimisation: the unique idempotency key is what prevents double issue.
     private readonly ConcurrentDictionary<Guid, string> _issuedPeriods = new();
 
+    // Null when no webhook endpoint is configured: then no ledger path reads or writes notification state.
+    private readonly Notifications.NotificationOutbox? _notify;
+
     /// <summary>Creates the ledger over the given database with a database writer of its own (tools and tests).</summary>
     public CreditLedger(
-        IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options, PlanCatalog plans, TimeProvider time)
-        : this(new DatabaseWriter(dbFactory, options.Value.SqliteGroupCommitMaxOperations), ownsWriter: true, dbFactory, options, plans, time)
+        IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options, PlanCatalog plans, TimeProvider time,
+        Notifications.NotificationOutbox? notifications = null)
+        : this(new DatabaseWriter(dbFactory, options.Value.SqliteGroupCommitMaxOperations), ownsWriter: true, dbFactory, options, plans, time, notifications)
     {
     }
 
-    /// <summary>Creates the ledger writing through the process's <paramref name="writer"/>, which every other database writer shares.</summary>
+    /// <summary>
+    /// Creates the ledger writing through the process's <paramref name="writer"/>, which every other database writer shares;
+    /// <paramref name="notifications"/> writes balance events in its transactions.
+    /// </summary>
     public CreditLedger(
-        DatabaseWriter writer, IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options, PlanCatalog plans, TimeProvider time)
-        : this(writer, ownsWriter: false, dbFactory, options, plans, time)
+        DatabaseWriter writer, IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options, PlanCatalog plans, TimeProvider time,
+        Notifications.NotificationOutbox? notifications = null)
+        : this(writer, ownsWriter: false, dbFactory, options, plans, time, notifications)
     {
     }
 
     private CreditLedger(
         DatabaseWriter writer, bool ownsWriter, IDbContextFactory<LedgerDbContext> dbFactory, IOptions<LedgerOptions> options,
-        PlanCatalog plans, TimeProvider time)
+        PlanCatalog plans, TimeProvider time, Notifications.NotificationOutbox? notifications)
     {
+        _notify = notifications is { Enabled: true } ? notifications : null;
         _writer = writer;
         _ownsWriter = ownsWriter;
         _dbFactory = dbFactory;
@@ -236,7 +245,9 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
                 ("@r", repay), ("@now", nowTicks), ("@a", s.Id(accountId)));
         }
         totals.Overage -= repay;
-        var available = Available(await SpendableSumAsync(s, accountId, nowTicks), totals.Blocked, totals.Overage);
+        var spendable = await SpendableSumAsync(s, accountId, nowTicks);
+        var available = Available(spendable, totals.Blocked, totals.Overage);
+        if (_notify is not null) await _notify.OnLotAddedAsync(s, accountId, lot.Amount, spendable - totals.Overage, nowTicks);
         if (repay > 0)
         {
             await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Adjust, repay, available, lotId: id, note: "overage repaid");

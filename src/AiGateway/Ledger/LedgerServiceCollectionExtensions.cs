@@ -43,7 +43,7 @@ public static class LedgerServiceCollectionExtensions
         services.AddSingleton<PlanCatalog>();
         services.AddSingleton(sp => new CreditLedger(sp.GetRequiredService<DatabaseWriter>(),
             sp.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<LedgerDbContext>>(), sp.GetRequiredService<IOptions<LedgerOptions>>(),
-            sp.GetRequiredService<PlanCatalog>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<PlanCatalog>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<Notifications.NotificationOutbox>()));
         services.AddSingleton(sp => new CreditLeases(sp.GetRequiredService<CreditLedger>(), sp.GetRequiredService<IOptions<LedgerOptions>>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CreditLeases>>(),
             InstanceIdentity.Resolve(sp.GetRequiredService<IOptions<LedgerOptions>>().Value, sp.GetRequiredService<IConfiguration>())));

@@ -53,6 +53,19 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
+    /// Runs <paramref name="work"/> as one ledger transaction (raw SQL on a <see cref="LedgerSession"/>, like the ledger's own
+    /// operations: SQLite joins the group commit) and commits it; for writes that must be atomic with ledger rows or claim
+    /// rows under row locks (e.g. the notification outbox and its dispatcher).
+    /// </summary>
+    internal async Task<T> InTransactionAsync<T>(Func<LedgerSession, Task<T>> work, CancellationToken cancellationToken = default)
+    {
+        await using var s = await BeginAsync(cancellationToken);
+        var result = await work(s);
+        await s.CommitAsync();
+        return result;
+    }
+
+    /// <summary>
     /// Runs <paramref name="write"/> on a fresh DbContext in this process's write turn (SQLite: after the open group
     /// commit is committed, with no ledger operation running; PostgreSQL: at once). The context is disposed afterwards.
     /// </summary>

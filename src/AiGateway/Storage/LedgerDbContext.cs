@@ -53,6 +53,15 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     /// <summary>Durable positions of the background history steps.</summary>
     public DbSet<History.HistoryWatermark> HistoryWatermarks => Set<History.HistoryWatermark>();
 
+    /// <summary>Per-account notification settings and episode state.</summary>
+    public DbSet<Notifications.NotificationAccount> NotificationAccounts => Set<Notifications.NotificationAccount>();
+
+    /// <summary>The notification outbox: events written with the ledger change that caused them.</summary>
+    public DbSet<Notifications.NotificationEvent> NotificationEvents => Set<Notifications.NotificationEvent>();
+
+    /// <summary>Deliveries of outbox events to the configured webhook endpoints.</summary>
+    public DbSet<Notifications.NotificationDelivery> NotificationDeliveries => Set<Notifications.NotificationDelivery>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.ApplyConfigurationsFromAssembly(typeof(LedgerDbContext).Assembly);

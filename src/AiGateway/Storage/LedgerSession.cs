@@ -25,6 +25,16 @@ internal sealed class LedgerSession : IAsyncDisposable
     private bool _completed;
     private bool _leftGroup;
     private readonly long _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+    private List<Action>? _afterCommit;
+
+    /// <summary>Runs <paramref name="action"/> once the transaction is committed (e.g. waking the webhook dispatcher); never on rollback.</summary>
+    public void AfterCommit(Action action) => (_afterCommit ??= []).Add(action);
+
+    private void RunAfterCommit()
+    {
+        if (_afterCommit is null) return;
+        foreach (var action in _afterCommit) action();
+    }
 
     private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SqliteWriteGroup? group = null)
     {
@@ -141,10 +151,12 @@ internal sealed class LedgerSession : IAsyncDisposable
             _leftGroup = true;
             var committed = await _group.LeaveAsync(keep: true);
             await committed;
+            RunAfterCommit();
             return;
         }
         await _transaction!.CommitAsync();
         _completed = true;
+        RunAfterCommit();
     }
 
     /// <summary>Rolls back unless committed (SQLite: this operation's savepoint) and returns the connection.</summary>

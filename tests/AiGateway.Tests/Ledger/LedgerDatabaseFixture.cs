@@ -53,12 +53,14 @@ public abstract class LedgerDatabaseFixture : IAsyncLifetime
     public Task DisposeAsync() => DropDatabaseAsync();
 
     /// <summary>A ledger over this database; each call is like a separate gateway instance (own in-process state).</summary>
-    public CreditLedger CreateLedger(TimeProvider time, Action<LedgerOptions>? configure = null, PlansOptions? plans = null)
+    public CreditLedger CreateLedger(
+        TimeProvider time, Action<LedgerOptions>? configure = null, PlansOptions? plans = null,
+        AiGateway.Notifications.NotificationOutbox? notifications = null)
     {
         var options = new LedgerOptions();
         configure?.Invoke(options);
         var monitor = new StaticOptionsMonitor<PlansOptions>(plans ?? TestPlans());
-        return new CreditLedger(Factory, Microsoft.Extensions.Options.Options.Create(options), new PlanCatalog(monitor), time);
+        return new CreditLedger(Factory, Microsoft.Extensions.Options.Options.Create(options), new PlanCatalog(monitor), time, notifications);
     }
 
     /// <summary>Creates an account (optionally on a plan) and returns its id.</summary>

@@ -32,7 +32,7 @@ public sealed class LoggerMessageEventIdTests
         var ranges = new Dictionary<string, int>
         {
             ["AiGateway.Hosting"] = 1000, ["AiGateway.Metering"] = 2000, ["AiGateway.Proxy"] = 3000, ["AiGateway.Packs"] = 4000,
-            ["AiGateway.Ledger"] = 5000, ["AiGateway.History"] = 6000,
+            ["AiGateway.Ledger"] = 5000, ["AiGateway.History"] = 6000, ["AiGateway.Notifications"] = 7000,
         };
         Assert.All(LogMethods, x =>
         {

@@ -202,6 +202,33 @@ CREATE TABLE "ledger_entries" (
 );
 
 
+CREATE TABLE "notification_accounts" (
+    "account_id" TEXT NOT NULL CONSTRAINT "PK_notification_accounts" PRIMARY KEY,
+    "low_balance_micro" INTEGER NULL,
+    "low_balance_percent" INTEGER NULL,
+    "expiring_within_days" INTEGER NULL,
+    "events" TEXT NULL,
+    "last_grant" INTEGER NOT NULL,
+    "low_armed" INTEGER NOT NULL,
+    "low_episode" INTEGER NOT NULL,
+    "exhausted_armed" INTEGER NOT NULL,
+    "exhausted_episode" INTEGER NOT NULL,
+    "updated_at" INTEGER NOT NULL,
+    CONSTRAINT "FK_notification_accounts_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
+CREATE TABLE "notification_events" (
+    "id" TEXT NOT NULL CONSTRAINT "PK_notification_events" PRIMARY KEY,
+    "account_id" TEXT NOT NULL,
+    "type" TEXT NOT NULL,
+    "episode" TEXT NOT NULL,
+    "payload" TEXT NOT NULL,
+    "created_at" INTEGER NOT NULL,
+    CONSTRAINT "FK_notification_events_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
+);
+
+
 CREATE TABLE "task_budgets" (
     "account_id" TEXT NOT NULL,
     "task" TEXT NOT NULL,
@@ -235,6 +262,23 @@ CREATE TABLE "charge_allocations" (
     "amount" INTEGER NOT NULL,
     CONSTRAINT "FK_charge_allocations_credit_charges_charge_id" FOREIGN KEY ("charge_id") REFERENCES "credit_charges" ("id") ON DELETE CASCADE,
     CONSTRAINT "FK_charge_allocations_credit_lots_lot_id" FOREIGN KEY ("lot_id") REFERENCES "credit_lots" ("id")
+);
+
+
+CREATE TABLE "notification_deliveries" (
+    "id" INTEGER NOT NULL CONSTRAINT "PK_notification_deliveries" PRIMARY KEY AUTOINCREMENT,
+    "event_id" TEXT NOT NULL,
+    "endpoint" TEXT NOT NULL,
+    "status" TEXT NOT NULL,
+    "attempts" INTEGER NOT NULL,
+    "next_attempt_at" INTEGER NOT NULL,
+    "lease_until" INTEGER NOT NULL,
+    "lease_owner" TEXT NULL,
+    "last_status" INTEGER NULL,
+    "last_error" TEXT NULL,
+    "delivered_at" INTEGER NULL,
+    "created_at" INTEGER NOT NULL,
+    CONSTRAINT "FK_notification_deliveries_notification_events_event_id" FOREIGN KEY ("event_id") REFERENCES "notification_events" ("id") ON DELETE CASCADE
 );
 
 
@@ -305,5 +349,17 @@ CREATE INDEX "IX_ledger_entries_account_id_id" ON "ledger_entries" ("account_id"
 
 
 CREATE INDEX "IX_ledger_entries_account_id_type_id" ON "ledger_entries" ("account_id", "type", "id");
+
+
+CREATE INDEX "IX_notification_deliveries_endpoint_status_next_attempt_at" ON "notification_deliveries" ("endpoint", "status", "next_attempt_at");
+
+
+CREATE UNIQUE INDEX "IX_notification_deliveries_event_id_endpoint" ON "notification_deliveries" ("event_id", "endpoint");
+
+
+CREATE INDEX "IX_notification_events_account_id_created_at" ON "notification_events" ("account_id", "created_at");
+
+
+CREATE UNIQUE INDEX "IX_notification_events_account_id_type_episode" ON "notification_events" ("account_id", "type", "episode");
 
 
