@@ -152,7 +152,8 @@ public sealed class DashboardTests(BrowserFixture f) : IClassFixture<BrowserFixt
         await SignInAsync(page, IntegrationTests.Infrastructure.GatewayFactory.AdminKey);
         await page.FillAsync("#account-search", name);
         await page.PressAsync("#account-search", "Enter");
-        var entry = page.Locator("#account-list button", new PageLocatorOptions { HasText = name });
+        // The list that answers this search (the first list may still be replaced under the pointer otherwise).
+        var entry = page.Locator($"#account-list[data-search='{name}'] button", new PageLocatorOptions { HasText = name });
         await entry.ClickAsync(new LocatorClickOptions { Timeout = WaitMs });
 
         Assert.Equal(await f.AvailableAsync(key), await ShownAvailableAsync(page));

@@ -37,7 +37,8 @@ public sealed class OperatorConsoleTests(BrowserFixture f) : IClassFixture<Brows
     {
         await page.FillAsync("#account-search", id.ToString());
         await page.PressAsync("#account-search", "Enter");
-        await page.Locator($"#account-list button[data-account-id='{id}']").ClickAsync(new LocatorClickOptions { Timeout = WaitMs });
+        // The list that answers this search (the first list may still be replaced under the pointer otherwise).
+        await page.Locator($"#account-list[data-search='{id}'] button[data-account-id='{id}']").ClickAsync(new LocatorClickOptions { Timeout = WaitMs });
         await page.Locator("#keys-table tbody tr, #keys-empty:not([hidden])").First.WaitForAsync(Wait);
         await ShownAvailableAsync(page);
     }
@@ -406,7 +407,7 @@ public sealed class OperatorConsoleTests(BrowserFixture f) : IClassFixture<Brows
         await page.ClickAsync("#switch-account");
         await page.FillAsync("#account-search", id.ToString());
         await page.PressAsync("#account-search", "Enter");
-        var entry = page.Locator($"#account-list button[data-account-id='{id}'] strong");
+        var entry = page.Locator($"#account-list[data-search='{id}'] button[data-account-id='{id}'] strong");
         await entry.WaitForAsync(Wait);
         Assert.Equal(name, await entry.TextContentAsync());
         await entry.ClickAsync();

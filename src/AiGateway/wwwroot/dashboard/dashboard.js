@@ -191,9 +191,13 @@
     // Searches can overlap (the first list is still loading when the operator searches): only the latest one may
     // write the list, and a new search replaces it only once its answer is in, so no page is ever listed twice.
     const request = ++state.accountsRequest;
-    const page = await api(`/admin/accounts${query({ search: $("account-search").value.trim(), limit: PAGE, cursor: more ? state.accountsCursor : null })}`);
+    const search = $("account-search").value.trim();
+    const page = await api(`/admin/accounts${query({ search, limit: PAGE, cursor: more ? state.accountsCursor : null })}`);
     if (request !== state.accountsRequest) return;
     if (!more) list.textContent = "";
+    // Which search the list answers: a click aimed at the previous list can land while it is being replaced (the
+    // button under the pointer is swapped between press and release, so no click fires); tests and tools wait on it.
+    list.dataset.search = search;
     for (const a of page.items) {
       const li = document.createElement("li");
       const button = document.createElement("button");
