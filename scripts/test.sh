@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The README's test command: installs what the tests need on a fresh machine (PostgreSQL, Chromium; the upstream
-# provider stubs run in-process on WireMock.Net, so no Java or Node), builds once in Release, then runs every test
-# project of AiGateway.sln side by side, printing one line per project as it finishes (and a progress line every
-# minute). Full logs and TRX files land in artifacts/test-results/; the console keeps only results and failures.
+# The README's test command: installs what the tests need on a fresh machine (PostgreSQL, Chromium, node with the
+# official OpenAI Node SDK; the upstream provider stubs run in-process on WireMock.Net, so no Java), builds once in
+# Release, then runs every test project of AiGateway.sln side by side, printing one line per project as it finishes
+# (and a progress line every minute). Full logs and TRX files land in artifacts/test-results/; the console keeps
+# only results and failures.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
 started=$(date +%s)
@@ -15,6 +16,10 @@ fi
 if [ -x tests/scripts/install-chromium.sh ]; then
   log "Chromium for the dashboard tests"
   tests/scripts/install-chromium.sh >/dev/null
+fi
+if [ -x tests/scripts/install-node-sdk.sh ]; then
+  log "node and the OpenAI Node SDK for the unified endpoint tests"
+  tests/scripts/install-node-sdk.sh >/dev/null
 fi
 
 results="$REPO_ROOT/artifacts/test-results"
