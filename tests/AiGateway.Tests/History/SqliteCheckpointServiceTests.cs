@@ -33,7 +33,10 @@ public sealed class SqliteCheckpointServiceTests(SqliteLedgerFixture fixture) : 
         Assert.Equal(checkpoint.Value.LogFrames, checkpoint.Value.CheckpointedFrames);
         await using var db = new LedgerDbContext(fixture.Options);
         var dataSource = new SqliteConnectionStringBuilder(db.Database.GetConnectionString()).DataSource;
+        // SQLite deletes the WAL when the last connection closes, so "no file" is as good as empty (and the message
+        // must not read the length of a file that is not there: it is built even when the assertion holds).
         var wal = new FileInfo(dataSource + "-wal");
-        Assert.True(!wal.Exists || wal.Length == 0, $"WAL still {wal.Length} bytes after a TRUNCATE checkpoint");
+        var walBytes = wal.Exists ? wal.Length : 0;
+        Assert.True(walBytes == 0, $"WAL still {walBytes} bytes after a TRUNCATE checkpoint");
     }
 }
