@@ -230,49 +230,38 @@ internal static partial class AccountQueries
     {
         var rollups = db.UsageRollups.AsNoTracking().Where(r => r.AccountId == account && r.HourStart >= firstHour && r.HourStart < lastHour);
         var offset = tzOffsetMinutes * TimeSpan.TicksPerMinute;
-        return groupBy switch
-        {
-            "day" => rollups.GroupBy(r => new { Day = (r.HourStart + offset) / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
+        return groupBy != "day" ? SlicesBy(rollups, groupBy)
+            : rollups.GroupBy(r => new { Day = (r.HourStart + offset) / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
                 .Select(g => new RollupSlice(g.Key.Day, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
-            "model" => rollups.GroupBy(r => new { r.Model, r.StatusCode })
-                .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
-            "key" => rollups.GroupBy(r => new { r.KeyId, r.StatusCode })
-                .Select(g => new RollupSlice(0, "", g.Key.KeyId, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
-            "task" => rollups.GroupBy(r => new { r.Task, r.StatusCode })
-                .Select(g => new RollupSlice(0, g.Key.Task, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
-            _ => rollups.GroupBy(r => new { r.Feature, r.StatusCode })
-                .Select(g => new RollupSlice(0, g.Key.Feature, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
-        };
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
     }
 
     /// <summary>The daily rollups of an account's whole UTC days <c>[firstDay, lastDay)</c> (ticks), summed by the grouping (day: the UTC day) and status.</summary>
     public static IQueryable<RollupSlice> DailySlicesQuery(LedgerDbContext db, Guid account, long firstDay, long lastDay, string groupBy)
     {
         var rollups = db.UsageDailyRollups.AsNoTracking().Where(r => r.AccountId == account && r.DayStart >= firstDay && r.DayStart < lastDay);
-        return groupBy switch
-        {
-            "day" => rollups.GroupBy(r => new { Day = r.DayStart / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
+        return groupBy != "day" ? SlicesBy(rollups, groupBy)
+            : rollups.GroupBy(r => new { Day = r.DayStart / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
                 .Select(g => new RollupSlice(g.Key.Day, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
-            "model" => rollups.GroupBy(r => new { r.Model, r.StatusCode })
-                .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
-            "key" => rollups.GroupBy(r => new { r.KeyId, r.StatusCode })
-                .Select(g => new RollupSlice(0, "", g.Key.KeyId, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
-            "task" => rollups.GroupBy(r => new { r.Task, r.StatusCode })
-                .Select(g => new RollupSlice(0, g.Key.Task, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
-            _ => rollups.GroupBy(r => new { r.Feature, r.StatusCode })
-                .Select(g => new RollupSlice(0, g.Key.Feature, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
-        };
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
     }
+
+    /// <summary>Either rollup level summed by model, key, task or feature (anything else) and status: the groupings without a time bucket.</summary>
+    private static IQueryable<RollupSlice> SlicesBy<T>(IQueryable<T> rollups, string groupBy) where T : class, History.IUsageRollupCounts => groupBy switch
+    {
+        "model" => rollups.GroupBy(r => new { r.Model, r.StatusCode })
+            .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+        "key" => rollups.GroupBy(r => new { r.KeyId, r.StatusCode })
+            .Select(g => new RollupSlice(0, "", g.Key.KeyId, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+        "task" => rollups.GroupBy(r => new { r.Task, r.StatusCode })
+            .Select(g => new RollupSlice(0, g.Key.Task, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+        _ => rollups.GroupBy(r => new { r.Feature, r.StatusCode })
+            .Select(g => new RollupSlice(0, g.Key.Feature, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+    };
 
     /// <summary>Summed rollups of one bucket and status: <paramref name="Day"/> (days since 0001-01-01, local) when grouping by day, with the model as <paramref name="Label"/>.</summary>
     public sealed record RollupSlice(long Day, string Label, Guid Key, int Status, long Calls, long Input, long Cached, long Output, long Reasoning, long Micro);

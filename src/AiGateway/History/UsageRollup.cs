@@ -5,7 +5,7 @@ namespace AiGateway.History;
 /// and the dashboard chart read instead of the calls themselves (an hour, not a day, so a summary at any whole-hour
 /// time-zone offset still falls on bucket edges).
 /// </summary>
-public sealed class UsageRollup
+public sealed class UsageRollup : IUsageRollupCounts
 {
     /// <summary>The account.</summary>
     public Guid AccountId { get; set; }
@@ -55,7 +55,7 @@ public sealed class UsageRollup
 /// <see cref="UsageRollup"/>, folded in the same transaction from the same calls, so a summary reads one row per day and
 /// combination for the whole days of its range (about 24 times fewer rows than the hours) and hours only at the ends.
 /// </summary>
-public sealed class UsageDailyRollup
+public sealed class UsageDailyRollup : IUsageRollupCounts
 {
     /// <summary>The account.</summary>
     public Guid AccountId { get; set; }
@@ -98,6 +98,46 @@ public sealed class UsageDailyRollup
 
     /// <summary>Summed overage in micro-credits.</summary>
     public long OverageMicro { get; set; }
+}
+
+/// <summary>
+/// What both rollup levels hold besides their time bucket, so a summary groups either level with the same query
+/// (the two entity classes keep their own properties: each level is its own table, with its columns in its own order).
+/// </summary>
+public interface IUsageRollupCounts
+{
+    /// <summary>The gateway key.</summary>
+    Guid KeyId { get; }
+
+    /// <summary>The model as the client named it.</summary>
+    string Model { get; }
+
+    /// <summary>The feature tag, empty for none.</summary>
+    string Feature { get; }
+
+    /// <summary>The task id, empty for none.</summary>
+    string Task { get; }
+
+    /// <summary>The HTTP status the client received.</summary>
+    int StatusCode { get; }
+
+    /// <summary>How many calls.</summary>
+    long Calls { get; }
+
+    /// <summary>Summed input tokens.</summary>
+    long InputTokens { get; }
+
+    /// <summary>Summed cached input tokens.</summary>
+    long CachedInputTokens { get; }
+
+    /// <summary>Summed output tokens.</summary>
+    long OutputTokens { get; }
+
+    /// <summary>Summed reasoning tokens.</summary>
+    long ReasoningTokens { get; }
+
+    /// <summary>Summed charges in micro-credits.</summary>
+    long ChargedMicro { get; }
 }
 
 /// <summary>A durable position of a background history step (e.g. the last call id rolled up), shared by every instance.</summary>
