@@ -51,10 +51,14 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
         yield return new("usage export chunk", db => CsvExportApi.UsageChunkQuery(AccountQueries.Calls(db, Account, null, null, null, null, null), 0), "IX_call_records_account_id_id");
         yield return new("ledger export chunk", db => CsvExportApi.LedgerChunkQuery(AccountQueries.Ledger(db, Account, allTypes, null, null), 0), "IX_ledger_entries_account_id_id");
         var hour = day.UtcTicks;
-        yield return new("summary rollups by day", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "day", 60),
+        yield return new("summary rollups by key", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "key"),
             "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false);
-        yield return new("summary rollups by model", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "model", 0),
+        yield return new("summary rollups by task", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "task"),
             "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false);
+        yield return new("summary half-hourly totals by day", db => AccountQueries.HalfHourTotalsQuery(db, Account, hour, hour + 23 * TimeSpan.TicksPerHour, "day"),
+            "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY", Ordered: false);
+        yield return new("summary half-hourly totals by model", db => AccountQueries.HalfHourTotalsQuery(db, Account, hour, hour + 23 * TimeSpan.TicksPerHour, "model"),
+            "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY", Ordered: false);
         yield return new("summary calls above the rollup watermark", db => AccountQueries.RollupTailQuery(db, Account, 1_000), "IX_call_records_account_id_id");
         // PostgreSQL may read a narrow time range over (started_at, id) instead, filtering the account: as cheap for a
         // range of minutes, and it prefers the account's index once its statistics see many accounts.
@@ -65,22 +69,26 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
             "IX_call_records_started_at_id");
         var firstDay = day.UtcTicks;
         var lastDay = firstDay + 180 * TimeSpan.TicksPerDay;
-        yield return new("summary daily rollups by day", db => AccountQueries.DailySlicesQuery(db, Account, firstDay, lastDay, "day"),
+        yield return new("summary daily totals by day", db => AccountQueries.DailyTotalsQuery(db, Account, firstDay, lastDay, "day"),
+            "PK_usage_daily_totals|sqlite_autoindex_usage_daily_totals_1|PRIMARY KEY", Ordered: false);
+        yield return new("summary daily totals by model", db => AccountQueries.DailyTotalsQuery(db, Account, firstDay, lastDay, "model"),
+            "PK_usage_daily_totals|sqlite_autoindex_usage_daily_totals_1|PRIMARY KEY", Ordered: false);
+        yield return new("summary daily rollups by task", db => AccountQueries.DailySlicesQuery(db, Account, firstDay, lastDay, "task"),
             "PK_usage_daily_rollups|sqlite_autoindex_usage_daily_rollups_1|PRIMARY KEY", Ordered: false);
         yield return new("summary daily rollups by feature", db => AccountQueries.DailySlicesQuery(db, Account, firstDay, lastDay, "feature"),
             "PK_usage_daily_rollups|sqlite_autoindex_usage_daily_rollups_1|PRIMARY KEY", Ordered: false);
-        // Day at +01:00: one hour of each day from the hourly rollups; at +05:30 the straddling hour's calls.
-        yield return new("summary hours of shifted days", null, "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false)
+        // Day at +12:00: the second half of each UTC day from the half-hourly totals; at +05:45 the straddling half hour's calls.
+        yield return new("summary half hours of shifted days", null, "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY", Ordered: false)
         {
             PerDay = true,
-            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.HourPartsSql(db.Database.IsNpgsql()), Account, firstDay, lastDay, 23 * TimeSpan.TicksPerHour,
-                TimeSpan.TicksPerDay, firstDay, lastDay, TimeSpan.TicksPerHour, 0),
+            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.HalfHourPartsSql(db.Database.IsNpgsql()), Account, firstDay, lastDay, 12 * TimeSpan.TicksPerHour,
+                TimeSpan.TicksPerDay, firstDay, lastDay, 12 * TimeSpan.TicksPerHour, 0),
         };
-        yield return new("summary calls of straddling hours", null, "IX_call_records_account_id_started_at|IX_call_records_started_at_id", Ordered: false)
+        yield return new("summary calls of straddling half hours", null, "IX_call_records_account_id_started_at|IX_call_records_started_at_id", Ordered: false)
         {
             PerDay = true,
             Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.StraddleCallsSql(db.Database.IsNpgsql()), Account, firstDay, lastDay, 18 * TimeSpan.TicksPerHour,
-                19 * TimeSpan.TicksPerHour, firstDay, lastDay, 330 * TimeSpan.TicksPerMinute, 1_000_000_000),
+                18 * TimeSpan.TicksPerHour + 30 * TimeSpan.TicksPerMinute, firstDay, lastDay, 345 * TimeSpan.TicksPerMinute, 1_000_000_000),
         };
         yield return new("sweep: expired active holds", null, "IX_credit_holds_active_expires_at", Ordered: false)
         {
