@@ -170,7 +170,8 @@ internal static partial class AccountQueries
     /// UTC days come from a daily level, the whole hours around them from an hourly or half-hourly one (every level
     /// holds the calls up to the rollup watermark), plus the calls above the watermark, and the partial hours at either
     /// end of the range from the calls. By day or by model the narrow levels per model and status are read (daily and
-    /// half-hourly totals), by key, feature or task the rollups per key × model × feature × task × status. A day
+    /// half-hourly totals), by task the daily sums per task and status for whole days, and otherwise (key, feature, the
+    /// task grouping's end hours) the rollups per key × model × feature × task × status. A day
     /// grouping at a time-zone offset cuts UTC days in two: see <see cref="AddShiftedDaysAsync"/>.
     /// All of it is read in one short snapshot, so a rollup step committing meanwhile neither doubles nor drops a call.
     /// </summary>
@@ -218,7 +219,8 @@ internal static partial class AccountQueries
                     }
                     if (firstDay < lastDay)
                     {
-                        foreach (var slice in await DailySlicesQuery(db, account, firstDay, lastDay, groupBy).ToListAsync(ct)) summary.Add(slice);
+                        var days = groupBy == "task" ? DailyTasksQuery(db, account, firstDay, lastDay) : DailySlicesQuery(db, account, firstDay, lastDay, groupBy);
+                        foreach (var slice in await days.ToListAsync(ct)) summary.Add(slice);
                     }
                 }
                 var hoursFrom = new DateTimeOffset(firstHour, TimeSpan.Zero);
@@ -261,6 +263,13 @@ internal static partial class AccountQueries
                 .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
                     g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
     }
+
+    /// <summary>The daily sums per task of an account's whole UTC days <c>[firstDay, lastDay)</c> (ticks), summed by task and status.</summary>
+    public static IQueryable<RollupSlice> DailyTasksQuery(LedgerDbContext db, Guid account, long firstDay, long lastDay) =>
+        db.UsageDailyTasks.AsNoTracking().Where(r => r.AccountId == account && r.DayStart >= firstDay && r.DayStart < lastDay)
+            .GroupBy(r => new { r.Task, r.StatusCode })
+            .Select(g => new RollupSlice(0, g.Key.Task, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
 
     /// <summary>
     /// The half-hourly totals (per model and status) of an account's whole half hours <c>[from, to)</c> (UTC ticks),

@@ -8,7 +8,7 @@ namespace AiGateway.History;
 
 /// <summary>
 /// Folds call records into every rollup level (<see cref="Levels"/>: <see cref="UsageRollup"/>, <see cref="UsageDailyRollup"/>,
-/// <see cref="UsageDailyTotal"/>, <see cref="UsageHalfHourTotal"/>), in id order, from a durable watermark (the last call id rolled
+/// <see cref="UsageDailyTotal"/>, <see cref="UsageHalfHourTotal"/>, <see cref="UsageDailyTask"/>), in id order, from a durable watermark (the last call id rolled
 /// up, in <c>history_watermarks</c>). Each step is one short transaction that adds a chunk of calls to the rollups and
 /// moves the watermark together, so a crash or restart neither loses nor repeats a call, and two instances stepping at
 /// once serialize on the watermark (SQLite: the write lock; PostgreSQL: its row lock). It runs beside the settlement
@@ -42,7 +42,8 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
     /// <summary>
     /// Every level, folded from the same chunk of calls in the transaction that moves the watermark and corrected
     /// together, so they always hold the same calls: hourly and daily per key × model × feature × task × status (for
-    /// summaries by key, feature and task), daily and half-hourly per model × status only (by day and by model).
+    /// summaries by key and feature, and the hours at a range's ends), daily and half-hourly per model × status only
+    /// (by day and by model), daily per task × status (by task).
     /// </summary>
     internal static readonly Level[] Levels =
     [
@@ -50,6 +51,7 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
         new("usage_daily_rollups", "day_start", TicksPerDay, FullColumns, FullFrom),
         new("usage_daily_totals", "day_start", TicksPerDay, TotalColumns, TotalColumns),
         new("usage_halfhour_totals", "half_hour_start", TicksPerHour / 2, TotalColumns, TotalColumns),
+        new("usage_daily_tasks", "day_start", TicksPerDay, ["task", "status_code"], ["COALESCE(task, '')", "status_code"]),
     ];
 
     private static readonly string[] Sums = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "charged_micro", "overage_micro"];

@@ -53,6 +53,9 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     /// <summary>Daily sums of each account's calls per model and status only, read by summaries by day and by model.</summary>
     public DbSet<History.UsageDailyTotal> UsageDailyTotals => Set<History.UsageDailyTotal>();
 
+    /// <summary>Daily sums of each account's calls per task and status only, read by summaries by task.</summary>
+    public DbSet<History.UsageDailyTask> UsageDailyTasks => Set<History.UsageDailyTask>();
+
     /// <summary>Half-hourly sums of each account's calls per model and status only, read by summaries by day at a time-zone offset.</summary>
     public DbSet<History.UsageHalfHourTotal> UsageHalfHourTotals => Set<History.UsageHalfHourTotal>();
 

@@ -73,8 +73,10 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
             "PK_usage_daily_totals|sqlite_autoindex_usage_daily_totals_1|PRIMARY KEY", Ordered: false);
         yield return new("summary daily totals by model", db => AccountQueries.DailyTotalsQuery(db, Account, firstDay, lastDay, "model"),
             "PK_usage_daily_totals|sqlite_autoindex_usage_daily_totals_1|PRIMARY KEY", Ordered: false);
-        yield return new("summary daily rollups by task", db => AccountQueries.DailySlicesQuery(db, Account, firstDay, lastDay, "task"),
+        yield return new("summary daily rollups by key", db => AccountQueries.DailySlicesQuery(db, Account, firstDay, lastDay, "key"),
             "PK_usage_daily_rollups|sqlite_autoindex_usage_daily_rollups_1|PRIMARY KEY", Ordered: false);
+        yield return new("summary daily tasks", db => AccountQueries.DailyTasksQuery(db, Account, firstDay, lastDay),
+            "PK_usage_daily_tasks|sqlite_autoindex_usage_daily_tasks_1|PRIMARY KEY", Ordered: false);
         yield return new("summary daily rollups by feature", db => AccountQueries.DailySlicesQuery(db, Account, firstDay, lastDay, "feature"),
             "PK_usage_daily_rollups|sqlite_autoindex_usage_daily_rollups_1|PRIMARY KEY", Ordered: false);
         // Day at +12:00: the second half of each UTC day from the half-hourly totals; at +05:45 the straddling half hour's calls.

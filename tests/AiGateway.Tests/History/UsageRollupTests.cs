@@ -144,7 +144,7 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         await using (var db = new LedgerDbContext(fixture.Options))
         {
             await db.Database.ExecuteSqlRawAsync(
-                "DROP TABLE usage_daily_totals; DROP TABLE usage_halfhour_totals; DELETE FROM schema_migrations WHERE id = '0013_usage_totals'");
+                "DROP TABLE usage_daily_totals; DROP TABLE usage_daily_tasks; DROP TABLE usage_halfhour_totals; DELETE FROM schema_migrations WHERE id = '0013_usage_totals'");
             Assert.Equal(["0013_usage_totals"], await AiGateway.Storage.Migrations.SchemaMigrator.MigrateAsync(db));
         }
 
@@ -177,6 +177,9 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         var dailyTotals = (await db.UsageDailyTotals.AsNoTracking().ToListAsync()).ToDictionary(
             r => Key(r.AccountId, r.DayStart, Guid.Empty, r.Model, "", "", r.StatusCode),
             r => (r.Calls, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, r.OverageMicro));
+        var dailyTasks = (await db.UsageDailyTasks.AsNoTracking().ToListAsync()).ToDictionary(
+            r => Key(r.AccountId, r.DayStart, Guid.Empty, "", "", r.Task, r.StatusCode),
+            r => (r.Calls, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, r.OverageMicro));
         var halfHourTotals = (await db.UsageHalfHourTotals.AsNoTracking().ToListAsync()).ToDictionary(
             r => Key(r.AccountId, r.HalfHourStart, Guid.Empty, r.Model, "", "", r.StatusCode),
             r => (r.Calls, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, r.OverageMicro));
@@ -184,6 +187,8 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         AssertSameRows(Sum(c => Full(c, TimeSpan.TicksPerDay)), days, "daily rollups");
         AssertSameRows(Sum(c => Total(c, TimeSpan.TicksPerDay)), dailyTotals, "daily totals");
         AssertSameRows(Sum(c => Total(c, TimeSpan.TicksPerHour / 2)), halfHourTotals, "half-hourly totals");
+        AssertSameRows(Sum(c => Key(c.AccountId, c.StartedAt.UtcTicks / TimeSpan.TicksPerDay * TimeSpan.TicksPerDay, Guid.Empty, "", "", c.Task ?? "", c.StatusCode)),
+            dailyTasks, "daily tasks");
     }
 
     private static string Key(Guid account, long bucket, Guid key, string model, string feature, string task, int status) =>

@@ -39,6 +39,16 @@ internal sealed class UsageDailyTotalEntityTypeConfiguration : IEntityTypeConfig
     }
 }
 
+internal sealed class UsageDailyTaskEntityTypeConfiguration : IEntityTypeConfiguration<UsageDailyTask>
+{
+    public void Configure(EntityTypeBuilder<UsageDailyTask> builder)
+    {
+        builder.ToTable("usage_daily_tasks");
+        builder.HasKey(r => new { r.AccountId, r.DayStart, r.Task, r.StatusCode });
+        builder.Property(r => r.Task).HasMaxLength(200);
+    }
+}
+
 internal sealed class UsageHalfHourTotalEntityTypeConfiguration : IEntityTypeConfiguration<UsageHalfHourTotal>
 {
     public void Configure(EntityTypeBuilder<UsageHalfHourTotal> builder)

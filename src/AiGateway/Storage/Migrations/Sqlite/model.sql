@@ -81,6 +81,22 @@ CREATE TABLE "usage_daily_rollups" (
 );
 
 
+CREATE TABLE "usage_daily_tasks" (
+    "account_id" TEXT NOT NULL,
+    "day_start" INTEGER NOT NULL,
+    "task" TEXT NOT NULL,
+    "status_code" INTEGER NOT NULL,
+    "calls" INTEGER NOT NULL,
+    "input_tokens" INTEGER NOT NULL,
+    "cached_input_tokens" INTEGER NOT NULL,
+    "output_tokens" INTEGER NOT NULL,
+    "reasoning_tokens" INTEGER NOT NULL,
+    "charged_micro" INTEGER NOT NULL,
+    "overage_micro" INTEGER NOT NULL,
+    CONSTRAINT "PK_usage_daily_tasks" PRIMARY KEY ("account_id", "day_start", "task", "status_code")
+);
+
+
 CREATE TABLE "usage_daily_totals" (
     "account_id" TEXT NOT NULL,
     "day_start" INTEGER NOT NULL,
