@@ -15,8 +15,9 @@ namespace AiGateway.Ledger;
 /// <para>
 /// Admissions: a leased call is forwarded without waiting for any commit. Its would-be <c>interrupted</c> record is
 /// appended to this instance's local <see cref="AdmissionLog"/> first (a restart of the same instance records every
-/// logged call that has no record), and its database marker rides on the next batch or lease renewal, whichever
-/// commits first, so another instance's sweep resolves it if this instance never comes back.
+/// logged call that has no record), and its database marker rides on a later batch (the second one to see it) or the
+/// next lease renewal, whichever commits first, so another instance's sweep resolves it if this instance never comes
+/// back. A call recorded before that needs no marker row at all.
 /// </para>
 /// <para>
 /// Safety: the lease amount in memory is never above the database row (it is lowered before the database, raised
@@ -103,6 +104,9 @@ public sealed class CreditLeases : BackgroundService
         /// <summary>Where the call's marker row stands (<see cref="MarkerState"/>), changed only by compare-and-swap.</summary>
         internal int MarkerStep;
 
+        /// <summary>A settlement batch has passed the call over once (it gets its marker row from the next one).</summary>
+        internal bool SeenByBatch;
+
         private int _ended;
 
         internal bool Resolve() => Interlocked.Exchange(ref _resolved, 1) == 0;
@@ -169,8 +173,8 @@ public sealed class CreditLeases : BackgroundService
     /// lease in one transaction when needed. Null: hold exactly in the database (credits too low for a lease, leases
     /// off, an unknown account, or the admission log cannot be written). With an <paramref name="interruptedRecord"/>,
     /// that record is appended to the local admission log before the hold is returned (should this instance die before
-    /// the call is recorded, its restart stores the record as the call's), and its database marker is written by the
-    /// next batch or renewal, without a commit of its own (see <see cref="CreditLedger.ResolveAdmissionsAsync"/>).
+    /// the call is recorded, its restart stores the record as the call's), and its database marker is written by a
+    /// later batch or the next renewal (unless the call is recorded first), without a commit of its own (see <see cref="CreditLedger.ResolveAdmissionsAsync"/>).
     /// Call <see cref="Recorded"/> once the call's record is stored.
     /// </summary>
     public async Task<(LeasedHold Hold, Credits AvailableAfter)?> TryReserveAsync(
@@ -222,11 +226,15 @@ public sealed class CreditLeases : BackgroundService
 
     /// <summary>
     /// Takes the calls admitted since the last batch or renewal for one marker row: their records as one JSON array
-    /// (null: none), skipping calls already recorded and those whose record is in <paramref name="recordedNow"/>.
+    /// (null: none), skipping calls already recorded and those whose record is in <paramref name="recordedNow"/>. A
+    /// settlement batch (<paramref name="batch"/>) passes over calls it sees for the first time, leaving them to the
+    /// next batch or renewal: most calls are recorded by then and never need a row (a call at saturation is settled
+    /// and recorded within two batches), while a longer call gets its row milliseconds later.
     /// </summary>
-    private (List<LeasedHold> Holds, string? Json) TakeUnmarked(HashSet<string>? recordedNow)
+    private (List<LeasedHold> Holds, string? Json) TakeUnmarked(HashSet<string>? recordedNow, bool batch)
     {
         var holds = new List<LeasedHold>();
+        List<LeasedHold>? later = null;
         System.Text.StringBuilder? json = null;
         while (holds.Count < 4096 && _unmarked.TryDequeue(out var hold))
         {
@@ -236,11 +244,19 @@ public sealed class CreditLeases : BackgroundService
                 Interlocked.CompareExchange(ref hold.MarkerStep, MarkerState.Recorded, MarkerState.Unmarked);
                 continue;
             }
+            if (Volatile.Read(ref hold.MarkerStep) != MarkerState.Unmarked) continue;
+            if (batch && !hold.SeenByBatch)
+            {
+                hold.SeenByBatch = true;
+                (later ??= []).Add(hold);
+                continue;
+            }
             if (Interlocked.CompareExchange(ref hold.MarkerStep, MarkerState.Writing, MarkerState.Unmarked) != MarkerState.Unmarked) continue;
             holds.Add(hold);
             json = json is null ? new System.Text.StringBuilder("[") : json.Append(',');
             json.Append(System.Text.Encoding.UTF8.GetString(hold.AdmissionJson!));
         }
+        if (later is not null) foreach (var hold in later) _unmarked.Enqueue(hold);
         return (holds, json?.Append(']').ToString());
     }
 
@@ -536,7 +552,7 @@ public sealed class CreditLeases : BackgroundService
     {
         // Calls admitted since the last batch get their marker here if no batch came (a quiet gateway).
         var finished = TakeFinishedMarkers();
-        var (unmarked, json) = TakeUnmarked(null);
+        var (unmarked, json) = TakeUnmarked(null, batch: false);
         List<(Guid AccountId, long Amount, long ExpiresAtTicks, bool Recall)> rows;
         try
         {
@@ -663,7 +679,7 @@ public sealed class CreditLeases : BackgroundService
         var records = batch.Where(b => b.Record is not null).Select(b => b.Record!).ToList();
         var finished = TakeFinishedMarkers();
         // One marker row for every call admitted since the last batch (not those whose record is in this batch).
-        var (unmarked, json) = TakeUnmarked(records.Count > 0 ? records.Select(r => r.RequestId).ToHashSet() : null);
+        var (unmarked, json) = TakeUnmarked(records.Count > 0 ? records.Select(r => r.RequestId).ToHashSet() : null, batch: true);
         try
         {
             var admission = json is not null || finished.Count > 0 ? new CreditLedger.AdmissionBatch(InstanceId, json, finished) : null;

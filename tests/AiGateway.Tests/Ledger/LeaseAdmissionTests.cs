@@ -121,7 +121,7 @@ public abstract class LeaseAdmissionTests<TFixture>(TFixture db) : IClassFixture
     }
 
     [Fact]
-    public async Task KilledBeforeAnyMarkerWasWritten_TheRestartRecordsItsCallsFromTheLocalAdmissionLog()
+    public async Task KilledBeforeAnyMarkerWasWritten_TheRestartRecordsItsCallsFromTheLocalAdmissionLog_QuickCallsNeedNoMarker()
     {
         var clock = new ManualTimeProvider(new DateTimeOffset(2026, 5, 4, 9, 0, 0, TimeSpan.Zero));
         var account = await db.CreateAccountAsync();
@@ -133,6 +133,8 @@ public abstract class LeaseAdmissionTests<TFixture>(TFixture db) : IClassFixture
         await first.SettleAsync(done, "req-l-done", Credits.FromDecimal(1), scope: null);
         await first.WriteRecordAsync(Record(account, "req-l-done", CallSettler.Sources.Provider, 1_000_000));
         first.Recorded(done);
+        // Settled and recorded within two batches: its marker row was never needed, so never written.
+        Assert.False(await MarkedAsync("req-l-done"), "a marker row was written for a call recorded by the second batch after its admission");
         var transactions = ledger.Transactions;
         await AdmitAsync(first, account, "req-l-cut-1");
         await AdmitAsync(first, account, "req-l-cut-2");
