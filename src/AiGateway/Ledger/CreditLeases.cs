@@ -537,6 +537,15 @@ public sealed class CreditLeases : BackgroundService
         _stopping = true;
         _queue.Writer.TryComplete();
         await writer;
+        try
+        {
+            // A graceful stop: the log keeps only the calls still open (those a restart must record as interrupted).
+            _admissionLog.Compact();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LedgerLog.AdmissionLogFailed(_logger, ex, _admissionLog.Path);
+        }
         _admissionLog.Dispose();
     }
 
