@@ -49,7 +49,7 @@ public static class CpuHarness
             }
             pieces.Cleanup();
         }
-        Console.WriteLine($"{"benchmark",-20} {"body",-6} {"CPU ns/op",10} {"bytes/op",9}");
+        Console.WriteLine($"{"benchmark",-22} {"body",-6} {"CPU ns/op",10} {"bytes/op",9}");
         foreach (var body in new[] { "small", "chat" })
         {
             var pieces = new MeteringPieces { Body = body };
@@ -62,7 +62,7 @@ public static class CpuHarness
                 var samples = Enumerable.Range(0, rounds).Select(_ => Measure(op, batch)).ToList();
                 var cpu = samples.Select(s => s.CpuNs).Order().ElementAt(rounds / 2);
                 var bytes = samples.Select(s => s.Bytes).Min();
-                Console.WriteLine($"{method.Name,-20} {body,-6} {cpu,10:F0} {bytes,9:F0}");
+                Console.WriteLine($"{method.Name,-22} {body,-6} {cpu,10:F0} {bytes,9:F0}");
             }
             pieces.Cleanup();
         }

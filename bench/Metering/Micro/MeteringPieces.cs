@@ -41,6 +41,9 @@ public class MeteringPieces
         "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1767225600,\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[],\"usage\":{\"prompt_tokens\":13,\"completion_tokens\":9,\"total_tokens\":22}}\n\n",
         "data: [DONE]\n\n"));
 
+    /// <summary>Anthropic's stream of the same kind of answer (the repo's test fixture: thinking, text, usage split in two).</summary>
+    private static readonly byte[] AnthropicSseAnswer = File.ReadAllBytes(Path.Combine(FindRepo(), "tests", "Fixtures", "anthropic", "messages-stream.sse"));
+
     private CallEstimator _estimator = null!;
     private ParsedRequest _request = null!;
     private CallEstimate _estimate = null!;
@@ -115,6 +118,17 @@ public class MeteringPieces
         var observer = new StreamObserver(Operation.OpenAiChatCompletions, hideUsageChunk: false);
         _toClient.ResetWrittenCount();
         observer.Process(SseAnswer, _toClient);
+        observer.Complete(_toClient);
+        return observer.Usage!.OutputTokens;
+    }
+
+    /// <summary>Usage of an Anthropic Messages stream (12 events) passing through in one chunk.</summary>
+    [Benchmark]
+    public long UsageFromAnthropicSse()
+    {
+        var observer = new StreamObserver(Operation.AnthropicMessages, hideUsageChunk: false);
+        _toClient.ResetWrittenCount();
+        observer.Process(AnthropicSseAnswer, _toClient);
         observer.Complete(_toClient);
         return observer.Usage!.OutputTokens;
     }
