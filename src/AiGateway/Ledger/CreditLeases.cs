@@ -537,6 +537,7 @@ public sealed class CreditLeases : BackgroundService
         _stopping = true;
         _queue.Writer.TryComplete();
         await writer;
+        await ReturnUnusedAtStopAsync();
         try
         {
             // A graceful stop: the log keeps only the calls still open (those a restart must record as interrupted).
@@ -547,6 +548,27 @@ public sealed class CreditLeases : BackgroundService
             LedgerLog.AdmissionLogFailed(_logger, ex, _admissionLog.Path);
         }
         _admissionLog.Dispose();
+    }
+
+    /// <summary>
+    /// A graceful stop (rolling restart, scale-down) returns what this instance's leases hold beyond its calls still in
+    /// flight, so other instances can spend it at once rather than after <see cref="LedgerOptions.LeaseTtl"/> (measured:
+    /// 1–2 lease rows, up to 309 credits, stayed held after each benchmark run). A killed process cannot do this: its
+    /// restart returns its leases, or they stop counting when they expire. Bounded to 5 s so a lost database cannot hold
+    /// up the stop.
+    /// </summary>
+    private async Task ReturnUnusedAtStopAsync()
+    {
+        if (!Active) return;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            foreach (var accountId in _accounts.Keys) await ReturnUnusedAsync(accountId, timeout.Token);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LedgerLog.LeasesNotReturnedAtStop(_logger, ex);
+        }
     }
 
     /// <summary>This instance's lease of the account in memory: leased, and held by calls plus waiting to be written (for tests).</summary>

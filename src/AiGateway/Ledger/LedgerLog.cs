@@ -20,4 +20,7 @@ internal static partial class LedgerLog
 
     [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "The local admission log {Path} cannot be written; leased calls hold exactly in the database meanwhile")]
     public static partial void AdmissionLogFailed(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(EventId = 5007, Level = LogLevel.Warning, Message = "Returning this instance's unused credit leases at stop failed; they count as held elsewhere until Ledger:LeaseTtl")]
+    public static partial void LeasesNotReturnedAtStop(ILogger logger, Exception exception);
 }

@@ -156,6 +156,28 @@ public abstract class LeaseAdmissionTests<TFixture>(TFixture db) : IClassFixture
             "the admission log still lists calls after the restart stored them");
     }
 
+    [Fact]
+    public async Task AGracefulStop_ReturnsTheUnusedLease_KeepingWhatCallsInFlightHold()
+    {
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 5, 5, 9, 0, 0, TimeSpan.Zero));
+        var account = await db.CreateAccountAsync();
+        var (stopping, ledger) = await StartAsync("stopping", clock);
+        var (observer, observerLedger) = await StartAsync("observer", clock);
+        await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(1000), null, null, "test", "g5");
+        var done = await AdmitAsync(stopping, account, "req-s-done");
+        await stopping.SettleAsync(done, "req-s-done", Credits.FromDecimal(1), scope: null);
+        await AdmitAsync(stopping, account, "req-s-open"); // still in flight at the stop: 5 credits held
+        var before = (await observerLedger.GetBalanceAsync(account))!;
+        Assert.True(before.Held > Credits.FromDecimal(5), $"the lease should hold more than the call in flight before the stop, held {before.Held}");
+
+        await stopping.StopAsync(CancellationToken.None);
+
+        // No TTL has passed: what the lease held beyond the open call is spendable elsewhere at once.
+        var after = (await observerLedger.GetBalanceAsync(account))!;
+        Assert.Equal((Credits.FromDecimal(994), Credits.FromDecimal(5)), (after.Available, after.Held));
+        await observer.StopAsync(CancellationToken.None);
+    }
+
     private static async Task<CreditLeases.LeasedHold> AdmitAsync(CreditLeases leases, Guid account, string requestId)
     {
         var interrupted = Record(account, requestId, CallSettler.Sources.Interrupted, 0);
