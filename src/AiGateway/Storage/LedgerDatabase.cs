@@ -20,6 +20,22 @@ public static class LedgerDatabase
         return builder.ToString();
     }
 
+    /// <summary>
+    /// PostgreSQL connection string with the gateway's defaults where the operator set nothing: <c>Max Auto Prepare=32</c>
+    /// and <c>No Reset On Close=true</c>, so the ledger's few statements stay prepared on pooled connections instead of
+    /// being parsed and planned on every call. Measured (issue #13, two instances, shared benchmark machine): database CPU
+    /// per metered call 1,086 → 456 µs, throughput 223 → 363 calls/s. Safe because the gateway sets no session state
+    /// (transaction settings are <c>SET LOCAL</c>). An explicit value in the connection string wins.
+    /// </summary>
+    public static string PreparePostgresConnectionString(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        var keys = connectionString.Replace(" ", "", StringComparison.Ordinal);
+        if (!keys.Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase)) builder.MaxAutoPrepare = 32;
+        if (!keys.Contains("NoResetOnClose", StringComparison.OrdinalIgnoreCase)) builder.NoResetOnClose = true;
+        return builder.ConnectionString;
+    }
+
     /// <summary>Brings the schema up to date with the checked-in migrations (see <see cref="Migrations.SchemaMigrator"/>).</summary>
     public static async Task InitializeAsync(LedgerDbContext db, CancellationToken cancellationToken = default)
     {

@@ -29,7 +29,7 @@ public static class LedgerStorageExtensions
     {
         if (provider.Equals("Postgres", StringComparison.OrdinalIgnoreCase))
         {
-            options.UseNpgsql(connectionString);
+            options.UseNpgsql(LedgerDatabase.PreparePostgresConnectionString(connectionString));
         }
         else if (provider.Equals("Sqlite", StringComparison.OrdinalIgnoreCase))
         {
