@@ -1,6 +1,7 @@
 -- Storage per call (issue #17). The interrupted-call record an active hold keeps moves out of the hold row into a
--- table of its own: written at admission and deleted at settle, it no longer makes every hold row a ~0.5 KB update
--- (a new row version each). Records of active holds move over; resolved holds have none.
+-- table of its own, written at admission and deleted when the hold resolves (as on SQLite, where it left holes in the
+-- hold table's pages): the hold row's versions no longer carry ~0.5 KB each. Records of active holds move over;
+-- resolved holds have none.
 CREATE TABLE credit_hold_records (
     hold_id bigint NOT NULL,
     record text NOT NULL,
