@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using AiGateway.Pricing;
@@ -11,6 +12,13 @@ namespace AiGateway.Ledger;
 /// returned in one ledger transaction each, see <see cref="CreditLedger.ResizeLeaseAsync"/>) and holds its calls
 /// against it in memory: no database write per reserve or release. Settlements (and call records) queue and are
 /// written by one batch transaction at a time; a settle returns only once its batch is committed.
+/// <para>
+/// Admissions: a leased call is forwarded without waiting for any commit. Its would-be <c>interrupted</c> record is
+/// appended to this instance's local <see cref="AdmissionLog"/> first (a restart of the same instance records every
+/// logged call that has no record), and its database marker rides on a later batch (the second one to see it) or the
+/// next lease renewal, whichever commits first, so another instance's sweep resolves it if this instance never comes
+/// back. A call recorded before that needs no marker row at all.
+/// </para>
 /// <para>
 /// Safety: the lease amount in memory is never above the database row (it is lowered before the database, raised
 /// after), and what calls hold plus what waits to be written never exceeds it, so the credits an instance promises are
@@ -29,13 +37,28 @@ public sealed class CreditLeases : BackgroundService
         Channel.CreateBounded<BatchItem>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.Wait });
     // Admission markers whose calls are all recorded: deleted by the next batch or refresh.
     private readonly ConcurrentQueue<long> _finishedMarkers = new();
+    // Leased calls admitted whose marker row is not written yet: taken by the next batch or refresh.
+    private readonly ConcurrentQueue<LeasedHold> _unmarked = new();
+    private readonly AdmissionLog _admissionLog;
+    // Leased calls admitted and not yet recorded (or, without a record to keep, not yet settled or released): the calls
+    // that may still queue work for the batch writer (see WriteBatchesAsync).
+    private int _activeCalls;
+    // Items in the last batch written: the batch writer lingers only after large batches.
+    private int _lastBatchItems;
+    private TaskCompletionSource? _lingerSignal;
+    private int _lingerTarget;
     private readonly long _minFree;
+    // A batch at least this large turns lingering on for the next one (below it, load is light: write at once).
+    private const int LingerAfterBatch = 4;
     private volatile bool _ready;
     private volatile bool _stopping;
 
     /// <summary>Creates the lease book of this instance; leases are used once start-up returned any the instance held before.</summary>
-    public CreditLeases(CreditLedger ledger, IOptions<LedgerOptions> options, TimeProvider time, ILogger<CreditLeases> logger, string instanceId)
+    /// <param name="admissionLogPath">This instance's local admission log (see <see cref="AdmissionLog"/>), e.g. next to its instance id.</param>
+    public CreditLeases(
+        CreditLedger ledger, IOptions<LedgerOptions> options, TimeProvider time, ILogger<CreditLeases> logger, string instanceId, string admissionLogPath)
     {
+        _admissionLog = new AdmissionLog(admissionLogPath);
         _ledger = ledger;
         _options = options.Value;
         _time = time;
@@ -73,7 +96,42 @@ public sealed class CreditLeases : BackgroundService
         /// <summary>The durable marker of the call's admission (null: none was asked for, or the call is recorded).</summary>
         internal AdmissionMarker? Marker;
 
+        /// <summary>The call's request id and interrupted record (JSON) when its admission is logged.</summary>
+        internal string? RequestId;
+
+        internal byte[]? AdmissionJson;
+
+        /// <summary>Where the call's marker row stands (<see cref="MarkerState"/>), changed only by compare-and-swap.</summary>
+        internal int MarkerStep;
+
+        /// <summary>A settlement batch has passed the call over once (it gets its marker row from the next one).</summary>
+        internal bool SeenByBatch;
+
+        private int _ended;
+
         internal bool Resolve() => Interlocked.Exchange(ref _resolved, 1) == 0;
+
+        /// <summary>True the first time: the call no longer counts as active for the batch writer.</summary>
+        internal bool End() => Interlocked.Exchange(ref _ended, 1) == 0;
+    }
+
+    /// <summary>The steps of a leased call's marker row.</summary>
+    internal static class MarkerState
+    {
+        /// <summary>No marker asked for (no record to keep).</summary>
+        public const int None = 0;
+
+        /// <summary>Logged locally, waiting for the next batch or renewal to write its marker row.</summary>
+        public const int Unmarked = 1;
+
+        /// <summary>In a batch or renewal being written.</summary>
+        public const int Writing = 2;
+
+        /// <summary>Its row is written (<see cref="LeasedHold.Marker"/> set).</summary>
+        public const int Marked = 3;
+
+        /// <summary>Recorded before its row was written (or its record rode in the same batch): no row is needed.</summary>
+        public const int Recorded = 4;
     }
 
     /// <summary>One admission marker row in memory: deleted once every call it covers is recorded.</summary>
@@ -107,38 +165,122 @@ public sealed class CreditLeases : BackgroundService
         public long Used => Reserved + Pending;
     }
 
-    /// <summary>A settlement, a call record, or (with <paramref name="Admitted"/>) a call's admission marker to write.</summary>
-    private sealed record BatchItem(
-        CreditLedger.LeasedSettlement? Settlement, CallRecord? Record, TaskCompletionSource<SettleResult?> Done, LeasedHold? Admitted = null);
+    /// <summary>A settlement or a call record to write.</summary>
+    private sealed record BatchItem(CreditLedger.LeasedSettlement? Settlement, CallRecord? Record, TaskCompletionSource<SettleResult?> Done);
 
     /// <summary>
     /// Holds <paramref name="amount"/> for a call against this instance's lease of the account, taking or growing the
     /// lease in one transaction when needed. Null: hold exactly in the database (credits too low for a lease, leases
-    /// off, or an unknown account). With an <paramref name="interruptedRecord"/>, the hold is returned only once the
-    /// call's admission marker carrying that record is durable (written with other calls' in the next batch): should
-    /// this instance die before the call is recorded, the record is stored as the call's (see
-    /// <see cref="CreditLedger.ResolveAdmissionsAsync"/>). Call <see cref="Recorded"/> once the call's record is stored.
+    /// off, an unknown account, or the admission log cannot be written). With an <paramref name="interruptedRecord"/>,
+    /// that record is appended to the local admission log before the hold is returned (should this instance die before
+    /// the call is recorded, its restart stores the record as the call's), and its database marker is written by a
+    /// later batch or the next renewal (unless the call is recorded first), without a commit of its own (see <see cref="CreditLedger.ResolveAdmissionsAsync"/>).
+    /// Call <see cref="Recorded"/> once the call's record is stored.
     /// </summary>
     public async Task<(LeasedHold Hold, Credits AvailableAfter)?> TryReserveAsync(
         Guid accountId, Credits amount, CancellationToken cancellationToken, CallRecord? interruptedRecord = null)
     {
         var reserved = await TryReserveInMemoryAsync(accountId, amount, cancellationToken);
-        if (reserved is not { } held || interruptedRecord is null) return reserved;
+        if (reserved is not { } held) return null;
+        var hold = held.Hold;
+        Interlocked.Increment(ref _activeCalls);
+        if (interruptedRecord is null) return held;
+        var json = JsonSerializer.SerializeToUtf8Bytes(interruptedRecord, CallRecordJson.Default.CallRecord);
         try
         {
-            await EnqueueAsync(null, interruptedRecord, held.Hold);
+            _admissionLog.Append(interruptedRecord.RequestId, json);
         }
-        catch
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // No marker, no call: the hold goes back to the lease (the caller fails closed, as when the ledger is down).
-            Release(held.Hold);
-            throw;
+            // No log, no leased call: the hold goes back to the lease and the call holds exactly in the database, whose
+            // hold row carries its interrupted record.
+            LedgerLog.AdmissionLogFailed(_logger, ex, _admissionLog.Path);
+            Release(hold);
+            return null;
         }
+        hold.RequestId = interruptedRecord.RequestId;
+        hold.AdmissionJson = json;
+        hold.MarkerStep = MarkerState.Unmarked;
+        _unmarked.Enqueue(hold);
         return held;
     }
 
-    /// <summary>The call's record is stored (or journaled with its settlement): its admission marker is no longer needed.</summary>
-    public void Recorded(LeasedHold hold) => Interlocked.Exchange(ref hold.Marker, null)?.Recorded();
+    /// <summary>The call's record is stored (or journaled with its settlement): its admission log line and marker are no longer needed.</summary>
+    public void Recorded(LeasedHold hold)
+    {
+        if (hold.RequestId is { } requestId) _admissionLog.Done(requestId);
+        if (hold.End()) Interlocked.Decrement(ref _activeCalls);
+        while (true)
+        {
+            var step = Volatile.Read(ref hold.MarkerStep);
+            if (step is MarkerState.Unmarked or MarkerState.Writing)
+            {
+                // Not written yet: the writer skips it (or, mid-write, counts it recorded once its row exists).
+                if (Interlocked.CompareExchange(ref hold.MarkerStep, MarkerState.Recorded, step) == step) return;
+                continue;
+            }
+            if (step == MarkerState.Marked) Interlocked.Exchange(ref hold.Marker, null)?.Recorded();
+            return;
+        }
+    }
+
+    /// <summary>
+    /// Takes the calls admitted since the last batch or renewal for one marker row: their records as one JSON array
+    /// (null: none), skipping calls already recorded and those whose record is in <paramref name="recordedNow"/>. A
+    /// settlement batch (<paramref name="batch"/>) passes over calls it sees for the first time, leaving them to the
+    /// next batch or renewal: most calls are recorded by then and never need a row (a call at saturation is settled
+    /// and recorded within two batches), while a longer call gets its row milliseconds later.
+    /// </summary>
+    private (List<LeasedHold> Holds, string? Json) TakeUnmarked(HashSet<string>? recordedNow, bool batch)
+    {
+        var holds = new List<LeasedHold>();
+        List<LeasedHold>? later = null;
+        System.Text.StringBuilder? json = null;
+        while (holds.Count < 4096 && _unmarked.TryDequeue(out var hold))
+        {
+            if (recordedNow is not null && recordedNow.Contains(hold.RequestId!))
+            {
+                // Its record commits in this very transaction: no marker needed.
+                Interlocked.CompareExchange(ref hold.MarkerStep, MarkerState.Recorded, MarkerState.Unmarked);
+                continue;
+            }
+            if (Volatile.Read(ref hold.MarkerStep) != MarkerState.Unmarked) continue;
+            if (batch && !hold.SeenByBatch)
+            {
+                hold.SeenByBatch = true;
+                (later ??= []).Add(hold);
+                continue;
+            }
+            if (Interlocked.CompareExchange(ref hold.MarkerStep, MarkerState.Writing, MarkerState.Unmarked) != MarkerState.Unmarked) continue;
+            holds.Add(hold);
+            json = json is null ? new System.Text.StringBuilder("[") : json.Append(',');
+            json.Append(System.Text.Encoding.UTF8.GetString(hold.AdmissionJson!));
+        }
+        if (later is not null) foreach (var hold in later) _unmarked.Enqueue(hold);
+        return (holds, json?.Append(']').ToString());
+    }
+
+    /// <summary>The marker row of <paramref name="holds"/> is committed (<paramref name="markerId"/>), or not (null: they wait for the next one).</summary>
+    private void AfterMarkers(List<LeasedHold> holds, long? markerId)
+    {
+        if (holds.Count == 0) return;
+        if (markerId is not { } id)
+        {
+            foreach (var hold in holds)
+            {
+                if (Interlocked.CompareExchange(ref hold.MarkerStep, MarkerState.Unmarked, MarkerState.Writing) == MarkerState.Writing) _unmarked.Enqueue(hold);
+            }
+            return;
+        }
+        var marker = new AdmissionMarker(id, holds.Count, _finishedMarkers);
+        foreach (var hold in holds)
+        {
+            hold.Marker = marker;
+            // Recorded while its row was being written: the row's count goes down now.
+            if (Interlocked.CompareExchange(ref hold.MarkerStep, MarkerState.Marked, MarkerState.Writing) != MarkerState.Writing)
+                Interlocked.Exchange(ref hold.Marker, null)?.Recorded();
+        }
+    }
 
     private async Task<(LeasedHold Hold, Credits AvailableAfter)?> TryReserveInMemoryAsync(Guid accountId, Credits amount, CancellationToken cancellationToken)
     {
@@ -230,6 +372,7 @@ public sealed class CreditLeases : BackgroundService
         if (!hold.Resolve()) return;
         var lease = (AccountLease)hold.Lease;
         lock (lease) lease.Reserved -= hold.Amount;
+        if (hold.RequestId is null && hold.End()) Interlocked.Decrement(ref _activeCalls);
     }
 
     /// <summary>
@@ -264,6 +407,7 @@ public sealed class CreditLeases : BackgroundService
         }
         finally
         {
+            if (hold.RequestId is null && hold.End()) Interlocked.Decrement(ref _activeCalls);
             lock (lease)
             {
                 lease.Pending -= decrement;
@@ -286,21 +430,20 @@ public sealed class CreditLeases : BackgroundService
     /// <summary>Stores a call record in the next batch (with the settlements of other calls); returns once committed.</summary>
     public Task WriteRecordAsync(CallRecord record) => EnqueueAsync(null, record);
 
-    private async Task<SettleResult?> EnqueueAsync(CreditLedger.LeasedSettlement? settlement, CallRecord? record, LeasedHold? admitted = null)
+    private async Task<SettleResult?> EnqueueAsync(CreditLedger.LeasedSettlement? settlement, CallRecord? record)
     {
         var done = new TaskCompletionSource<SettleResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var item = new BatchItem(settlement, record, done, admitted);
+        var item = new BatchItem(settlement, record, done);
         if (_stopping) return await WriteOneAsync(item);
         await _queue.Writer.WriteAsync(item);
+        // The batch writer lingers for the calls in flight (see WriteBatchesAsync): wake it once all it waits for are queued.
+        if (Volatile.Read(ref _lingerTarget) is > 0 and var target && _queue.Reader.Count >= target) Volatile.Read(ref _lingerSignal)?.TrySetResult();
         return await done.Task;
     }
 
     private async Task<SettleResult?> WriteOneAsync(BatchItem item)
     {
-        var admission = item.Admitted is null ? null : new CreditLedger.AdmissionBatch(InstanceId, [item.Record!], []);
-        var result = await _ledger.SettleLeasedBatchAsync(
-            item.Settlement is null ? [] : [item.Settlement], item.Record is null || item.Admitted is not null ? [] : [item.Record], admission);
-        if (item.Admitted is not null) item.Admitted.Marker = new AdmissionMarker(result.MarkerId!.Value, 1, _finishedMarkers);
+        var result = await _ledger.SettleLeasedBatchAsync(item.Settlement is null ? [] : [item.Settlement], item.Record is null ? [] : [item.Record]);
         return item.Settlement is null ? null : result.Settled[0];
     }
 
@@ -359,6 +502,15 @@ public sealed class CreditLeases : BackgroundService
                     // admitted but not recorded are stored as interrupted.
                     var returned = await _ledger.ReturnLeasesAsync(InstanceId, stoppingToken);
                     if (returned > 0) LedgerLog.LeasesReturnedAfterRestart(_logger, returned, InstanceId);
+                    // The local log first: it has every call admitted before the crash, also those whose marker row was
+                    // not written yet. Cleared only once they are stored (a failure retries at the next round).
+                    var logged = _admissionLog.ReadLeftOver();
+                    if (logged.Count > 0)
+                    {
+                        var stored = await _ledger.RecordInterruptedAsync(logged, stoppingToken);
+                        if (stored > 0) LedgerLog.AdmissionsInterrupted(_logger, stored, InstanceId);
+                    }
+                    _admissionLog.Clear();
                     int interrupted;
                     while ((interrupted = await _ledger.ResolveAdmissionsAsync(InstanceId, stoppingToken)) > 0)
                         LedgerLog.AdmissionsInterrupted(_logger, interrupted, InstanceId);
@@ -385,6 +537,16 @@ public sealed class CreditLeases : BackgroundService
         _stopping = true;
         _queue.Writer.TryComplete();
         await writer;
+        try
+        {
+            // A graceful stop: the log keeps only the calls still open (those a restart must record as interrupted).
+            _admissionLog.Compact();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LedgerLog.AdmissionLogFailed(_logger, ex, _admissionLog.Path);
+        }
+        _admissionLog.Dispose();
     }
 
     /// <summary>This instance's lease of the account in memory: leased, and held by calls plus waiting to be written (for tests).</summary>
@@ -397,16 +559,29 @@ public sealed class CreditLeases : BackgroundService
     /// <summary>Renews every lease in one transaction; applies admin changes and recalls; re-sizes or returns leases as needed.</summary>
     internal async Task RefreshAsync(CancellationToken cancellationToken)
     {
+        // Calls admitted since the last batch get their marker here if no batch came (a quiet gateway).
         var finished = TakeFinishedMarkers();
+        var (unmarked, json) = TakeUnmarked(null, batch: false);
         List<(Guid AccountId, long Amount, long ExpiresAtTicks, bool Recall)> rows;
         try
         {
-            rows = await _ledger.RenewLeasesAsync(InstanceId, cancellationToken, finished);
+            (rows, var markerId) = await _ledger.RenewLeasesAsync(InstanceId, cancellationToken,
+                finished.Count > 0 || json is not null ? new CreditLedger.AdmissionBatch(InstanceId, json, finished) : null);
+            AfterMarkers(unmarked, markerId);
         }
         catch
         {
             foreach (var id in finished) _finishedMarkers.Enqueue(id);
+            AfterMarkers(unmarked, null);
             throw;
+        }
+        try
+        {
+            _admissionLog.Compact();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LedgerLog.AdmissionLogFailed(_logger, ex, _admissionLog.Path);
         }
         var now = _time.GetUtcNow().UtcTicks;
         var seen = new HashSet<Guid>();
@@ -457,15 +632,46 @@ public sealed class CreditLeases : BackgroundService
         }
     }
 
+    /// <summary>
+    /// Writes queued settlements and records, one transaction per batch. Adaptive: a quiet gateway's item is written at
+    /// once; after a large batch (many calls at once) the writer lingers, up to <see cref="LedgerOptions.SettlementBatchDelay"/>,
+    /// until every leased call in flight has queued its item (each call waits for its own, so then nothing more can come)
+    /// — fewer, bigger transactions at saturation, no added wait when load is light.
+    /// </summary>
     private async Task WriteBatchesAsync()
     {
         var batch = new List<BatchItem>(_options.SettlementBatchMax);
         while (await _queue.Reader.WaitToReadAsync())
         {
-            if (_options.SettlementBatchDelay > TimeSpan.Zero) await Task.Delay(_options.SettlementBatchDelay, _time);
+            await LingerAsync();
             while (batch.Count < _options.SettlementBatchMax && _queue.Reader.TryRead(out var item)) batch.Add(item);
+            Volatile.Write(ref _lastBatchItems, batch.Count);
             await WriteBatchAsync(batch);
             batch.Clear();
+        }
+    }
+
+    /// <summary>Large batches before: waits (bounded) for the items of the leased calls still in flight.</summary>
+    private async Task LingerAsync()
+    {
+        var bound = _options.SettlementBatchDelay;
+        if (bound <= TimeSpan.Zero || Volatile.Read(ref _lastBatchItems) < LingerAfterBatch) return;
+        var target = Math.Min(Volatile.Read(ref _activeCalls), _options.SettlementBatchMax);
+        if (_queue.Reader.Count >= target) return;
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _lingerSignal, signal);
+        Volatile.Write(ref _lingerTarget, target);
+        try
+        {
+            // Checked after the target is published: an item queued meanwhile either sees the target or is counted here.
+            if (_queue.Reader.Count >= target) return;
+            // Wall-clock time, not the injected TimeProvider: a performance bound (tests drive lease expiry with a manual clock).
+            await Task.WhenAny(signal.Task, Task.Delay(bound));
+        }
+        finally
+        {
+            Volatile.Write(ref _lingerTarget, 0);
+            Volatile.Write(ref _lingerSignal, null);
         }
     }
 
@@ -479,28 +685,22 @@ public sealed class CreditLeases : BackgroundService
     private async Task WriteBatchAsync(List<BatchItem> batch)
     {
         var settlements = batch.Where(b => b.Settlement is not null).ToList();
-        var admitted = batch.Where(b => b.Admitted is not null).ToList();
+        var records = batch.Where(b => b.Record is not null).Select(b => b.Record!).ToList();
         var finished = TakeFinishedMarkers();
+        // One marker row for every call admitted since the last batch (not those whose record is in this batch).
+        var (unmarked, json) = TakeUnmarked(records.Count > 0 ? records.Select(r => r.RequestId).ToHashSet() : null, batch: true);
         try
         {
-            // One marker row for every call admitted since the last batch.
-            var admission = admitted.Count > 0 || finished.Count > 0
-                ? new CreditLedger.AdmissionBatch(InstanceId, admitted.Select(b => b.Record!).ToList(), finished)
-                : null;
-            var result = await _ledger.SettleLeasedBatchAsync(
-                settlements.Select(b => b.Settlement!).ToList(), batch.Where(b => b.Record is not null && b.Admitted is null).Select(b => b.Record!).ToList(),
-                admission);
-            if (result.MarkerId is { } markerId)
-            {
-                var marker = new AdmissionMarker(markerId, admitted.Count, _finishedMarkers);
-                foreach (var item in admitted) item.Admitted!.Marker = marker;
-            }
+            var admission = json is not null || finished.Count > 0 ? new CreditLedger.AdmissionBatch(InstanceId, json, finished) : null;
+            var result = await _ledger.SettleLeasedBatchAsync(settlements.Select(b => b.Settlement!).ToList(), records, admission);
+            AfterMarkers(unmarked, result.MarkerId);
             for (var i = 0; i < settlements.Count; i++) settlements[i].Done.TrySetResult(result.Settled[i]);
             foreach (var item in batch) item.Done.TrySetResult(null);
         }
         catch (Exception ex)
         {
             foreach (var id in finished) _finishedMarkers.Enqueue(id);
+            AfterMarkers(unmarked, null);
             // One bad item (or a database hiccup) must not sink the others: write them one by one.
             LedgerLog.BatchFailed(_logger, ex, batch.Count);
             foreach (var item in batch)

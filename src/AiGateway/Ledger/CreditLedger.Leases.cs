@@ -27,10 +27,11 @@ public sealed partial class CreditLedger
     internal sealed record LeasedSettlement(Guid AccountId, string RequestId, long Held, long Actual, CallScope? Scope, string? InstanceId, long LeaseDecrement);
 
     /// <summary>
-    /// The admission side of a batch: the interrupted records of calls this instance admitted against its leases (one
-    /// marker row for all of them) and the markers whose calls are all recorded now (deleted).
+    /// The admission side of a batch or renewal: the interrupted records of calls this instance admitted against its
+    /// leases since the last one (<paramref name="AdmittedJson"/>, a JSON array of them, one marker row; null: none) and
+    /// the markers whose calls are all recorded now (deleted).
     /// </summary>
-    internal sealed record AdmissionBatch(string InstanceId, IReadOnlyList<CallRecord> Admitted, IReadOnlyList<long> Finished);
+    internal sealed record AdmissionBatch(string InstanceId, string? AdmittedJson, IReadOnlyList<long> Finished);
 
     /// <summary>What a batch wrote: the settlements' results in order, and the id of the admission marker (null: none written).</summary>
     internal sealed record LeaseBatchResult(SettleResult[] Settled, long? MarkerId);
@@ -114,11 +115,12 @@ public sealed partial class CreditLedger
     /// <summary>
     /// Renews every live lease of the instance in one statement and returns them (account, amount, recall); an expired
     /// lease is not revived (others may already count its credits as free). Admin changes reach instances through this.
-    /// In the same transaction the instance's admission markers are renewed and the <paramref name="finished"/> ones
-    /// (every call recorded) deleted.
+    /// In the same transaction the instance's admission markers are renewed, the finished ones (every call recorded)
+    /// deleted and the calls admitted since the last batch get their marker (<paramref name="admission"/>; its id is
+    /// returned).
     /// </summary>
-    internal async Task<List<(Guid AccountId, long Amount, long ExpiresAtTicks, bool Recall)>> RenewLeasesAsync(
-        string instanceId, CancellationToken cancellationToken, IReadOnlyCollection<long>? finished = null)
+    internal async Task<(List<(Guid AccountId, long Amount, long ExpiresAtTicks, bool Recall)> Leases, long? MarkerId)> RenewLeasesAsync(
+        string instanceId, CancellationToken cancellationToken, AdmissionBatch? admission = null)
     {
         var nowTicks = _time.GetUtcNow().UtcTicks;
         var expires = nowTicks + _options.LeaseTtl.Ticks;
@@ -136,7 +138,7 @@ public sealed partial class CreditLedger
             while (await reader.ReadAsync())
                 leases.Add((LedgerSession.ReadGuid(reader, 0), reader.GetInt64(1), reader.GetInt64(2), reader.GetBoolean(3)));
         }
-        if (finished is { Count: > 0 }) await DeleteMarkersAsync(s, finished);
+        var markerId = await WriteAdmissionsAsync(s, admission, nowTicks);
         // Marker rows locked in id order (PostgreSQL), as the batches' deletes take them: no deadlock between the two.
         await s.ExecuteAsync(
             s.IsPostgres
@@ -144,7 +146,22 @@ public sealed partial class CreditLedger
                 : "UPDATE lease_admissions SET expires_at = @exp WHERE instance_id = @i",
             ("@exp", expires), ("@i", instanceId));
         await s.CommitAsync();
-        return leases;
+        return (leases, markerId);
+    }
+
+    /// <summary>
+    /// In the session's transaction: deletes the markers whose calls are all recorded and inserts one marker row for
+    /// the calls admitted since the last batch or renewal; returns its id (null: none written). Markers never cause a
+    /// transaction of their own: they ride on the next settlement batch or renewal (see <see cref="CreditLeases"/>).
+    /// </summary>
+    private async Task<long?> WriteAdmissionsAsync(LedgerSession s, AdmissionBatch? admission, long nowTicks)
+    {
+        if (admission is null) return null;
+        if (admission.Finished.Count > 0) await DeleteMarkersAsync(s, admission.Finished);
+        if (admission.AdmittedJson is null) return null;
+        return await s.ScalarAsync(
+            "INSERT INTO lease_admissions (instance_id, expires_at, records, created_at) VALUES (@i, @exp, @records, @now) RETURNING id",
+            ("@i", admission.InstanceId), ("@exp", nowTicks + _options.LeaseTtl.Ticks), ("@records", admission.AdmittedJson), ("@now", nowTicks));
     }
 
     /// <summary>
@@ -227,28 +244,53 @@ public sealed partial class CreditLedger
             {
                 records = null; // never keep a marker that cannot be read
             }
-            if (records is { Count: > 0 })
-            {
-                var charges = new Dictionary<string, (long Amount, long Overage)>();
-                object ids = s.IsPostgres ? records.Select(r => r.RequestId).ToArray() : JsonSerializer.Serialize(records.Select(r => r.RequestId));
-                await using (var reader = await s.ReaderAsync(
-                    $"SELECT request_id, amount, overage FROM credit_charges WHERE request_id {(s.IsPostgres ? "= ANY(@ids)" : "IN (SELECT value FROM json_each(@ids))")}",
-                    ("@ids", ids)))
-                {
-                    while (await reader.ReadAsync()) charges[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
-                }
-                foreach (var record in records)
-                {
-                    if (charges.TryGetValue(record.RequestId, out var charge))
-                    {
-                        record.ChargedMicro = charge.Amount;
-                        record.OverageMicro = charge.Overage;
-                        record.Error = InterruptedAfterChargeError;
-                    }
-                    written += await s.ExecuteAsync(InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", CallRecordParameters(s, record));
-                }
-            }
+            if (records is { Count: > 0 }) written += await StoreInterruptedAsync(s, records);
             await s.CommitAsync();
+        }
+        return written;
+    }
+
+    /// <summary>
+    /// Stores the interrupted records of calls this instance admitted before it stopped, read back from its local
+    /// admission log at restart (see <see cref="AdmissionLog"/>): as <see cref="ResolveAdmissionsAsync"/> does for a
+    /// marker, one transaction per chunk, a record only for a call without one. Returns the records written.
+    /// </summary>
+    internal async Task<int> RecordInterruptedAsync(IReadOnlyList<CallRecord> records, CancellationToken cancellationToken = default)
+    {
+        var written = 0;
+        foreach (var chunk in records.Chunk(SweepBatch))
+        {
+            await using var s = await BeginAsync(cancellationToken);
+            written += await StoreInterruptedAsync(s, chunk);
+            await s.CommitAsync();
+        }
+        return written;
+    }
+
+    /// <summary>
+    /// Inserts the interrupted record of each call that has none (the unique request id decides); a call whose charge
+    /// was written but not its record gets a record showing that charge.
+    /// </summary>
+    private static async Task<int> StoreInterruptedAsync(LedgerSession s, IReadOnlyList<CallRecord> records)
+    {
+        var charges = new Dictionary<string, (long Amount, long Overage)>();
+        object ids = s.IsPostgres ? records.Select(r => r.RequestId).ToArray() : JsonSerializer.Serialize(records.Select(r => r.RequestId));
+        await using (var reader = await s.ReaderAsync(
+            $"SELECT request_id, amount, overage FROM credit_charges WHERE request_id {(s.IsPostgres ? "= ANY(@ids)" : "IN (SELECT value FROM json_each(@ids))")}",
+            ("@ids", ids)))
+        {
+            while (await reader.ReadAsync()) charges[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+        }
+        var written = 0;
+        foreach (var record in records)
+        {
+            if (charges.TryGetValue(record.RequestId, out var charge))
+            {
+                record.ChargedMicro = charge.Amount;
+                record.OverageMicro = charge.Overage;
+                record.Error = InterruptedAfterChargeError;
+            }
+            written += await s.ExecuteAsync(InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", CallRecordParameters(s, record));
         }
         return written;
     }
@@ -423,18 +465,7 @@ public sealed partial class CreditLedger
             }
         }
         // Rows of no account last: markers (deleted before records are inserted, as the sweep resolving a marker does), then records.
-        long? markerId = null;
-        if (admission is not null)
-        {
-            if (admission.Finished.Count > 0) await DeleteMarkersAsync(s, admission.Finished);
-            if (admission.Admitted.Count > 0)
-            {
-                markerId = await s.ScalarAsync(
-                    "INSERT INTO lease_admissions (instance_id, expires_at, records, created_at) VALUES (@i, @exp, @records, @now) RETURNING id",
-                    ("@i", admission.InstanceId), ("@exp", nowTicks + _options.LeaseTtl.Ticks),
-                    ("@records", JsonSerializer.Serialize(admission.Admitted, CallRecordJson.Default.IReadOnlyListCallRecord)), ("@now", nowTicks));
-            }
-        }
+        var markerId = await WriteAdmissionsAsync(s, admission, nowTicks);
         foreach (var record in records) await InsertCallRecordAsync(s, record);
         await s.CommitAsync();
         return new LeaseBatchResult(results, markerId);

@@ -12,11 +12,7 @@ public static class InstanceIdentity
     public static string Resolve(LedgerOptions options, IConfiguration configuration)
     {
         if (!string.IsNullOrWhiteSpace(options.InstanceId)) return options.InstanceId.Trim();
-        var path = options.InstanceIdPath is { Length: > 0 } configured
-            ? configured
-            : Path.Combine(Path.GetDirectoryName(configuration["Metering:JournalPath"] is { Length: > 0 } journal ? journal : "data/settlement-journal.jsonl") ?? "data",
-                "instance-id");
-        path = Path.GetFullPath(path);
+        var path = IdPath(options, configuration);
         if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } kept) return kept;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var id = "gw-" + Guid.NewGuid().ToString("N")[..16];
@@ -25,4 +21,17 @@ public static class InstanceIdentity
         File.Move(temp, path, overwrite: true);
         return id;
     }
+
+    /// <summary>
+    /// The instance's local admission log (<see cref="AdmissionLog"/>): <c>lease-admissions.jsonl</c> next to its
+    /// instance id file, so it is per instance like the settlement journal.
+    /// </summary>
+    public static string AdmissionLogPath(LedgerOptions options, IConfiguration configuration) =>
+        Path.Combine(Path.GetDirectoryName(IdPath(options, configuration))!, "lease-admissions.jsonl");
+
+    private static string IdPath(LedgerOptions options, IConfiguration configuration) => Path.GetFullPath(
+        options.InstanceIdPath is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(Path.GetDirectoryName(configuration["Metering:JournalPath"] is { Length: > 0 } journal ? journal : "data/settlement-journal.jsonl") ?? "data",
+                "instance-id"));
 }

@@ -17,4 +17,7 @@ internal static partial class LedgerLog
 
     [LoggerMessage(EventId = 5005, Level = LogLevel.Information, Message = "Recorded {Count} calls this instance ({Instance}) admitted before it restarted as interrupted")]
     public static partial void AdmissionsInterrupted(ILogger logger, int count, string instance);
+
+    [LoggerMessage(EventId = 5006, Level = LogLevel.Warning, Message = "The local admission log {Path} cannot be written; leased calls hold exactly in the database meanwhile")]
+    public static partial void AdmissionLogFailed(ILogger logger, Exception exception, string path);
 }

@@ -84,8 +84,11 @@ public sealed class LedgerOptions
     [Range(1, 10_000)]
     public int SettlementBatchMax { get; set; } = 512;
 
-    /// <summary>How long the batch writer waits for more work after the first item (0: write what is queued at once).</summary>
-    public TimeSpan SettlementBatchDelay { get; set; } = TimeSpan.Zero;
+    /// <summary>
+    /// The longest the batch writer lingers for more work before a batch, and only after a large batch while leased
+    /// calls it waits for are in flight (a quiet gateway's items are written at once); 0: never linger.
+    /// </summary>
+    public TimeSpan SettlementBatchDelay { get; set; } = TimeSpan.FromMilliseconds(2);
 
     /// <summary>The kind priority actually used.</summary>
     public IReadOnlyList<string> EffectiveKindPriority => KindPriority.Count > 0 ? KindPriority : CreditKinds.All;

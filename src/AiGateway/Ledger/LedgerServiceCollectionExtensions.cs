@@ -46,7 +46,8 @@ public static class LedgerServiceCollectionExtensions
             sp.GetRequiredService<PlanCatalog>(), sp.GetRequiredService<TimeProvider>(), sp.GetService<Notifications.NotificationOutbox>()));
         services.AddSingleton(sp => new CreditLeases(sp.GetRequiredService<CreditLedger>(), sp.GetRequiredService<IOptions<LedgerOptions>>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<CreditLeases>>(),
-            InstanceIdentity.Resolve(sp.GetRequiredService<IOptions<LedgerOptions>>().Value, sp.GetRequiredService<IConfiguration>())));
+            InstanceIdentity.Resolve(sp.GetRequiredService<IOptions<LedgerOptions>>().Value, sp.GetRequiredService<IConfiguration>()),
+            InstanceIdentity.AdmissionLogPath(sp.GetRequiredService<IOptions<LedgerOptions>>().Value, sp.GetRequiredService<IConfiguration>())));
         services.AddHostedService(sp => sp.GetRequiredService<CreditLeases>());
         services.AddHostedService<LedgerSweepService>();
         return services;

@@ -34,9 +34,9 @@ public sealed class CreditAdmission(CreditLedger ledger, CreditLeases leases, Pl
         if (leases.Active && CanLease(call))
         {
             // Held in memory against this instance's lease; when the lease cannot cover it (credits low), hold exactly,
-            // with this instance's unused lease returned first so the database sees those credits as free. The call is
-            // forwarded only once its admission marker is durable: if this instance dies first, the call is recorded as
-            // interrupted (as an exact hold's carried record is).
+            // with this instance's unused lease returned first so the database sees those credits as free. The call's
+            // interrupted record goes to the instance's local admission log first: if this instance dies before the call
+            // is recorded, the call is recorded as interrupted (as an exact hold's carried record is).
             if (await leases.TryReserveAsync(caller.AccountId, call.Estimate.Held, cancellationToken, CallRecorder.Interrupted(call)) is { } leased)
             {
                 call.LeasedHold = leased.Hold;

@@ -12,10 +12,14 @@ namespace AiGateway.Tests.Ledger;
 /// recorded ends up as one <c>interrupted</c> record (nothing charged, or the charge its settlement wrote), resolved by
 /// the sweep on another instance once the marker is not renewed for <c>Ledger:LeaseTtl</c>, or at once by the same
 /// instance's restart; recorded calls keep their records; a live instance's real record replaces an interrupted one.
+/// A marker row rides on the instance's next batch or renewal; before that, the instance's local admission log is what
+/// a restart resolves.
 /// </summary>
 public abstract class LeaseAdmissionTests<TFixture>(TFixture db) : IClassFixture<TFixture> where TFixture : LedgerDatabaseFixture
 {
     private static readonly TimeSpan LeaseTtl = TimeSpan.FromSeconds(30);
+    // Each instance's local admission log, by instance id: a restart with the same id reads what it logged before.
+    private readonly string _logs = Path.Combine(Path.GetTempPath(), "aigw-admission-logs-" + Guid.NewGuid().ToString("N"));
 
     [Fact]
     public async Task CallsOfADeadInstance_WithoutRecords_AreRecordedInterruptedOnce_RecordedCallsKeepTheirRecords()
@@ -76,6 +80,8 @@ public abstract class LeaseAdmissionTests<TFixture>(TFixture db) : IClassFixture
         await first.RefreshAsync(CancellationToken.None);
         Assert.Equal(0, await MarkersAsync("restarting"));
         await AdmitAsync(first, account, "req-r-cut");
+        // Its marker row rides on the next renewal (no batch came).
+        await first.RefreshAsync(CancellationToken.None);
         Assert.Equal(1, await MarkersAsync("restarting"));
         await first.StopAsync(CancellationToken.None);
 
@@ -99,6 +105,7 @@ public abstract class LeaseAdmissionTests<TFixture>(TFixture db) : IClassFixture
         var (sweeper, sweeperLedger) = await StartAsync("sweeper-2", clock);
         await slowLedger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(1000), null, null, "test", "g3");
         var hold = await AdmitAsync(slow, account, "req-late");
+        await slow.RefreshAsync(CancellationToken.None); // its marker row rides on the renewal
         clock.Advance(LeaseTtl + TimeSpan.FromSeconds(1));
         await sweeperLedger.ResolveAdmissionsAsync();
         Assert.Equal(CallSettler.Sources.Interrupted, (await RecordsAsync(account, "req-late")).Single().UsageSource);
@@ -111,6 +118,42 @@ public abstract class LeaseAdmissionTests<TFixture>(TFixture db) : IClassFixture
         Assert.Equal((CallSettler.Sources.Provider, 3_000_000L), (record.UsageSource, record.ChargedMicro));
         await slow.StopAsync(CancellationToken.None);
         await sweeper.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task KilledBeforeAnyMarkerWasWritten_TheRestartRecordsItsCallsFromTheLocalAdmissionLog_QuickCallsNeedNoMarker()
+    {
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 5, 4, 9, 0, 0, TimeSpan.Zero));
+        var account = await db.CreateAccountAsync();
+        var (first, ledger) = await StartAsync("log-only", clock);
+        await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(1000), null, null, "test", "g4");
+        // One call ends (settled and recorded), then two are admitted (and forwarded) with no commit after them: no
+        // batch or renewal wrote their marker rows before the kill.
+        var done = await AdmitAsync(first, account, "req-l-done");
+        await first.SettleAsync(done, "req-l-done", Credits.FromDecimal(1), scope: null);
+        await first.WriteRecordAsync(Record(account, "req-l-done", CallSettler.Sources.Provider, 1_000_000));
+        first.Recorded(done);
+        // Settled and recorded within two batches: its marker row was never needed, so never written.
+        Assert.False(await MarkedAsync("req-l-done"), "a marker row was written for a call recorded by the second batch after its admission");
+        var transactions = ledger.Transactions;
+        await AdmitAsync(first, account, "req-l-cut-1");
+        await AdmitAsync(first, account, "req-l-cut-2");
+        Assert.True(transactions == ledger.Transactions, $"admitting two calls from the lease took {ledger.Transactions - transactions} ledger transactions, expected none");
+        await first.StopAsync(CancellationToken.None);
+        Assert.Empty(await RecordsAsync(account, "req-l-cut-1", "req-l-cut-2"));
+        Assert.False(await MarkedAsync("req-l-cut-1") || await MarkedAsync("req-l-cut-2"), "a marker row was written for a call admitted after the last commit");
+
+        var (second, _) = await StartAsync("log-only", clock);
+        var records = await RecordsAsync(account, "req-l-cut-1", "req-l-cut-2", "req-l-done");
+        Assert.True(records.Count == 3, $"after the restart {records.Count} of 3 calls have records: the local admission log was not written or not resolved");
+        Assert.All(records.Where(r => r.RequestId != "req-l-done"),
+            r => Assert.Equal((CallSettler.Sources.Interrupted, 0L, 123L), (r.UsageSource, r.ChargedMicro, r.EstimateMicro)));
+        Assert.Equal((CallSettler.Sources.Provider, 1_000_000L), records.Where(r => r.RequestId == "req-l-done").Select(r => (r.UsageSource, r.ChargedMicro)).Single());
+        Assert.Equal(0, await MarkersAsync("log-only"));
+        await second.StopAsync(CancellationToken.None);
+        // Resolved once: a second restart finds nothing left to record.
+        Assert.False(File.Exists(Path.Combine(_logs, "log-only.jsonl")) && new FileInfo(Path.Combine(_logs, "log-only.jsonl")).Length > 0,
+            "the admission log still lists calls after the restart stored them");
     }
 
     private static async Task<CreditLeases.LeasedHold> AdmitAsync(CreditLeases leases, Guid account, string requestId)
@@ -141,7 +184,8 @@ public abstract class LeaseAdmissionTests<TFixture>(TFixture db) : IClassFixture
             o.LeaseRefreshInterval = TimeSpan.FromHours(1);
             o.LeaseMinFreeCredits = 4;
         });
-        var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(settings), clock, NullLogger<CreditLeases>.Instance, id);
+        var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(settings), clock, NullLogger<CreditLeases>.Instance, id,
+            Path.Combine(_logs, id + ".jsonl"));
         await leases.StartAsync(CancellationToken.None);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!leases.Active && DateTime.UtcNow < deadline) await Task.Delay(5);
@@ -153,6 +197,12 @@ public abstract class LeaseAdmissionTests<TFixture>(TFixture db) : IClassFixture
     {
         await using var context = new LedgerDbContext(db.Options);
         return await context.CallRecords.AsNoTracking().Where(r => r.AccountId == account && requestIds.Contains(r.RequestId)).ToListAsync();
+    }
+
+    private async Task<bool> MarkedAsync(string requestId)
+    {
+        await using var context = new LedgerDbContext(db.Options);
+        return await context.LeaseAdmissions.AnyAsync(m => m.Records.Contains(requestId));
     }
 
     private async Task<int> MarkersAsync(string instanceId)

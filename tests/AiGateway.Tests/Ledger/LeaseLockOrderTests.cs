@@ -132,7 +132,9 @@ public abstract class LeaseLockOrderTests<TFixture>(TFixture db, ITestOutputHelp
         var ledger = db.CreateLedger(TimeProvider.System, Configure);
         var settings = new LedgerOptions();
         Configure(settings);
-        var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(settings), TimeProvider.System, new ErrorLogger(errors), id);
+        var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(settings), TimeProvider.System, new ErrorLogger(errors), id,
+            // No call here carries an interrupted record: the admission log is never written.
+            Path.Combine(Path.GetTempPath(), $"aigw-admissions-{Guid.NewGuid():N}.jsonl"));
         await leases.StartAsync(CancellationToken.None);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!leases.Active && DateTime.UtcNow < deadline) await Task.Delay(5);

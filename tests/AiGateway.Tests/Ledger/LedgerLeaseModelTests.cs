@@ -277,7 +277,9 @@ public abstract class LedgerLeaseModelTests<TFixture>(TFixture db, ITestOutputHe
             Leases = true, HoldTtl = HoldTtl, LeaseTtl = LeaseTtl, LeaseRefreshInterval = TimeSpan.FromHours(1),
             LeaseSpendWindow = TimeSpan.FromSeconds(5), LeaseMinFreeCredits = 4, LeaseMaxShare = 0.3,
         });
-        var leases = new CreditLeases(ledger, options, clock, NullLogger<CreditLeases>.Instance, id);
+        var leases = new CreditLeases(ledger, options, clock, NullLogger<CreditLeases>.Instance, id,
+            // No call here carries an interrupted record: the admission log is never written.
+            Path.Combine(Path.GetTempPath(), $"aigw-admissions-{Guid.NewGuid():N}.jsonl"));
         await leases.StartAsync(CancellationToken.None);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!leases.Active && DateTime.UtcNow < deadline) await Task.Delay(5);
