@@ -5,21 +5,22 @@ using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AiGateway.Api;
 
-// Summaries by local day at a time-zone offset, read from rollups kept per UTC day and hour.
+// Summaries by local day at a time-zone offset, read from the totals per model and status kept per UTC day and half hour.
 internal static partial class AccountQueries
 {
     private const long Day = TimeSpan.TicksPerDay;
-    private const long Hour = TimeSpan.TicksPerHour;
+    private const long HalfHour = TimeSpan.TicksPerHour / 2;
 
     /// <summary>
-    /// Adds the rollups of the whole hours <c>[firstHour, lastHour)</c> by local day at <paramref name="offset"/> (ticks,
+    /// Adds the calls of the whole hours <c>[firstHour, lastHour)</c> by local day at <paramref name="offset"/> (ticks,
     /// not a whole number of days). A local midnight falls inside every UTC day, at <c>b</c>. Each whole UTC day's daily
-    /// rollups go to the local day that holds the larger part of it; the hours of the smaller part are read from the
-    /// hourly rollups, taken from that day and added to their own; so at most 12 hours a day are read, and for a
-    /// whole-hour offset like +01:00 one. When the offset is not a whole number of hours (+05:30), the hour around
-    /// <c>b</c> straddles two local days: its hourly rollup is taken away and its calls (up to the watermark; the
-    /// caller adds those above it) are summed by local day in the database. The hours at the range's ends (at most 23
-    /// each) are read hour by hour, their straddling hour by its calls too.
+    /// totals go to the local day that holds the larger part of it; the half hours of the smaller part are read from the
+    /// half-hourly totals, taken from that day and added to their own; so at most 24 half hours a day are read (a few
+    /// rows each: one per model and status), and for +01:00 two. Every offset of whole or half hours (+05:30, −09:30)
+    /// falls on half-hour edges; at any other (+05:45) the half hour around <c>b</c> straddles two local days: its
+    /// totals are taken away and its calls (up to the watermark; the caller adds those above it) are summed by local
+    /// day in the database. The hours at the range's ends (at most 23 each) are read half hour by half hour, their
+    /// straddling half hour by its calls too.
     /// </summary>
     private static async Task AddShiftedDaysAsync(
         LedgerDbContext db, Guid account, SummaryFold summary, (long FirstHour, long FirstDay, long LastDay, long LastHour) range, long offset,
@@ -27,26 +28,26 @@ internal static partial class AccountQueries
     {
         var (firstHour, firstDay, lastDay, lastHour) = range;
         var midnight = Day - ((offset % Day) + Day) % Day;          // b − d: the local midnight's place in each UTC day
-        var straddle = midnight % Hour == 0 ? (long?)null : Floor(midnight, Hour);
+        var straddle = midnight % HalfHour == 0 ? (long?)null : Floor(midnight, HalfHour);
         var firstPartIsSmaller = midnight <= Day / 2;
-        // The smaller part's hours, with the straddling hour (which is taken away in any case).
-        var (lo, hi) = firstPartIsSmaller ? (0L, Ceil(midnight, Hour)) : (Floor(midnight, Hour), Day);
+        // The smaller part's half hours, with the straddling one (which is taken away in any case).
+        var (lo, hi) = firstPartIsSmaller ? (0L, Ceil(midnight, HalfHour)) : (Floor(midnight, HalfHour), Day);
         long LargerPartDay(long utcDay) => (utcDay * Day + Day / 2 + offset) / Day;
 
         foreach (var (a, b) in new[] { (firstHour, firstDay), (lastDay, lastHour) }.Where(r => r.Item1 < r.Item2))
         {
-            foreach (var part in await HourPartsAsync(db, account, Floor(a, Day), Ceil(b, Day), 0, Day, a, b, offset, ct))
+            foreach (var part in await HalfHourPartsAsync(db, account, Floor(a, Day), Ceil(b, Day), 0, Day, a, b, offset, ct))
             {
                 if (!part.Straddles) summary.Add(part.Slice);
             }
         }
         if (firstDay < lastDay)
         {
-            foreach (var slice in await DailySlicesQuery(db, account, firstDay, lastDay, "day").ToListAsync(ct))
+            foreach (var slice in await DailyTotalsQuery(db, account, firstDay, lastDay, "day").ToListAsync(ct))
             {
                 summary.Add(slice with { Day = LargerPartDay(slice.Day) });
             }
-            foreach (var part in await HourPartsAsync(db, account, firstDay, lastDay, lo, hi, firstDay, lastDay, offset, ct))
+            foreach (var part in await HalfHourPartsAsync(db, account, firstDay, lastDay, lo, hi, firstDay, lastDay, offset, ct))
             {
                 summary.Add(part.Slice with { Day = LargerPartDay(part.UtcDay) }, sign: -1);
                 if (!part.Straddles) summary.Add(part.Slice);
@@ -61,27 +62,27 @@ internal static partial class AccountQueries
         }
     }
 
-    /// <summary>An hourly rollup slice summed by UTC day and local day (of the hour's start), flagged when the hour straddles a local midnight.</summary>
-    private sealed record HourPart(long UtcDay, bool Straddles, RollupSlice Slice);
+    /// <summary>Half-hourly totals summed by UTC day and local day (of the half hour's start), flagged when the half hour straddles a local midnight.</summary>
+    private sealed record HalfHourPart(long UtcDay, bool Straddles, RollupSlice Slice);
 
     /// <summary>
-    /// The hourly rollups of the hours <c>[d + lo, d + hi)</c> of each UTC day <c>d</c> in <c>[firstDay, lastDay)</c>,
-    /// within <c>[from, to)</c>: one primary-key range per day (a day list joined to the rollups), so the hours between
-    /// are never read (see <see cref="PerDaySql"/>).
+    /// The half-hourly totals of the half hours <c>[d + lo, d + hi)</c> of each UTC day <c>d</c> in <c>[firstDay, lastDay)</c>,
+    /// within <c>[from, to)</c>: one primary-key range per day (a day list joined to the totals), so the half hours
+    /// between are never read (see <see cref="PerDaySql"/>).
     /// </summary>
-    internal static string HourPartsSql(bool postgres) => PerDaySql(postgres, """
-        SELECT r.hour_start / @day, (r.hour_start + @offset) / @day,
-            CASE WHEN (r.hour_start + @offset) / @day = (r.hour_start + @offset + @hour - 1) / @day THEN 0 ELSE 1 END,
+    internal static string HalfHourPartsSql(bool postgres) => PerDaySql(postgres, """
+        SELECT r.half_hour_start / @day, (r.half_hour_start + @offset) / @day,
+            CASE WHEN (r.half_hour_start + @offset) / @day = (r.half_hour_start + @offset + @unit - 1) / @day THEN 0 ELSE 1 END,
             r.model, r.status_code, CAST(SUM(r.calls) AS BIGINT), CAST(SUM(r.input_tokens) AS BIGINT), CAST(SUM(r.cached_input_tokens) AS BIGINT),
             CAST(SUM(r.output_tokens) AS BIGINT), CAST(SUM(r.reasoning_tokens) AS BIGINT), CAST(SUM(r.charged_micro) AS BIGINT)
-        FROM {0}usage_rollups r
-        WHERE r.account_id = @a AND r.hour_start >= days.d + @lo AND r.hour_start < days.d + @hi
-            AND r.hour_start{1} >= @from AND r.hour_start{1} < @to
+        FROM {0}usage_halfhour_totals r
+        WHERE r.account_id = @a AND r.half_hour_start >= days.d + @lo AND r.half_hour_start < days.d + @hi
+            AND r.half_hour_start{1} >= @from AND r.half_hour_start{1} < @to
         GROUP BY 1, 2, 3, 4, 5
         """);
 
     /// <summary>
-    /// The calls up to the watermark in the straddling hour <c>[d + hourStart, d + hourStart + 1 h)</c> of each UTC day
+    /// The calls up to the watermark in the straddling half hour <c>[d + start, d + start + 30 min)</c> of each UTC day
     /// in <c>[firstDay, lastDay)</c>, within <c>[from, to)</c>, summed by local day, model and status in the database:
     /// one (account_id, started_at) range per day.
     /// </summary>
@@ -114,7 +115,7 @@ internal static partial class AccountQueries
             : Days + string.Format(System.Globalization.CultureInfo.InvariantCulture, perDay, "days CROSS JOIN ", " + 0");
     }
 
-    /// <summary>The parameters of <see cref="HourPartsSql"/> and <see cref="StraddleCallsSql"/>, for the endpoints and the plan tests.</summary>
+    /// <summary>The parameters of <see cref="HalfHourPartsSql"/> and <see cref="StraddleCallsSql"/>, for the endpoints and the plan tests.</summary>
     internal static DbCommand ShiftedDaysCommand(
         LedgerDbContext db, string sql, Guid account, long firstDay, long lastDay, long lo, long hi, long from, long to, long offset, long watermark)
     {
@@ -125,8 +126,9 @@ internal static partial class AccountQueries
         var parameters = new List<(string, object)>
         {
             ("@a", postgres ? account : account.ToString().ToUpperInvariant()), ("@first_day", firstDay), ("@last_day", lastDay),
-            ("@day", Day), ("@hour", Hour), ("@lo", lo), ("@hi", hi), ("@from", from), ("@to", to), ("@offset", offset),
+            ("@day", Day), ("@lo", lo), ("@hi", hi), ("@from", from), ("@to", to), ("@offset", offset),
         };
+        if (sql.Contains("@unit", StringComparison.Ordinal)) parameters.Add(("@unit", HalfHour));
         if (sql.Contains("@watermark", StringComparison.Ordinal)) parameters.Add(("@watermark", watermark));
         foreach (var (name, value) in parameters)
         {
@@ -138,25 +140,25 @@ internal static partial class AccountQueries
         return command;
     }
 
-    private static async Task<List<HourPart>> HourPartsAsync(
+    private static async Task<List<HalfHourPart>> HalfHourPartsAsync(
         LedgerDbContext db, Guid account, long firstDay, long lastDay, long lo, long hi, long from, long to, long offset, CancellationToken ct)
     {
-        var parts = new List<HourPart>();
-        await using var command = ShiftedDaysCommand(db, HourPartsSql(db.Database.IsNpgsql()), account, firstDay, lastDay, lo, hi, from, to, offset, 0);
+        var parts = new List<HalfHourPart>();
+        await using var command = ShiftedDaysCommand(db, HalfHourPartsSql(db.Database.IsNpgsql()), account, firstDay, lastDay, lo, hi, from, to, offset, 0);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            parts.Add(new HourPart(reader.GetInt64(0), reader.GetInt64(2) != 0, new RollupSlice(reader.GetInt64(1), reader.GetString(3), Guid.Empty,
+            parts.Add(new HalfHourPart(reader.GetInt64(0), reader.GetInt64(2) != 0, new RollupSlice(reader.GetInt64(1), reader.GetString(3), Guid.Empty,
                 reader.GetInt32(4), reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7), reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10))));
         }
         return parts;
     }
 
     private static async Task<List<RollupSlice>> StraddleCallsAsync(
-        LedgerDbContext db, Guid account, long firstDay, long lastDay, long hourStart, long from, long to, long offset, long watermark, CancellationToken ct)
+        LedgerDbContext db, Guid account, long firstDay, long lastDay, long start, long from, long to, long offset, long watermark, CancellationToken ct)
     {
         var slices = new List<RollupSlice>();
-        await using var command = ShiftedDaysCommand(db, StraddleCallsSql(db.Database.IsNpgsql()), account, firstDay, lastDay, hourStart, hourStart + Hour, from, to, offset, watermark);
+        await using var command = ShiftedDaysCommand(db, StraddleCallsSql(db.Database.IsNpgsql()), account, firstDay, lastDay, start, start + HalfHour, from, to, offset, watermark);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {

@@ -167,9 +167,12 @@ internal static partial class AccountQueries
 
     /// <summary>
     /// Sums an account's calls in <c>[from, to)</c> into buckets, exactly as the calls themselves would add up: whole
-    /// UTC days come from the daily rollups, the whole hours around them from the hourly rollups (both hold the calls up
-    /// to the rollup watermark), plus the calls above the watermark, and the partial hours at either end of the range
-    /// from the calls. A day grouping at a time-zone offset cuts UTC days in two: see <see cref="AddShiftedDaysAsync"/>.
+    /// UTC days come from a daily level, the whole hours around them from an hourly or half-hourly one (every level
+    /// holds the calls up to the rollup watermark), plus the calls above the watermark, and the partial hours at either
+    /// end of the range from the calls. By day or by model the narrow levels per model and status are read (daily and
+    /// half-hourly totals), by task the daily sums per task and status for whole days, and otherwise (key, feature, the
+    /// task grouping's end hours) the rollups per key × model × feature × task × status. A day
+    /// grouping at a time-zone offset cuts UTC days in two: see <see cref="AddShiftedDaysAsync"/>.
     /// All of it is read in one short snapshot, so a rollup step committing meanwhile neither doubles nor drops a call.
     /// </summary>
     public static async Task<UsageSummary> SummaryAsync(
@@ -196,15 +199,28 @@ internal static partial class AccountQueries
                 {
                     await AddShiftedDaysAsync(db, account, summary, (firstHour, firstDay, lastDay, lastHour), offset, watermark, ct);
                 }
+                else if (groupBy is "day" or "model")
+                {
+                    // By UTC day or by model: the narrow levels per model and status (a handful of rows a day).
+                    foreach (var (a, b) in new[] { (firstHour, firstDay), (lastDay, lastHour) }.Where(r => r.Item1 < r.Item2))
+                    {
+                        foreach (var slice in await HalfHourTotalsQuery(db, account, a, b, groupBy).ToListAsync(ct)) summary.Add(slice);
+                    }
+                    if (firstDay < lastDay)
+                    {
+                        foreach (var slice in await DailyTotalsQuery(db, account, firstDay, lastDay, groupBy).ToListAsync(ct)) summary.Add(slice);
+                    }
+                }
                 else
                 {
                     foreach (var (a, b) in new[] { (firstHour, firstDay), (lastDay, lastHour) }.Where(r => r.Item1 < r.Item2))
                     {
-                        foreach (var slice in await RollupSlicesQuery(db, account, a, b, groupBy, tzOffsetMinutes).ToListAsync(ct)) summary.Add(slice);
+                        foreach (var slice in await RollupSlicesQuery(db, account, a, b, groupBy).ToListAsync(ct)) summary.Add(slice);
                     }
                     if (firstDay < lastDay)
                     {
-                        foreach (var slice in await DailySlicesQuery(db, account, firstDay, lastDay, groupBy).ToListAsync(ct)) summary.Add(slice);
+                        var days = groupBy == "task" ? DailyTasksQuery(db, account, firstDay, lastDay) : DailySlicesQuery(db, account, firstDay, lastDay, groupBy);
+                        foreach (var slice in await days.ToListAsync(ct)) summary.Add(slice);
                     }
                 }
                 var hoursFrom = new DateTimeOffset(firstHour, TimeSpan.Zero);
@@ -225,24 +241,49 @@ internal static partial class AccountQueries
         // In id order, so (account_id, id) is the one index that serves it whole, on either database.
         db.CallRecords.AsNoTracking().Where(r => r.AccountId == account && r.Id > watermark).OrderBy(r => r.Id);
 
-    /// <summary>The rollups of an account's whole hours <c>[firstHour, lastHour)</c> (UTC ticks), summed by the grouping and status in the database.</summary>
-    public static IQueryable<RollupSlice> RollupSlicesQuery(LedgerDbContext db, Guid account, long firstHour, long lastHour, string groupBy, int tzOffsetMinutes)
+    /// <summary>The hourly rollups of an account's whole hours <c>[firstHour, lastHour)</c> (UTC ticks), summed by the grouping (key, feature or task) and status in the database.</summary>
+    public static IQueryable<RollupSlice> RollupSlicesQuery(LedgerDbContext db, Guid account, long firstHour, long lastHour, string groupBy) =>
+        SlicesBy(db.UsageRollups.AsNoTracking().Where(r => r.AccountId == account && r.HourStart >= firstHour && r.HourStart < lastHour), groupBy);
+
+    /// <summary>The daily rollups of an account's whole UTC days <c>[firstDay, lastDay)</c> (ticks), summed by the grouping (key, feature or task) and status.</summary>
+    public static IQueryable<RollupSlice> DailySlicesQuery(LedgerDbContext db, Guid account, long firstDay, long lastDay, string groupBy) =>
+        SlicesBy(db.UsageDailyRollups.AsNoTracking().Where(r => r.AccountId == account && r.DayStart >= firstDay && r.DayStart < lastDay), groupBy);
+
+    /// <summary>
+    /// The daily totals (per model and status) of an account's whole UTC days <c>[firstDay, lastDay)</c> (ticks), summed
+    /// by UTC day, model and status (<paramref name="groupBy"/> <c>day</c>) or by model and status (<c>model</c>).
+    /// </summary>
+    public static IQueryable<RollupSlice> DailyTotalsQuery(LedgerDbContext db, Guid account, long firstDay, long lastDay, string groupBy)
     {
-        var rollups = db.UsageRollups.AsNoTracking().Where(r => r.AccountId == account && r.HourStart >= firstHour && r.HourStart < lastHour);
-        var offset = tzOffsetMinutes * TimeSpan.TicksPerMinute;
-        return groupBy != "day" ? SlicesBy(rollups, groupBy)
-            : rollups.GroupBy(r => new { Day = (r.HourStart + offset) / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
-                .Select(g => new RollupSlice(g.Key.Day, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+        var totals = db.UsageDailyTotals.AsNoTracking().Where(r => r.AccountId == account && r.DayStart >= firstDay && r.DayStart < lastDay);
+        return groupBy == "day"
+            ? totals.Select(r => new RollupSlice(r.DayStart / TimeSpan.TicksPerDay, r.Model, Guid.Empty, r.StatusCode, r.Calls, r.InputTokens,
+                r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro))
+            : totals.GroupBy(r => new { r.Model, r.StatusCode })
+                .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
                     g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
     }
 
-    /// <summary>The daily rollups of an account's whole UTC days <c>[firstDay, lastDay)</c> (ticks), summed by the grouping (day: the UTC day) and status.</summary>
-    public static IQueryable<RollupSlice> DailySlicesQuery(LedgerDbContext db, Guid account, long firstDay, long lastDay, string groupBy)
+    /// <summary>The daily sums per task of an account's whole UTC days <c>[firstDay, lastDay)</c> (ticks), summed by task and status.</summary>
+    public static IQueryable<RollupSlice> DailyTasksQuery(LedgerDbContext db, Guid account, long firstDay, long lastDay) =>
+        db.UsageDailyTasks.AsNoTracking().Where(r => r.AccountId == account && r.DayStart >= firstDay && r.DayStart < lastDay)
+            .GroupBy(r => new { r.Task, r.StatusCode })
+            .Select(g => new RollupSlice(0, g.Key.Task, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
+
+    /// <summary>
+    /// The half-hourly totals (per model and status) of an account's whole half hours <c>[from, to)</c> (UTC ticks),
+    /// summed by UTC day, model and status (<paramref name="groupBy"/> <c>day</c>) or by model and status (<c>model</c>).
+    /// </summary>
+    public static IQueryable<RollupSlice> HalfHourTotalsQuery(LedgerDbContext db, Guid account, long from, long to, string groupBy)
     {
-        var rollups = db.UsageDailyRollups.AsNoTracking().Where(r => r.AccountId == account && r.DayStart >= firstDay && r.DayStart < lastDay);
-        return groupBy != "day" ? SlicesBy(rollups, groupBy)
-            : rollups.GroupBy(r => new { Day = r.DayStart / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
+        var totals = db.UsageHalfHourTotals.AsNoTracking().Where(r => r.AccountId == account && r.HalfHourStart >= from && r.HalfHourStart < to);
+        return groupBy == "day"
+            ? totals.GroupBy(r => new { Day = r.HalfHourStart / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
                 .Select(g => new RollupSlice(g.Key.Day, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)))
+            : totals.GroupBy(r => new { r.Model, r.StatusCode })
+                .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
                     g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
     }
 

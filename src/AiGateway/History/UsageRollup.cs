@@ -101,6 +101,130 @@ public sealed class UsageDailyRollup : IUsageRollupCounts
 }
 
 /// <summary>
+/// The calls of one account in one UTC day with one model and status, summed: the narrow level a summary by day or by
+/// model reads for whole days (a handful of rows per day however many keys, features and tasks the account uses),
+/// folded in the same transaction from the same calls as <see cref="UsageRollup"/> and <see cref="UsageDailyRollup"/>.
+/// </summary>
+public sealed class UsageDailyTotal
+{
+    /// <summary>The account.</summary>
+    public Guid AccountId { get; set; }
+
+    /// <summary>The start of the UTC day, in ticks.</summary>
+    public long DayStart { get; set; }
+
+    /// <summary>The model as the client named it.</summary>
+    public required string Model { get; set; }
+
+    /// <summary>The HTTP status the client received.</summary>
+    public int StatusCode { get; set; }
+
+    /// <summary>How many calls.</summary>
+    public long Calls { get; set; }
+
+    /// <summary>Summed input tokens.</summary>
+    public long InputTokens { get; set; }
+
+    /// <summary>Summed cached input tokens.</summary>
+    public long CachedInputTokens { get; set; }
+
+    /// <summary>Summed output tokens.</summary>
+    public long OutputTokens { get; set; }
+
+    /// <summary>Summed reasoning tokens.</summary>
+    public long ReasoningTokens { get; set; }
+
+    /// <summary>Summed charges in micro-credits.</summary>
+    public long ChargedMicro { get; set; }
+
+    /// <summary>Summed overage in micro-credits.</summary>
+    public long OverageMicro { get; set; }
+}
+
+/// <summary>
+/// The calls of one account in one UTC day with one task (empty for none) and status, summed: what a summary by task
+/// reads for whole days (one row per task and status a day, not one per key × model × feature as well), folded with the
+/// other levels in one transaction.
+/// </summary>
+public sealed class UsageDailyTask
+{
+    /// <summary>The account.</summary>
+    public Guid AccountId { get; set; }
+
+    /// <summary>The start of the UTC day, in ticks.</summary>
+    public long DayStart { get; set; }
+
+    /// <summary>The task id, empty for none.</summary>
+    public required string Task { get; set; }
+
+    /// <summary>The HTTP status the client received.</summary>
+    public int StatusCode { get; set; }
+
+    /// <summary>How many calls.</summary>
+    public long Calls { get; set; }
+
+    /// <summary>Summed input tokens.</summary>
+    public long InputTokens { get; set; }
+
+    /// <summary>Summed cached input tokens.</summary>
+    public long CachedInputTokens { get; set; }
+
+    /// <summary>Summed output tokens.</summary>
+    public long OutputTokens { get; set; }
+
+    /// <summary>Summed reasoning tokens.</summary>
+    public long ReasoningTokens { get; set; }
+
+    /// <summary>Summed charges in micro-credits.</summary>
+    public long ChargedMicro { get; set; }
+
+    /// <summary>Summed overage in micro-credits.</summary>
+    public long OverageMicro { get; set; }
+}
+
+/// <summary>
+/// The calls of one account in one UTC half hour with one model and status, summed: what a summary by day at a
+/// time-zone offset reads for the part of each UTC day that belongs to another local day, and for the ends of its
+/// range. Half hours, so every offset of whole or half hours (+05:30, −09:30) falls on bucket edges; only an offset
+/// like +05:45 leaves one straddling half hour a day to be summed from the calls.
+/// </summary>
+public sealed class UsageHalfHourTotal
+{
+    /// <summary>The account.</summary>
+    public Guid AccountId { get; set; }
+
+    /// <summary>The start of the UTC half hour, in ticks.</summary>
+    public long HalfHourStart { get; set; }
+
+    /// <summary>The model as the client named it.</summary>
+    public required string Model { get; set; }
+
+    /// <summary>The HTTP status the client received.</summary>
+    public int StatusCode { get; set; }
+
+    /// <summary>How many calls.</summary>
+    public long Calls { get; set; }
+
+    /// <summary>Summed input tokens.</summary>
+    public long InputTokens { get; set; }
+
+    /// <summary>Summed cached input tokens.</summary>
+    public long CachedInputTokens { get; set; }
+
+    /// <summary>Summed output tokens.</summary>
+    public long OutputTokens { get; set; }
+
+    /// <summary>Summed reasoning tokens.</summary>
+    public long ReasoningTokens { get; set; }
+
+    /// <summary>Summed charges in micro-credits.</summary>
+    public long ChargedMicro { get; set; }
+
+    /// <summary>Summed overage in micro-credits.</summary>
+    public long OverageMicro { get; set; }
+}
+
+/// <summary>
 /// What both rollup levels hold besides their time bucket, so a summary groups either level with the same query
 /// (the two entity classes keep their own properties: each level is its own table, with its columns in its own order).
 /// </summary>

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace AiGateway.History;
 
 /// <summary>
-/// Folds call records into <see cref="UsageRollup"/> (hourly) and <see cref="UsageDailyRollup"/> rows, in id order, from a durable watermark (the last call id rolled
+/// Folds call records into every rollup level (<see cref="Levels"/>: <see cref="UsageRollup"/>, <see cref="UsageDailyRollup"/>,
+/// <see cref="UsageDailyTotal"/>, <see cref="UsageHalfHourTotal"/>, <see cref="UsageDailyTask"/>), in id order, from a durable watermark (the last call id rolled
 /// up, in <c>history_watermarks</c>). Each step is one short transaction that adds a chunk of calls to the rollups and
 /// moves the watermark together, so a crash or restart neither loses nor repeats a call, and two instances stepping at
 /// once serialize on the watermark (SQLite: the write lock; PostgreSQL: its row lock). It runs beside the settlement
@@ -28,27 +29,52 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
 
     private const long TicksPerDay = TimeSpan.TicksPerDay;
 
-    // One statement adds a chunk to one level of the rollups; the same text runs on SQLite (3.24+) and PostgreSQL.
-    private static readonly string FoldHoursSql = FoldSql("usage_rollups", "hour_start", TicksPerHour);
-    private static readonly string FoldDaysSql = FoldSql("usage_daily_rollups", "day_start", TicksPerDay);
+    /// <summary>
+    /// One level of the rollups: its table, time bucket (column and width in ticks) and the columns it keeps apart
+    /// besides the account and the bucket, with the call-record expressions they come from.
+    /// </summary>
+    internal sealed record Level(string Table, string Bucket, long Ticks, string[] Columns, string[] From);
 
-    private static string FoldSql(string table, string bucket, long ticks) => $"""
-        INSERT INTO {table} (account_id, {bucket}, key_id, model, feature, task, status_code, calls, input_tokens,
-            cached_input_tokens, output_tokens, reasoning_tokens, charged_micro, overage_micro)
-        SELECT account_id, started_at - (started_at % {ticks}), key_id, model, COALESCE(feature, ''), COALESCE(task, ''),
-            status_code, COUNT(*), SUM(input_tokens), SUM(cached_input_tokens), SUM(output_tokens), SUM(reasoning_tokens),
-            SUM(charged_micro), SUM(overage_micro)
-        FROM call_records WHERE id > @from AND id <= @to
-        GROUP BY 1, 2, 3, 4, 5, 6, 7
-        ON CONFLICT (account_id, {bucket}, key_id, model, feature, task, status_code) DO UPDATE SET
-            calls = {table}.calls + excluded.calls,
-            input_tokens = {table}.input_tokens + excluded.input_tokens,
-            cached_input_tokens = {table}.cached_input_tokens + excluded.cached_input_tokens,
-            output_tokens = {table}.output_tokens + excluded.output_tokens,
-            reasoning_tokens = {table}.reasoning_tokens + excluded.reasoning_tokens,
-            charged_micro = {table}.charged_micro + excluded.charged_micro,
-            overage_micro = {table}.overage_micro + excluded.overage_micro
-        """;
+    private static readonly string[] FullColumns = ["key_id", "model", "feature", "task", "status_code"];
+    private static readonly string[] FullFrom = ["key_id", "model", "COALESCE(feature, '')", "COALESCE(task, '')", "status_code"];
+    private static readonly string[] TotalColumns = ["model", "status_code"];
+
+    /// <summary>
+    /// Every level, folded from the same chunk of calls in the transaction that moves the watermark and corrected
+    /// together, so they always hold the same calls: hourly and daily per key × model × feature × task × status (for
+    /// summaries by key and feature, and the hours at a range's ends), daily and half-hourly per model × status only
+    /// (by day and by model), daily per task × status (by task).
+    /// </summary>
+    internal static readonly Level[] Levels =
+    [
+        new("usage_rollups", "hour_start", TicksPerHour, FullColumns, FullFrom),
+        new("usage_daily_rollups", "day_start", TicksPerDay, FullColumns, FullFrom),
+        new("usage_daily_totals", "day_start", TicksPerDay, TotalColumns, TotalColumns),
+        new("usage_halfhour_totals", "half_hour_start", TicksPerHour / 2, TotalColumns, TotalColumns),
+        new("usage_daily_tasks", "day_start", TicksPerDay, ["task", "status_code"], ["COALESCE(task, '')", "status_code"]),
+    ];
+
+    private static readonly string[] Sums = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens", "charged_micro", "overage_micro"];
+
+    // One statement adds a chunk to one level of the rollups; the same text runs on SQLite (3.24+) and PostgreSQL.
+    private static readonly string[] FoldSqls = Levels.Select(FoldSql).ToArray();
+
+    /// <summary>The statement that adds the calls with ids in <c>(@from, @to]</c> to a level.</summary>
+    internal static string FoldSql(Level level)
+    {
+        var (table, bucket, ticks) = (level.Table, level.Bucket, level.Ticks);
+        var groups = string.Join(", ", Enumerable.Range(1, level.Columns.Length + 2));
+        return $"""
+            INSERT INTO {table} (account_id, {bucket}, {string.Join(", ", level.Columns)}, calls, {string.Join(", ", Sums)})
+            SELECT account_id, started_at - (started_at % {ticks}), {string.Join(", ", level.From)},
+                COUNT(*), {string.Join(", ", Sums.Select(c => $"SUM({c})"))}
+            FROM call_records WHERE id > @from AND id <= @to
+            GROUP BY {groups}
+            ON CONFLICT (account_id, {bucket}, {string.Join(", ", level.Columns)}) DO UPDATE SET
+                calls = {table}.calls + excluded.calls,
+                {string.Join(",\n        ", Sums.Select(c => $"{c} = {table}.{c} + excluded.{c}"))}
+            """;
+    }
 
     /// <summary>The watermark as committed now: every call with a smaller or equal id is in the rollups.</summary>
     public static async Task<long> ReadWatermarkAsync(LedgerDbContext db, CancellationToken ct) =>
@@ -103,8 +129,8 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
                 return;
             }
             var to = Math.Min(horizon, from + options.Value.RollupChunk);
-            // Both levels in the one transaction that moves the watermark: they always hold the same calls.
-            foreach (var sql in new[] { FoldHoursSql, FoldDaysSql })
+            // Every level in the one transaction that moves the watermark: they always hold the same calls.
+            foreach (var sql in FoldSqls)
             {
                 await using var fold = Command(connection, tx, sql);
                 Parameter(fold, "@from", from);
@@ -163,13 +189,13 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
             }
             if (id <= watermark)
             {
-                foreach (var (table, bucket, ticks) in new[] { ("usage_rollups", "hour_start", TicksPerHour), ("usage_daily_rollups", "day_start", TicksPerDay) })
+                foreach (var level in Levels)
                 {
                     await using var adjust = Command(connection, tx, $"""
-                        UPDATE {table} SET charged_micro = charged_micro + @dc, overage_micro = overage_micro + @do
-                        WHERE (account_id, {bucket}, key_id, model, feature, task, status_code) = (
-                            SELECT account_id, started_at - (started_at % {ticks}), key_id, model, COALESCE(feature, ''),
-                                COALESCE(task, ''), status_code FROM call_records WHERE request_id = @r)
+                        UPDATE {level.Table} SET charged_micro = charged_micro + @dc, overage_micro = overage_micro + @do
+                        WHERE (account_id, {level.Bucket}, {string.Join(", ", level.Columns)}) = (
+                            SELECT account_id, started_at - (started_at % {level.Ticks}), {string.Join(", ", level.From)}
+                            FROM call_records WHERE request_id = @r)
                         """);
                     Parameter(adjust, "@dc", checked(chargedMicro - charged));
                     Parameter(adjust, "@do", checked(overageMicro - overage));

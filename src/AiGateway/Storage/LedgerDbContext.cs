@@ -53,6 +53,15 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     /// <summary>Daily sums of each account's calls (the same rollups per UTC day), read for the whole days of a summary.</summary>
     public DbSet<History.UsageDailyRollup> UsageDailyRollups => Set<History.UsageDailyRollup>();
 
+    /// <summary>Daily sums of each account's calls per model and status only, read by summaries by day and by model.</summary>
+    public DbSet<History.UsageDailyTotal> UsageDailyTotals => Set<History.UsageDailyTotal>();
+
+    /// <summary>Daily sums of each account's calls per task and status only, read by summaries by task.</summary>
+    public DbSet<History.UsageDailyTask> UsageDailyTasks => Set<History.UsageDailyTask>();
+
+    /// <summary>Half-hourly sums of each account's calls per model and status only, read by summaries by day at a time-zone offset.</summary>
+    public DbSet<History.UsageHalfHourTotal> UsageHalfHourTotals => Set<History.UsageHalfHourTotal>();
+
     /// <summary>Durable positions of the background history steps.</summary>
     public DbSet<History.HistoryWatermark> HistoryWatermarks => Set<History.HistoryWatermark>();
 

@@ -24,6 +24,12 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
 
         /// <summary>A day list that must drive the index probes (outer loop), one probe per day.</summary>
         public bool PerDay { get; init; }
+
+        /// <summary>
+        /// The index must be entered by the account (its condition names <c>account_id</c>): PostgreSQL, told not to scan,
+        /// otherwise walks a whole index whose leading column is the account, which is a scan of every account's history.
+        /// </summary>
+        public bool ByAccount { get; init; } = true;
     }
 
     private static readonly Guid Account = Guid.Parse("0197a1b2-0000-7000-8000-000000000001");
@@ -46,44 +52,55 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
         yield return new("ledger page of one type", db => AccountQueries.LedgerPageQuery(db, Account, ["grant"], null, null, 5_000, 50),
             // Either serves it in order; PostgreSQL picks by the account's size.
             "IX_ledger_entries_account_id_type_id|IX_ledger_entries_account_id_id");
-        yield return new("ledger page: models of its calls", db => AccountQueries.CallModelsQuery(db, ["req-a", "req-b", "req-c"]), "IX_call_records_request_id", Ordered: false);
-        yield return new("ledger page: labels of its lots", db => AccountQueries.LotLabelsQuery(db, [1, 2, 3]), "PK_credit_lots|INTEGER PRIMARY KEY", Ordered: false);
+        yield return new("ledger page: models of its calls", db => AccountQueries.CallModelsQuery(db, ["req-a", "req-b", "req-c"]), "IX_call_records_request_id", Ordered: false) { ByAccount = false };
+        yield return new("ledger page: labels of its lots", db => AccountQueries.LotLabelsQuery(db, [1, 2, 3]), "PK_credit_lots|INTEGER PRIMARY KEY", Ordered: false) { ByAccount = false };
         yield return new("usage export chunk", db => CsvExportApi.UsageChunkQuery(AccountQueries.Calls(db, Account, null, null, null, null, null), 0), "IX_call_records_account_id_id");
         yield return new("ledger export chunk", db => CsvExportApi.LedgerChunkQuery(AccountQueries.Ledger(db, Account, allTypes, null, null), 0), "IX_ledger_entries_account_id_id");
         var hour = day.UtcTicks;
-        yield return new("summary rollups by day", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "day", 60),
+        yield return new("summary rollups by key", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "key"),
             "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false);
-        yield return new("summary rollups by model", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "model", 0),
+        yield return new("summary rollups by task", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "task"),
             "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false);
+        yield return new("summary half-hourly totals by day", db => AccountQueries.HalfHourTotalsQuery(db, Account, hour, hour + 23 * TimeSpan.TicksPerHour, "day"),
+            "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY", Ordered: false);
+        yield return new("summary half-hourly totals by model", db => AccountQueries.HalfHourTotalsQuery(db, Account, hour, hour + 23 * TimeSpan.TicksPerHour, "model"),
+            "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY", Ordered: false);
         yield return new("summary calls above the rollup watermark", db => AccountQueries.RollupTailQuery(db, Account, 1_000), "IX_call_records_account_id_id");
         // PostgreSQL may read a narrow time range over (started_at, id) instead, filtering the account: as cheap for a
         // range of minutes, and it prefers the account's index once its statistics see many accounts.
         yield return new("summary calls of a partial hour", db => AccountQueries.Calls(db, Account, day.AddMinutes(10), day.AddMinutes(60), null, null, null),
-            "IX_call_records_account_id_started_at|IX_call_records_started_at_id", Ordered: false);
-        yield return new("all-accounts export chunk", db => CsvExportApi.UsageChunkQuery(db.CallRecords.AsNoTracking(), 1_000), "PK_call_records|INTEGER PRIMARY KEY");
+            "IX_call_records_account_id_started_at|IX_call_records_started_at_id", Ordered: false) { ByAccount = false };
+        yield return new("all-accounts export chunk", db => CsvExportApi.UsageChunkQuery(db.CallRecords.AsNoTracking(), 1_000), "PK_call_records|INTEGER PRIMARY KEY") { ByAccount = false };
         yield return new("all-accounts export chunk from a time", db => CsvExportApi.UsageTimeChunkQuery(db.CallRecords.AsNoTracking().Where(r => r.StartedAt >= day), day, 0),
-            "IX_call_records_started_at_id");
+            "IX_call_records_started_at_id") { ByAccount = false };
         var firstDay = day.UtcTicks;
         var lastDay = firstDay + 180 * TimeSpan.TicksPerDay;
-        yield return new("summary daily rollups by day", db => AccountQueries.DailySlicesQuery(db, Account, firstDay, lastDay, "day"),
+        yield return new("summary daily totals by day", db => AccountQueries.DailyTotalsQuery(db, Account, firstDay, lastDay, "day"),
+            "PK_usage_daily_totals|sqlite_autoindex_usage_daily_totals_1|PRIMARY KEY", Ordered: false);
+        yield return new("summary daily totals by model", db => AccountQueries.DailyTotalsQuery(db, Account, firstDay, lastDay, "model"),
+            "PK_usage_daily_totals|sqlite_autoindex_usage_daily_totals_1|PRIMARY KEY", Ordered: false);
+        yield return new("summary daily rollups by key", db => AccountQueries.DailySlicesQuery(db, Account, firstDay, lastDay, "key"),
             "PK_usage_daily_rollups|sqlite_autoindex_usage_daily_rollups_1|PRIMARY KEY", Ordered: false);
+        yield return new("summary daily tasks", db => AccountQueries.DailyTasksQuery(db, Account, firstDay, lastDay),
+            "PK_usage_daily_tasks|sqlite_autoindex_usage_daily_tasks_1|PRIMARY KEY", Ordered: false);
         yield return new("summary daily rollups by feature", db => AccountQueries.DailySlicesQuery(db, Account, firstDay, lastDay, "feature"),
             "PK_usage_daily_rollups|sqlite_autoindex_usage_daily_rollups_1|PRIMARY KEY", Ordered: false);
-        // Day at +01:00: one hour of each day from the hourly rollups; at +05:30 the straddling hour's calls.
-        yield return new("summary hours of shifted days", null, "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false)
+        // Day at +12:00: the second half of each UTC day from the half-hourly totals; at +05:45 the straddling half hour's calls.
+        yield return new("summary half hours of shifted days", null, "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY", Ordered: false)
         {
             PerDay = true,
-            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.HourPartsSql(db.Database.IsNpgsql()), Account, firstDay, lastDay, 23 * TimeSpan.TicksPerHour,
-                TimeSpan.TicksPerDay, firstDay, lastDay, TimeSpan.TicksPerHour, 0),
+            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.HalfHourPartsSql(db.Database.IsNpgsql()), Account, firstDay, lastDay, 12 * TimeSpan.TicksPerHour,
+                TimeSpan.TicksPerDay, firstDay, lastDay, 12 * TimeSpan.TicksPerHour, 0),
         };
-        yield return new("summary calls of straddling hours", null, "IX_call_records_account_id_started_at|IX_call_records_started_at_id", Ordered: false)
+        yield return new("summary calls of straddling half hours", null, "IX_call_records_account_id_started_at|IX_call_records_started_at_id", Ordered: false)
         {
             PerDay = true,
             Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.StraddleCallsSql(db.Database.IsNpgsql()), Account, firstDay, lastDay, 18 * TimeSpan.TicksPerHour,
-                19 * TimeSpan.TicksPerHour, firstDay, lastDay, 330 * TimeSpan.TicksPerMinute, 1_000_000_000),
+                18 * TimeSpan.TicksPerHour + 30 * TimeSpan.TicksPerMinute, firstDay, lastDay, 345 * TimeSpan.TicksPerMinute, 1_000_000_000),
         };
         yield return new("sweep: expired active holds", null, "IX_credit_holds_active_expires_at", Ordered: false)
         {
+            ByAccount = false,
             Raw = db => Command(db, CreditLedger.DueHoldsSql, ("@now", day.UtcTicks)),
         };
         yield return new("compaction: old hold movements", null, "IX_ledger_entries_account_id_type_id")
@@ -117,6 +134,12 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
         Assert.True(plan.Any(line => indexes.Any(i => line.Contains(i, StringComparison.Ordinal))), $"{name}: expected {query.Index}, plan:\n{text}");
         Assert.False(plan.Any(IsTableScan), $"{name}: scans a table, plan:\n{text}");
         if (query.Ordered) Assert.False(plan.Any(IsSort), $"{name}: sorts for ORDER BY, plan:\n{text}");
+        if (query.ByAccount)
+        {
+            // SQLite: "SEARCH r USING PRIMARY KEY (account_id=? AND …)"; PostgreSQL: "Index Cond: ((account_id = …"
+            Assert.True(plan.Any(line => line.Contains("account_id=", StringComparison.Ordinal) || (line.Contains("Index Cond", StringComparison.Ordinal)
+                && line.Contains("account_id = ", StringComparison.Ordinal))), $"{name}: the index is not entered by the account, plan:\n{text}");
+        }
         if (query.PerDay)
         {
             // SQLite lists the outer loop first; PostgreSQL shows the day in the index condition of the inner scan.

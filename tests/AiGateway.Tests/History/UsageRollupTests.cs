@@ -12,7 +12,7 @@ using Microsoft.Extensions.Options;
 namespace AiGateway.Tests.History;
 
 /// <summary>
-/// Usage summaries read daily and hourly rollups plus the calls above the rollup watermark, and must always equal the sum of the
+/// Usage summaries read daily, hourly and half-hourly rollups plus the calls above the rollup watermark, and must always equal the sum of the
 /// calls themselves: before, during and after rollup steps, across restarts, with calls arriving meanwhile and with two
 /// instances stepping at once. The expected figures are computed here from the calls written, not by the gateway.
 /// </summary>
@@ -130,24 +130,65 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         await AssertSummariesEqualCallsAsync(account, calls, "after corrections, all rolled up");
     }
 
+    [Fact]
+    public async Task TotalsMigration_OverRolledUpAndPendingCalls_FillsTotalsEqualToCalls()
+    {
+        var account = await HistorySeed.AccountAsync(fixture.Options);
+        var calls = Calls(account, 300, 30_000);
+        await HistorySeed.CallsAsync(fixture.Options, calls.Take(200));
+        await using var ledger = fixture.CreateLedger(TimeProvider.System);
+        await Step(ledger, chunk: 1000).CatchUpAsync();
+        await HistorySeed.CallsAsync(fixture.Options, calls.Skip(200));
+
+        // The database as 0012 left it: rollups per key × model × feature × task × status only, calls above the watermark.
+        await using (var db = new LedgerDbContext(fixture.Options))
+        {
+            await db.Database.ExecuteSqlRawAsync(
+                "DROP TABLE usage_daily_totals; DROP TABLE usage_daily_tasks; DROP TABLE usage_halfhour_totals; DELETE FROM schema_migrations WHERE id = '0013_usage_totals'");
+            Assert.Equal(["0013_usage_totals"], await AiGateway.Storage.Migrations.SchemaMigrator.MigrateAsync(db));
+        }
+
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "after the totals migration");
+        await Step(ledger, chunk: 1000).CatchUpAsync();
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "after the totals migration, all rolled up");
+    }
+
     /// <summary>Each rollup level, row by row, equals the calls up to the watermark grouped the same way.</summary>
     private async Task AssertRollupsHoldEveryCallOnceAsync()
     {
         await using var db = new LedgerDbContext(fixture.Options);
         var watermark = await UsageRollupStep.ReadWatermarkAsync(db, default);
         var calls = await db.CallRecords.AsNoTracking().Where(c => c.Id <= watermark).ToListAsync();
-        Dictionary<string, (long, long, long, long, long, long, long)> Sum(long bucket) => calls
-            .GroupBy(c => Key(c.AccountId, c.StartedAt.UtcTicks / bucket * bucket, c.KeyId, c.Model, c.Feature ?? "", c.Task ?? "", c.StatusCode))
+        Dictionary<string, (long, long, long, long, long, long, long)> Sum(Func<CallRecord, string> key) => calls
+            .GroupBy(key)
             .ToDictionary(g => g.Key, g => ((long)g.Count(), g.Sum(c => c.InputTokens), g.Sum(c => c.CachedInputTokens), g.Sum(c => c.OutputTokens),
                 g.Sum(c => c.ReasoningTokens), g.Sum(c => c.ChargedMicro), g.Sum(c => c.OverageMicro)));
+        string Full(CallRecord c, long bucket) =>
+            Key(c.AccountId, c.StartedAt.UtcTicks / bucket * bucket, c.KeyId, c.Model, c.Feature ?? "", c.Task ?? "", c.StatusCode);
+        string Total(CallRecord c, long bucket) => Key(c.AccountId, c.StartedAt.UtcTicks / bucket * bucket, Guid.Empty, c.Model, "", "", c.StatusCode);
         var hours = (await db.UsageRollups.AsNoTracking().ToListAsync()).ToDictionary(
             r => Key(r.AccountId, r.HourStart, r.KeyId, r.Model, r.Feature, r.Task, r.StatusCode),
             r => (r.Calls, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, r.OverageMicro));
         var days = (await db.UsageDailyRollups.AsNoTracking().ToListAsync()).ToDictionary(
             r => Key(r.AccountId, r.DayStart, r.KeyId, r.Model, r.Feature, r.Task, r.StatusCode),
             r => (r.Calls, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, r.OverageMicro));
-        AssertSameRows(Sum(TimeSpan.TicksPerHour), hours, "hourly rollups");
-        AssertSameRows(Sum(TimeSpan.TicksPerDay), days, "daily rollups");
+        var dailyTotals = (await db.UsageDailyTotals.AsNoTracking().ToListAsync()).ToDictionary(
+            r => Key(r.AccountId, r.DayStart, Guid.Empty, r.Model, "", "", r.StatusCode),
+            r => (r.Calls, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, r.OverageMicro));
+        var dailyTasks = (await db.UsageDailyTasks.AsNoTracking().ToListAsync()).ToDictionary(
+            r => Key(r.AccountId, r.DayStart, Guid.Empty, "", "", r.Task, r.StatusCode),
+            r => (r.Calls, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, r.OverageMicro));
+        var halfHourTotals = (await db.UsageHalfHourTotals.AsNoTracking().ToListAsync()).ToDictionary(
+            r => Key(r.AccountId, r.HalfHourStart, Guid.Empty, r.Model, "", "", r.StatusCode),
+            r => (r.Calls, r.InputTokens, r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro, r.OverageMicro));
+        AssertSameRows(Sum(c => Full(c, TimeSpan.TicksPerHour)), hours, "hourly rollups");
+        AssertSameRows(Sum(c => Full(c, TimeSpan.TicksPerDay)), days, "daily rollups");
+        AssertSameRows(Sum(c => Total(c, TimeSpan.TicksPerDay)), dailyTotals, "daily totals");
+        AssertSameRows(Sum(c => Total(c, TimeSpan.TicksPerHour / 2)), halfHourTotals, "half-hourly totals");
+        AssertSameRows(Sum(c => Key(c.AccountId, c.StartedAt.UtcTicks / TimeSpan.TicksPerDay * TimeSpan.TicksPerDay, Guid.Empty, "", "", c.Task ?? "", c.StatusCode)),
+            dailyTasks, "daily tasks");
     }
 
     private static string Key(Guid account, long bucket, Guid key, string model, string feature, string task, int status) =>

@@ -29,6 +29,36 @@ internal sealed class UsageDailyRollupEntityTypeConfiguration : IEntityTypeConfi
     }
 }
 
+internal sealed class UsageDailyTotalEntityTypeConfiguration : IEntityTypeConfiguration<UsageDailyTotal>
+{
+    public void Configure(EntityTypeBuilder<UsageDailyTotal> builder)
+    {
+        builder.ToTable("usage_daily_totals");
+        builder.HasKey(r => new { r.AccountId, r.DayStart, r.Model, r.StatusCode });
+        builder.Property(r => r.Model).HasMaxLength(200);
+    }
+}
+
+internal sealed class UsageDailyTaskEntityTypeConfiguration : IEntityTypeConfiguration<UsageDailyTask>
+{
+    public void Configure(EntityTypeBuilder<UsageDailyTask> builder)
+    {
+        builder.ToTable("usage_daily_tasks");
+        builder.HasKey(r => new { r.AccountId, r.DayStart, r.Task, r.StatusCode });
+        builder.Property(r => r.Task).HasMaxLength(200);
+    }
+}
+
+internal sealed class UsageHalfHourTotalEntityTypeConfiguration : IEntityTypeConfiguration<UsageHalfHourTotal>
+{
+    public void Configure(EntityTypeBuilder<UsageHalfHourTotal> builder)
+    {
+        builder.ToTable("usage_halfhour_totals");
+        builder.HasKey(r => new { r.AccountId, r.HalfHourStart, r.Model, r.StatusCode });
+        builder.Property(r => r.Model).HasMaxLength(200);
+    }
+}
+
 internal sealed class HistoryWatermarkEntityTypeConfiguration : IEntityTypeConfiguration<HistoryWatermark>
 {
     public void Configure(EntityTypeBuilder<HistoryWatermark> builder)

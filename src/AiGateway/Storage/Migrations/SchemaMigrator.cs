@@ -101,6 +101,9 @@ public static class SchemaMigrator
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = sql;
+        // No time limit: a script that fills a new table from months of calls runs longer than the default 30 s on a
+        // large ledger (0013 on 1 M PostgreSQL calls under load), and a migration cut short only starts over next time.
+        command.CommandTimeout = 0;
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -85,6 +85,54 @@ CREATE TABLE usage_daily_rollups (
 );
 
 
+CREATE TABLE usage_daily_tasks (
+    account_id uuid NOT NULL,
+    day_start bigint NOT NULL,
+    task character varying(200) NOT NULL,
+    status_code integer NOT NULL,
+    calls bigint NOT NULL,
+    input_tokens bigint NOT NULL,
+    cached_input_tokens bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    reasoning_tokens bigint NOT NULL,
+    charged_micro bigint NOT NULL,
+    overage_micro bigint NOT NULL,
+    CONSTRAINT "PK_usage_daily_tasks" PRIMARY KEY (account_id, day_start, task, status_code)
+);
+
+
+CREATE TABLE usage_daily_totals (
+    account_id uuid NOT NULL,
+    day_start bigint NOT NULL,
+    model character varying(200) NOT NULL,
+    status_code integer NOT NULL,
+    calls bigint NOT NULL,
+    input_tokens bigint NOT NULL,
+    cached_input_tokens bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    reasoning_tokens bigint NOT NULL,
+    charged_micro bigint NOT NULL,
+    overage_micro bigint NOT NULL,
+    CONSTRAINT "PK_usage_daily_totals" PRIMARY KEY (account_id, day_start, model, status_code)
+);
+
+
+CREATE TABLE usage_halfhour_totals (
+    account_id uuid NOT NULL,
+    half_hour_start bigint NOT NULL,
+    model character varying(200) NOT NULL,
+    status_code integer NOT NULL,
+    calls bigint NOT NULL,
+    input_tokens bigint NOT NULL,
+    cached_input_tokens bigint NOT NULL,
+    output_tokens bigint NOT NULL,
+    reasoning_tokens bigint NOT NULL,
+    charged_micro bigint NOT NULL,
+    overage_micro bigint NOT NULL,
+    CONSTRAINT "PK_usage_halfhour_totals" PRIMARY KEY (account_id, half_hour_start, model, status_code)
+);
+
+
 CREATE TABLE usage_rollups (
     account_id uuid NOT NULL,
     hour_start bigint NOT NULL,

@@ -81,6 +81,54 @@ CREATE TABLE "usage_daily_rollups" (
 );
 
 
+CREATE TABLE "usage_daily_tasks" (
+    "account_id" TEXT NOT NULL,
+    "day_start" INTEGER NOT NULL,
+    "task" TEXT NOT NULL,
+    "status_code" INTEGER NOT NULL,
+    "calls" INTEGER NOT NULL,
+    "input_tokens" INTEGER NOT NULL,
+    "cached_input_tokens" INTEGER NOT NULL,
+    "output_tokens" INTEGER NOT NULL,
+    "reasoning_tokens" INTEGER NOT NULL,
+    "charged_micro" INTEGER NOT NULL,
+    "overage_micro" INTEGER NOT NULL,
+    CONSTRAINT "PK_usage_daily_tasks" PRIMARY KEY ("account_id", "day_start", "task", "status_code")
+);
+
+
+CREATE TABLE "usage_daily_totals" (
+    "account_id" TEXT NOT NULL,
+    "day_start" INTEGER NOT NULL,
+    "model" TEXT NOT NULL,
+    "status_code" INTEGER NOT NULL,
+    "calls" INTEGER NOT NULL,
+    "input_tokens" INTEGER NOT NULL,
+    "cached_input_tokens" INTEGER NOT NULL,
+    "output_tokens" INTEGER NOT NULL,
+    "reasoning_tokens" INTEGER NOT NULL,
+    "charged_micro" INTEGER NOT NULL,
+    "overage_micro" INTEGER NOT NULL,
+    CONSTRAINT "PK_usage_daily_totals" PRIMARY KEY ("account_id", "day_start", "model", "status_code")
+);
+
+
+CREATE TABLE "usage_halfhour_totals" (
+    "account_id" TEXT NOT NULL,
+    "half_hour_start" INTEGER NOT NULL,
+    "model" TEXT NOT NULL,
+    "status_code" INTEGER NOT NULL,
+    "calls" INTEGER NOT NULL,
+    "input_tokens" INTEGER NOT NULL,
+    "cached_input_tokens" INTEGER NOT NULL,
+    "output_tokens" INTEGER NOT NULL,
+    "reasoning_tokens" INTEGER NOT NULL,
+    "charged_micro" INTEGER NOT NULL,
+    "overage_micro" INTEGER NOT NULL,
+    CONSTRAINT "PK_usage_halfhour_totals" PRIMARY KEY ("account_id", "half_hour_start", "model", "status_code")
+);
+
+
 CREATE TABLE "usage_rollups" (
     "account_id" TEXT NOT NULL,
     "hour_start" INTEGER NOT NULL,
