@@ -16,6 +16,9 @@ BODY = body(9, 1)
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the body waits for the gateway's delayed ACK of the headers
+    # (40 ms on Linux): every metered call measured ~40 ms slower than it is (bench/README, issue #13 findings).
+    disable_nagle_algorithm = True
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         status, answer = 200, BODY

@@ -2,7 +2,13 @@
 # CPU profile of the metered path: nginx upstream, one metered gateway (Release, pinned to CPU 1), wrk load on
 # CPU 0, dotnet-trace sampling the gateway for TRACE_SECONDS. Prints the top methods by inclusive and exclusive time.
 # Needs what run.sh needs plus dotnet-trace (installed into a temp tool path when missing).
-# Knobs: TRACE_SECONDS=10, CONNECTIONS=32, STREAM=0|1, METERING=true|false, NO_BUILD=1, KEEP_LOGS=1, TOP=40.
+# PERF=1 samples on-CPU time with `perf record` instead (JIT names from the runtime's perf map): thread-time sampling
+# counts threads waiting in the thread pool as much as running ones, so its top lists are mostly waits; perf's are
+# CPU only. Prints the top symbols by own CPU (exclusive) and, with call graphs, by inclusive CPU; the whole report is
+# kept with KEEP_LOGS=1 (perf.data + perf-<pid>.map must stay together).
+# The gateway inherits the environment: AIGW_EXP_NOLEDGER=1 AIGW_EXP_NORECORD=1 profile the metered path without the
+# ledger when experiments/skip-ledger-and-record.patch is applied.
+# Knobs: TRACE_SECONDS=10, CONNECTIONS=32, STREAM=0|1, METERING=true|false, NO_BUILD=1, KEEP_LOGS=1, TOP=40, PERF=1, PERF_HZ=999, WARMUP=10 (s).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -17,7 +23,10 @@ free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0
 json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log(JSON.parse(s)[process.argv[1]])})' "$1"; }
 command -v nginx >/dev/null && command -v wrk >/dev/null || { sudo apt-get install -y -qq nginx-light wrk >/dev/null 2>&1 || apt-get install -y -qq nginx-light wrk >/dev/null; }
 TRACE=$(command -v dotnet-trace || true)
-if [ -z "$TRACE" ]; then
+WXE=1
+# perf resolves JIT code through /tmp/perf-<pid>.map only where the code is mapped once: W^X double-mapping hides it.
+if [ -n "${PERF:-}" ]; then PERF_MAP=1; WXE=0; command -v perf >/dev/null || { echo "PERF=1 needs perf (Debian: linux-perf)" >&2; exit 1; }
+elif [ -z "$TRACE" ]; then
   dotnet tool install --tool-path "$tmp/tools" dotnet-trace >/dev/null; TRACE="$tmp/tools/dotnet-trace"
 fi
 if [ "$(nproc)" -ge 2 ]; then LOAD_CPU=0; GW_CPU=1; else LOAD_CPU=0; GW_CPU=0; fi
@@ -34,7 +43,7 @@ Gateway__AdminKey="$ADMIN_KEY" ConnectionStrings__Ledger="Data Source=$tmp/bench
 ReverseProxy__Clusters__openai__Destinations__primary__Address="http://127.0.0.1:$NGINX_PORT/" OPENAI_API_KEY=bench \
 Serilog__MinimumLevel__Default=Warning Metering__Enabled="$METERING" \
 RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
-DOTNET_TC_CallCountingDelayMs="${TC_DELAY_MS:-0}" DOTNET_PerfMapEnabled="${PERF_MAP:-0}" \
+DOTNET_TC_CallCountingDelayMs="${TC_DELAY_MS:-0}" DOTNET_PerfMapEnabled="${PERF_MAP:-0}" DOTNET_EnableWriteXorExecute="$WXE" \
   taskset -c "$GW_CPU" dotnet src/AiGateway/bin/Release/net10.0/AiGateway.dll --urls "$GW" >"$tmp/gateway.log" 2>&1 &
 GW_PID=$!; pids+=("$GW_PID")
 for _ in $(seq 600); do curl -fsS -o /dev/null "$GW/healthz" 2>/dev/null && break; sleep 0.1; done
@@ -44,11 +53,19 @@ KEY=$(admin "/admin/accounts/$account/keys" '{"name":"bench"}' | json key)
 admin "/admin/accounts/$account/grants" '{"kind":"bonus","credits":100000000,"reason":"bench"}' >/dev/null
 URL="$GW/openai/v1/chat/completions"
 log "warm-up"
-BENCH_KEY="$KEY" BENCH_STREAM="$STREAM" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d3s -s "$here/post.lua" "$URL" >/dev/null
+BENCH_KEY="$KEY" BENCH_STREAM="$STREAM" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-10}s" -s "$here/post.lua" "$URL" >/dev/null
 log "tracing $TRACE_SECONDS s under wrk -c$CONNECTIONS (stream=$STREAM, metering=$METERING)"
 BENCH_KEY="$KEY" BENCH_STREAM="$STREAM" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$((TRACE_SECONDS + 4))s" -s "$here/post.lua" "$URL" >"$tmp/wrk.txt" &
 wrkpid=$!
 sleep 1
+if [ -n "${PERF:-}" ]; then
+  perf record -F "${PERF_HZ:-999}" -g -p "$GW_PID" -o "$tmp/perf.data" -- sleep "$TRACE_SECONDS" >"$tmp/perf.log" 2>&1 || cat "$tmp/perf.log" >&2
+  wait "$wrkpid"
+  grep -E 'Requests/sec' "$tmp/wrk.txt" >&2
+  echo "== exclusive (own CPU)"; perf report -i "$tmp/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$TOP" | cut -c1-200
+  echo "== inclusive (with callees)"; perf report -i "$tmp/perf.data" --children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$TOP" | cut -c1-200
+  exit 0
+fi
 "$TRACE" collect -p "$GW_PID" --profile dotnet-sampled-thread-time --duration "00:00:00:$(printf %02d "$TRACE_SECONDS")" -o "$tmp/trace.nettrace" >"$tmp/trace.log" 2>&1 || cat "$tmp/trace.log" >&2
 wait "$wrkpid"
 grep -E 'Requests/sec' "$tmp/wrk.txt" >&2

@@ -5,8 +5,20 @@
 #   with STREAMS concurrent slow metered streams. Prints a summary and writes it to results-latest.md.
 #   With METRICS=1 also (d): the metered gateway with the Prometheus endpoint on and scraped every second (run after (c),
 #   so load changes between phases show; bench/Metering/metrics-ab.sh alternates the two for a steadier ratio).
+#   With PG=1 also (p): two metered gateways (leases on, own instance ids and journals) on one fresh PostgreSQL database,
+#   behind an nginx round-robin balancer, one hot account: the same wrk and fixed-rate runs as (c), CPU per request of
+#   both gateways and of the database's backends, ledger and PostgreSQL transactions per 1,000 calls, the books checked
+#   after the gateways stop; and SEQ sequential calls on (c) and on one PostgreSQL gateway (latency of a lone call).
 # Knobs (env): METRICS=0 DURATION=10 (wrk seconds) CONNECTIONS=32 RATE=500 LAT_SECONDS=15 WARMUP=10 STREAMS=1000 TC_DELAY_MS=0
-#              STREAM_SECONDS=20 SKIP_MEMORY=1 NO_BUILD=1 KEEP_LOGS=1 RESULTS=path (default results-latest.md; "-" = don't write)
+#              STREAM_SECONDS=20 SKIP_MEMORY=1 NO_BUILD=1 KEEP_LOGS=1 (also keeps the PostgreSQL database)
+#              RESULTS=path (default results-latest.md; "-" = don't write)
+#              LEASES=true (Ledger:Leases of every metered gateway)
+#              PG=0 PG_HOST=127.0.0.1 PG_PORT=5432 PG_USER=postgres PG_PASSWORD=postgres (a database aigw_bench_* is
+#              created and dropped) PG_WARMUP=30 (wrk warm-up seconds of (p)) SEQ=300 (sequential calls, PG=1 only)
+#              SKIP_THROUGHPUT=1 (memory phase only: no (a)-(d)/(p))
+#              MEM_VARIANTS="default" (memory phase once per entry "label" or "label=VAR=value,VAR2=value": extra
+#              environment of that gateway, e.g. "default conserve=DOTNET_GCConserveMemory=5"); the heap figures need
+#              dotnet-counters and dotnet-gcdump (installed into DOTNET_TOOLS=/tmp/aigw-bench-tools when missing)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -35,10 +47,12 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # --- processes, cleanup -------------------------------------------------------------------------------------------
 tmp="$(mktemp -d /tmp/aigw-bench.XXXXXX)"
 pids=()
+PG_DB=""
 cleanup() {
   local rc=$?
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$PG_DB" ] && [ -z "${KEEP_LOGS:-}" ]; then PGPASSWORD="$PG_PASSWORD" psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -qAtc "DROP DATABASE IF EXISTS $PG_DB" >/dev/null 2>&1 || true; fi
   if [ "$rc" -ne 0 ] || [ -n "${KEEP_LOGS:-}" ]; then echo "exit $rc; logs kept in $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -86,7 +100,8 @@ start_gateway() { # name metering-enabled upstream-url
   GW_PORT=$(free_port)
   GW="http://127.0.0.1:$GW_PORT"
   Gateway__AdminKey="$ADMIN_KEY" \
-  ConnectionStrings__Ledger="Data Source=$tmp/bench.db" \
+  Ledger__Provider="${GW_PROVIDER:-Sqlite}" \
+  ConnectionStrings__Ledger="${GW_DB:-Data Source=$tmp/bench.db}" \
   ReverseProxy__Clusters__openai__Destinations__primary__Address="$3" \
   OPENAI_API_KEY=bench \
   Serilog__MinimumLevel__Default=Warning \
@@ -96,7 +111,7 @@ start_gateway() { # name metering-enabled upstream-url
   Ledger__Leases="${LEASES:-true}" \
   RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
   DOTNET_TC_CallCountingDelayMs="${TC_DELAY_MS:-0}" \
-    taskset -c "$GW_CPU" dotnet src/AiGateway/bin/Release/net10.0/AiGateway.dll --urls "$GW" >"$tmp/gateway-$1.log" 2>&1 &
+    env ${GW_ENV:-} taskset -c "$GW_CPU" dotnet src/AiGateway/bin/Release/net10.0/AiGateway.dll --urls "$GW" >"$tmp/gateway-$1.log" 2>&1 &
   GW_PID=$!
   pids+=("$GW_PID")
   wait_http "$GW/healthz" 60
@@ -107,16 +122,28 @@ admin() { curl -fsS -X POST -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Ty
 
 # --- measurements ---------------------------------------------------------------------------------------------------
 declare -A R
-cpu_ticks() { [ -n "${GW_PID:-}" ] && [ -r "/proc/$GW_PID/stat" ] && awk '{ print $14 + $15 }' "/proc/$GW_PID/stat" || echo 0; }
-ledger_tx() { [ -n "${GW:-}" ] && curl -fsS -H "Authorization: Bearer $ADMIN_KEY" "$GW/admin/ledger/stats" 2>/dev/null | json transactions 2>/dev/null || echo 0; }
+# CPU ticks of the gateway(s) measured (CPU_PIDS: several, summed) and their ledger transactions (TX_URLS: several, summed).
+cpu_ticks() { local p t=0; for p in ${CPU_PIDS:-${GW_PID:-}}; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo "$t"; }
+ledger_tx() { local u x t=0; for u in ${TX_URLS:-${GW:-}}; do x=$(curl -fsS -H "Authorization: Bearer $ADMIN_KEY" "$u/admin/ledger/stats" 2>/dev/null | json transactions 2>/dev/null || echo 0); t=$((t + ${x:-0})); done; echo "$t"; }
+cpu_each() { local p; for p in ${CPU_PIDS:-${GW_PID:-}}; do [ -r "/proc/$p/stat" ] && awk '{ printf "%d ", $14 + $15 }' "/proc/$p/stat" || printf '0 '; done; }
+pg_cpu_ticks() { :; }  # redefined by the PG phase: CPU ticks of the bench database's backends
+pg_xacts() { echo 0; } # redefined by the PG phase: the bench database's committed transactions
 wrk_rps() { # label url stream(0/1) -> R[label]=req/s, R[label.non2xx], R[label.cpu] (gateway CPU µs per request), R[label.tx] (ledger tx per 1,000)
-  local out t0 t1 x0 x1 n
-  t0=$(cpu_ticks); x0=$(ledger_tx)
+  local out t0 t1 x0 x1 n d0 d1 q0 q1 e0 e1
+  t0=$(cpu_ticks); x0=$(ledger_tx); d0=$(pg_cpu_ticks); q0=$(pg_xacts); e0=$(cpu_each)
   out=$(BENCH_KEY="${KEY:-}" BENCH_STREAM="$3" load wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$here/post.lua" "$2")
-  t1=$(cpu_ticks); x1=$(ledger_tx)
+  t1=$(cpu_ticks); x1=$(ledger_tx); d1=$(pg_cpu_ticks); q1=$(pg_xacts); e1=$(cpu_each)
   echo "$out" >"$tmp/wrk-$1.txt"
   n=$(awk '/requests in/ { print $1 }' <<<"$out")
+  R[$1.n]=${n:-0}
+  # Each gateway's CPU per request it served (round-robin: requests ÷ gateways), "a/b".
+  R[$1.cpueach]=$(awk -v a="$e0" -v b="$e1" -v n="${n:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { k = split(a, x, " "); split(b, y, " ")
+    for (i = 1; i <= k; i++) printf "%s%s", (i > 1 ? "/" : ""), (n > 0 ? sprintf("%.0f", (y[i] - x[i]) * 1000000 / hz / (n / k)) : "-") }')
   R[$1.cpu]=$(awk -v t="$((t1 - t0))" -v n="${n:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0 && t > 0) printf "%.0f", t * 1000000 / hz / n; else print "-" }')
+  if [ -n "$d0" ]; then
+    R[$1.dbcpu]=$(awk -v t="$((d1 - d0))" -v n="${n:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0 && t > 0) printf "%.0f", t * 1000000 / hz / n; else print "-" }')
+    R[$1.pgtx]=$(awk -v x="$((q1 - q0))" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.0f", x * 1000 / n; else print "-" }')
+  fi
   R[$1.tx]=$(awk -v x="$((x1 - x0))" -v n="${n:-0}" 'BEGIN { if (n > 0 && x > 0) printf "%.1f", x * 1000 / n; else print "-" }')
   R[$1]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
   R[$1.non2xx]=$(awk '/Non-2xx/ { print $5 } /Socket errors/ { e = 1 } END { }' <<<"$out")
@@ -137,19 +164,41 @@ others=""
 measure() { # label url
   log "== $1: $2"
   others="${others:+$others, }$1 $(busy_others)%"
-  BENCH_KEY="${KEY:-}" BENCH_STREAM=0 load wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$here/post.lua" "$2" >/dev/null
+  BENCH_KEY="${KEY:-}" BENCH_STREAM=0 load wrk -t1 -c"$CONNECTIONS" -d"${MEASURE_WARMUP:-$WARMUP}s" -s "$here/post.lua" "$2" >/dev/null
   BENCH_KEY="${KEY:-}" BENCH_STREAM=1 load wrk -t1 -c"$CONNECTIONS" -d1s -s "$here/post.lua" "$2" >/dev/null
   wrk_rps "$1.json" "$2" 0
   wrk_rps "$1.sse" "$2" 1
   fixed_rate "$1" "$2"
 }
 
+seq_calls() { # label url: SEQ sequential calls (one at a time) -> R[label.s50/s90/s99] ms, R[label.scpu] gateway CPU ms per call, R[label.stx] ledger tx per call
+  local out t0 t1 x0 x1 q0 q1
+  BENCH_KEY="$KEY" load node "$here/sequential.mjs" "$2" 0 50 >/dev/null
+  t0=$(cpu_ticks); x0=$(ledger_tx); q0=$(pg_xacts)
+  out=$(BENCH_KEY="$KEY" load node "$here/sequential.mjs" "$2" "$SEQ" 0)
+  t1=$(cpu_ticks); x1=$(ledger_tx); q1=$(pg_xacts)
+  echo "$out" >"$tmp/seq-$1.json"
+  R[$1.s50]=$(json p50 <<<"$out"); R[$1.s90]=$(json p90 <<<"$out"); R[$1.s99]=$(json p99 <<<"$out")
+  R[$1.sbad]=$(node -e 'const o=JSON.parse(process.argv[1]);console.log(o.non200+o.errors)' "$out")
+  R[$1.scpu]=$(awk -v t="$((t1 - t0))" -v n="$SEQ" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t * 1000 / hz / n }')
+  R[$1.stx]=$(awk -v x="$((x1 - x0))" -v n="$SEQ" 'BEGIN { printf "%.2f", x / n }')
+  R[$1.spgtx]=$(awk -v x="$((q1 - q0))" -v n="$SEQ" 'BEGIN { printf "%.2f", x / n }')
+  log "$1 sequential: p50 ${R[$1.s50]} ms, p90 ${R[$1.s90]} ms, p99 ${R[$1.s99]} ms, gateway CPU ${R[$1.scpu]} ms/call, ledger tx ${R[$1.stx]}/call"
+}
+SEQ=${SEQ:-300}
+PG_WARMUP=${PG_WARMUP:-30}
+PG_HOST=${PG_HOST:-127.0.0.1}; PG_PORT=${PG_PORT:-5432}; PG_USER=${PG_USER:-postgres}; PG_PASSWORD=${PG_PASSWORD:-postgres}
+bench_account() { # name -> ACCOUNT, KEY on the gateway $GW (100,000,000 credits)
+  ACCOUNT=$(admin /admin/accounts "{\"name\":\"$1\"}" | json id)
+  KEY=$(admin "/admin/accounts/$ACCOUNT/keys" '{"name":"bench"}' | json key)
+  admin "/admin/accounts/$ACCOUNT/grants" '{"kind":"bonus","credits":100000000,"reason":"bench"}' >/dev/null
+}
+
+if [ -z "${SKIP_THROUGHPUT:-}" ]; then
 KEY="" measure a "http://127.0.0.1:$NGINX_PORT/v1/chat/completions"
 
 start_gateway b false "http://127.0.0.1:$NGINX_PORT/"
-account=$(admin /admin/accounts '{"name":"bench"}' | json id)
-KEY=$(admin "/admin/accounts/$account/keys" '{"name":"bench"}' | json key)
-admin "/admin/accounts/$account/grants" '{"kind":"bonus","credits":100000000,"reason":"bench"}' >/dev/null
+bench_account bench
 check=$(curl -fsS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "$GW/openai/v1/chat/completions")
 [ "$check" = 200 ] || { echo "gateway (b) answered $check" >&2; exit 1; }
@@ -161,6 +210,7 @@ hdr=$(curl -fsS -D - -o /dev/null -X POST -H "Authorization: Bearer $KEY" -H 'Co
   -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "$GW/openai/v1/chat/completions")
 grep -qi '^x-credits-charged' <<<"$hdr" || { echo "metered call was not charged: $hdr" >&2; exit 1; }
 measure c "$GW/openai/v1/chat/completions"
+[ "${PG:-0}" = 1 ] && seq_calls c "$GW/openai/v1/chat/completions"
 calls_c=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM call_records").fetchone()[0])' "$tmp/bench.db" 2>/dev/null || echo "?")
 stop_gateway
 
@@ -175,52 +225,187 @@ if [ "${METRICS:-0}" = 1 ]; then
   stop_gateway
 fi
 
+# --- PostgreSQL: two gateways, one database, one hot account ------------------------------------------------------
+if [ "${PG:-0}" = 1 ]; then
+  command -v psql >/dev/null || { echo "PG=1 needs psql" >&2; exit 1; }
+  pgsql() { PGPASSWORD="$PG_PASSWORD" psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "${2:-$PG_DB}" -qAtF ' ' -c "$1"; }
+  PG_DB="aigw_bench_$(date +%s)_$$"
+  pgsql "CREATE DATABASE $PG_DB" postgres >/dev/null
+  pg_conn="Host=$PG_HOST;Port=$PG_PORT;Username=$PG_USER;Password=$PG_PASSWORD;Database=$PG_DB"
+  # The bench database's backends (the gateways' pooled connections, not this psql): CPU ticks, summed.
+  pg_cpu_ticks() {
+    local p t=0
+    for p in $(pgsql "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"); do
+      [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+    done
+    echo "$t"
+  }
+  # Committed transactions of the bench database (the gateways' writes and their autocommit reads).
+  pg_xacts() { pgsql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"; }
+  # Both gateways on the gateway CPU (the same CPU budget as (c)); PostgreSQL runs wherever the kernel puts it.
+  GW_PROVIDER=Postgres GW_DB="$pg_conn" GW_ENV="Ledger__InstanceId=bench-p1" start_gateway p1 true "http://127.0.0.1:$NGINX_PORT/"
+  P1=$GW; P1_PID=$GW_PID
+  GW_PROVIDER=Postgres GW_DB="$pg_conn" GW_ENV="Ledger__InstanceId=bench-p2" start_gateway p2 true "http://127.0.0.1:$NGINX_PORT/"
+  P2=$GW; P2_PID=$GW_PID
+  GW=$P1 bench_account bench-pg
+  pg_account=$ACCOUNT
+  for u in "$P1" "$P2"; do
+    hdr=$(curl -fsS -D - -o /dev/null -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+      -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "$u/openai/v1/chat/completions")
+    grep -qi '^x-credits-charged' <<<"$hdr" || { echo "metered call on $u was not charged: $hdr" >&2; exit 1; }
+  done
+  LB_PORT=$(free_port)
+  cat >"$tmp/lb.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $tmp/lb.pid;
+error_log $tmp/lb-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $tmp/nginx-body;
+    proxy_temp_path $tmp/nginx-proxy;
+    fastcgi_temp_path $tmp/nginx-fastcgi;
+    uwsgi_temp_path $tmp/nginx-uwsgi;
+    scgi_temp_path $tmp/nginx-scgi;
+    keepalive_requests 1000000;
+    upstream gateways { server 127.0.0.1:${P1##*:}; server 127.0.0.1:${P2##*:}; keepalive 64; keepalive_requests 1000000; }
+    server {
+        listen 127.0.0.1:$LB_PORT backlog=4096;
+        location / { proxy_pass http://gateways; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; }
+    }
+}
+EOF
+  taskset -c "$LOAD_CPU" nginx -e "$tmp/lb-error.log" -p "$tmp" -c "$tmp/lb.conf" &
+  pids+=($!)
+  LB="http://127.0.0.1:$LB_PORT"
+  for _ in $(seq 50); do curl -fsS -o /dev/null -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "$LB/openai/v1/chat/completions" 2>/dev/null && break; sleep 0.1; done
+  log "balancer on $LB: gateways $P1 (pid $P1_PID), $P2 (pid $P2_PID), PostgreSQL database $PG_DB"
+  # A longer warm-up: each gateway sees half the calls, at a few hundred calls/s, and runs its hot code unoptimized
+  # until tiered compilation caught up (with 10 s the first PostgreSQL runs measured JIT work: 10-25 ms CPU per call).
+  MEASURE_WARMUP=$PG_WARMUP GW=$P1 CPU_PIDS="$P1_PID $P2_PID" TX_URLS="$P1 $P2" measure p "$LB/openai/v1/chat/completions"
+  GW=$P1 GW_PID=$P1_PID seq_calls p1 "$P1/openai/v1/chat/completions"
+  # Stop both (graceful: queued settlements written, leases returned), then check the books of the hot account.
+  kill "$P1_PID" "$P2_PID" 2>/dev/null || true; wait "$P1_PID" "$P2_PID" 2>/dev/null || true
+  read -r b_granted b_charged b_consumed b_overage b_lotbad b_charges b_records b_recorded b_unrecorded b_nocharge b_leases b_markers b_holds < <(pgsql "
+    SELECT (SELECT SUM(amount) FROM credit_lots WHERE account_id = '$pg_account'),
+           (SELECT COALESCE(SUM(amount), 0) FROM credit_charges WHERE account_id = '$pg_account'),
+           (SELECT SUM(consumed) FROM credit_lots WHERE account_id = '$pg_account'),
+           (SELECT overage FROM ledger_accounts WHERE account_id = '$pg_account'),
+           (SELECT COUNT(*) FROM credit_lots WHERE account_id = '$pg_account' AND remaining + consumed + expired + revoked <> amount),
+           (SELECT COUNT(*) FROM credit_charges WHERE account_id = '$pg_account'),
+           (SELECT COUNT(*) FROM call_records WHERE account_id = '$pg_account'),
+           (SELECT COALESCE(SUM(charged_micro), 0) FROM call_records WHERE account_id = '$pg_account'),
+           (SELECT COUNT(*) FROM credit_charges c WHERE c.account_id = '$pg_account' AND NOT EXISTS (SELECT 1 FROM call_records r WHERE r.request_id = c.request_id AND r.charged_micro = c.amount)),
+           (SELECT COUNT(*) FROM call_records r WHERE r.account_id = '$pg_account' AND r.charged_micro > 0 AND NOT EXISTS (SELECT 1 FROM credit_charges c WHERE c.request_id = r.request_id)),
+           (SELECT COUNT(*) FROM credit_leases), (SELECT COUNT(*) FROM lease_admissions),
+           (SELECT COUNT(*) FROM credit_holds WHERE status = 'active')")
+  # Requests cut by wrk at the end of each run (the balancer drops the upstream request) are logged as errors: counted apart.
+  b_logerr=$(cat "$tmp/gateway-p1.log" "$tmp/gateway-p2.log" | grep -cE '^\[[0-9:]+ (ERR|FTL)\]' || true)
+  b_aborts=$(cat "$tmp/gateway-p1.log" "$tmp/gateway-p2.log" | grep -A1 -E '^\[[0-9:]+ ERR\]' | grep -cE '^(System.OperationCanceledException|Microsoft.AspNetCore.Server.Kestrel.Core.BadHttpRequestException: Unexpected end of request content)' || true)
+  books_ok=$(awk -v g="$b_granted" -v c="$b_charged" -v k="$b_consumed" -v o="$b_overage" -v lb="$b_lotbad" -v rc="$b_recorded" \
+    -v u="$b_unrecorded" -v nc="$b_nocharge" -v h="$b_holds" -v m="$b_markers" \
+    'BEGIN { print (c <= g && k + o == c && lb == 0 && rc == c && u == 0 && nc == 0 && h == 0 && m == 0) ? "OK" : "NOT OK" }')
+  log "books after (p): $books_ok (granted $b_granted, charged $b_charged in $b_charges charges, $b_records call records charging $b_recorded; charges without their record $b_unrecorded, records without their charge $b_nocharge; lots consumed $b_consumed + debt $b_overage; leases left $b_leases, markers $b_markers, active holds $b_holds; gateway log errors $b_logerr, of them client aborts $b_aborts)"
+fi
+fi # SKIP_THROUGHPUT
+
 # --- memory with many open streams -------------------------------------------------------------------------------
-if [ -z "${SKIP_MEMORY:-}" ]; then
-  SLOW_PORT=$(free_port)
-  taskset -c "$LOAD_CPU" node "$here/slow-sse.mjs" "$SLOW_PORT" "$STREAM_SECONDS" >"$tmp/slow-sse.log" 2>&1 &
-  pids+=($!)
-  start_gateway m true "http://127.0.0.1:$SLOW_PORT/"
+DOTNET_TOOLS=${DOTNET_TOOLS:-/tmp/aigw-bench-tools}
+tool() { # name -> path of a dotnet diagnostics tool (installed into DOTNET_TOOLS when missing), or nothing
+  if command -v "$1" >/dev/null; then command -v "$1"; return; fi
+  [ -x "$DOTNET_TOOLS/$1" ] || dotnet tool install --tool-path "$DOTNET_TOOLS" "$1" >/dev/null 2>&1 || true
+  [ -x "$DOTNET_TOOLS/$1" ] && echo "$DOTNET_TOOLS/$1"
+}
+declare -a MEM_LABELS=()
+memory_phase() { # label extra-env: 1,000 slow streams on a fresh gateway and database -> R[m.<label>.*]
+  local label=$1 t_start t_end t_gc streams_out counters_pid="" m_base m_open m_peak m_after m_gc m_thr m_db
+  GW_DB="Data Source=$tmp/mem-$label.db" GW_ENV="$2" start_gateway "m-$label" true "http://127.0.0.1:$SLOW_PORT/"
+  bench_account "mem-$label"
+  MEM_LABELS+=("$label")
   rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$GW_PID/status"; }
-  # Warm the metered streaming path (JIT, pools) on the fast path first: a short burst of non-streaming calls, then
-  # a few slow streams, so the baseline is a warm gateway rather than a cold one.
-  BENCH_KEY=$KEY BENCH_STREAM_SECONDS=1 load node "$here/streams.mjs" "$GW/openai/v1/chat/completions" 200 0 >/dev/null
   threads() { awk '/^Threads:/ { print $2 }' "/proc/$GW_PID/status"; }
-  dbfds() { find "/proc/$GW_PID/fd" -lname "$tmp/bench.db" 2>/dev/null | wc -l; } # one per open SQLite connection
-  ( while kill -0 "$GW_PID" 2>/dev/null; do echo "$(date +%s.%N) $(rss) $(threads) $(dbfds)"; sleep 1; done ) >"$tmp/rss.txt" 2>/dev/null &
+  dbfds() { find "/proc/$GW_PID/fd" -lname "$tmp/mem-$label.db" 2>/dev/null | wc -l; } # one per open SQLite connection
+  # Warm the metered streaming path (JIT, pools) with a few short slow streams, so the baseline is a warm gateway.
+  BENCH_KEY=$KEY BENCH_STREAM_SECONDS=1 load node "$here/streams.mjs" "$GW/openai/v1/chat/completions" 200 0 >/dev/null
+  ( while kill -0 "$GW_PID" 2>/dev/null; do echo "$(date +%s.%N) $(rss) $(threads) $(dbfds)"; sleep 1; done ) >"$tmp/rss-$label.txt" 2>/dev/null &
   pids+=($!)
+  if [ -n "$COUNTERS" ]; then
+    "$COUNTERS" collect -p "$GW_PID" --counters System.Runtime --refresh-interval 1 --format csv -o "$tmp/counters-$label.csv" >/dev/null 2>&1 &
+    counters_pid=$!; pids+=("$counters_pid")
+  fi
   sleep 5
   t_start=$(date +%s.%N)
-  log "opening $STREAMS streams of ${STREAM_SECONDS}s"
+  log "memory ($label${2:+: $2}): opening $STREAMS streams of ${STREAM_SECONDS}s"
   streams_out=$(BENCH_KEY=$KEY load node "$here/streams.mjs" "$GW/openai/v1/chat/completions" "$STREAMS" 3)
   t_end=$(date +%s.%N)
   log "streams: $streams_out"
   sleep 15
-  R[m.streams]=$streams_out
-  # open = highest RSS while every stream is open (after the 3 s ramp, before the first can end); peak = highest at all.
-  read -r m_base m_open m_peak m_after m_thr m_db < <(awk -v s="$t_start" -v e="$t_end" -v d="$STREAM_SECONDS" '
+  t_gc=$(date +%s.%N)
+  # A full blocking collection, induced by taking a GC heap dump: what stays after it is not garbage waiting for a GC.
+  if [ -n "$GCDUMP" ]; then timeout 60 "$GCDUMP" collect -p "$GW_PID" -o "$tmp/heap-$label.gcdump" >"$tmp/gcdump-$label.log" 2>&1 || true; sleep 5; fi
+  R[m.$label.streams]=$streams_out
+  # open = highest RSS while every stream is open (after the 3 s ramp, before the first can end); peak = highest at all;
+  # after = 15 s after the end; gc = after the induced collection.
+  read -r m_base m_open m_peak m_after m_gc m_thr m_db < <(awk -v s="$t_start" -v e="$t_end" -v d="$STREAM_SECONDS" -v g="$t_gc" '
     $1 < s { base = $2 } $1 >= s + 4 && $1 <= s + d && $2 > open { open = $2 }
-    $1 >= s && $1 <= e + 2 { if ($2 > peak) peak = $2; if ($3 > thr) thr = $3; if ($4 > db) db = $4 } $1 > e { after = $2 }
-    END { print base, open, peak, after, thr, db }' "$tmp/rss.txt")
-  R[m.samples]=$(awk '{ printf "%s%d", (NR > 1 ? " " : ""), $2 / 1024 }' "$tmp/rss.txt")
-  R[m.dbsamples]=$(awk '{ printf "%s%d/%d", (NR > 1 ? " " : ""), $3, $4 }' "$tmp/rss.txt")
+    $1 >= s && $1 <= e + 2 { if ($2 > peak) peak = $2; if ($3 > thr) thr = $3; if ($4 > db) db = $4 } $1 > e && $1 <= g { after = $2 } $1 > g { gc = $2 }
+    END { print base + 0, open + 0, peak + 0, after + 0, (gc ? gc : "-"), thr + 0, db + 0 }' "$tmp/rss-$label.txt")
+  R[m.$label.row]="$((m_base / 1024)) | $((m_open / 1024)) | $((m_peak / 1024)) | $((m_after / 1024)) | $( [ "$m_gc" = - ] && echo - || echo $((m_gc / 1024)) ) | $(awk -v p="$m_open" -v b="$m_base" -v n="$STREAMS" 'BEGIN { printf "%.1f", (p - b) / n }') | $(awk -v a="$m_after" -v b="$m_base" 'BEGIN { printf "%+.0f %%", 100 * (a - b) / b }') | $( [ "$m_gc" = - ] && echo - || awk -v a="$m_gc" -v b="$m_base" 'BEGIN { printf "%+.0f %%", 100 * (a - b) / b }') | $m_thr | $m_db"
+  R[m.$label.samples]=$(awk '{ printf "%s%d", (NR > 1 ? " " : ""), $2 / 1024 }' "$tmp/rss-$label.txt")
+  if [ -n "$counters_pid" ]; then
+    kill "$counters_pid" 2>/dev/null || true; wait "$counters_pid" 2>/dev/null || true
+    # GC heap after the last collection (all generations) and GC committed memory, MiB, at the same four moments.
+    R[m.$label.heap]=$(python3 - "$tmp/counters-$label.csv" "$t_start" "$t_end" "$STREAM_SECONDS" "$t_gc" <<'PY' 2>/dev/null || echo "-"
+import csv, sys, datetime
+path, s, e, d, g = sys.argv[1], *map(float, sys.argv[2:])
+rows = {}
+for r in csv.reader(open(path)):
+    if len(r) < 5 or r[0] == "Timestamp": continue
+    t = datetime.datetime.strptime(r[0], "%m/%d/%Y %H:%M:%S").timestamp()
+    x = rows.setdefault(t, {"heap": 0.0})
+    if r[2].startswith("dotnet.gc.last_collection.heap.size"): x["heap"] += float(r[4])
+    elif r[2].startswith("dotnet.gc.last_collection.memory.committed_size"): x["committed"] = float(r[4])
+ts = sorted(t for t in rows if "committed" in rows[t] and rows[t]["heap"] > 0)
+def at(sel):
+    c = [t for t in ts if sel(t)]
+    return "-" if not c else "%.0f/%.0f" % (rows[c[-1]]["heap"] / 2**20, rows[c[-1]]["committed"] / 2**20)
+opn = [t for t in ts if s + 4 <= t <= s + d]
+print(" | ".join([at(lambda t: t < s), "-" if not opn else "%.0f/%.0f" % (max(rows[t]["heap"] for t in opn) / 2**20, max(rows[t]["committed"] for t in opn) / 2**20),
+                  at(lambda t: e < t <= g), at(lambda t: t > g + 2)]))
+PY
+)
+  fi
   stop_gateway
+}
+if [ -z "${SKIP_MEMORY:-}" ]; then
+  COUNTERS=$(tool dotnet-counters || true); GCDUMP=$(tool dotnet-gcdump || true)
+  SLOW_PORT=$(free_port)
+  taskset -c "$LOAD_CPU" node "$here/slow-sse.mjs" "$SLOW_PORT" "$STREAM_SECONDS" >"$tmp/slow-sse.log" 2>&1 &
+  pids+=($!)
+  for v in ${MEM_VARIANTS:-default}; do
+    label=${v%%=*}; envs=""
+    [ "$v" != "$label" ] && envs=$(tr ',' ' ' <<<"${v#*=}")
+    memory_phase "$label" "$envs"
+  done
 fi
 
 # --- summary ------------------------------------------------------------------------------------------------------
 f() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; } # a − b (awk -v does not evaluate expressions)
-add50b=$(f "${R[b.p50]}" "${R[a.p50]}"); add99b=$(f "${R[b.p99]}" "${R[a.p99]}")
-add50c=$(f "${R[c.p50]}" "${R[a.p50]}"); add99c=$(f "${R[c.p99]}" "${R[a.p99]}")
-ratio=$(awk -v c="${R[c.json]}" -v b="${R[b.json]}" 'BEGIN { printf "%.2f", c / b }')
-ratio_sse=$(awk -v c="${R[c.sse]}" -v b="${R[b.sse]}" 'BEGIN { printf "%.2f", c / b }')
 verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= t : v <= t); print (ok ? "PASS" : "FAIL") }'; }
+ratio_of() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", (y > 0 ? x / y : 0) }'; }
 
 {
   echo "# Metering benchmark — latest run"
   echo
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- src || echo '+changes'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -r), .NET $(dotnet --version)."
-  echo "Loopback only; load generators and nginx pinned to CPU $LOAD_CPU, gateway to CPU $GW_CPU; SQLite ledger on $(df -P "$tmp" | awk 'NR==2 { print $1 }')."
-  echo "Load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg); machine CPU busy just before each phase (others' load; ~0 = quiet): ${others}."
+  echo "Loopback only; load generators and nginx pinned to CPU $LOAD_CPU, gateway(s) to CPU $GW_CPU; SQLite ledger on $(df -P "$tmp" | awk 'NR==2 { print $1 }')."
+  echo "Load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg); machine CPU busy just before each phase (others' load; ~0 = quiet): ${others:-not sampled}."
+  if [ -z "${SKIP_THROUGHPUT:-}" ]; then
+  add50b=$(f "${R[b.p50]}" "${R[a.p50]}"); add99b=$(f "${R[b.p99]}" "${R[a.p99]}")
+  add50c=$(f "${R[c.p50]}" "${R[a.p50]}"); add99c=$(f "${R[c.p99]}" "${R[a.p99]}")
+  ratio=$(ratio_of "${R[c.json]}" "${R[b.json]}"); ratio_sse=$(ratio_of "${R[c.sse]}" "${R[b.sse]}")
   echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; fixed rate $RATE req/s for ${LAT_SECONDS}s after ${WARMUP}s warm-up (bench/Metering/fixedrate.mjs, 64 keep-alive connections); gateways run with DOTNET_TC_CallCountingDelayMs=${TC_DELAY_MS:-0}."
   echo
   echo "| path | JSON req/s | SSE req/s | p50 ms @${RATE}/s | p99 ms @${RATE}/s | p99.9 ms | added p50 | added p99 | errors (wrk non-2xx json/sse; fixed-rate) |"
@@ -228,6 +413,9 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= 
   echo "| (a) nginx direct | ${R[a.json]} | ${R[a.sse]} | ${R[a.p50]} | ${R[a.p99]} | ${R[a.p999]} | — | — | ${R[a.json.non2xx]}/${R[a.sse.non2xx]}; ${R[a.bad]} |"
   echo "| (b) gateway, metering off | ${R[b.json]} | ${R[b.sse]} | ${R[b.p50]} | ${R[b.p99]} | ${R[b.p999]} | $add50b | $add99b | ${R[b.json.non2xx]}/${R[b.sse.non2xx]}; ${R[b.bad]} |"
   echo "| (c) gateway, metered | ${R[c.json]} | ${R[c.sse]} | ${R[c.p50]} | ${R[c.p99]} | ${R[c.p999]} | $add50c | $add99c | ${R[c.json.non2xx]}/${R[c.sse.non2xx]}; ${R[c.bad]} |"
+  if [ "${PG:-0}" = 1 ]; then
+    echo "| (p) 2 metered gateways on PostgreSQL, nginx round-robin | ${R[p.json]} | ${R[p.sse]} | ${R[p.p50]} | ${R[p.p99]} | ${R[p.p999]} | $(f "${R[p.p50]}" "${R[a.p50]}") | $(f "${R[p.p99]}" "${R[a.p99]}") | ${R[p.json.non2xx]}/${R[p.sse.non2xx]}; ${R[p.bad]} |"
+  fi
   echo
   echo "Metered ÷ unmetered throughput: JSON **$ratio**, SSE **$ratio_sse** (call records written in (c): $calls_c; credit leases: ${LEASES:-true})."
   if [ "${METRICS:-0}" = 1 ]; then
@@ -244,25 +432,43 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= 
   echo "|---|---:|---:|---:|---:|"
   echo "| (b) gateway, metering off | ${R[b.json.cpu]} | ${R[b.sse.cpu]} | ${R[b.json.tx]} | ${R[b.sse.tx]} |"
   echo "| (c) gateway, metered | ${R[c.json.cpu]} | ${R[c.sse.cpu]} | ${R[c.json.tx]} | ${R[c.sse.tx]} |"
+  if [ "${PG:-0}" = 1 ]; then
+    echo "| (p) both gateways together (each: p1/p2) | ${R[p.json.cpu]} (${R[p.json.cpueach]}) | ${R[p.sse.cpu]} (${R[p.sse.cpueach]}) | ${R[p.json.tx]} | ${R[p.sse.tx]} |"
+    echo
+    echo "PostgreSQL, two gateways ÷ SQLite, one gateway (p ÷ c): JSON **$(ratio_of "${R[p.json]}" "${R[c.json]}")**, SSE **$(ratio_of "${R[p.sse]}" "${R[c.sse]}")** (target ≥ 0.5)."
+    echo "PostgreSQL backends of the bench database: CPU µs per request JSON ${R[p.json.dbcpu]}, SSE ${R[p.sse.dbcpu]}; committed PostgreSQL transactions (writes and autocommit reads, \`pg_stat_database.xact_commit\`) per 1,000 requests JSON ${R[p.json.pgtx]}, SSE ${R[p.sse.pgtx]}."
+    echo "Books of the hot account after both gateways stopped: **$books_ok** — granted $b_granted µcr, charged $b_charged µcr in $b_charges charges; $b_records call records charging $b_recorded µcr (charges without their record: $b_unrecorded, records without their charge: $b_nocharge); lots consumed $b_consumed + debt $b_overage; lots not adding up: $b_lotbad; left: leases $b_leases, admission markers $b_markers, active holds $b_holds. Gateway log lines at ERR/FTL: $b_logerr, of them $b_aborts requests cut by wrk at the end of a run (the balancer drops them; not charged)."
+    echo
+    echo "Sequential calls (one at a time on one keep-alive connection, $SEQ after 50 warm-up; the latency of a lone call):"
+    echo
+    echo "| gateway | p50 ms | p90 ms | p99 ms | gateway CPU ms per call | ledger tx per call | PostgreSQL tx per call | errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| (c) SQLite | ${R[c.s50]} | ${R[c.s90]} | ${R[c.s99]} | ${R[c.scpu]} | ${R[c.stx]} | — | ${R[c.sbad]} |"
+    echo "| (p1) PostgreSQL, one of the two gateways | ${R[p1.s50]} | ${R[p1.s90]} | ${R[p1.s99]} | ${R[p1.scpu]} | ${R[p1.stx]} | ${R[p1.spgtx]} | ${R[p1.sbad]} |"
+  fi
   echo
   echo "| target (issue #5) | measured | verdict |"
   echo "|---|---:|---|"
   echo "| metered max throughput ≥ 50% of (b) | $ratio | $(verdict "$ratio" 0.5 '>=') |"
   echo "| added p50 (c − a) ≤ 1 ms at $RATE req/s | $add50c ms | $(verdict "$add50c" 1 '<=') |"
   echo "| added p99 (c − a) ≤ 3 ms at $RATE req/s | $add99c ms | $(verdict "$add99c" 3 '<=') |"
+  fi
   if [ -z "${SKIP_MEMORY:-}" ]; then
-    per=$(awk -v p="$m_open" -v b="$m_base" -v n="$STREAMS" 'BEGIN { printf "%.1f", (p - b) / n }')
-    perpeak=$(awk -v p="$m_peak" -v b="$m_base" -v n="$STREAMS" 'BEGIN { printf "%.1f", (p - b) / n }')
     echo
-    echo "Memory with $STREAMS concurrent metered streams (slow upstream: 1 event/s for ${STREAM_SECONDS}s), gateway RSS:"
+    echo "Memory with $STREAMS concurrent metered streams (slow upstream: 1 event/s for ${STREAM_SECONDS}s), gateway RSS (MiB); each"
+    echo "variant a fresh gateway and database; *after GC* = 5 s after a full blocking collection induced by \`dotnet-gcdump collect\`:"
     echo
-    echo "| baseline MiB | all open MiB | peak MiB | after (15 s) MiB | per open stream KiB | per stream at peak KiB | max threads | max SQLite connections | streams |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-    echo "| $((m_base / 1024)) | $((m_open / 1024)) | $((m_peak / 1024)) | $((m_after / 1024)) | $per | $perpeak | $m_thr | $m_db | \`${R[m.streams]}\` |"
+    echo "| variant | baseline | all open | peak | after (15 s) | after GC | per open stream KiB | after ÷ baseline | after GC ÷ baseline | max threads | max SQLite connections |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for l in "${MEM_LABELS[@]}"; do echo "| $l | ${R[m.$l.row]} |"; done
     echo
-    echo "RSS samples (MiB, 1 s apart): ${R[m.samples]}"
+    echo "GC heap after the last collection / GC committed (MiB; \`dotnet-counters\`, System.Runtime) at the same moments:"
     echo
-    echo "Threads/SQLite connections, same samples: ${R[m.dbsamples]}"
+    echo "| variant | baseline | all open (max) | after (15 s) | after GC |"
+    echo "|---|---:|---:|---:|---:|"
+    for l in "${MEM_LABELS[@]}"; do echo "| $l | ${R[m.$l.heap]:--} |"; done
+    echo
+    for l in "${MEM_LABELS[@]}"; do echo "- $l: streams \`${R[m.$l.streams]}\`; RSS samples (MiB, 1 s apart): ${R[m.$l.samples]}"; done
   fi
 } >"$tmp/summary.md"
 

@@ -9,13 +9,16 @@ namespace AiGateway.Hosting;
 /// <summary>Start-up plumbing of the host: options, clock, schema, and the start-up hint for newcomers.</summary>
 public static class HostingExtensions
 {
-    /// <summary>Adds gateway options, the system clock and ProblemDetails.</summary>
+    /// <summary>Adds gateway options, the system clock, ProblemDetails and the memory trim after bursts.</summary>
     public static IServiceCollection AddGatewayHosting(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName)
             .Validate(o => o.KeyCacheTtl >= TimeSpan.Zero && o.KeyCacheTtl <= TimeSpan.FromMinutes(5), "Gateway:KeyCacheTtl must be between 0 and 5 minutes.")
             .Validate(o => o.MaxRequestBodyBytes > 0, "Gateway:MaxRequestBodyBytes must be positive.")
+            .Validate(o => o.MemoryTrimInterval >= TimeSpan.Zero, "Gateway:MemoryTrimInterval must not be negative.")
+            .Validate(o => o.MemoryTrimSurplusBytes > 0, "Gateway:MemoryTrimSurplusBytes must be positive.")
             .ValidateOnStart();
+        services.AddHostedService<MemoryTrimService>();
         services.AddSingleton(TimeProvider.System);
         services.AddGatewayKestrelLimits();
         services.AddProblemDetails();

@@ -5,4 +5,7 @@ internal static partial class HostingLog
 {
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "{StartupHelp}")]
     public static partial void StartupHelp(ILogger logger, string startupHelp);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Quiet after a burst: returned GC memory, committed {BeforeMiB} MiB -> {AfterMiB} MiB")]
+    public static partial void MemoryTrimmed(ILogger logger, long beforeMiB, long afterMiB);
 }

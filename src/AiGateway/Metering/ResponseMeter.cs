@@ -339,7 +339,30 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
     private static async Task<byte[]> ReadBoundedAsync(HttpResponseMessage upstream, int limit, CancellationToken cancellationToken)
     {
         await using var stream = await upstream.Content.ReadAsStreamAsync(cancellationToken);
-        using var memory = new MemoryStream(upstream.Content.Headers.ContentLength is > 0 and var n && n <= limit ? (int)n : 16 * 1024);
+        var declared = upstream.Content.Headers.ContentLength is > 0 and var n && n <= limit ? (int)n : 0;
+        if (declared > 0)
+        {
+            // The usual answer declares its length: read it straight into one array of that size (no growing buffer and
+            // no copy out of it); should the body not end there, ReadRestAsync takes over with what was read.
+            var exact = new byte[declared];
+            var filled = 0;
+            int got;
+            while (filled < declared && (got = await stream.ReadAsync(exact.AsMemory(filled), cancellationToken)) > 0) filled += got;
+            if (filled < declared) return exact[..filled];
+            var probe = new byte[1];
+            if (await stream.ReadAsync(probe, cancellationToken) == 0) return exact;
+            return await ReadRestAsync(stream, exact, probe, limit, cancellationToken);
+        }
+        return await ReadRestAsync(stream, [], [], limit, cancellationToken);
+    }
+
+    /// <summary>Reads a body of unknown length to its end (after the <paramref name="head"/> bytes already read), up to <paramref name="limit"/>.</summary>
+    private static async Task<byte[]> ReadRestAsync(Stream stream, byte[] head, byte[] next, int limit, CancellationToken cancellationToken)
+    {
+        if (head.Length + next.Length > limit) throw new InvalidDataException($"The upstream response exceeded {limit} bytes.");
+        using var memory = new MemoryStream(Math.Max(16 * 1024, head.Length + next.Length));
+        memory.Write(head);
+        memory.Write(next);
         var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {

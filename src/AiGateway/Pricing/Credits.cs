@@ -22,7 +22,26 @@ public readonly record struct Credits(long Micro) : IComparable<Credits>
     public decimal ToDecimal() => (decimal)Micro / MicroPerCredit;
 
     /// <summary>Invariant-culture decimal text without trailing zeros, e.g. "12.5".</summary>
-    public override string ToString() => ToDecimal().ToString("0.######", CultureInfo.InvariantCulture);
+    public override string ToString()
+    {
+        // The same text as decimal's "0.######" format, in integer arithmetic: every metered answer writes three or four
+        // of these headers, and the decimal division plus the custom format string cost ≈ 0.2 µs each.
+        if (Micro == long.MinValue) return ToDecimal().ToString("0.######", CultureInfo.InvariantCulture);
+        Span<char> text = stackalloc char[24];
+        var length = 0;
+        if (Micro < 0) text[length++] = '-';
+        var magnitude = Math.Abs(Micro);
+        (magnitude / MicroPerCredit).TryFormat(text[length..], out var written, default, CultureInfo.InvariantCulture);
+        length += written;
+        if (magnitude % MicroPerCredit is var fraction and not 0)
+        {
+            text[length++] = '.';
+            fraction.TryFormat(text[length..], out written, "D6", CultureInfo.InvariantCulture);
+            length += written;
+            while (text[length - 1] == '0') length--;
+        }
+        return new string(text[..length]);
+    }
 
     public static Credits operator +(Credits a, Credits b) => new(checked(a.Micro + b.Micro));
     public static Credits operator -(Credits a, Credits b) => new(checked(a.Micro - b.Micro));

@@ -66,6 +66,12 @@ internal abstract class StreamUsageTracker
         }
     }
 
+    /// <summary>How many characters of delivered text are collected so far (to undo a partly read event with <see cref="TruncateDelivered"/>).</summary>
+    protected int DeliveredLength => _delivered.Length;
+
+    /// <summary>Drops delivered text collected after <paramref name="length"/> characters.</summary>
+    protected void TruncateDelivered(int length) => _delivered.Length = length;
+
     /// <summary>Appends a delivered text delta, respecting the cap.</summary>
     protected void AppendDelivered(string? text)
     {

@@ -21,6 +21,7 @@ public sealed class ResilientForwarder(
 {
     private readonly ConcurrentDictionary<string, Lazy<DestinationBreaker>> _breakers = new();
     private readonly ResiliencePipeline<AttemptResult> _retry = BuildRetry(options.Value, time);
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<DestinationState>, DestinationState[]> _attemptOrder = new();
 
     /// <summary>
     /// The outcome of one upstream attempt. <paramref name="DestinationFailed"/> feeds the destination's circuit breaker:
@@ -33,10 +34,7 @@ public sealed class ResilientForwarder(
     /// <summary>Forwards the call; on return the client response is written or failed, and the attempts are noted on <paramref name="call"/>.</summary>
     public async Task ForwardAsync(HttpContext context, MeteredCall call, byte[] body)
     {
-        var proxy = context.GetReverseProxyFeature();
-        var destinations = proxy.AllDestinations
-            .OrderBy(d => d.DestinationId == "primary" ? 0 : 1).ThenBy(d => d.DestinationId, StringComparer.Ordinal)
-            .ToList();
+        var destinations = InAttemptOrder(context.GetReverseProxyFeature().AllDestinations);
         if (destinations.Count == 0)
         {
             await ProviderErrorWriter.WriteAsync(context, call.ClientFormat,
@@ -75,7 +73,7 @@ public sealed class ResilientForwarder(
         var breaker = Breaker(destination, call.Provider);
         try
         {
-            return await breaker.Pipeline.ExecuteAsync(static async (a, _) => await a.Owner.SendOnceAsync(a.Context, a.Call, a.Destination), 
+            return await breaker.Pipeline.ExecuteAsync(static (a, _) => a.Owner.SendOnceAsync(a.Context, a.Call, a.Destination),
                 new SendArgs(context, call, destination, this), context.RequestAborted);
         }
         catch (BrokenCircuitException)
@@ -117,6 +115,14 @@ public sealed class ResilientForwarder(
         metrics.AttemptEnded(call, Telemetry.GatewayMetrics.StatusClass(call.UpstreamStatus ?? context.Response.StatusCode));
         return new AttemptResult(false, null, DestinationFailed: false);
     }
+
+    /// <summary>
+    /// The destinations in the order attempts try them: <c>primary</c> first, then by id. YARP replaces its destination
+    /// list when the cluster changes (never edits it), so each list's order is computed once, not per call.
+    /// </summary>
+    private IReadOnlyList<DestinationState> InAttemptOrder(IReadOnlyList<DestinationState> all) =>
+        all.Count <= 1 ? all : _attemptOrder.GetValue(all, static list =>
+            list.OrderBy(d => d.DestinationId == "primary" ? 0 : 1).ThenBy(d => d.DestinationId, StringComparer.Ordinal).ToArray());
 
     /// <summary>Gives the next attempt a clean slate: the buffered body again and no trace of the previous answer.</summary>
     private static void ResetForAttempt(HttpContext context, byte[] body)

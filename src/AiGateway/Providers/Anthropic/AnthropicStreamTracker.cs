@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using AiGateway.Metering;
 
 namespace AiGateway.Providers.Anthropic;
@@ -14,6 +15,7 @@ internal sealed class AnthropicStreamTracker : StreamUsageTracker
     /// <summary>Reads one event; never withholds anything.</summary>
     public override bool OnEvent(ReadOnlySpan<byte> eventType, ReadOnlySpan<byte> data)
     {
+        if (Utf8.IsValid(data) && TryReadWithoutUsage(data)) return false;
         using var document = TryParse(data);
         if (document is null) return false;
         var root = document.RootElement;
@@ -50,6 +52,101 @@ internal sealed class AnthropicStreamTracker : StreamUsageTracker
                 break;
         }
         return false;
+    }
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
+
+    /// <summary>
+    /// The fast path for the events that carry no usage — text, thinking and tool-input deltas, pings, block starts and
+    /// stops, almost all of a stream: one <see cref="Utf8JsonReader"/> pass instead of a <see cref="JsonDocument"/> per
+    /// event, appending exactly what the document read in <see cref="OnEvent"/> would. Returns false — having appended
+    /// nothing — for <c>message_start</c>, <c>message_delta</c> and <c>message_stop</c> (usage and the end, left to the
+    /// document read), a repeated field (the document read takes the last), a string it cannot decode, or malformed JSON.
+    /// </summary>
+    internal bool TryReadWithoutUsage(ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(data, ReaderOptions);
+            if (!reader.Read()) return false;
+            // Not an object: the document read finds no type in it (or cannot parse it), and does nothing.
+            if (reader.TokenType != JsonTokenType.StartObject) return true;
+            string? type = null, text = null, thinking = null, partialJson = null;
+            bool sawType = false, sawDelta = false, deltaIsObject = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("type"u8))
+                {
+                    if (sawType) return false;
+                    sawType = true;
+                    type = ReadString(ref reader);
+                }
+                else if (reader.ValueTextEquals("delta"u8))
+                {
+                    if (sawDelta) return false;
+                    sawDelta = true;
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+                    deltaIsObject = true;
+                    bool sawText = false, sawThinking = false, sawPartial = false;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        if (reader.ValueTextEquals("text"u8))
+                        {
+                            if (sawText) return false;
+                            sawText = true;
+                            text = ReadString(ref reader);
+                        }
+                        else if (reader.ValueTextEquals("thinking"u8))
+                        {
+                            if (sawThinking) return false;
+                            sawThinking = true;
+                            thinking = ReadString(ref reader);
+                        }
+                        else if (reader.ValueTextEquals("partial_json"u8))
+                        {
+                            if (sawPartial) return false;
+                            sawPartial = true;
+                            partialJson = ReadString(ref reader);
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            if (type is "message_start" or "message_delta" or "message_stop") return false;
+            if (type == "content_block_delta" && deltaIsObject)
+            {
+                // The document read's order: text, thinking, then tool input.
+                AppendDelivered(text);
+                AppendDelivered(thinking);
+                AppendDelivered(partialJson);
+            }
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The property's value if it is a string, else null (skipped).</summary>
+    private static string? ReadString(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String) return reader.GetString();
+        reader.Skip();
+        return null;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace AiGateway.Providers.OpenAi;
 
@@ -19,6 +20,8 @@ internal sealed class OpenAiChatStreamTracker(bool hideUsageChunk) : StreamUsage
             SawTerminalEvent = true;
             return false;
         }
+        if (!Utf8.IsValid(data)) return false;
+        if (TryReadTextChunk(data)) return false;
         using var document = TryParse(data);
         if (document is null) return false;
         var root = document.RootElement;
@@ -46,5 +49,193 @@ internal sealed class OpenAiChatStreamTracker(bool hideUsageChunk) : StreamUsage
         if (!UsageFields.TryGetObject(root, "usage", out var usage)) return false;
         if (TryRead(() => OpenAiUsage.FromChatUsage(usage)) is { } read) Usage = read;
         return hideUsageChunk && choiceCount == 0;
+    }
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
+
+    /// <summary>
+    /// The fast path for the chunks that make up almost all of a stream (text deltas, no usage report): reads the
+    /// delivered text in one pass of <see cref="Utf8JsonReader"/> instead of building a <see cref="JsonDocument"/> per
+    /// chunk, appending exactly what the document read in <see cref="OnEvent"/> would (same fields, same order). Returns
+    /// false — having appended nothing — for anything else, which then takes the document read: a usage object, a
+    /// repeated field (the document reads the last one), a choice, delta or tool call that is not an object (the document
+    /// read throws there), a string it cannot decode, or malformed JSON.
+    /// </summary>
+    internal bool TryReadTextChunk(ReadOnlySpan<byte> data)
+    {
+        var start = DeliveredLength;
+        try
+        {
+            var reader = new Utf8JsonReader(data, ReaderOptions);
+            if (!reader.Read()) return false;
+            // Not an object: the document read finds nothing in it either (or cannot parse it), and appends nothing.
+            if (reader.TokenType != JsonTokenType.StartObject) return true;
+            var sawChoices = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("choices"u8))
+                {
+                    if (sawChoices) return Undo(start);
+                    sawChoices = true;
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartArray && !ReadChoices(ref reader)) return Undo(start);
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals("usage"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartObject) return Undo(start);
+                    reader.Skip();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            return true;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return Undo(start);
+        }
+    }
+
+    private bool Undo(int start)
+    {
+        TruncateDelivered(start);
+        return false;
+    }
+
+    /// <summary>Reads the choices array (the reader on its start); false when the document read must decide.</summary>
+    private bool ReadChoices(ref Utf8JsonReader reader)
+    {
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject) return false;
+            string? text = null, content = null, reasoning = null, refusal = null;
+            List<string?>? arguments = null;
+            bool sawText = false, sawDelta = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("text"u8))
+                {
+                    if (sawText) return false;
+                    sawText = true;
+                    text = ReadString(ref reader);
+                }
+                else if (reader.ValueTextEquals("delta"u8))
+                {
+                    if (sawDelta) return false;
+                    sawDelta = true;
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartObject || !ReadDelta(ref reader, out content, out reasoning, out refusal, out arguments))
+                        return false;
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            // The document read's order: the legacy text, then the delta's content, reasoning, refusal and tool arguments.
+            AppendDelivered(text);
+            AppendDelivered(content);
+            AppendDelivered(reasoning);
+            AppendDelivered(refusal);
+            if (arguments is not null) foreach (var argument in arguments) AppendDelivered(argument);
+        }
+        return true;
+    }
+
+    private static bool ReadDelta(ref Utf8JsonReader reader, out string? content, out string? reasoning, out string? refusal, out List<string?>? arguments)
+    {
+        content = reasoning = refusal = null;
+        arguments = null;
+        bool sawContent = false, sawReasoning = false, sawRefusal = false, sawCalls = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("content"u8))
+            {
+                if (sawContent) return false;
+                sawContent = true;
+                content = ReadString(ref reader);
+            }
+            else if (reader.ValueTextEquals("reasoning_content"u8))
+            {
+                if (sawReasoning) return false;
+                sawReasoning = true;
+                reasoning = ReadString(ref reader);
+            }
+            else if (reader.ValueTextEquals("refusal"u8))
+            {
+                if (sawRefusal) return false;
+                sawRefusal = true;
+                refusal = ReadString(ref reader);
+            }
+            else if (reader.ValueTextEquals("tool_calls"u8))
+            {
+                if (sawCalls) return false;
+                sawCalls = true;
+                reader.Read();
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    reader.Skip();
+                    continue;
+                }
+                arguments = [];
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.StartObject || !ReadToolCall(ref reader, arguments)) return false;
+                }
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+        return true;
+    }
+
+    /// <summary>One tool call object (the reader on its start): its function's arguments, if a string.</summary>
+    private static bool ReadToolCall(ref Utf8JsonReader reader, List<string?> arguments)
+    {
+        var sawFunction = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (!reader.ValueTextEquals("function"u8))
+            {
+                reader.Skip();
+                continue;
+            }
+            if (sawFunction) return false;
+            sawFunction = true;
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+            var sawArguments = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (!reader.ValueTextEquals("arguments"u8))
+                {
+                    reader.Skip();
+                    continue;
+                }
+                if (sawArguments) return false;
+                sawArguments = true;
+                arguments.Add(ReadString(ref reader));
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The property's value if it is a string, else null (skipped).</summary>
+    private static string? ReadString(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String) return reader.GetString();
+        reader.Skip();
+        return null;
     }
 }

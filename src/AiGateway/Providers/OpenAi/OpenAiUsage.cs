@@ -18,6 +18,14 @@ internal static class OpenAiUsage
         _ => null,
     };
 
+    /// <summary>The reader of the top-level <c>usage</c> object, for the operations whose whole report is that object; else null.</summary>
+    public static Func<JsonElement, CallUsage>? TopLevelUsageReader(Operation operation) => operation switch
+    {
+        Operation.OpenAiChatCompletions or Operation.OpenAiCompletions or Operation.OpenAiEmbeddings => FromChatUsage,
+        Operation.OpenAiResponses => FromResponsesUsage,
+        _ => null,
+    };
+
     /// <summary>Chat completions, completions and embeddings: <c>prompt_tokens</c> / <c>completion_tokens</c>.</summary>
     public static CallUsage FromChatUsage(JsonElement usage)
     {
