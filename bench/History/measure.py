@@ -2,7 +2,7 @@
 """Times every account endpoint and export of the heavy account against a running gateway over a grown database.
 
 Usage: measure.py BASE_URL ADMIN_KEY DB GATEWAY_PID      (DB: a SQLite path, or a PostgreSQL connection URI for psql)
-       measure.py --storage DB                           (storage per call by table only)
+       measure.py --storage DB [--indexes]               (storage per call by table only; --indexes: and by table and index)
        measure.py --metered BASE_URL ADMIN_KEY GATEWAY_PID (metered-call p50 of a fresh account on a small database)
 Prints a Markdown table; medians of RUNS timed requests after one warm-up (wall time to the whole body, or to the
 first data row for exports) and the gateway's CPU time per request over the same requests (user + system, from
@@ -31,8 +31,9 @@ class Db:
     def one(self, sql, *args):
         return self.rows(sql, *args)[0][0]
 
-def storage(db):
-    """Bytes per call of each table with its indexes: dbstat pages on SQLite, pg_total_relation_size on PostgreSQL."""
+def storage(db, indexes=False):
+    """Bytes per call of each table with its indexes: dbstat pages on SQLite, pg_total_relation_size on PostgreSQL;
+    with indexes (SQLite), also each table and index on its own (the bytes of its pages, and how full they are)."""
     calls = db.one("SELECT COUNT(*) FROM call_records")
     if db.pg:
         tables = dict(db.rows("SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"))
@@ -42,11 +43,17 @@ def storage(db):
         for name, tbl in db.rows("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')"):
             tables[tbl] = tables.get(tbl, 0) + sizes.get(name, 0)
     total = sum(tables.values())
+    detail = ""
+    if indexes and not db.pg:
+        rows = db.rows("SELECT s.name, m.tbl_name, SUM(s.pgsize), SUM(s.pgsize - s.unused) FROM dbstat s JOIN sqlite_master m ON m.name = s.name "
+                       "GROUP BY s.name ORDER BY m.tbl_name, SUM(s.pgsize) DESC")
+        detail = "".join(f"\n  - {name}{'' if name == tbl else ' (' + tbl + ')'}: {size / calls:,.1f} B per call, pages {used / size:.0%} used"
+                         for name, tbl, size, used in rows if size / calls >= 0.5)
     return (f"{total / 2**20:,.0f} MB for {calls:,} calls = {total / calls:,.0f} B per call; per table with its indexes: "
-            + ", ".join(f"{t} {b / calls:,.0f} B" for t, b in sorted(tables.items(), key=lambda x: -x[1]) if b / calls >= 1))
+            + ", ".join(f"{t} {b / calls:,.0f} B" for t, b in sorted(tables.items(), key=lambda x: -x[1]) if b / calls >= 1) + detail)
 
 if sys.argv[1] == "--storage":
-    print("- storage:", storage(Db(sys.argv[2])))
+    print("- storage:", storage(Db(sys.argv[2]), indexes="--indexes" in sys.argv[3:]))
     sys.exit(0)
 
 def cpu_ms(pid):

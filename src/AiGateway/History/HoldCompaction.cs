@@ -17,9 +17,7 @@ namespace AiGateway.History;
 /// </summary>
 /// <remarks>
 /// One short transaction per batch of <see cref="HistoryOptions.RetentionDeleteBatch"/> rows of one account, in the
-/// database's write turn; interrupted anywhere, the next run continues (every delete is final on its own). The hold rows
-/// also carry the interrupted-call record while active (~0.5 KB of JSON, cleared at settle): on SQLite the space it
-/// leaves in the table's pages is only returned when the rows go, which this does.
+/// database's write turn; interrupted anywhere, the next run continues (every delete is final on its own).
 /// </remarks>
 public sealed class HoldCompaction(IDbContextFactory<LedgerDbContext> dbFactory, DatabaseWriter writer, IOptions<HistoryOptions> options, TimeProvider time)
 {

@@ -73,7 +73,8 @@ public sealed partial class CreditLedger
         if (overage > 0) sql.Append($"INSERT INTO charge_allocations (charge_id, lot_id, amount) VALUES ({ChargeId}, NULL, @overage);\n");
         sql.Append($"""
             UPDATE ledger_accounts SET held = @held, overage = @debt, updated_at = @now WHERE account_id = @a;
-            UPDATE credit_holds SET status = 'settled', resolved_at = @now, charge_id = {ChargeId}, interrupted_record = NULL WHERE id = @h;
+            UPDATE credit_holds SET status = 'settled', resolved_at = @now, charge_id = {ChargeId} WHERE id = @h;
+            DELETE FROM credit_hold_records WHERE hold_id = @h;
             INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, charge_id, request_id, note)
             VALUES (@a, @now, 'settle', @amount, @after, @h, {ChargeId}, @r, @note)
             """);
@@ -110,7 +111,7 @@ public sealed partial class CreditLedger
     private static async Task ResolveHoldAsync(LedgerSession s, HoldRow hold, AccountTotals totals, string status, long? chargeId, long nowTicks)
     {
         await s.ExecuteAsync(
-            "UPDATE credit_holds SET status = @st, resolved_at = @now, charge_id = @c, interrupted_record = NULL WHERE id = @id",
+            "UPDATE credit_holds SET status = @st, resolved_at = @now, charge_id = @c WHERE id = @id;\nDELETE FROM credit_hold_records WHERE hold_id = @id",
             ("@st", status), ("@now", nowTicks), ("@c", chargeId), ("@id", hold.Id));
         totals.Held -= hold.Amount;
         await s.ExecuteAsync("UPDATE ledger_accounts SET held = @held, updated_at = @now WHERE account_id = @a",

@@ -15,7 +15,7 @@ public sealed partial class CreditLedger
     /// With a <paramref name="scope"/>, only the lots that may pay for that model and modality count as spendable;
     /// active holds still count in full against every scope (holds are account-wide), so scoped credits held by one
     /// call can never be promised to another call too.
-    /// The <paramref name="interruptedRecord"/> is kept with the hold and stored as the call's record if the hold expires
+    /// The <paramref name="interruptedRecord"/> is kept beside the hold (<c>credit_hold_records</c>) and stored as the call's record if the hold expires
     /// unresolved (the gateway stopped before the call ended, e.g. kill -9); see <see cref="ExpireHoldsAsync"/>.
     /// </summary>
     public async Task<ReserveResult> ReserveAsync(
@@ -76,18 +76,25 @@ public sealed partial class CreditLedger
         else
         {
             var after = available - amount.Micro;
-            // One round trip: the hold, the account's held total and the activity entry.
-            var holdId = (await s.BatchAsync(
-                """
-                INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at, task, interrupted_record)
-                VALUES (@a, @r, @amount, 'active', @now, @exp, @task, @record) RETURNING id;
+            // One round trip: the hold (with its interrupted record beside it), the account's held total and the activity entry.
+            var parameters = new List<(string, object?)>
+            {
+                ("@a", id), ("@r", requestId), ("@amount", amount.Micro), ("@now", nowTicks),
+                ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@after", after), ("@task", task),
+            };
+            var sql = """
+                INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at, task)
+                VALUES (@a, @r, @amount, 'active', @now, @exp, @task) RETURNING id;
                 UPDATE ledger_accounts SET held = held + @amount, updated_at = @now WHERE account_id = @a;
                 INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, request_id)
                 VALUES (@a, @now, 'hold', @amount, @after, (SELECT id FROM credit_holds WHERE request_id = @r), @r)
-                """,
-                ("@a", id), ("@r", requestId), ("@amount", amount.Micro), ("@now", nowTicks),
-                ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@after", after), ("@task", task),
-                ("@record", interruptedRecord is null ? null : JsonSerializer.Serialize(interruptedRecord, CallRecordJson.Default.CallRecord))))!.Value;
+                """;
+            if (interruptedRecord is not null)
+            {
+                sql += ";\n" + "INSERT INTO credit_hold_records (hold_id, record) VALUES ((SELECT id FROM credit_holds WHERE request_id = @r), @record)";
+                parameters.Add(("@record", JsonSerializer.Serialize(interruptedRecord, CallRecordJson.Default.CallRecord)));
+            }
+            var holdId = (await s.BatchAsync(sql, [.. parameters]))!.Value;
             result = new ReserveResult(ReserveStatus.Reserved, holdId, amount, new Credits(after));
         }
         await s.CommitAsync(); // also keeps any plan credits issued above

@@ -9,8 +9,10 @@ public sealed partial class CreditLedger
     /// The sweep's look-up of expired active holds, oldest expiry first, over the partial index of active holds (checked by
     /// the query-plan tests). In id order both databases walked every hold ever made, in primary-key order, to find none due.
     /// </summary>
-    internal static readonly string DueHoldsSql =
-        $"SELECT account_id, request_id, interrupted_record FROM credit_holds WHERE status = 'active' AND expires_at <= @now ORDER BY expires_at LIMIT {SweepBatch}";
+    internal static readonly string DueHoldsSql = $"""
+        SELECT h.account_id, h.request_id, r.record FROM credit_holds h LEFT JOIN credit_hold_records r ON r.hold_id = h.id
+        WHERE h.status = 'active' AND h.expires_at <= @now ORDER BY h.expires_at LIMIT {SweepBatch}
+        """;
 
     /// <summary>
     /// Runs every periodic job once: expire holds past their TTL, resolve the admission markers of dead instances, record

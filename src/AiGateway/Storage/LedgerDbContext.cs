@@ -17,6 +17,9 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     /// <summary>Reservations for in-flight requests.</summary>
     public DbSet<CreditHold> CreditHolds => Set<CreditHold>();
 
+    /// <summary>The interrupted-call records of active holds.</summary>
+    public DbSet<CreditHoldRecord> CreditHoldRecords => Set<CreditHoldRecord>();
+
     /// <summary>Charges, one per charged request.</summary>
     public DbSet<CreditCharge> CreditCharges => Set<CreditCharge>();
 

@@ -7,7 +7,7 @@ namespace AiGateway.Tests.Ledger;
 /// <summary>Everything the ledger stores about one account, read straight from the tables (bypassing the ledger's own SQL).</summary>
 public sealed record LedgerSnapshot(
     List<CreditLot> Lots, List<CreditHold> Holds, List<CreditCharge> Charges, List<ChargeAllocation> Allocations,
-    List<LedgerEntry> Entries, LedgerAccountState? State)
+    List<LedgerEntry> Entries, LedgerAccountState? State, HashSet<long> HoldsWithRecord)
 {
     /// <summary>Reads the account's rows.</summary>
     public static async Task<LedgerSnapshot> ReadAsync(LedgerDatabaseFixture db, Guid accountId)
@@ -15,13 +15,16 @@ public sealed record LedgerSnapshot(
         await using var context = new LedgerDbContext(db.Options);
         var charges = await context.CreditCharges.AsNoTracking().Where(c => c.AccountId == accountId).ToListAsync();
         var chargeIds = charges.Select(c => c.Id).ToList();
+        var holds = await context.CreditHolds.AsNoTracking().Where(h => h.AccountId == accountId).ToListAsync();
+        var holdIds = holds.Select(h => h.Id).ToList();
         return new LedgerSnapshot(
             await context.CreditLots.AsNoTracking().Where(l => l.AccountId == accountId).OrderBy(l => l.Id).ToListAsync(),
-            await context.CreditHolds.AsNoTracking().Where(h => h.AccountId == accountId).ToListAsync(),
+            holds,
             charges,
             await context.ChargeAllocations.AsNoTracking().Where(a => chargeIds.Contains(a.ChargeId)).ToListAsync(),
             await context.LedgerEntries.AsNoTracking().Where(e => e.AccountId == accountId).OrderBy(e => e.Id).ToListAsync(),
-            await context.LedgerAccountStates.AsNoTracking().SingleOrDefaultAsync(s => s.AccountId == accountId));
+            await context.LedgerAccountStates.AsNoTracking().SingleOrDefaultAsync(s => s.AccountId == accountId),
+            [.. await context.CreditHoldRecords.AsNoTracking().Where(r => holdIds.Contains(r.HoldId)).Select(r => r.HoldId).ToListAsync()]);
     }
 
     /// <summary>Available micro-credits at <paramref name="now"/> computed from the rows: unexpired remaining − held − overage, floored at 0.</summary>

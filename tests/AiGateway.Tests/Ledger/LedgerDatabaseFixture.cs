@@ -47,7 +47,38 @@ public abstract class LedgerDatabaseFixture : IAsyncLifetime
         LedgerStorageExtensions.Configure(builder, Provider, connectionString);
         Options = builder.Options;
         await using var db = new LedgerDbContext(Options);
+        if (SeedBefore is { } before) await SeedBeforeAsync(db, before);
         await LedgerDatabase.InitializeAsync(db);
+    }
+
+    /// <summary>
+    /// For tests of a migration on a populated database: the migration before which <see cref="SeedAsync"/> writes rows
+    /// in the schema as it was then (the migrations before it are applied first, the rest after); null: none.
+    /// </summary>
+    protected virtual string? SeedBefore => null;
+
+    /// <summary>Writes rows in the schema of the migrations before <see cref="SeedBefore"/>.</summary>
+    protected virtual Task SeedAsync(System.Data.Common.DbConnection connection) => Task.CompletedTask;
+
+    private async Task SeedBeforeAsync(LedgerDbContext db, string before)
+    {
+        await db.Database.OpenConnectionAsync();
+        var connection = db.Database.GetDbConnection();
+        await ExecuteAsync(connection, "CREATE TABLE schema_migrations (id VARCHAR(200) NOT NULL PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)");
+        foreach (var (id, sql) in AiGateway.Storage.Migrations.SchemaMigrator.Scripts(Provider).Where(s => string.CompareOrdinal(s.Id, before) < 0))
+        {
+            await ExecuteAsync(connection, sql);
+            await ExecuteAsync(connection, $"INSERT INTO schema_migrations (id, applied_at) VALUES ('{id}', '{DateTimeOffset.UtcNow:O}')");
+        }
+        await SeedAsync(connection);
+        await db.Database.CloseConnectionAsync();
+    }
+
+    private static async Task ExecuteAsync(System.Data.Common.DbConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
     }
 
     public Task DisposeAsync() => DropDatabaseAsync();
@@ -87,7 +118,7 @@ public abstract class LedgerDatabaseFixture : IAsyncLifetime
 }
 
 /// <summary>A SQLite ledger in a temporary file (WAL), deleted afterwards.</summary>
-public sealed class SqliteLedgerFixture : LedgerDatabaseFixture
+public class SqliteLedgerFixture : LedgerDatabaseFixture
 {
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"aigw-ledger-{Guid.NewGuid():N}.db");
 
@@ -110,7 +141,7 @@ public sealed class SqliteLedgerFixture : LedgerDatabaseFixture
 /// A PostgreSQL ledger in a uniquely named database, dropped afterwards. Reads <c>AIGATEWAY_TEST_POSTGRES</c>;
 /// an unreachable server makes the tests fail (run tests/scripts/start-postgres.sh), never skip.
 /// </summary>
-public sealed class PostgresLedgerFixture : LedgerDatabaseFixture
+public class PostgresLedgerFixture : LedgerDatabaseFixture
 {
     private const string DefaultServer = "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres";
     private readonly string _database = $"aigw_ledger_test_{Guid.NewGuid():N}";

@@ -21,7 +21,6 @@ internal sealed class CreditHoldEntityTypeConfiguration : IEntityTypeConfigurati
         builder.Property(h => h.ResolvedAt).HasColumnName("resolved_at");
         builder.Property(h => h.ChargeId).HasColumnName("charge_id");
         builder.Property(h => h.Task).HasColumnName("task").HasMaxLength(200);
-        builder.Property(h => h.InterruptedRecord).HasColumnName("interrupted_record");
         builder.Property(h => h.Fingerprint).HasColumnName("fingerprint").HasMaxLength(64);
         builder.HasIndex(h => h.RequestId).IsUnique();
         // The sweep looks for active holds past their TTL; settled, released and expired holds (all but a few) stay
@@ -30,5 +29,16 @@ internal sealed class CreditHoldEntityTypeConfiguration : IEntityTypeConfigurati
         // A task budget check sums the task's holds (and their charges) at every admission.
         builder.HasIndex(h => new { h.AccountId, h.Task });
         builder.HasOne<Account>().WithMany().HasForeignKey(h => h.AccountId);
+    }
+}
+
+internal sealed class CreditHoldRecordEntityTypeConfiguration : IEntityTypeConfiguration<CreditHoldRecord>
+{
+    public void Configure(EntityTypeBuilder<CreditHoldRecord> builder)
+    {
+        builder.ToTable("credit_hold_records");
+        builder.HasKey(r => r.HoldId);
+        builder.Property(r => r.HoldId).ValueGeneratedNever();
+        builder.HasOne<CreditHold>().WithOne().HasForeignKey<CreditHoldRecord>(r => r.HoldId);
     }
 }

@@ -171,7 +171,6 @@ CREATE TABLE "credit_holds" (
     "resolved_at" INTEGER NULL,
     "charge_id" INTEGER NULL,
     "task" TEXT NULL,
-    "interrupted_record" TEXT NULL,
     "fingerprint" TEXT NULL,
     CONSTRAINT "FK_credit_holds_accounts_account_id" FOREIGN KEY ("account_id") REFERENCES "accounts" ("id") ON DELETE CASCADE
 );
@@ -303,6 +302,13 @@ CREATE TABLE "video_jobs" (
 );
 
 
+CREATE TABLE "credit_hold_records" (
+    "hold_id" INTEGER NOT NULL CONSTRAINT "PK_credit_hold_records" PRIMARY KEY,
+    "record" TEXT NOT NULL,
+    CONSTRAINT "FK_credit_hold_records_credit_holds_hold_id" FOREIGN KEY ("hold_id") REFERENCES "credit_holds" ("id") ON DELETE CASCADE
+);
+
+
 CREATE TABLE "charge_allocations" (
     "id" INTEGER NOT NULL CONSTRAINT "PK_charge_allocations" PRIMARY KEY AUTOINCREMENT,
     "charge_id" INTEGER NOT NULL,
@@ -330,7 +336,7 @@ CREATE TABLE "notification_deliveries" (
 );
 
 
-CREATE INDEX "IX_call_records_account_id_feature_id" ON "call_records" ("account_id", "feature", "id");
+CREATE INDEX "IX_call_records_account_id_feature_id" ON "call_records" ("account_id", "feature", "id") WHERE feature IS NOT NULL;
 
 
 CREATE INDEX "IX_call_records_account_id_id" ON "call_records" ("account_id", "id");
@@ -339,7 +345,7 @@ CREATE INDEX "IX_call_records_account_id_id" ON "call_records" ("account_id", "i
 CREATE INDEX "IX_call_records_account_id_started_at" ON "call_records" ("account_id", "started_at");
 
 
-CREATE INDEX "IX_call_records_account_id_task_id" ON "call_records" ("account_id", "task", "id");
+CREATE INDEX "IX_call_records_account_id_task_id" ON "call_records" ("account_id", "task", "id") WHERE task IS NOT NULL;
 
 
 CREATE UNIQUE INDEX "IX_call_records_request_id" ON "call_records" ("request_id");
