@@ -33,6 +33,12 @@ internal interface IProviderDialect
     /// <summary>Reads the usage of a complete response (throws <see cref="UnreadableUsageException"/> for an unreadable count).</summary>
     CallUsage? ReadUsage(Operation operation, JsonElement root);
 
+    /// <summary>
+    /// When an operation's whole usage report is the answer's top-level <c>usage</c> object, the reader of that object
+    /// (what <see cref="ReadUsage"/> applies to it), so <see cref="UsageReader"/> can parse only that object; else null.
+    /// </summary>
+    Func<JsonElement, CallUsage>? TopLevelUsageReader(Operation operation);
+
     /// <summary>A new tracker for one streamed attempt of <paramref name="operation"/> (SSE, or another framing the tracker detects).</summary>
     StreamUsageTracker CreateStreamTracker(Operation operation, bool hideUsageChunk);
 

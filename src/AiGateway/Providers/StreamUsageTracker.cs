@@ -95,7 +95,7 @@ internal abstract class StreamUsageTracker
         if (!Utf8.IsValid(data)) return null;
         try
         {
-            var reader = new Utf8JsonReader(data, new JsonReaderOptions { MaxDepth = 256 });
+            var reader = new Utf8JsonReader(data, JsonFastRead.Options);
             return JsonDocument.ParseValue(ref reader);
         }
         catch (JsonException)

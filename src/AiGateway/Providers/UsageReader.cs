@@ -18,7 +18,7 @@ public static class UsageReader
     private static CallUsage? FromJson(IProviderDialect? dialect, Operation operation, ReadOnlySpan<byte> body)
     {
         if (dialect is null || operation == Operation.Unmetered || body.IsEmpty || !Utf8.IsValid(body)) return null;
-        if (dialect is OpenAi.OpenAiDialect && OpenAi.OpenAiUsage.TopLevelUsageReader(operation) is { } read)
+        if (dialect.TopLevelUsageReader(operation) is { } read)
         {
             try
             {
@@ -32,7 +32,7 @@ public static class UsageReader
         JsonDocument document;
         try
         {
-            var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 256 });
+            var reader = new Utf8JsonReader(body, JsonFastRead.Options);
             document = JsonDocument.ParseValue(ref reader);
         }
         catch (JsonException)
@@ -54,8 +54,6 @@ public static class UsageReader
         }
     }
 
-    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
-
     /// <summary>
     /// The fast path for answers whose report is one top-level <c>usage</c> object (OpenAI chat, completions,
     /// embeddings, Responses): one pass of <see cref="Utf8JsonReader"/> over the body — which still checks that the
@@ -69,7 +67,7 @@ public static class UsageReader
         JsonDocument? report = null;
         try
         {
-            var reader = new Utf8JsonReader(body, ReaderOptions);
+            var reader = new Utf8JsonReader(body, JsonFastRead.Options);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
             var seen = false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)

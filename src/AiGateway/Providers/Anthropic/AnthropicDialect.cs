@@ -34,6 +34,9 @@ internal sealed class AnthropicDialect : IProviderDialect
     public CallUsage? ReadUsage(Operation operation, JsonElement root) => AnthropicUsage.FromResponse(root);
 
     /// <inheritdoc />
+    public Func<JsonElement, CallUsage>? TopLevelUsageReader(Operation operation) => null;
+
+    /// <inheritdoc />
     public StreamUsageTracker CreateStreamTracker(Operation operation, bool hideUsageChunk) =>
         operation == Operation.AnthropicMessages ? new AnthropicStreamTracker() : new StreamUsageTracker.None();
 

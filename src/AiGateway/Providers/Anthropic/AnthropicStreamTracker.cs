@@ -54,8 +54,6 @@ internal sealed class AnthropicStreamTracker : StreamUsageTracker
         return false;
     }
 
-    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
-
     /// <summary>
     /// The fast path for the events that carry no usage — text, thinking and tool-input deltas, pings, block starts and
     /// stops, almost all of a stream: one <see cref="Utf8JsonReader"/> pass instead of a <see cref="JsonDocument"/> per
@@ -67,7 +65,7 @@ internal sealed class AnthropicStreamTracker : StreamUsageTracker
     {
         try
         {
-            var reader = new Utf8JsonReader(data, ReaderOptions);
+            var reader = new Utf8JsonReader(data, JsonFastRead.Options);
             if (!reader.Read()) return false;
             // Not an object: the document read finds no type in it (or cannot parse it), and does nothing.
             if (reader.TokenType != JsonTokenType.StartObject) return true;
@@ -79,7 +77,7 @@ internal sealed class AnthropicStreamTracker : StreamUsageTracker
                 {
                     if (sawType) return false;
                     sawType = true;
-                    type = ReadString(ref reader);
+                    type = JsonFastRead.StringOrSkip(ref reader);
                 }
                 else if (reader.ValueTextEquals("delta"u8))
                 {
@@ -99,19 +97,19 @@ internal sealed class AnthropicStreamTracker : StreamUsageTracker
                         {
                             if (sawText) return false;
                             sawText = true;
-                            text = ReadString(ref reader);
+                            text = JsonFastRead.StringOrSkip(ref reader);
                         }
                         else if (reader.ValueTextEquals("thinking"u8))
                         {
                             if (sawThinking) return false;
                             sawThinking = true;
-                            thinking = ReadString(ref reader);
+                            thinking = JsonFastRead.StringOrSkip(ref reader);
                         }
                         else if (reader.ValueTextEquals("partial_json"u8))
                         {
                             if (sawPartial) return false;
                             sawPartial = true;
-                            partialJson = ReadString(ref reader);
+                            partialJson = JsonFastRead.StringOrSkip(ref reader);
                         }
                         else
                         {
@@ -140,14 +138,6 @@ internal sealed class AnthropicStreamTracker : StreamUsageTracker
         }
     }
 
-    /// <summary>The property's value if it is a string, else null (skipped).</summary>
-    private static string? ReadString(ref Utf8JsonReader reader)
-    {
-        reader.Read();
-        if (reader.TokenType == JsonTokenType.String) return reader.GetString();
-        reader.Skip();
-        return null;
-    }
 
     /// <summary>
     /// message_delta always has the cumulative output_tokens; newer API versions may also restate input and cache

@@ -33,6 +33,9 @@ internal sealed class GeminiDialect : IProviderDialect
     /// <inheritdoc />
     public CallUsage? ReadUsage(Operation operation, JsonElement root) => GeminiUsage.FromResponse(root);
 
+    /// <inheritdoc />
+    public Func<JsonElement, CallUsage>? TopLevelUsageReader(Operation operation) => null;
+
     /// <summary>The tracker detects the framing itself (SSE with <c>alt=sse</c>, one JSON array without).</summary>
     public StreamUsageTracker CreateStreamTracker(Operation operation, bool hideUsageChunk) =>
         operation is Operation.GeminiGenerateContent or Operation.GeminiStreamGenerateContent

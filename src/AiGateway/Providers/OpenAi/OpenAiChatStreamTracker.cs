@@ -51,8 +51,6 @@ internal sealed class OpenAiChatStreamTracker(bool hideUsageChunk) : StreamUsage
         return hideUsageChunk && choiceCount == 0;
     }
 
-    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 256 };
-
     /// <summary>
     /// The fast path for the chunks that make up almost all of a stream (text deltas, no usage report): reads the
     /// delivered text in one pass of <see cref="Utf8JsonReader"/> instead of building a <see cref="JsonDocument"/> per
@@ -66,7 +64,7 @@ internal sealed class OpenAiChatStreamTracker(bool hideUsageChunk) : StreamUsage
         var start = DeliveredLength;
         try
         {
-            var reader = new Utf8JsonReader(data, ReaderOptions);
+            var reader = new Utf8JsonReader(data, JsonFastRead.Options);
             if (!reader.Read()) return false;
             // Not an object: the document read finds nothing in it either (or cannot parse it), and appends nothing.
             if (reader.TokenType != JsonTokenType.StartObject) return true;
@@ -121,7 +119,7 @@ internal sealed class OpenAiChatStreamTracker(bool hideUsageChunk) : StreamUsage
                 {
                     if (sawText) return false;
                     sawText = true;
-                    text = ReadString(ref reader);
+                    text = JsonFastRead.StringOrSkip(ref reader);
                 }
                 else if (reader.ValueTextEquals("delta"u8))
                 {
@@ -157,19 +155,19 @@ internal sealed class OpenAiChatStreamTracker(bool hideUsageChunk) : StreamUsage
             {
                 if (sawContent) return false;
                 sawContent = true;
-                content = ReadString(ref reader);
+                content = JsonFastRead.StringOrSkip(ref reader);
             }
             else if (reader.ValueTextEquals("reasoning_content"u8))
             {
                 if (sawReasoning) return false;
                 sawReasoning = true;
-                reasoning = ReadString(ref reader);
+                reasoning = JsonFastRead.StringOrSkip(ref reader);
             }
             else if (reader.ValueTextEquals("refusal"u8))
             {
                 if (sawRefusal) return false;
                 sawRefusal = true;
-                refusal = ReadString(ref reader);
+                refusal = JsonFastRead.StringOrSkip(ref reader);
             }
             else if (reader.ValueTextEquals("tool_calls"u8))
             {
@@ -224,18 +222,9 @@ internal sealed class OpenAiChatStreamTracker(bool hideUsageChunk) : StreamUsage
                 }
                 if (sawArguments) return false;
                 sawArguments = true;
-                arguments.Add(ReadString(ref reader));
+                arguments.Add(JsonFastRead.StringOrSkip(ref reader));
             }
         }
         return true;
-    }
-
-    /// <summary>The property's value if it is a string, else null (skipped).</summary>
-    private static string? ReadString(ref Utf8JsonReader reader)
-    {
-        reader.Read();
-        if (reader.TokenType == JsonTokenType.String) return reader.GetString();
-        reader.Skip();
-        return null;
     }
 }

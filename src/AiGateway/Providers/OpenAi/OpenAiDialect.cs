@@ -46,6 +46,9 @@ internal sealed class OpenAiDialect : IProviderDialect
     public CallUsage? ReadUsage(Operation operation, JsonElement root) => OpenAiUsage.FromResponse(operation, root);
 
     /// <inheritdoc />
+    public Func<JsonElement, CallUsage>? TopLevelUsageReader(Operation operation) => OpenAiUsage.TopLevelUsageReader(operation);
+
+    /// <inheritdoc />
     public StreamUsageTracker CreateStreamTracker(Operation operation, bool hideUsageChunk) => operation switch
     {
         Operation.OpenAiChatCompletions or Operation.OpenAiCompletions => new OpenAiChatStreamTracker(hideUsageChunk),
