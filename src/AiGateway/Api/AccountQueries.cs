@@ -259,9 +259,7 @@ internal static partial class AccountQueries
         return groupBy == "day"
             ? totals.Select(r => new RollupSlice(r.DayStart / TimeSpan.TicksPerDay, r.Model, Guid.Empty, r.StatusCode, r.Calls, r.InputTokens,
                 r.CachedInputTokens, r.OutputTokens, r.ReasoningTokens, r.ChargedMicro))
-            : totals.GroupBy(r => new { r.Model, r.StatusCode })
-                .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
+            : ByModel(totals);
     }
 
     /// <summary>The daily sums per task of an account's whole UTC days <c>[firstDay, lastDay)</c> (ticks), summed by task and status.</summary>
@@ -282,17 +280,19 @@ internal static partial class AccountQueries
             ? totals.GroupBy(r => new { Day = r.HalfHourStart / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
                 .Select(g => new RollupSlice(g.Key.Day, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
                     g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)))
-            : totals.GroupBy(r => new { r.Model, r.StatusCode })
-                .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
+            : ByModel(totals);
     }
+
+    /// <summary>Any level kept per model and status, summed by model and status in the database.</summary>
+    private static IQueryable<RollupSlice> ByModel<T>(IQueryable<T> rows) where T : class, History.IModelUsageCounts =>
+        rows.GroupBy(r => new { r.Model, r.StatusCode })
+            .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
+                g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
 
     /// <summary>Either rollup level summed by model, key, task or feature (anything else) and status: the groupings without a time bucket.</summary>
     private static IQueryable<RollupSlice> SlicesBy<T>(IQueryable<T> rollups, string groupBy) where T : class, History.IUsageRollupCounts => groupBy switch
     {
-        "model" => rollups.GroupBy(r => new { r.Model, r.StatusCode })
-            .Select(g => new RollupSlice(0, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),
+        "model" => ByModel(rollups),
         "key" => rollups.GroupBy(r => new { r.KeyId, r.StatusCode })
             .Select(g => new RollupSlice(0, "", g.Key.KeyId, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
                 g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro))),

@@ -105,7 +105,7 @@ public sealed class UsageDailyRollup : IUsageRollupCounts
 /// model reads for whole days (a handful of rows per day however many keys, features and tasks the account uses),
 /// folded in the same transaction from the same calls as <see cref="UsageRollup"/> and <see cref="UsageDailyRollup"/>.
 /// </summary>
-public sealed class UsageDailyTotal
+public sealed class UsageDailyTotal : IModelUsageCounts
 {
     /// <summary>The account.</summary>
     public Guid AccountId { get; set; }
@@ -188,7 +188,7 @@ public sealed class UsageDailyTask
 /// range. Half hours, so every offset of whole or half hours (+05:30, −09:30) falls on bucket edges; only an offset
 /// like +05:45 leaves one straddling half hour a day to be summed from the calls.
 /// </summary>
-public sealed class UsageHalfHourTotal
+public sealed class UsageHalfHourTotal : IModelUsageCounts
 {
     /// <summary>The account.</summary>
     public Guid AccountId { get; set; }
@@ -225,22 +225,14 @@ public sealed class UsageHalfHourTotal
 }
 
 /// <summary>
-/// What both rollup levels hold besides their time bucket, so a summary groups either level with the same query
-/// (the two entity classes keep their own properties: each level is its own table, with its columns in its own order).
+/// What every level kept per model and status holds besides its time bucket (the rollups and the narrow totals), so a
+/// summary by model groups any of them with the same query (each entity class keeps its own properties: each level is
+/// its own table, with its columns in its own order).
 /// </summary>
-public interface IUsageRollupCounts
+public interface IModelUsageCounts
 {
-    /// <summary>The gateway key.</summary>
-    Guid KeyId { get; }
-
     /// <summary>The model as the client named it.</summary>
     string Model { get; }
-
-    /// <summary>The feature tag, empty for none.</summary>
-    string Feature { get; }
-
-    /// <summary>The task id, empty for none.</summary>
-    string Task { get; }
 
     /// <summary>The HTTP status the client received.</summary>
     int StatusCode { get; }
@@ -262,6 +254,22 @@ public interface IUsageRollupCounts
 
     /// <summary>Summed charges in micro-credits.</summary>
     long ChargedMicro { get; }
+}
+
+/// <summary>
+/// What both rollup levels (hourly, daily) hold besides their time bucket, so a summary groups either level by key,
+/// model, feature or task with the same query.
+/// </summary>
+public interface IUsageRollupCounts : IModelUsageCounts
+{
+    /// <summary>The gateway key.</summary>
+    Guid KeyId { get; }
+
+    /// <summary>The feature tag, empty for none.</summary>
+    string Feature { get; }
+
+    /// <summary>The task id, empty for none.</summary>
+    string Task { get; }
 }
 
 /// <summary>A durable position of a background history step (e.g. the last call id rolled up), shared by every instance.</summary>
