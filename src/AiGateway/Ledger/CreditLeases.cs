@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Collections.Concurrent;
+using System.Text.Json;
 using System.Threading.Channels;
 using AiGateway.Pricing;
 using AiGateway.Storage;
@@ -538,15 +538,8 @@ public sealed class CreditLeases : BackgroundService
         _queue.Writer.TryComplete();
         await writer;
         await ReturnUnusedAtStopAsync();
-        try
-        {
-            // A graceful stop: the log keeps only the calls still open (those a restart must record as interrupted).
-            _admissionLog.Compact();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            LedgerLog.AdmissionLogFailed(_logger, ex, _admissionLog.Path);
-        }
+        // A graceful stop: the log keeps only the calls still open (those a restart must record as interrupted).
+        CompactAdmissionLog();
         _admissionLog.Dispose();
     }
 
@@ -568,6 +561,19 @@ public sealed class CreditLeases : BackgroundService
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             LedgerLog.LeasesNotReturnedAtStop(_logger, ex);
+        }
+    }
+
+    /// <summary>Rewrites the admission log with only the calls still open; a failure is logged (the next rewrite retries).</summary>
+    private void CompactAdmissionLog()
+    {
+        try
+        {
+            _admissionLog.Compact();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LedgerLog.AdmissionLogFailed(_logger, ex, _admissionLog.Path);
         }
     }
 
@@ -597,14 +603,7 @@ public sealed class CreditLeases : BackgroundService
             AfterMarkers(unmarked, null);
             throw;
         }
-        try
-        {
-            _admissionLog.Compact();
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            LedgerLog.AdmissionLogFailed(_logger, ex, _admissionLog.Path);
-        }
+        CompactAdmissionLog();
         var now = _time.GetUtcNow().UtcTicks;
         var seen = new HashSet<Guid>();
         var resize = new List<(Guid, AccountLease, bool ReturnOnly)>();
