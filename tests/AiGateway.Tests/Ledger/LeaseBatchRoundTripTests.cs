@@ -11,7 +11,8 @@ namespace AiGateway.Tests.Ledger;
 /// <summary>
 /// Batches of leased settlements on PostgreSQL (<c>CreditLedger.LeaseBatches.cs</c>): a bounded number of round trips
 /// whatever the number of calls and accounts, and the same rows and results as the statement-per-row path SQLite runs
-/// (the oracle) for a batch with several accounts, a scoped lot, overage, a request id settled before, an unknown
+/// (the oracle) for a batch with several accounts, a scoped lot (used by a call it applies to, skipped by one it does
+/// not), overage, a request id settled before, an unknown
 /// account, call records (one replacing an <c>interrupted</c> record, one kept) and admission markers.
 /// </summary>
 public sealed class LeaseBatchRoundTripTests(SqliteLedgerFixture sqlite, PostgresLedgerFixture postgres)
@@ -19,6 +20,7 @@ public sealed class LeaseBatchRoundTripTests(SqliteLedgerFixture sqlite, Postgre
 {
     private static readonly DateTimeOffset Start = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly CallScope Opus = new("refly/claude-opus-4", "text");
+    private static readonly CallScope Kimi = new("refly/kimi-k2", "text");
 
     [Fact]
     public async Task Postgres_SettlementBatch_TakesTheSameFewRoundTripsForOneCallOrTwentyFour()
@@ -92,6 +94,7 @@ public sealed class LeaseBatchRoundTripTests(SqliteLedgerFixture sqlite, Postgre
 
         var items = new List<CreditLedger.LeasedSettlement>
         {
+            new(a, $"{tag}-a0", Micro(3), Micro(2), Kimi, instance, Micro(2)),
             new(a, $"{tag}-a1", Micro(5), Micro(3.5m), null, instance, Micro(3.5m)),
             new(b, $"{tag}-b1", Micro(6), Micro(5), null, instance, Micro(5)),
             new(a, $"{tag}-a2", Micro(30), Micro(25), Opus, instance, Micro(25)),
