@@ -124,6 +124,28 @@ public sealed class GuidBlobMigrationTests(GuidBlobMigrationTests.Fixture fixtur
         }
     }
 
+    [Fact]
+    public async Task ArchiveLines_ShowTheIdsAsTheTextDid()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "aigw-guid-archive-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var archive = new AiGateway.History.CallArchive(folder);
+            await using var db = new LedgerDbContext(fixture.Options);
+            var (file, rows, _) = await archive.WritePartAsync("2026-11", 2, db.CallRecords.AsNoTracking().OrderBy(r => r.Id).AsAsyncEnumerable(), default);
+            Assert.Equal(2, rows);
+            await using var gzip = new System.IO.Compression.GZipStream(File.OpenRead(Path.Combine(folder, file)), System.IO.Compression.CompressionMode.Decompress);
+            var first = new StreamReader(gzip).ReadLine()!;
+            // The lower-case text form, as the archive wrote the TEXT ids read into Guids before 0015.
+            Assert.Contains($"\"accountId\":\"{AccountA}\",\"keyId\":\"{KeyA}\"", first, StringComparison.Ordinal);
+            Assert.Contains("\"accountId\":\"0197a1b2-3c4d-7e5f-8a9b-0c1d2e3f4a5b\"", first, StringComparison.Ordinal);
+        }
+        finally
+        {
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+        }
+    }
+
     /// <summary>(table, column) of every Guid property of the EF model.</summary>
     internal static List<(string Table, string Column)> GuidColumns(LedgerDbContext db) =>
         db.Model.GetEntityTypes()
