@@ -134,7 +134,7 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
         if (_settings["ConnectionStrings:Ledger"]?.StartsWith($"Data Source={database}", StringComparison.Ordinal) == true && File.Exists(database))
         {
             var text = await GuidStorageScan.NonBlobGuidsAsync($"Data Source={database};Pooling=False");
-            if (text.Count > 0) throw new InvalidOperationException("GUIDs written as something else than 16-byte BLOBs: " + string.Join("; ", text));
+            if (text.Count > 0) throw new InvalidOperationException("GUIDs written as something other than 16-byte BLOBs: " + string.Join("; ", text));
         }
         try
         {
