@@ -65,4 +65,69 @@ public sealed class SchemaMigrationTests : IDisposable
             Assert.Equal("kept", (await db.Accounts.SingleAsync()).Name);
         }
     }
+
+    /// <summary>
+    /// Gateways started together on an empty database (a fresh deployment of several instances) all come up, and each
+    /// migration is applied by exactly one of them. On PostgreSQL two concurrent <c>CREATE TABLE IF NOT EXISTS</c> of the
+    /// bookkeeping table failed one instance with a unique violation on the catalog before migrations took turns.
+    /// </summary>
+    [Theory]
+    [InlineData("Postgres")]
+    [InlineData("Sqlite")]
+    public async Task Migrate_SeveralInstancesAtOnceOnAnEmptyDatabase_AllStartAndEachMigrationIsAppliedOnce(string provider)
+    {
+        const int instances = 6;
+        var scripts = SchemaMigrator.Scripts(provider).Select(s => s.Id).ToList();
+        for (var round = 0; round < 4; round++)
+        {
+            var (connectionString, drop) = await EmptyDatabaseAsync(provider, round);
+            try
+            {
+                var options = new DbContextOptionsBuilder<LedgerDbContext>();
+                LedgerStorageExtensions.Configure(options, provider, connectionString);
+                using var start = new Barrier(instances);
+                var runs = Enumerable.Range(0, instances).Select(_ => Task.Run(async () =>
+                {
+                    await using var db = new LedgerDbContext(options.Options);
+                    start.SignalAndWait();
+                    return await SchemaMigrator.MigrateAsync(db);
+                })).ToList();
+                var applied = await Task.WhenAll(runs);
+
+                var all = applied.SelectMany(a => a).ToList();
+                Assert.True(all.Count == scripts.Count && all.Order(StringComparer.Ordinal).SequenceEqual(scripts),
+                    $"round {round}: {instances} instances applied [{string.Join(", ", all)}], expected each of {scripts.Count} migrations once");
+            }
+            finally
+            {
+                await drop();
+            }
+        }
+    }
+
+    private async Task<(string ConnectionString, Func<Task> Drop)> EmptyDatabaseAsync(string provider, int round)
+    {
+        if (provider == "Sqlite")
+        {
+            var path = Path.Combine(_dir, $"race-{round}.db");
+            return ($"Data Source={path}", () => Task.CompletedTask);
+        }
+        var server = Environment.GetEnvironmentVariable("AIGATEWAY_TEST_POSTGRES") is { Length: > 0 } s
+            ? s : "Host=127.0.0.1;Port=5432;Username=postgres;Password=postgres";
+        var name = $"aigw_migrate_race_{Guid.NewGuid():N}";
+        await using (var connection = new Npgsql.NpgsqlConnection(server))
+        {
+            await connection.OpenAsync();
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        return (new Npgsql.NpgsqlConnectionStringBuilder(server) { Database = name }.ToString(), async () =>
+        {
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            await using var connection = new Npgsql.NpgsqlConnection(server);
+            await connection.OpenAsync();
+            await using var dropCommand = new Npgsql.NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+            await dropCommand.ExecuteNonQueryAsync();
+        });
+    }
 }

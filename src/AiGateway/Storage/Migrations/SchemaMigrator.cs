@@ -8,7 +8,11 @@ namespace AiGateway.Storage.Migrations;
 /// <summary>
 /// Applies the checked-in SQL migrations of the configured provider (<c>Storage/Migrations/{Sqlite|Postgres}/NNNN_name.sql</c>,
 /// embedded) in order, each once, recording them in <c>schema_migrations</c>. Several instances may start at once: each
-/// migration's row is inserted first, in the same transaction as its script, so only one instance applies it.
+/// migration's row is inserted first, in the same transaction as its script, so only one instance applies it; on
+/// PostgreSQL the instances also take turns through a session advisory lock (<see cref="PostgresLockKey"/>), because
+/// <c>CREATE TABLE IF NOT EXISTS</c> there is not safe against a concurrent create of the same table (two gateways
+/// starting together on an empty database: <c>23505 duplicate key … pg_type_typname_nsp_index</c>, seen in
+/// <c>TwoProcessLeaseTests</c>). SQLite's write lock already serializes them.
 /// </summary>
 /// <remarks>
 /// EF Core's own migrations need the Microsoft.EntityFrameworkCore.Design package to scaffold, which the package
@@ -18,6 +22,9 @@ namespace AiGateway.Storage.Migrations;
 /// </remarks>
 public static class SchemaMigrator
 {
+    /// <summary>The advisory lock key migrating instances take turns on (PostgreSQL); any constant unique to this app.</summary>
+    public const long PostgresLockKey = 0x4149_4757_4D49_4752; // "AIGWMIGR"
+
     /// <summary>The provider folder name for the context's database provider.</summary>
     public static string ProviderFolder(LedgerDbContext db) => db.Database.IsNpgsql() ? "Postgres" : "Sqlite";
 
@@ -55,6 +62,7 @@ public static class SchemaMigrator
         try
         {
             var connection = db.Database.GetDbConnection();
+            if (folder == "Postgres") await ExecuteAsync(connection, null, $"SELECT pg_advisory_lock({PostgresLockKey})", cancellationToken);
             await ExecuteAsync(connection, null,
                 "CREATE TABLE IF NOT EXISTS schema_migrations (id VARCHAR(200) NOT NULL PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)", cancellationToken);
             var done = await AppliedAsync(connection, cancellationToken);
@@ -83,6 +91,18 @@ public static class SchemaMigrator
         }
         finally
         {
+            if (folder == "Postgres")
+            {
+                // Explicitly: a pooled connection is not reset on close (No Reset On Close), so the session lock would outlive it.
+                try
+                {
+                    await ExecuteAsync(db.Database.GetDbConnection(), null, "SELECT pg_advisory_unlock_all()", CancellationToken.None);
+                }
+                catch (DbException)
+                {
+                    // The connection is broken: the server drops its session locks with it.
+                }
+            }
             await db.Database.CloseConnectionAsync();
         }
         return applied;
