@@ -166,12 +166,14 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
         if (query.DrivenByDailyTotals)
         {
             // SQLite: the daily totals' loop comes first and the half hours are searched by model and status (the key's
-            // order); PostgreSQL: the inner scan's condition names the daily row's model.
+            // order); PostgreSQL: the inner scan's condition names the daily row's model and status, ahead of the half hour.
             var outer = plan.FindIndex(line => line.TrimStart().StartsWith("SEARCH t ", StringComparison.Ordinal));
             var inner = plan.FindIndex(line => line.TrimStart().StartsWith("SEARCH r ", StringComparison.Ordinal));
             var driven = db.Database.IsNpgsql()
                 ? plan.Any(line => line.Contains("Index Cond", StringComparison.Ordinal) && line.Contains("(model)::text = (t.model)::text", StringComparison.Ordinal)
-                    && line.Contains("status_code = t.status_code", StringComparison.Ordinal))
+                    && line.Contains("status_code = t.status_code", StringComparison.Ordinal)
+                    // Conditions are listed in the index's column order: the model's before the half hour's range.
+                    && line.IndexOf("(model)::text = (t.model)::text", StringComparison.Ordinal) < line.IndexOf("half_hour_start >=", StringComparison.Ordinal))
                 : outer >= 0 && outer < inner && plan[inner].Contains("(account_id=? AND model=? AND status_code=? AND half_hour_start>?", StringComparison.Ordinal);
             Assert.True(driven, $"{name}: the half hours are not read per daily row by model and status, plan:\n{text}");
         }
