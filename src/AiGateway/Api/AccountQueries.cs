@@ -304,13 +304,24 @@ internal static partial class AccountQueries
     {
         private readonly Dictionary<string, Accumulator> _buckets = new(StringComparer.Ordinal);
         private readonly Accumulator _totals = new();
+        private readonly Dictionary<long, string> _dayKeys = [];
+
+        // A day's key is formatted once: a shifted-day summary adds thousands of slices to a few hundred days.
+        private string DayKey(long day)
+        {
+            if (!_dayKeys.TryGetValue(day, out var key))
+            {
+                _dayKeys[day] = key = new DateTime(day * TimeSpan.TicksPerDay).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            return key;
+        }
 
         /// <summary>Adds a slice (<paramref name="sign"/> −1 takes it away again: a UTC day's hours that belong to another local day).</summary>
         public void Add(RollupSlice s, int sign = 1)
         {
             var key = groupBy switch
             {
-                "day" => new DateTime(s.Day * TimeSpan.TicksPerDay).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                "day" => DayKey(s.Day),
                 "key" => s.Key.ToString(),
                 _ => s.Label,
             };
