@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore.Storage;
 namespace AiGateway.Api;
 
 // Summaries by local day at a time-zone offset, read from the totals per model and status kept per UTC day and half hour.
+// (The ends of a range at a whole-day offset read their half hours here too: HalfHourPartsAsync at offset 0.)
 internal static partial class AccountQueries
 {
     private const long Day = TimeSpan.TicksPerDay;
@@ -18,9 +19,10 @@ internal static partial class AccountQueries
     /// half-hourly totals, taken from that day and added to their own; so at most 24 half hours a day are read (a few
     /// rows each: one per model and status), and for +01:00 two. Every offset of whole or half hours (+05:30, −09:30)
     /// falls on half-hour edges; at any other (+05:45) the half hour around <c>b</c> straddles two local days: its
-    /// totals are taken away and its calls (up to the watermark; the caller adds those above it) are summed by local
-    /// day in the database. The hours at the range's ends (at most 23 each) are read half hour by half hour, their
-    /// straddling half hour by its calls too.
+    /// totals go to the local day of its longer piece, and the calls of its shorter piece (up to the watermark; the
+    /// caller adds those above it) are summed by local day in the database and moved to their own day — at +05:45 a
+    /// quarter hour of calls a day instead of the half hour. The hours at the range's ends (at most 23 each) are read
+    /// half hour by half hour, their straddling half hour the same way.
     /// </summary>
     private static async Task AddShiftedDaysAsync(
         LedgerDbContext db, Guid account, SummaryFold summary, (long FirstHour, long FirstDay, long LastDay, long LastHour) range, long offset,
@@ -30,15 +32,20 @@ internal static partial class AccountQueries
         var midnight = Day - ((offset % Day) + Day) % Day;          // b − d: the local midnight's place in each UTC day
         var straddle = midnight % HalfHour == 0 ? (long?)null : Floor(midnight, HalfHour);
         var firstPartIsSmaller = midnight <= Day / 2;
-        // The smaller part's half hours, with the straddling one (which is taken away in any case).
-        var (lo, hi) = firstPartIsSmaller ? (0L, Ceil(midnight, HalfHour)) : (Floor(midnight, HalfHour), Day);
+        // The smaller part's whole half hours, without the straddling one (all of them in one local day).
+        var (lo, hi) = firstPartIsSmaller ? (0L, Floor(midnight, HalfHour)) : (Ceil(midnight, HalfHour), Day);
+        // A straddling half hour [s, s + 30 min): the calls of its shorter piece are read, before the midnight or after it.
+        var readBefore = straddle is { } st && midnight - st <= st + HalfHour - midnight;
+        var (pieceLo, pieceHi) = straddle is { } s0 ? (readBefore ? (s0, midnight) : (midnight, s0 + HalfHour)) : (0L, 0L);
+        // The local day of the piece not read, from the local day of the half hour's start (that of the piece before the midnight).
+        long UnreadPieceDay(long startDay) => readBefore ? startDay + 1 : startDay;
         long LargerPartDay(long utcDay) => (utcDay * Day + Day / 2 + offset) / Day;
 
         foreach (var (a, b) in new[] { (firstHour, firstDay), (lastDay, lastHour) }.Where(r => r.Item1 < r.Item2))
         {
-            foreach (var part in await HalfHourPartsAsync(db, account, Floor(a, Day), Ceil(b, Day), 0, Day, a, b, offset, ct))
+            foreach (var part in await HalfHourPartsAsync(db, account, Floor(a, Day), Ceil(b, Day), 0, Day, a, b, offset, oneLocalDay: false, ct))
             {
-                if (!part.Straddles) summary.Add(part.Slice);
+                summary.Add(part.Straddles ? part.Slice with { Day = UnreadPieceDay(part.Slice.Day) } : part.Slice);
             }
         }
         if (firstDay < lastDay)
@@ -47,17 +54,24 @@ internal static partial class AccountQueries
             {
                 summary.Add(slice with { Day = LargerPartDay(slice.Day) });
             }
-            foreach (var part in await HalfHourPartsAsync(db, account, firstDay, lastDay, lo, hi, firstDay, lastDay, offset, ct))
+            var parts = lo < hi ? await HalfHourPartsAsync(db, account, firstDay, lastDay, lo, hi, firstDay, lastDay, offset, oneLocalDay: true, ct) : [];
+            if (straddle is { } s)
+            {
+                parts.AddRange(await HalfHourPartsAsync(db, account, firstDay, lastDay, s, s + HalfHour, firstDay, lastDay, offset, oneLocalDay: false, ct));
+            }
+            foreach (var part in parts)
             {
                 summary.Add(part.Slice with { Day = LargerPartDay(part.UtcDay) }, sign: -1);
-                if (!part.Straddles) summary.Add(part.Slice);
+                summary.Add(part.Straddles ? part.Slice with { Day = UnreadPieceDay(part.Slice.Day) } : part.Slice);
             }
         }
-        if (straddle is { } s)
+        if (straddle is not null)
         {
-            foreach (var slice in await StraddleCallsAsync(db, account, Floor(firstHour, Day), lastHour, s, firstHour, lastHour, offset, watermark, ct))
+            foreach (var slice in await StraddleCallsAsync(db, account, Floor(firstHour, Day), lastHour, pieceLo, pieceHi, firstHour, lastHour, offset, watermark, ct))
             {
+                // The piece's calls are in the half hour's totals, which went to the other piece's day.
                 summary.Add(slice);
+                summary.Add(slice with { Day = readBefore ? slice.Day + 1 : slice.Day - 1 }, sign: -1);
             }
         }
     }
@@ -67,22 +81,60 @@ internal static partial class AccountQueries
 
     /// <summary>
     /// The half-hourly totals of the half hours <c>[d + lo, d + hi)</c> of each UTC day <c>d</c> in <c>[firstDay, lastDay)</c>,
-    /// within <c>[from, to)</c>: one primary-key range per day (a day list joined to the totals), so the half hours
-    /// between are never read (see <see cref="PerDaySql"/>).
+    /// within <c>[from, to)</c>, summed by UTC day, local day (of the half hour's start), straddling flag, model and status.
+    /// The day's totals per model and status drive the read: the half-hourly totals are keyed by (account, model, status,
+    /// half hour), so each daily row is one primary-key range holding exactly the half hours summed, already in order —
+    /// no other half hour, model or status is read and nothing is sorted for the grouping. Every half hour with calls
+    /// has its day's row (both levels are folded from the same calls in one transaction). With
+    /// <paramref name="oneLocalDay"/> the half hours lie on one side of the local midnight (none straddles), so the
+    /// rows group by the daily row alone: SQLite then sums each range as it reads it, without a temp B-tree.
     /// </summary>
-    internal static string HalfHourPartsSql(bool postgres) => PerDaySql(postgres, """
-        SELECT r.half_hour_start / @day, (r.half_hour_start + @offset) / @day,
-            CASE WHEN (r.half_hour_start + @offset) / @day = (r.half_hour_start + @offset + @unit - 1) / @day THEN 0 ELSE 1 END,
-            r.model, r.status_code, CAST(SUM(r.calls) AS BIGINT), CAST(SUM(r.input_tokens) AS BIGINT), CAST(SUM(r.cached_input_tokens) AS BIGINT),
-            CAST(SUM(r.output_tokens) AS BIGINT), CAST(SUM(r.reasoning_tokens) AS BIGINT), CAST(SUM(r.charged_micro) AS BIGINT)
-        FROM {0}usage_halfhour_totals r
-        WHERE r.account_id = @a AND r.half_hour_start >= days.d + @lo AND r.half_hour_start < days.d + @hi
-            AND r.half_hour_start{1} >= @from AND r.half_hour_start{1} < @to
-        GROUP BY 1, 2, 3, 4, 5
-        """);
+    internal static string HalfHourPartsSql(bool postgres, bool oneLocalDay)
+    {
+        const string Sums = """
+            CAST(SUM(r.calls) AS BIGINT), CAST(SUM(r.input_tokens) AS BIGINT), CAST(SUM(r.cached_input_tokens) AS BIGINT),
+                CAST(SUM(r.output_tokens) AS BIGINT), CAST(SUM(r.reasoning_tokens) AS BIGINT), CAST(SUM(r.charged_micro) AS BIGINT)
+            """;
+        const string LocalDay = "(r.half_hour_start + @offset) / @day";
+        const string Straddles = "CASE WHEN (r.half_hour_start + @offset) / @day = (r.half_hour_start + @offset + @unit - 1) / @day THEN 0 ELSE 1 END";
+        const string Days = "t.account_id = @a AND t.day_start >= @first_day AND t.day_start < @last_day";
+        const string HalfHours = """
+            r.account_id = @a AND r.model = t.model AND r.status_code = t.status_code
+                AND r.half_hour_start >= t.day_start + @lo AND r.half_hour_start < t.day_start + @hi
+                AND r.half_hour_start >= @from AND r.half_hour_start < @to
+            """;
+        if (postgres)
+        {
+            // A LATERAL subquery per daily row: the planner cannot turn it into a join over the account's half hours.
+            return $"""
+                SELECT t.day_start / @day, x.local_day, x.straddles, t.model, t.status_code, x.calls, x.input, x.cached, x.output, x.reasoning, x.micro
+                FROM usage_daily_totals t CROSS JOIN LATERAL (
+                    SELECT {LocalDay} AS local_day, {Straddles} AS straddles, SUM(r.calls)::bigint AS calls,
+                        SUM(r.input_tokens)::bigint AS input, SUM(r.cached_input_tokens)::bigint AS cached, SUM(r.output_tokens)::bigint AS output,
+                        SUM(r.reasoning_tokens)::bigint AS reasoning, SUM(r.charged_micro)::bigint AS micro
+                    FROM usage_halfhour_totals r
+                    WHERE {HalfHours}
+                    GROUP BY 1, 2) x
+                WHERE {Days}
+                """;
+        }
+        return oneLocalDay
+            ? $"""
+                SELECT t.day_start / @day, (t.day_start + @lo + @offset) / @day, 0, t.model, t.status_code, {Sums}
+                FROM usage_daily_totals t CROSS JOIN usage_halfhour_totals r
+                WHERE {Days} AND {HalfHours}
+                GROUP BY t.day_start, t.model, t.status_code
+                """
+            : $"""
+                SELECT t.day_start / @day, {LocalDay}, {Straddles}, t.model, t.status_code, {Sums}
+                FROM usage_daily_totals t CROSS JOIN usage_halfhour_totals r
+                WHERE {Days} AND {HalfHours}
+                GROUP BY t.day_start, 2, 3, t.model, t.status_code
+                """;
+    }
 
     /// <summary>
-    /// The calls up to the watermark in the straddling half hour <c>[d + start, d + start + 30 min)</c> of each UTC day
+    /// The calls up to the watermark in the piece <c>[d + lo, d + hi)</c> of the straddling half hour of each UTC day
     /// in <c>[firstDay, lastDay)</c>, within <c>[from, to)</c>, summed by local day, model and status in the database:
     /// one (account_id, started_at) range per day.
     /// </summary>
@@ -101,7 +153,7 @@ internal static partial class AccountQueries
     /// <c>CROSS JOIN</c> fixes the day list as the outer loop, and <c>+ 0</c> keeps the range's overall bounds out of
     /// the probe; PostgreSQL: a <c>LATERAL</c> subquery with its own grouping, which the planner cannot turn inside
     /// out. Without them both databases read the account's whole range once per day (SQLite: 32 s for 6 months of a
-    /// heavy account at +12:00).
+    /// heavy account at +12:00, when the half hours were read this way too).
     /// </summary>
     private static string PerDaySql(bool postgres, string perDay)
     {
@@ -141,10 +193,10 @@ internal static partial class AccountQueries
     }
 
     private static async Task<List<HalfHourPart>> HalfHourPartsAsync(
-        LedgerDbContext db, Guid account, long firstDay, long lastDay, long lo, long hi, long from, long to, long offset, CancellationToken ct)
+        LedgerDbContext db, Guid account, long firstDay, long lastDay, long lo, long hi, long from, long to, long offset, bool oneLocalDay, CancellationToken ct)
     {
         var parts = new List<HalfHourPart>();
-        await using var command = ShiftedDaysCommand(db, HalfHourPartsSql(db.Database.IsNpgsql()), account, firstDay, lastDay, lo, hi, from, to, offset, 0);
+        await using var command = ShiftedDaysCommand(db, HalfHourPartsSql(db.Database.IsNpgsql(), oneLocalDay), account, firstDay, lastDay, lo, hi, from, to, offset, 0);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -155,10 +207,10 @@ internal static partial class AccountQueries
     }
 
     private static async Task<List<RollupSlice>> StraddleCallsAsync(
-        LedgerDbContext db, Guid account, long firstDay, long lastDay, long start, long from, long to, long offset, long watermark, CancellationToken ct)
+        LedgerDbContext db, Guid account, long firstDay, long lastDay, long lo, long hi, long from, long to, long offset, long watermark, CancellationToken ct)
     {
         var slices = new List<RollupSlice>();
-        await using var command = ShiftedDaysCommand(db, StraddleCallsSql(db.Database.IsNpgsql()), account, firstDay, lastDay, start, start + HalfHour, from, to, offset, watermark);
+        await using var command = ShiftedDaysCommand(db, StraddleCallsSql(db.Database.IsNpgsql()), account, firstDay, lastDay, lo, hi, from, to, offset, watermark);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {

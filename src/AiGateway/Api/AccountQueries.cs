@@ -204,7 +204,9 @@ internal static partial class AccountQueries
                     // By UTC day or by model: the narrow levels per model and status (a handful of rows a day).
                     foreach (var (a, b) in new[] { (firstHour, firstDay), (lastDay, lastHour) }.Where(r => r.Item1 < r.Item2))
                     {
-                        foreach (var slice in await HalfHourTotalsQuery(db, account, a, b, groupBy).ToListAsync(ct)) summary.Add(slice);
+                        // At offset 0 every half hour of a UTC day is in that day: one local day per daily row.
+                        var parts = await HalfHourPartsAsync(db, account, Floor(a, Day), Ceil(b, Day), 0, Day, a, b, 0, oneLocalDay: true, ct);
+                        foreach (var part in parts) summary.Add(part.Slice);
                     }
                     if (firstDay < lastDay)
                     {
@@ -269,20 +271,6 @@ internal static partial class AccountQueries
             .Select(g => new RollupSlice(0, g.Key.Task, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
                 g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)));
 
-    /// <summary>
-    /// The half-hourly totals (per model and status) of an account's whole half hours <c>[from, to)</c> (UTC ticks),
-    /// summed by UTC day, model and status (<paramref name="groupBy"/> <c>day</c>) or by model and status (<c>model</c>).
-    /// </summary>
-    public static IQueryable<RollupSlice> HalfHourTotalsQuery(LedgerDbContext db, Guid account, long from, long to, string groupBy)
-    {
-        var totals = db.UsageHalfHourTotals.AsNoTracking().Where(r => r.AccountId == account && r.HalfHourStart >= from && r.HalfHourStart < to);
-        return groupBy == "day"
-            ? totals.GroupBy(r => new { Day = r.HalfHourStart / TimeSpan.TicksPerDay, r.Model, r.StatusCode })
-                .Select(g => new RollupSlice(g.Key.Day, g.Key.Model, Guid.Empty, g.Key.StatusCode, g.Sum(r => r.Calls), g.Sum(r => r.InputTokens),
-                    g.Sum(r => r.CachedInputTokens), g.Sum(r => r.OutputTokens), g.Sum(r => r.ReasoningTokens), g.Sum(r => r.ChargedMicro)))
-            : ByModel(totals);
-    }
-
     /// <summary>Any level kept per model and status, summed by model and status in the database.</summary>
     private static IQueryable<RollupSlice> ByModel<T>(IQueryable<T> rows) where T : class, History.IModelUsageCounts =>
         rows.GroupBy(r => new { r.Model, r.StatusCode })
@@ -316,13 +304,24 @@ internal static partial class AccountQueries
     {
         private readonly Dictionary<string, Accumulator> _buckets = new(StringComparer.Ordinal);
         private readonly Accumulator _totals = new();
+        private readonly Dictionary<long, string> _dayKeys = [];
+
+        // A day's key is formatted once: a shifted-day summary adds thousands of slices to a few hundred days.
+        private string DayKey(long day)
+        {
+            if (!_dayKeys.TryGetValue(day, out var key))
+            {
+                _dayKeys[day] = key = new DateTime(day * TimeSpan.TicksPerDay).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            return key;
+        }
 
         /// <summary>Adds a slice (<paramref name="sign"/> −1 takes it away again: a UTC day's hours that belong to another local day).</summary>
         public void Add(RollupSlice s, int sign = 1)
         {
             var key = groupBy switch
             {
-                "day" => new DateTime(s.Day * TimeSpan.TicksPerDay).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
+                "day" => DayKey(s.Day),
                 "key" => s.Key.ToString(),
                 _ => s.Label,
             };

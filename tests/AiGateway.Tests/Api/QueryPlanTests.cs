@@ -25,6 +25,9 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
         /// <summary>A day list that must drive the index probes (outer loop), one probe per day.</summary>
         public bool PerDay { get; init; }
 
+        /// <summary>Each daily-totals row must drive one probe of the half-hourly totals by its model and status (the key's order).</summary>
+        public bool DrivenByDailyTotals { get; init; }
+
         /// <summary>
         /// The index must be entered by the account (its condition names <c>account_id</c>): PostgreSQL, told not to scan,
         /// otherwise walks a whole index whose leading column is the account, which is a scan of every account's history.
@@ -61,10 +64,6 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
             "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false);
         yield return new("summary rollups by task", db => AccountQueries.RollupSlicesQuery(db, Account, hour, hour + 180 * TimeSpan.TicksPerDay, "task"),
             "PK_usage_rollups|sqlite_autoindex_usage_rollups_1|PRIMARY KEY", Ordered: false);
-        yield return new("summary half-hourly totals by day", db => AccountQueries.HalfHourTotalsQuery(db, Account, hour, hour + 23 * TimeSpan.TicksPerHour, "day"),
-            "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY", Ordered: false);
-        yield return new("summary half-hourly totals by model", db => AccountQueries.HalfHourTotalsQuery(db, Account, hour, hour + 23 * TimeSpan.TicksPerHour, "model"),
-            "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY", Ordered: false);
         yield return new("summary calls above the rollup watermark", db => AccountQueries.RollupTailQuery(db, Account, 1_000), "IX_call_records_account_id_id");
         // PostgreSQL may read a narrow time range over (started_at, id) instead, filtering the account: as cheap for a
         // range of minutes, and it prefers the account's index once its statistics see many accounts.
@@ -85,18 +84,33 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
             "PK_usage_daily_tasks|sqlite_autoindex_usage_daily_tasks_1|PRIMARY KEY", Ordered: false);
         yield return new("summary daily rollups by feature", db => AccountQueries.DailySlicesQuery(db, Account, firstDay, lastDay, "feature"),
             "PK_usage_daily_rollups|sqlite_autoindex_usage_daily_rollups_1|PRIMARY KEY", Ordered: false);
-        // Day at +12:00: the second half of each UTC day from the half-hourly totals; at +05:45 the straddling half hour's calls.
-        yield return new("summary half hours of shifted days", null, "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY", Ordered: false)
+        // Day at +12:00: the second half of each UTC day from the half-hourly totals, each day's daily totals per model and
+        // status driving one key range each (no temp B-tree for the grouping on SQLite: Ordered); at +05:45 the straddling
+        // half hours' totals the same way (grouped by local day too) and the calls of their shorter piece; at offset 0 the
+        // half hours at a range's ends.
+        yield return new("summary half hours of shifted days", null, "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY")
         {
-            PerDay = true,
-            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.HalfHourPartsSql(db.Database.IsNpgsql()), Account, firstDay, lastDay, 12 * TimeSpan.TicksPerHour,
-                TimeSpan.TicksPerDay, firstDay, lastDay, 12 * TimeSpan.TicksPerHour, 0),
+            DrivenByDailyTotals = true,
+            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.HalfHourPartsSql(db.Database.IsNpgsql(), oneLocalDay: true), Account, firstDay, lastDay,
+                12 * TimeSpan.TicksPerHour, TimeSpan.TicksPerDay, firstDay, lastDay, 12 * TimeSpan.TicksPerHour, 0),
+        };
+        yield return new("summary straddling half hours' totals", null, "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY", Ordered: false)
+        {
+            DrivenByDailyTotals = true,
+            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.HalfHourPartsSql(db.Database.IsNpgsql(), oneLocalDay: false), Account, firstDay, lastDay,
+                18 * TimeSpan.TicksPerHour, 18 * TimeSpan.TicksPerHour + 30 * TimeSpan.TicksPerMinute, firstDay, lastDay, 345 * TimeSpan.TicksPerMinute, 0),
+        };
+        yield return new("summary half hours at a range's end", null, "PK_usage_halfhour_totals|sqlite_autoindex_usage_halfhour_totals_1|PRIMARY KEY")
+        {
+            DrivenByDailyTotals = true,
+            Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.HalfHourPartsSql(db.Database.IsNpgsql(), oneLocalDay: true), Account, firstDay,
+                firstDay + TimeSpan.TicksPerDay, 0, TimeSpan.TicksPerDay, firstDay + TimeSpan.TicksPerHour, firstDay + 23 * TimeSpan.TicksPerHour, 0, 0),
         };
         yield return new("summary calls of straddling half hours", null, "IX_call_records_account_id_started_at|IX_call_records_started_at_id", Ordered: false)
         {
             PerDay = true,
             Raw = db => AccountQueries.ShiftedDaysCommand(db, AccountQueries.StraddleCallsSql(db.Database.IsNpgsql()), Account, firstDay, lastDay, 18 * TimeSpan.TicksPerHour,
-                18 * TimeSpan.TicksPerHour + 30 * TimeSpan.TicksPerMinute, firstDay, lastDay, 345 * TimeSpan.TicksPerMinute, 1_000_000_000),
+                18 * TimeSpan.TicksPerHour + 15 * TimeSpan.TicksPerMinute, firstDay, lastDay, 345 * TimeSpan.TicksPerMinute, 1_000_000_000),
         };
         yield return new("sweep: expired active holds", null, "IX_credit_holds_active_expires_at", Ordered: false)
         {
@@ -148,6 +162,20 @@ public abstract class QueryPlanTests<TFixture>(TFixture fixture) : IClassFixture
                 ? plan.Any(line => line.Contains("Cond", StringComparison.Ordinal) && line.Contains("days.d", StringComparison.Ordinal))
                 : plan.FindLastIndex(line => line.Trim() == "SCAN days") < probe;
             Assert.True(perDay, $"{name}: the index is not probed once per day, plan:\n{text}");
+        }
+        if (query.DrivenByDailyTotals)
+        {
+            // SQLite: the daily totals' loop comes first and the half hours are searched by model and status (the key's
+            // order); PostgreSQL: the inner scan's condition names the daily row's model and status, ahead of the half hour.
+            var outer = plan.FindIndex(line => line.TrimStart().StartsWith("SEARCH t ", StringComparison.Ordinal));
+            var inner = plan.FindIndex(line => line.TrimStart().StartsWith("SEARCH r ", StringComparison.Ordinal));
+            var driven = db.Database.IsNpgsql()
+                ? plan.Any(line => line.Contains("Index Cond", StringComparison.Ordinal) && line.Contains("(model)::text = (t.model)::text", StringComparison.Ordinal)
+                    && line.Contains("status_code = t.status_code", StringComparison.Ordinal)
+                    // Conditions are listed in the index's column order: the model's before the half hour's range.
+                    && line.IndexOf("(model)::text = (t.model)::text", StringComparison.Ordinal) < line.IndexOf("half_hour_start >=", StringComparison.Ordinal))
+                : outer >= 0 && outer < inner && plan[inner].Contains("(account_id=? AND model=? AND status_code=? AND half_hour_start>?", StringComparison.Ordinal);
+            Assert.True(driven, $"{name}: the half hours are not read per daily row by model and status, plan:\n{text}");
         }
     }
 

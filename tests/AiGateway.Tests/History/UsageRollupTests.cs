@@ -54,6 +54,50 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         Assert.Equal(await db.CallRecords.MaxAsync(c => c.Id), await UsageRollupStep.ReadWatermarkAsync(db, default));
     }
 
+    /// <summary>
+    /// Calls right at, just before and just after local midnights and the edges of the half hours around them, at
+    /// offsets whose midnight falls inside a half hour (+05:45, +12:45; +05:40 and +05:50, where the shorter piece of
+    /// the straddling half hour is after, or before, the midnight) or on a half-hour edge (−09:30), summed before, while
+    /// and after the rollups hold them, over ranges whose whole hours at either end take in a straddling half hour.
+    /// </summary>
+    [Fact]
+    public async Task Summary_CallsAroundLocalMidnights_EqualsSumOfCalls()
+    {
+        var account = await HistorySeed.AccountAsync(fixture.Options);
+        var day = new DateTimeOffset(2026, 4, 1, 0, 0, 0, TimeSpan.Zero);
+        int[] offsets = [345, -570, 765, 340, 350];
+        var tick = TimeSpan.FromTicks(1);
+        TimeSpan[] around = [TimeSpan.Zero, -tick, tick, TimeSpan.FromMinutes(-1), TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(-899), TimeSpan.FromSeconds(899)];
+        var times = new List<DateTimeOffset>();
+        for (var d = 0; d < 4; d++)
+        foreach (var offset in offsets)
+        {
+            var midnight = day.AddDays(d) - TimeSpan.FromMinutes(offset);
+            var halfHour = new DateTimeOffset(midnight.UtcTicks / (TimeSpan.TicksPerHour / 2) * (TimeSpan.TicksPerHour / 2), TimeSpan.Zero);
+            times.AddRange(around.Select(t => midnight + t));
+            times.AddRange([halfHour, halfHour - tick, halfHour.AddMinutes(30) - tick, halfHour.AddMinutes(30)]);
+        }
+        var calls = times.Select((t, n) => HistorySeed.Call(account, n, t)).ToList();
+        await HistorySeed.CallsAsync(fixture.Options, calls);
+        await using var ledger = fixture.CreateLedger(TimeProvider.System);
+        var step = Step(ledger, chunk: 61);
+        (DateTimeOffset, DateTimeOffset)[] ranges =
+        [
+            (day.AddDays(-2), day.AddDays(5)),
+            (day.AddHours(-6).AddMinutes(-10), day.AddDays(2).AddHours(19).AddMinutes(5)),    // end hours: 17:00 on the eve, up to 19:00
+            (day.AddHours(10).AddMinutes(50), day.AddDays(1).AddHours(19).AddMinutes(10)),    // no whole UTC day
+            (day.AddDays(1).AddHours(-12), day.AddDays(3).AddHours(12)),
+        ];
+
+        await AssertSummariesEqualCallsAsync(account, calls, "nothing rolled up", offsets, ranges);
+        var horizon = await step.HorizonAsync(default);
+        await step.StepAsync(horizon, default);
+        await AssertSummariesEqualCallsAsync(account, calls, "part rolled up", offsets, ranges);
+        await step.CatchUpAsync();
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "all rolled up", offsets, ranges);
+    }
+
     [Fact]
     public async Task CatchUp_RestartedAndRepeated_CountsEachCallOnce()
     {
@@ -205,9 +249,10 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         }
     }
 
-    private async Task AssertSummariesEqualCallsAsync(Guid account, IReadOnlyList<CallRecord> calls, string when)
+    private async Task AssertSummariesEqualCallsAsync(
+        Guid account, IReadOnlyList<CallRecord> calls, string when, int[]? offsets = null, (DateTimeOffset From, DateTimeOffset To)[]? ranges = null)
     {
-        var ranges = new (DateTimeOffset From, DateTimeOffset To)[]
+        ranges ??= new (DateTimeOffset From, DateTimeOffset To)[]
         {
             (Start.AddDays(-1), Start.AddDays(40)),                                   // everything
             (Start.AddHours(5).AddMinutes(17), Start.AddDays(9).AddMinutes(-23)),     // ragged ends
@@ -217,7 +262,7 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         await using var db = new LedgerDbContext(fixture.Options);
         foreach (var (from, to) in ranges)
         foreach (var groupBy in GroupBys)
-        foreach (var offset in groupBy == "day" ? Offsets : [0])
+        foreach (var offset in groupBy == "day" ? offsets ?? Offsets : [0])
         {
             var summary = await AccountQueries.SummaryAsync(db, account, from, to, groupBy, offset, default);
             var expected = Expected(calls, from, to, groupBy, TimeSpan.FromMinutes(offset));

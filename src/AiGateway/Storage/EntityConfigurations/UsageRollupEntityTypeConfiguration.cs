@@ -54,7 +54,9 @@ internal sealed class UsageHalfHourTotalEntityTypeConfiguration : IEntityTypeCon
     public void Configure(EntityTypeBuilder<UsageHalfHourTotal> builder)
     {
         builder.ToTable("usage_halfhour_totals");
-        builder.HasKey(r => new { r.AccountId, r.HalfHourStart, r.Model, r.StatusCode });
+        // Keyed by (account, model, status) before the half hour: a day's row of daily totals drives one key range holding
+        // exactly its half hours, in order (AccountQueries.HalfHourPartsSql).
+        builder.HasKey(r => new { r.AccountId, r.Model, r.StatusCode, r.HalfHourStart });
         builder.Property(r => r.Model).HasMaxLength(200);
     }
 }

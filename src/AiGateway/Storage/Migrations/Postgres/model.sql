@@ -129,7 +129,7 @@ CREATE TABLE usage_halfhour_totals (
     reasoning_tokens bigint NOT NULL,
     charged_micro bigint NOT NULL,
     overage_micro bigint NOT NULL,
-    CONSTRAINT "PK_usage_halfhour_totals" PRIMARY KEY (account_id, half_hour_start, model, status_code)
+    CONSTRAINT "PK_usage_halfhour_totals" PRIMARY KEY (account_id, model, status_code, half_hour_start)
 );
 
 

@@ -125,7 +125,7 @@ CREATE TABLE "usage_halfhour_totals" (
     "reasoning_tokens" INTEGER NOT NULL,
     "charged_micro" INTEGER NOT NULL,
     "overage_micro" INTEGER NOT NULL,
-    CONSTRAINT "PK_usage_halfhour_totals" PRIMARY KEY ("account_id", "half_hour_start", "model", "status_code")
+    CONSTRAINT "PK_usage_halfhour_totals" PRIMARY KEY ("account_id", "model", "status_code", "half_hour_start")
 );
 
 
