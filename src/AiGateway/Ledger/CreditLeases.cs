@@ -242,7 +242,7 @@ public sealed class CreditLeases : BackgroundService
     /// (null: none), skipping calls already recorded and those whose record is in <paramref name="recordedNow"/>. A
     /// settlement batch (<paramref name="batch"/>) passes over calls it sees for the first time, leaving them to the
     /// next batch or renewal: most calls are recorded by then and never need a row (a call at saturation is settled
-    /// and recorded within two batches), while a longer call gets its row milliseconds later.
+    /// and recorded by one batch, its record riding with its settlement), while a longer call gets its row milliseconds later.
     /// </summary>
     private (List<LeasedHold> Holds, string? Json) TakeUnmarked(HashSet<string>? recordedNow, bool batch)
     {
