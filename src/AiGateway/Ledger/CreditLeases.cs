@@ -165,8 +165,21 @@ public sealed class CreditLeases : BackgroundService
         public long Used => Reserved + Pending;
     }
 
-    /// <summary>A settlement or a call record to write.</summary>
-    private sealed record BatchItem(CreditLedger.LeasedSettlement? Settlement, CallRecord? Record, TaskCompletionSource<SettleResult?> Done);
+    /// <summary>
+    /// A settlement (with the call's record, when it rides along), a call record, or a correction of a stored record
+    /// (<paramref name="replace"/>) to write.
+    /// </summary>
+    private sealed class BatchItem(CreditLedger.LeasedSettlement? settlement, CallRecord? record, bool replace = false)
+    {
+        /// <summary>The settlement; loses its record when the two could not be written together (see <see cref="WriteOneAsync"/>).</summary>
+        public CreditLedger.LeasedSettlement? Settlement { get; set; } = settlement;
+
+        public CallRecord? Record { get; } = record;
+
+        public bool Replace { get; } = replace;
+
+        public TaskCompletionSource<SettleResult?> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     /// <summary>
     /// Holds <paramref name="amount"/> for a call against this instance's lease of the account, taking or growing the
@@ -229,7 +242,7 @@ public sealed class CreditLeases : BackgroundService
     /// (null: none), skipping calls already recorded and those whose record is in <paramref name="recordedNow"/>. A
     /// settlement batch (<paramref name="batch"/>) passes over calls it sees for the first time, leaving them to the
     /// next batch or renewal: most calls are recorded by then and never need a row (a call at saturation is settled
-    /// and recorded within two batches), while a longer call gets its row milliseconds later.
+    /// and recorded by one batch, its record riding with its settlement), while a longer call gets its row milliseconds later.
     /// </summary>
     private (List<LeasedHold> Holds, string? Json) TakeUnmarked(HashSet<string>? recordedNow, bool batch)
     {
@@ -379,7 +392,17 @@ public sealed class CreditLeases : BackgroundService
     /// Settles a leased hold with the actual cost: queued into the next batch, returns once that batch is committed
     /// (the charge is durable). Throws when the database cannot take it (the caller journals the charge).
     /// </summary>
-    public async Task<SettleResult> SettleAsync(LeasedHold hold, string requestId, Credits actual, CallScope? scope)
+    public async Task<SettleResult> SettleAsync(LeasedHold hold, string requestId, Credits actual, CallScope? scope) =>
+        (await SettleAsync(hold, requestId, actual, scope, record: null)).Result;
+
+    /// <summary>
+    /// Settles a leased hold as <see cref="SettleAsync(LeasedHold, string, Credits, CallScope?)"/> does, with the call's
+    /// <paramref name="record"/> in the same transaction (one commit per call instead of two; its charged and overage
+    /// fields are set to what the settlement made). <c>RecordStored</c>: the record committed with the charge, and the
+    /// call counts as recorded from that commit (<see cref="Recorded"/>); false: the record must be written later.
+    /// </summary>
+    public async Task<(SettleResult Result, bool RecordStored)> SettleAsync(
+        LeasedHold hold, string requestId, Credits actual, CallScope? scope, CallRecord? record)
     {
         if (!hold.Resolve()) throw new InvalidOperationException($"Request {requestId}: leased hold already resolved.");
         var lease = (AccountLease)hold.Lease;
@@ -397,13 +420,17 @@ public sealed class CreditLeases : BackgroundService
         var committed = false;
         try
         {
-            var result = await EnqueueAsync(
-                new CreditLedger.LeasedSettlement(hold.AccountId, requestId, hold.Amount, actual.Micro, scope, InstanceId, decrement), null);
+            var item = new BatchItem(
+                new CreditLedger.LeasedSettlement(hold.AccountId, requestId, hold.Amount, actual.Micro, scope, InstanceId, decrement, record), null);
+            var result = await EnqueueAsync(item);
             committed = true;
+            var recordStored = record is not null && item.Settlement!.Record is not null;
+            // Its record committed with the charge: the admission marker and log line are done with at this very commit.
+            if (recordStored) Recorded(hold);
             // The batch counted this instance's lease as available; what its other calls hold in memory is not.
             long used;
             lock (lease) used = lease.Reserved + lease.Pending - decrement;
-            return result! with { Available = new Credits(Math.Max(0, result!.Available.Micro - Math.Max(0, used))) };
+            return (result! with { Available = new Credits(Math.Max(0, result!.Available.Micro - Math.Max(0, used))) }, recordStored);
         }
         finally
         {
@@ -428,22 +455,42 @@ public sealed class CreditLeases : BackgroundService
         (await _ledger.SettleLeasedBatchAsync([new CreditLedger.LeasedSettlement(accountId, requestId, actual.Micro, actual.Micro, null, null, 0)], [])).Settled[0];
 
     /// <summary>Stores a call record in the next batch (with the settlements of other calls); returns once committed.</summary>
-    public Task WriteRecordAsync(CallRecord record) => EnqueueAsync(null, record);
+    public Task WriteRecordAsync(CallRecord record) => EnqueueAsync(new BatchItem(null, record));
 
-    private async Task<SettleResult?> EnqueueAsync(CreditLedger.LeasedSettlement? settlement, CallRecord? record)
+    /// <summary>
+    /// Replaces the record stored with a call's settlement (same request id, same row) in the next batch, when what the
+    /// record shows changed after the settlement; returns once committed. Nothing is charged.
+    /// </summary>
+    public Task ReplaceRecordAsync(CallRecord record) => EnqueueAsync(new BatchItem(null, record, replace: true));
+
+    private async Task<SettleResult?> EnqueueAsync(BatchItem item)
     {
-        var done = new TaskCompletionSource<SettleResult?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var item = new BatchItem(settlement, record, done);
         if (_stopping) return await WriteOneAsync(item);
         await _queue.Writer.WriteAsync(item);
         // The batch writer lingers for the calls in flight (see WriteBatchesAsync): wake it once all it waits for are queued.
         if (Volatile.Read(ref _lingerTarget) is > 0 and var target && _queue.Reader.Count >= target) Volatile.Read(ref _lingerSignal)?.TrySetResult();
-        return await done.Task;
+        return await item.Done.Task;
     }
 
     private async Task<SettleResult?> WriteOneAsync(BatchItem item)
     {
-        var result = await _ledger.SettleLeasedBatchAsync(item.Settlement is null ? [] : [item.Settlement], item.Record is null ? [] : [item.Record]);
+        if (item.Settlement is { Record: not null } settlement)
+        {
+            try
+            {
+                return (await _ledger.SettleLeasedBatchAsync([settlement], [])).Settled[0];
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The charge must not depend on its record: settle alone (idempotent by request id should the first
+                // attempt have committed after all); the caller then writes the record as a call without one would.
+                LedgerLog.BatchFailed(_logger, ex, 1);
+                item.Settlement = settlement with { Record = null };
+            }
+        }
+        var records = item.Record is null || item.Replace ? [] : new[] { item.Record };
+        var corrections = item.Record is not null && item.Replace ? new[] { item.Record } : null;
+        var result = await _ledger.SettleLeasedBatchAsync(item.Settlement is null ? [] : [item.Settlement], records, corrections: corrections);
         return item.Settlement is null ? null : result.Settled[0];
     }
 
@@ -706,14 +753,22 @@ public sealed class CreditLeases : BackgroundService
     private async Task WriteBatchAsync(List<BatchItem> batch)
     {
         var settlements = batch.Where(b => b.Settlement is not null).ToList();
-        var records = batch.Where(b => b.Record is not null).Select(b => b.Record!).ToList();
+        var records = batch.Where(b => b.Record is not null && !b.Replace).Select(b => b.Record!).ToList();
+        var corrections = batch.Where(b => b.Replace).Select(b => b.Record!).ToList();
         var finished = TakeFinishedMarkers();
-        // One marker row for every call admitted since the last batch (not those whose record is in this batch).
-        var (unmarked, json) = TakeUnmarked(records.Count > 0 ? records.Select(r => r.RequestId).ToHashSet() : null, batch: true);
+        // One marker row for every call admitted since the last batch (not those whose record is in this batch, alone
+        // or with its settlement).
+        HashSet<string>? recordedNow = null;
+        foreach (var item in batch)
+        {
+            if ((item.Record ?? item.Settlement?.Record) is { } record && !item.Replace) (recordedNow ??= []).Add(record.RequestId);
+        }
+        var (unmarked, json) = TakeUnmarked(recordedNow, batch: true);
         try
         {
             var admission = json is not null || finished.Count > 0 ? new CreditLedger.AdmissionBatch(InstanceId, json, finished) : null;
-            var result = await _ledger.SettleLeasedBatchAsync(settlements.Select(b => b.Settlement!).ToList(), records, admission);
+            var result = await _ledger.SettleLeasedBatchAsync(settlements.Select(b => b.Settlement!).ToList(), records, admission,
+                corrections.Count > 0 ? corrections : null);
             AfterMarkers(unmarked, result.MarkerId);
             for (var i = 0; i < settlements.Count; i++) settlements[i].Done.TrySetResult(result.Settled[i]);
             foreach (var item in batch) item.Done.TrySetResult(null);

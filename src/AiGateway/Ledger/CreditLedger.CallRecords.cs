@@ -62,6 +62,28 @@ public sealed partial class CreditLedger
             await s.ExecuteAsync(InsertCallRecordSql, parameters);
     }
 
+    private const string ReplaceCallRecordSql = """
+        UPDATE call_records SET account_id = @account_id, key_id = @key_id, route = @route, provider = @provider, model = @model,
+            priced_model = @priced_model, operation = @operation, stream = @stream, input_tokens = @input_tokens,
+            cached_input_tokens = @cached_input_tokens, cache_write_input_tokens = @cache_write_input_tokens,
+            output_tokens = @output_tokens, reasoning_tokens = @reasoning_tokens, images = @images, video_seconds = @video_seconds,
+            audio_uses = @audio_uses, estimated_input_tokens = @estimated_input_tokens, estimated_output_tokens = @estimated_output_tokens,
+            estimate_micro = @estimate_micro, charged_micro = @charged_micro, overage_micro = @overage_micro, status_code = @status_code,
+            usage_source = @usage_source, clamped = @clamped, unlimited = @unlimited, attempt_count = @attempt_count,
+            attempts = @attempts, error = @error, feature = @feature, task = @task, started_at = @started_at,
+            duration_ms = @duration_ms, first_byte_ms = @first_byte_ms, usage_clamped = @usage_clamped
+        WHERE request_id = @request_id
+        """;
+
+    /// <summary>
+    /// Replaces the stored record of a call in the session's transaction (in place: the same row, so one record per
+    /// call); inserts it when none is stored. Charges are never touched: a correction changes what the record says.
+    /// </summary>
+    private static async Task ReplaceCallRecordAsync(LedgerSession s, CallRecord r)
+    {
+        if (await s.ExecuteAsync(ReplaceCallRecordSql, CallRecordParameters(s, r)) == 0) await InsertCallRecordAsync(s, r);
+    }
+
     private static (string Name, object? Value)[] CallRecordParameters(LedgerSession s, CallRecord r) =>
         [
             ("@request_id", r.RequestId), ("@account_id", s.Id(r.AccountId)), ("@key_id", s.Id(r.KeyId)),

@@ -97,7 +97,8 @@ public sealed partial class CreditLedger
     /// id (then the statement-per-row path settles it: the later one reports the earlier one's charge).
     /// </summary>
     private async Task<LeaseBatchResult?> SettleLeasedBatchInRoundTripsAsync(
-        LedgerSession s, IReadOnlyList<LeasedSettlement> items, IReadOnlyList<CallRecord> records, AdmissionBatch? admission, long nowTicks)
+        LedgerSession s, IReadOnlyList<LeasedSettlement> items, IReadOnlyList<CallRecord> records, AdmissionBatch? admission, long nowTicks,
+        IReadOnlyList<CallRecord>? corrections)
     {
         if (items.Select(i => i.RequestId).Distinct(StringComparer.Ordinal).Count() != items.Count) return null;
         var results = new SettleResult[items.Count];
@@ -238,7 +239,7 @@ public sealed partial class CreditLedger
             statements.Add((BatchLowerLeasesSql, [now, ("@a", leaseAccounts.ToArray()), ("@i", leaseInstances.ToArray()), ("@c", leaseAmounts.ToArray())]));
         // Rows of no account last: markers (deleted before records are inserted, as the sweep resolving a marker does), then records.
         AddAdmissionStatements(statements, admission, nowTicks);
-        AddCallRecordStatements(s, statements, records);
+        AddCallRecordStatements(s, statements, WithSettledRecords(items, results, records));
 
         long? markerId = null;
         if (statements.Count > 0)
@@ -257,6 +258,8 @@ public sealed partial class CreditLedger
             while (await reader.NextResultAsync());
             foreach (var (index, requestId) in settledIndexes) results[index] = results[index] with { ChargeId = chargeIds[requestId] };
         }
+        // Rare (an outcome that changed after its settlement): a round trip each, as on the statement-per-row path.
+        if (corrections is not null) foreach (var correction in corrections) await ReplaceCallRecordAsync(s, correction);
         if (_notify is not null)
         {
             foreach (var (accountId, low, before, after, request) in notifications) await _notify.OnSettledAsync(s, accountId, low, before, after, request, nowTicks);
@@ -340,6 +343,23 @@ public sealed partial class CreditLedger
         statements.Add((
             "INSERT INTO lease_admissions (instance_id, expires_at, records, created_at) VALUES (@i, @exp, @records, @now) RETURNING id",
             [("@i", admission.InstanceId), ("@exp", nowTicks + _options.LeaseTtl.Ticks), ("@records", admission.AdmittedJson), ("@now", nowTicks)]));
+    }
+
+    /// <summary>
+    /// The batch's records plus those riding with its settlements, each showing what this batch charged its call (a
+    /// repeated settlement: the charge made before) — as the statement-per-row path writes them.
+    /// </summary>
+    private static IReadOnlyList<CallRecord> WithSettledRecords(IReadOnlyList<LeasedSettlement> items, SettleResult[] results, IReadOnlyList<CallRecord> records)
+    {
+        List<CallRecord>? all = null;
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i].Record is not { } settled) continue;
+            settled.ChargedMicro = results[i].Charged.Micro;
+            settled.OverageMicro = results[i].Overage.Micro;
+            (all ??= [.. records]).Add(settled);
+        }
+        return all ?? records;
     }
 
     /// <summary>

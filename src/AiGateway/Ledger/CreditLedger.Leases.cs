@@ -23,8 +23,13 @@ public sealed partial class CreditLedger
     /// <param name="Known">False for an unknown account.</param>
     internal sealed record LeaseState(long Amount, long ExpiresAtTicks, long BackedUntilTicks, long Outside, bool Exact, bool Known);
 
-    /// <summary>One leased call to settle in a batch; <paramref name="LeaseDecrement"/> is what its charge takes off the instance's lease.</summary>
-    internal sealed record LeasedSettlement(Guid AccountId, string RequestId, long Held, long Actual, CallScope? Scope, string? InstanceId, long LeaseDecrement);
+    /// <summary>
+    /// One leased call to settle in a batch; <paramref name="LeaseDecrement"/> is what its charge takes off the instance's
+    /// lease. <paramref name="Record"/>: the call's record, stored in the same transaction with the charge and overage
+    /// the settlement made (its charged and overage fields are set from them), so one commit carries both.
+    /// </summary>
+    internal sealed record LeasedSettlement(
+        Guid AccountId, string RequestId, long Held, long Actual, CallScope? Scope, string? InstanceId, long LeaseDecrement, CallRecord? Record = null);
 
     /// <summary>
     /// The admission side of a batch or renewal: the interrupted records of calls this instance admitted against its
@@ -332,14 +337,17 @@ public sealed partial class CreditLedger
     /// row, what SQLite runs (in process, no round trips); PostgreSQL writes the same rows in three round trips
     /// (<see cref="SettleLeasedBatchInRoundTripsAsync"/>) unless the batch repeats a request id.
     /// </summary>
+    /// <remarks><paramref name="corrections"/> replace the records stored for their request ids (a call whose record went
+    /// with its settlement and whose outcome changed after it, e.g. the client left before the end was written).</remarks>
     internal async Task<LeaseBatchResult> SettleLeasedBatchAsync(
-        IReadOnlyList<LeasedSettlement> items, IReadOnlyList<CallRecord> records, AdmissionBatch? admission = null)
+        IReadOnlyList<LeasedSettlement> items, IReadOnlyList<CallRecord> records, AdmissionBatch? admission = null,
+        IReadOnlyList<CallRecord>? corrections = null)
     {
         var results = new SettleResult[items.Count];
         var nowTicks = _time.GetUtcNow().UtcTicks;
         await using var s = await BeginAsync(CancellationToken.None);
         // PostgreSQL: the same rows in three round trips (see CreditLedger.LeaseBatches.cs).
-        if (s.IsPostgres && await SettleLeasedBatchInRoundTripsAsync(s, items, records, admission, nowTicks) is { } batched) return batched;
+        if (s.IsPostgres && await SettleLeasedBatchInRoundTripsAsync(s, items, records, admission, nowTicks, corrections) is { } batched) return batched;
         var groups = items.Select((item, index) => (item, index)).GroupBy(x => x.item.AccountId).OrderBy(g => g.Key).ToList();
         if (s.IsPostgres && groups.Count > 1)
         {
@@ -471,6 +479,15 @@ public sealed partial class CreditLedger
         // Rows of no account last: markers (deleted before records are inserted, as the sweep resolving a marker does), then records.
         var markerId = await WriteAdmissionsAsync(s, admission, nowTicks);
         foreach (var record in records) await InsertCallRecordAsync(s, record);
+        for (var i = 0; i < items.Count; i++)
+        {
+            if (items[i].Record is not { } settled) continue;
+            // The record shows what this very transaction charged (a repeated settlement: the charge made before).
+            settled.ChargedMicro = results[i].Charged.Micro;
+            settled.OverageMicro = results[i].Overage.Micro;
+            await InsertCallRecordAsync(s, settled);
+        }
+        if (corrections is not null) foreach (var correction in corrections) await ReplaceCallRecordAsync(s, correction);
         await s.CommitAsync();
         return new LeaseBatchResult(results, markerId);
     }

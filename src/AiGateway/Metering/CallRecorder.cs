@@ -1,3 +1,4 @@
+using AiGateway.Pricing;
 using AiGateway.Storage;
 namespace AiGateway.Metering;
 
@@ -14,7 +15,14 @@ public sealed class CallRecorder(
         metrics.CallEnded(call, statusCode);
         try
         {
-            await StoreAsync(call, Build(call, statusCode, feature, task));
+            var record = Build(call, statusCode, feature, task);
+            if (call.SettledRecord is { } stored)
+            {
+                // Stored with the settlement: written again only when what it shows changed since (never a second record).
+                if (!SameOutcome(stored, record)) await CorrectAsync(call, stored, record);
+                return;
+            }
+            await StoreAsync(call, record);
         }
         finally
         {
@@ -44,6 +52,55 @@ public sealed class CallRecorder(
     }
 
     /// <summary>
+    /// Replaces the record stored with the settlement by the call's final one (same row), keeping the stored duration
+    /// (a leased call's duration ends with the provider's answer, see <see cref="AtSettlement"/>). A failure is logged:
+    /// the stored record keeps the charge and usage, only the later outcome (e.g. the client leaving) is missing.
+    /// </summary>
+    private async Task CorrectAsync(MeteredCall call, CallRecord stored, CallRecord record)
+    {
+        record.DurationMs = stored.DurationMs;
+        try
+        {
+            await leases.ReplaceRecordAsync(record);
+        }
+        catch (Exception ex)
+        {
+            MeteringLog.CallRecordCorrectionNotStored(logger, ex, call.RequestId);
+        }
+    }
+
+    /// <summary>
+    /// The record of a leased call at its settlement, stored in the settlement's transaction: the call as it stands, with
+    /// the usage and charge being settled (the batch sets charged and overage to what it made), the upstream's status,
+    /// and the final attempt as it will read when it ends. Its duration runs to the settlement, which is when the
+    /// provider's answer was read to its end (the JSON body, or the stream's usage report), before the client got the
+    /// last bytes: a leased call's duration is not extended by delivering them.
+    /// </summary>
+    public static CallRecord AtSettlement(MeteredCall call, CallUsage usage, string source, Credits cost)
+    {
+        var status = call.UpstreamStatus ?? StatusCodes.Status200OK;
+        var record = Build(call, status, call.Feature, call.Task, new CallSettlement(usage, source, cost, Credits.Zero, Credits.Zero));
+        record.Attempts = Truncate(call.AttemptsEndingWith(status), 1000);
+        return record;
+    }
+
+    /// <summary>
+    /// Whether two records of one call show the same outcome: every field but the row id and the duration (which the
+    /// settlement-time record measures to the provider's end of answer, the final one to the end of the response).
+    /// </summary>
+    internal static bool SameOutcome(CallRecord a, CallRecord b) =>
+        a.RequestId == b.RequestId && a.AccountId == b.AccountId && a.KeyId == b.KeyId && a.Route == b.Route && a.Provider == b.Provider
+        && a.Model == b.Model && a.PricedModel == b.PricedModel && a.Operation == b.Operation && a.Stream == b.Stream
+        && a.InputTokens == b.InputTokens && a.CachedInputTokens == b.CachedInputTokens && a.CacheWriteInputTokens == b.CacheWriteInputTokens
+        && a.OutputTokens == b.OutputTokens && a.ReasoningTokens == b.ReasoningTokens && a.Images == b.Images
+        && a.VideoSeconds == b.VideoSeconds && a.AudioUses == b.AudioUses && a.EstimatedInputTokens == b.EstimatedInputTokens
+        && a.EstimatedOutputTokens == b.EstimatedOutputTokens && a.EstimateMicro == b.EstimateMicro && a.ChargedMicro == b.ChargedMicro
+        && a.OverageMicro == b.OverageMicro && a.StatusCode == b.StatusCode && a.UsageSource == b.UsageSource && a.Clamped == b.Clamped
+        && a.Unlimited == b.Unlimited && a.AttemptCount == b.AttemptCount && a.Attempts == b.Attempts && a.Error == b.Error
+        && a.Feature == b.Feature && a.Task == b.Task && a.StartedAt == b.StartedAt && a.FirstByteMs == b.FirstByteMs
+        && a.UsageClamped == b.UsageClamped;
+
+    /// <summary>
     /// The record the call's hold carries in case the call never ends (the process is killed, or loses the database
     /// for longer than the hold lives): stored by the ledger's sweep when the hold expires unresolved, unless the call
     /// was recorded. Status 0 (no answer is known), usage source <c>interrupted</c>, nothing charged.
@@ -57,9 +114,11 @@ public sealed class CallRecorder(
     }
 
     /// <summary>The record of a call as it stands (its settlement, if any, gives usage and charge).</summary>
-    private static CallRecord Build(MeteredCall call, int statusCode, string? feature, string? task)
+    private static CallRecord Build(MeteredCall call, int statusCode, string? feature, string? task) =>
+        Build(call, statusCode, feature, task, call.Settlement);
+
+    private static CallRecord Build(MeteredCall call, int statusCode, string? feature, string? task, CallSettlement? settlement)
     {
-        var settlement = call.Settlement;
         var usage = settlement?.Usage ?? CallUsage.None;
         return new CallRecord
         {

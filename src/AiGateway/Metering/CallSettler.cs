@@ -50,9 +50,19 @@ public sealed class CallSettler(
         }
         try
         {
-            var result = call.LeasedHold is { } leased
-                ? await leases.SettleAsync(leased, call.RequestId, cost, call.Scope)
-                : await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger, call.Scope);
+            SettleResult result;
+            if (call.LeasedHold is { } leased)
+            {
+                // The call's record as it stands goes with the charge: one batch transaction per call, not two (the end of
+                // the call writes a correction only if what its record shows changes after this).
+                var record = CallRecorder.AtSettlement(call, usage, source, cost);
+                (result, var recordStored) = await leases.SettleAsync(leased, call.RequestId, cost, call.Scope, record);
+                if (recordStored) call.SettledRecord = record;
+            }
+            else
+            {
+                result = await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger, call.Scope);
+            }
             metrics.Charged(call, result.Charged);
             return call.Settlement = new CallSettlement(usage, source, result.Charged, result.Overage, result.Available);
         }

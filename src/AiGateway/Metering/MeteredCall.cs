@@ -11,6 +11,7 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
 {
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private readonly StringBuilder _attempts = new();
+    private string? _openAttempt;
 
     public string RequestId { get; } = requestId;
     public CallerAccount Caller { get; } = caller;
@@ -90,6 +91,12 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>The outcome once settled or released; null while open.</summary>
     public CallSettlement? Settlement { get; set; }
 
+    /// <summary>
+    /// The record stored in the same transaction as the call's settlement (a leased call), as stored; null when none was
+    /// (exact holds, released or journaled calls). The end of the call writes a correction only if its record differs.
+    /// </summary>
+    public Storage.CallRecord? SettledRecord { get; set; }
+
     /// <summary>Whether the settlement went to the local journal because the database was unavailable.</summary>
     public bool Journaled { get; set; }
 
@@ -102,16 +109,24 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>The attempts as <c>destination:status</c> pairs.</summary>
     public string Attempts => _attempts.ToString();
 
+    /// <summary>
+    /// The attempts as they will read once the attempt still open ends answering <paramref name="status"/> (the record
+    /// stored with a settlement, which happens while the final attempt's response passes).
+    /// </summary>
+    public string AttemptsEndingWith(int status) =>
+        _openAttempt is null ? Attempts : $"{Attempts}{(_attempts.Length > 0 ? ";" : "")}{_openAttempt}:{status}";
+
     /// <summary>Milliseconds since the call started.</summary>
     public int ElapsedMs => (int)Stopwatch.GetElapsedTime(_startTimestamp).TotalMilliseconds;
 
     /// <summary>When the current upstream attempt started (a <see cref="Stopwatch"/> timestamp).</summary>
     public long AttemptStartedAt { get; private set; }
 
-    /// <summary>Starts a new upstream attempt, resetting what the previous one left.</summary>
-    public void BeginAttempt(bool canRetry)
+    /// <summary>Starts a new upstream attempt (to <paramref name="destination"/>), resetting what the previous one left.</summary>
+    public void BeginAttempt(bool canRetry, string destination)
     {
         AttemptCount++;
+        _openAttempt = destination;
         AttemptStartedAt = Stopwatch.GetTimestamp();
         CanRetry = canRetry;
         RetryRequested = false;
@@ -122,6 +137,7 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>Notes how an attempt ended.</summary>
     public void EndAttempt(string destination, string outcome)
     {
+        _openAttempt = null;
         if (_attempts.Length > 0) _attempts.Append(';');
         _attempts.Append(destination).Append(':').Append(outcome);
     }

@@ -90,4 +90,8 @@ internal static partial class MeteringLog
 
     [LoggerMessage(EventId = 2027, Level = LogLevel.Error, Message = "Hold renewal failed")]
     public static partial void HoldRenewalFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2028, Level = LogLevel.Error,
+        Message = "Request {RequestId}: its record (stored with its charge) could not be corrected with how the call ended")]
+    public static partial void CallRecordCorrectionNotStored(ILogger logger, Exception exception, string requestId);
 }

@@ -68,7 +68,7 @@ public sealed class ResilientForwarder(
         }
         destination ??= destinations[attemptIndex % destinations.Count];
 
-        call.BeginAttempt(canRetry: attemptIndex + 1 < maxAttempts);
+        call.BeginAttempt(canRetry: attemptIndex + 1 < maxAttempts, destination.DestinationId);
         ResetForAttempt(context, body);
         var breaker = Breaker(destination, call.Provider);
         try

@@ -178,6 +178,41 @@ public abstract class LeaseAdmissionTests<TFixture>(TFixture db) : IClassFixture
         await observer.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task ARecordRidesWithItsSettlement_ChargeSetFromTheBatch_NoMarker_AndARecordThatFailsNeverSinksTheCharge()
+    {
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 5, 6, 9, 0, 0, TimeSpan.Zero));
+        var account = await db.CreateAccountAsync();
+        var (leases, ledger) = await StartAsync("one-batch", clock);
+        await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(1000), null, null, "test", "g6");
+
+        // The record goes in the settlement's transaction: stored at that commit with the charge the batch made.
+        var good = await AdmitAsync(leases, account, "req-o-good");
+        var transactions = ledger.Transactions;
+        var (settled, stored) = await leases.SettleAsync(good, "req-o-good", Credits.FromDecimal(2), scope: null,
+            Record(account, "req-o-good", CallSettler.Sources.Provider, charged: 0));
+        Assert.Equal((SettleStatus.Settled, Credits.FromDecimal(2), true, 1L), (settled.Status, settled.Charged, stored, ledger.Transactions - transactions));
+        var record = (await RecordsAsync(account, "req-o-good")).Single();
+        Assert.Equal((CallSettler.Sources.Provider, 2_000_000L, 0L), (record.UsageSource, record.ChargedMicro, record.OverageMicro));
+        Assert.False(await MarkedAsync("req-o-good"), "a call whose record rode with its settlement got a marker row");
+
+        // A record the database refuses (here: a required column missing) must not cost the charge: settled alone, and
+        // the call is not counted as recorded (its record is written later, or its admission resolves it).
+        var bad = await AdmitAsync(leases, account, "req-o-bad");
+        var refused = Record(account, "req-o-bad", CallSettler.Sources.Provider, charged: 0);
+        refused.Route = null!;
+        var (charged, kept) = await leases.SettleAsync(bad, "req-o-bad", Credits.FromDecimal(3), scope: null, refused);
+        Assert.Equal((SettleStatus.Settled, Credits.FromDecimal(3), false), (charged.Status, charged.Charged, kept));
+        Assert.Empty(await RecordsAsync(account, "req-o-bad"));
+        await using (var context = new LedgerDbContext(db.Options))
+        {
+            Assert.Equal(1, await context.CreditCharges.CountAsync(c => c.RequestId == "req-o-bad"));
+        }
+        var balance = (await ledger.GetBalanceAsync(account))!;
+        Assert.Equal(Credits.FromDecimal(995), balance.Available + balance.Held);
+        await leases.StopAsync(CancellationToken.None);
+    }
+
     private static async Task<CreditLeases.LeasedHold> AdmitAsync(CreditLeases leases, Guid account, string requestId)
     {
         var interrupted = Record(account, requestId, CallSettler.Sources.Interrupted, 0);
