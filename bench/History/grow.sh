@@ -16,20 +16,37 @@ now_ticks=$(python3 -c 'import time; print(int(time.time()*10**7) + 621355968000
 span=$((days * 864000000000))
 step=$((span / calls))
 start=$((now_ticks - span))
+# GUIDs: 16-byte BLOBs from migration 0015 on (big-endian, src/AiGateway/Storage/SqliteGuid.cs), upper-case text
+# before it. The sqlite3 shell here (3.40) has no unhex(), so the ids are listed as BLOB literals in a temp table.
+if [[ -z "$until" || "$until" > "0015_guid_blobs" ]]; then
+  ids=$(python3 -c "
+import sys; n = int(sys.argv[1])
+print('CREATE TEMP TABLE ids (n INTEGER PRIMARY KEY, account BLOB NOT NULL, key BLOB NOT NULL);')
+print('INSERT INTO ids VALUES ' + ','.join(f\"({i}, X'0197A1B2000070008000{i:012d}', X'0197A1B2000070009000{i:012d}')\" for i in range(n)) + ';')" "$accounts")
+  account_of="(SELECT account FROM ids WHERE ids.n = acct)"; key_of="(SELECT key FROM ids WHERE ids.n = acct)"
+  all_accounts="SELECT account, 'bench ' || n, $start, NULL FROM ids"; heavy_id="X'0197A1B2000070008000000000000000'"
+else
+  ids=""
+  account_of="printf('0197A1B2-0000-7000-8000-%012d', acct)"; key_of="printf('0197A1B2-0000-7000-9000-%012d', acct)"
+  all_accounts="SELECT printf('0197A1B2-0000-7000-8000-%012d', n), 'bench ' || n, $start, NULL FROM a"; heavy_id="'0197A1B2-0000-7000-8000-000000000000'"
+fi
 {
   # No journal while growing (one transaction of gigabytes); WAL, as the gateway runs it, at the end.
   echo "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-400000;"
   echo "CREATE TABLE schema_migrations (id VARCHAR(200) NOT NULL PRIMARY KEY, applied_at VARCHAR(40) NOT NULL);"
   for f in src/AiGateway/Storage/Migrations/Sqlite/0*.sql; do
     [[ -n "$until" && ! "$(basename "$f")" < "$until" ]] && continue
-    cat "$f"; echo
+    # 0015's conversion of existing rows needs unhex() (SQLite ≥ 3.41; the gateway ships 3.53), which this shell may
+    # lack; the schema is empty here, so those statements have nothing to convert.
+    sed '/unhex(/d' "$f"; echo
     echo "INSERT INTO schema_migrations VALUES ('$(basename "$f" .sql)', '$(date -u +%FT%TZ)');"
   done
   cat <<SQL
 BEGIN;
--- Account 0 is the heavy one; ids are upper-case text GUIDs as the gateway stores them.
+-- Account 0 is the heavy one; ids as the gateway stores them (see \$ids above).
+$ids
 WITH RECURSIVE a(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM a WHERE n < $accounts - 1)
-INSERT INTO accounts (id, name, created_at, plan) SELECT printf('0197A1B2-0000-7000-8000-%012d', n), 'bench ' || n, $start, NULL FROM a;
+INSERT INTO accounts (id, name, created_at, plan) $all_accounts;
 -- Every third call is the heavy account's until it has $heavy; the others go round the rest.
 WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < $calls),
 k AS (SELECT n, CASE WHEN n % 3 = 0 AND n / 3 <= $heavy THEN 0 ELSE 1 + (n % ($accounts - 1)) END AS acct FROM c)
@@ -37,7 +54,7 @@ INSERT INTO call_records (request_id, account_id, key_id, route, provider, model
     cached_input_tokens, cache_write_input_tokens, output_tokens, reasoning_tokens, images, video_seconds, audio_uses,
     estimated_input_tokens, estimated_output_tokens, estimate_micro, charged_micro, overage_micro, status_code, usage_source,
     clamped, unlimited, attempt_count, attempts, error, feature, task, started_at, duration_ms, first_byte_ms)
-SELECT 'req_' || printf('%032x', n), printf('0197A1B2-0000-7000-8000-%012d', acct), printf('0197A1B2-0000-7000-9000-%012d', acct),
+SELECT 'req_' || printf('%032x', n), $account_of, $key_of,
     'openai', 'openai', CASE n % 4 WHEN 0 THEN 'gpt-4o' WHEN 1 THEN 'gpt-4o-mini' WHEN 2 THEN 'o3' ELSE 'gpt-4.1-mini' END,
     CASE n % 4 WHEN 0 THEN 'gpt-4o' WHEN 1 THEN 'gpt-4o-mini' WHEN 2 THEN 'o3' ELSE 'gpt-4.1-mini' END, 'OpenAiChatCompletions', n % 2, 800 + n % 900, n % 200, 0, 150 + n % 400, n % 7 * 10, 0, 0, 0, 900, 600, 5000,
     CASE WHEN n % 50 = 5 THEN 0 ELSE 1000 + n % 4000 END, 0, CASE WHEN n % 50 = 5 THEN 502 ELSE 200 END,
@@ -85,4 +102,4 @@ COMMIT;
 PRAGMA journal_mode=WAL;
 SQL
 } | sqlite3 "$db"
-echo "grew $db: $(sqlite3 "$db" 'SELECT COUNT(*) FROM call_records') calls, heavy account $(sqlite3 "$db" "SELECT COUNT(*) FROM call_records WHERE account_id = '0197A1B2-0000-7000-8000-000000000000'")"
+echo "grew $db: $(sqlite3 "$db" 'SELECT COUNT(*) FROM call_records') calls, heavy account $(sqlite3 "$db" "SELECT COUNT(*) FROM call_records WHERE account_id = $heavy_id")"

@@ -120,7 +120,8 @@ max_id = db.one("SELECT MAX(id) FROM call_records")
 while db.one("SELECT position FROM history_watermarks WHERE name = 'usage_rollups'") < max_id:
     time.sleep(1)
 catch_up = time.time() - t0
-acct = heavy if db.pg else heavy.upper()
+# SQLite stores GUIDs as 16-byte BLOBs from migration 0015 on (big-endian: the hex digits in order), text before.
+acct = heavy if db.pg else bytes.fromhex(heavy.replace("-", "")) if db.one("SELECT typeof(id) FROM accounts LIMIT 1") == "blob" else heavy.upper()
 rollup_rows = db.one("SELECT COUNT(*) FROM usage_rollups")
 heavy_rollups = db.one("SELECT COUNT(*) FROM usage_rollups WHERE account_id = ?", acct)
 daily_rows = db.one("SELECT COUNT(*) FROM usage_daily_rollups WHERE account_id = ?", acct)
@@ -194,7 +195,7 @@ def writer():
             estimated_input_tokens, estimated_output_tokens, estimate_micro, charged_micro, overage_micro, status_code, usage_source,
             clamped, unlimited, attempt_count, started_at, duration_ms)
             VALUES (?, ?, ?, 'openai', 'openai', 'gpt-4o', 'chat', 0, 100, 0, 0, 50, 0, 0, 0, 0, 100, 50, 1000, 1000, 0, 200,
-            'provider', 0, 0, 1, ?, 10)""", (f"wal-{time.time_ns()}-{n}", heavy.upper(), heavy.upper(), int(time.time() * 1e7) + 621355968000000000))
+            'provider', 0, 0, 1, ?, 10)""", (f"wal-{time.time_ns()}-{n}", acct, acct, int(time.time() * 1e7) + 621355968000000000))
         w.commit()
         time.sleep(0.005)
     return n

@@ -125,7 +125,7 @@ internal static partial class AccountQueries
         var postgres = db.Database.IsNpgsql();
         var parameters = new List<(string, object)>
         {
-            ("@a", postgres ? account : account.ToString().ToUpperInvariant()), ("@first_day", firstDay), ("@last_day", lastDay),
+            ("@a", SqliteGuid.Parameter(postgres, account)), ("@first_day", firstDay), ("@last_day", lastDay),
             ("@day", Day), ("@lo", lo), ("@hi", hi), ("@from", from), ("@to", to), ("@offset", offset),
         };
         if (sql.Contains("@unit", StringComparison.Ordinal)) parameters.Add(("@unit", HalfHour));

@@ -121,7 +121,7 @@ public sealed class HoldCompaction(IDbContextFactory<LedgerDbContext> dbFactory,
         command.CommandText = sql;
         var parameters = new List<(string, object)>
         {
-            ("@a", db.Database.IsNpgsql() ? account : account.ToString().ToUpperInvariant()), ("@cutoff", cutoff), ("@n", batch),
+            ("@a", SqliteGuid.Parameter(db.Database.IsNpgsql(), account)), ("@cutoff", cutoff), ("@n", batch),
         };
         if (type is not null) parameters.AddRange([("@type", type), ("@after", after)]);
         foreach (var (name, value) in parameters)

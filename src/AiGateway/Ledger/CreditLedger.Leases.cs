@@ -175,7 +175,7 @@ public sealed partial class CreditLedger
         await using var reader = await s.ReaderAsync(
             $"SELECT account_id FROM ledger_accounts WHERE account_id IN (SELECT account_id FROM credit_leases WHERE {leaseFilter}) ORDER BY account_id FOR UPDATE",
             parameters);
-        while (await reader.ReadAsync()) ids.Add(reader.GetGuid(0));
+        while (await reader.ReadAsync()) ids.Add(LedgerSession.ReadGuid(reader, 0));
         return ids;
     }
 

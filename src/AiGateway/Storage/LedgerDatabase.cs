@@ -37,13 +37,14 @@ public static class LedgerDatabase
     }
 
     /// <summary>Brings the schema up to date with the checked-in migrations (see <see cref="Migrations.SchemaMigrator"/>).</summary>
-    public static async Task InitializeAsync(LedgerDbContext db, CancellationToken cancellationToken = default)
+    public static async Task InitializeAsync(
+        LedgerDbContext db, CancellationToken cancellationToken = default, Action<string, TimeSpan?>? progress = null)
     {
         if (db.Database.IsSqlite())
         {
             // WAL first: readers never block the writer, and commits survive a process crash with synchronous=NORMAL.
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
         }
-        await Migrations.SchemaMigrator.MigrateAsync(db, cancellationToken);
+        await Migrations.SchemaMigrator.MigrateAsync(db, cancellationToken, progress);
     }
 }

@@ -107,6 +107,13 @@ public class LedgerDbContext(DbContextOptions<LedgerDbContext> options) : DbCont
     {
         // Timestamps are stored as UTC ticks so SQLite can compare and order them like PostgreSQL does.
         configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTicksConverter>();
+        if (Database.IsSqlite())
+        {
+            // Guids (and Guid?) are 16-byte BLOBs on SQLite (SqliteGuid: one byte order for EF, raw SQL and migration
+            // 0015); the columns keep their declared TEXT type, which the migration did not rebuild. PostgreSQL keeps uuid.
+            configurationBuilder.Properties<Guid>().HaveConversion<SqliteGuid.BlobConverter>().HaveColumnType("TEXT");
+            configurationBuilder.DefaultTypeMapping<Guid>().HasConversion<SqliteGuid.BlobConverter>();
+        }
     }
 
     /// <summary>Stores a <see cref="DateTimeOffset"/> as its UTC ticks.</summary>

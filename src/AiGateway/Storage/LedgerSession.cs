@@ -71,12 +71,11 @@ internal sealed class LedgerSession : IAsyncDisposable
         }
     }
 
-    /// <summary>A Guid as this provider stores it (EF Core stores Guids as upper-case TEXT on SQLite).</summary>
-    public object Id(Guid id) => IsPostgres ? id : id.ToString().ToUpperInvariant();
+    /// <summary>A Guid as this provider stores it: <c>uuid</c> on PostgreSQL, a 16-byte BLOB on SQLite (see <see cref="SqliteGuid"/>).</summary>
+    public object Id(Guid id) => SqliteGuid.Parameter(IsPostgres, id);
 
-    /// <summary>Reads a Guid column written by EF Core.</summary>
-    public static Guid ReadGuid(DbDataReader reader, int ordinal) =>
-        reader.GetFieldType(ordinal) == typeof(Guid) ? reader.GetGuid(ordinal) : Guid.Parse(reader.GetString(ordinal));
+    /// <summary>Reads a Guid column on either provider (see <see cref="SqliteGuid.Read"/>).</summary>
+    public static Guid ReadGuid(DbDataReader reader, int ordinal) => SqliteGuid.Read(reader, ordinal);
 
     /// <summary>Executes a statement and returns the affected row count.</summary>
     public async Task<int> ExecuteAsync(string sql, params (string Name, object? Value)[] parameters)

@@ -102,6 +102,8 @@ internal sealed class SqliteRawCommand : IDisposable
                 double d => raw.sqlite3_bind_double(statement, i + 1, d),
                 short n => raw.sqlite3_bind_int64(statement, i + 1, n),
                 byte[] bytes => raw.sqlite3_bind_blob(statement, i + 1, bytes),
+                // Stored as SqliteGuid's 16 bytes (Microsoft.Data.Sqlite would bind Guid.ToByteArray()'s other order).
+                Guid g => raw.sqlite3_bind_blob(statement, i + 1, SqliteGuid.ToBytes(g)),
                 _ => throw new NotSupportedException($"Ledger SQL parameter {parameters[map[i]].Name} has an unsupported type {value.GetType().Name}."),
             };
             SqliteException.ThrowExceptionForRC(rc, _db);
@@ -263,7 +265,7 @@ internal sealed class SqliteRawCommand : IDisposable
         public override decimal GetDecimal(int ordinal) => (decimal)raw.sqlite3_column_double(Row, ordinal);
         public override string GetString(int ordinal) =>
             IsDBNull(ordinal) ? throw new InvalidCastException("The column is NULL.") : raw.sqlite3_column_text(Row, ordinal).utf8_to_string();
-        public override Guid GetGuid(int ordinal) => Guid.Parse(GetString(ordinal));
+        public override Guid GetGuid(int ordinal) => SqliteGuid.Read(this, ordinal);
         public override string GetName(int ordinal) => raw.sqlite3_column_name(Row, ordinal).utf8_to_string();
 
         public override int GetOrdinal(string name)

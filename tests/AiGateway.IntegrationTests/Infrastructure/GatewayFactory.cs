@@ -129,6 +129,13 @@ public sealed class GatewayFactory : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
+        // Every GUID the host wrote to its SQLite file must be a 16-byte BLOB (migration 0015, Storage/SqliteGuid.cs).
+        var database = Path.Combine(_dataDir, "gateway.db");
+        if (_settings["ConnectionStrings:Ledger"]?.StartsWith($"Data Source={database}", StringComparison.Ordinal) == true && File.Exists(database))
+        {
+            var text = await GuidStorageScan.NonBlobGuidsAsync($"Data Source={database};Pooling=False");
+            if (text.Count > 0) throw new InvalidOperationException("GUIDs written as something other than 16-byte BLOBs: " + string.Join("; ", text));
+        }
         try
         {
             Directory.Delete(_dataDir, recursive: true);

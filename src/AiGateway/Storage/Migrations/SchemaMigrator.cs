@@ -42,8 +42,12 @@ public static class SchemaMigrator
         return Read(assembly, $"{assembly.GetName().Name}.Storage.Migrations.{providerFolder}.model.sql");
     }
 
-    /// <summary>Applies every migration not applied yet; returns the ids applied now.</summary>
-    public static async Task<IReadOnlyList<string>> MigrateAsync(LedgerDbContext db, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Applies every migration not applied yet; returns the ids applied now. <paramref name="progress"/> hears each
+    /// migration's id before it runs (elapsed null) and once it is committed (elapsed time).
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> MigrateAsync(
+        LedgerDbContext db, CancellationToken cancellationToken = default, Action<string, TimeSpan?>? progress = null)
     {
         var applied = new List<string>();
         var folder = ProviderFolder(db);
@@ -57,6 +61,8 @@ public static class SchemaMigrator
             foreach (var (id, sql) in Scripts(folder))
             {
                 if (done.Contains(id)) continue;
+                progress?.Invoke(id, null);
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
                 try
                 {
@@ -66,6 +72,7 @@ public static class SchemaMigrator
                     await ExecuteAsync(connection, transaction, sql, cancellationToken);
                     await transaction.CommitAsync(cancellationToken);
                     applied.Add(id);
+                    progress?.Invoke(id, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 }
                 catch (DbException)
                 {

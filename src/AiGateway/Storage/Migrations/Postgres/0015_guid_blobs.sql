@@ -1,0 +1,2 @@
+-- Issue #17 (storage per call): SQLite's 0015 stores every GUID as a 16-byte BLOB instead of 36-char TEXT.
+-- PostgreSQL already stores them as uuid (16 bytes): nothing changes here; the script keeps the two folders in step.
