@@ -125,14 +125,16 @@ declare -A R
 # CPU ticks of the gateway(s) measured (CPU_PIDS: several, summed) and their ledger transactions (TX_URLS: several, summed).
 cpu_ticks() { local p t=0; for p in ${CPU_PIDS:-${GW_PID:-}}; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done; echo "$t"; }
 ledger_tx() { local u x t=0; for u in ${TX_URLS:-${GW:-}}; do x=$(curl -fsS -H "Authorization: Bearer $ADMIN_KEY" "$u/admin/ledger/stats" 2>/dev/null | json transactions 2>/dev/null || echo 0); t=$((t + ${x:-0})); done; echo "$t"; }
+# PostgreSQL round trips of the gateways' ledger transactions (`roundTrips` of `GET /admin/ledger/stats`; 0 on SQLite), summed.
+ledger_rt() { local u x t=0; for u in ${TX_URLS:-${GW:-}}; do x=$(curl -fsS -H "Authorization: Bearer $ADMIN_KEY" "$u/admin/ledger/stats" 2>/dev/null | json roundTrips 2>/dev/null || echo 0); t=$((t + ${x:-0})); done; echo "$t"; }
 cpu_each() { local p; for p in ${CPU_PIDS:-${GW_PID:-}}; do [ -r "/proc/$p/stat" ] && awk '{ printf "%d ", $14 + $15 }' "/proc/$p/stat" || printf '0 '; done; }
 pg_cpu_ticks() { :; }  # redefined by the PG phase: CPU ticks of the bench database's backends
 pg_xacts() { echo 0; } # redefined by the PG phase: the bench database's committed transactions
 wrk_rps() { # label url stream(0/1) -> R[label]=req/s, R[label.non2xx], R[label.cpu] (gateway CPU µs per request), R[label.tx] (ledger tx per 1,000)
-  local out t0 t1 x0 x1 n d0 d1 q0 q1 e0 e1
-  t0=$(cpu_ticks); x0=$(ledger_tx); d0=$(pg_cpu_ticks); q0=$(pg_xacts); e0=$(cpu_each)
+  local out t0 t1 x0 x1 n d0 d1 q0 q1 e0 e1 r0 r1
+  t0=$(cpu_ticks); x0=$(ledger_tx); d0=$(pg_cpu_ticks); q0=$(pg_xacts); e0=$(cpu_each); r0=$(ledger_rt)
   out=$(BENCH_KEY="${KEY:-}" BENCH_STREAM="$3" load wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" -s "$here/post.lua" "$2")
-  t1=$(cpu_ticks); x1=$(ledger_tx); d1=$(pg_cpu_ticks); q1=$(pg_xacts); e1=$(cpu_each)
+  t1=$(cpu_ticks); x1=$(ledger_tx); d1=$(pg_cpu_ticks); q1=$(pg_xacts); e1=$(cpu_each); r1=$(ledger_rt)
   echo "$out" >"$tmp/wrk-$1.txt"
   n=$(awk '/requests in/ { print $1 }' <<<"$out")
   R[$1.n]=${n:-0}
@@ -143,6 +145,7 @@ wrk_rps() { # label url stream(0/1) -> R[label]=req/s, R[label.non2xx], R[label.
   if [ -n "$d0" ]; then
     R[$1.dbcpu]=$(awk -v t="$((d1 - d0))" -v n="${n:-0}" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0 && t > 0) printf "%.0f", t * 1000000 / hz / n; else print "-" }')
     R[$1.pgtx]=$(awk -v x="$((q1 - q0))" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.0f", x * 1000 / n; else print "-" }')
+    R[$1.rt]=$(awk -v x="$((r1 - r0))" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.2f", x / n; else print "-" }')
   fi
   R[$1.tx]=$(awk -v x="$((x1 - x0))" -v n="${n:-0}" 'BEGIN { if (n > 0 && x > 0) printf "%.1f", x * 1000 / n; else print "-" }')
   R[$1]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
@@ -172,18 +175,19 @@ measure() { # label url
 }
 
 seq_calls() { # label url: SEQ sequential calls (one at a time) -> R[label.s50/s90/s99] ms, R[label.scpu] gateway CPU ms per call, R[label.stx] ledger tx per call
-  local out t0 t1 x0 x1 q0 q1
+  local out t0 t1 x0 x1 q0 q1 r0 r1
   BENCH_KEY="$KEY" load node "$here/sequential.mjs" "$2" 0 50 >/dev/null
-  t0=$(cpu_ticks); x0=$(ledger_tx); q0=$(pg_xacts)
+  t0=$(cpu_ticks); x0=$(ledger_tx); q0=$(pg_xacts); r0=$(ledger_rt)
   out=$(BENCH_KEY="$KEY" load node "$here/sequential.mjs" "$2" "$SEQ" 0)
-  t1=$(cpu_ticks); x1=$(ledger_tx); q1=$(pg_xacts)
+  t1=$(cpu_ticks); x1=$(ledger_tx); q1=$(pg_xacts); r1=$(ledger_rt)
   echo "$out" >"$tmp/seq-$1.json"
   R[$1.s50]=$(json p50 <<<"$out"); R[$1.s90]=$(json p90 <<<"$out"); R[$1.s99]=$(json p99 <<<"$out")
   R[$1.sbad]=$(node -e 'const o=JSON.parse(process.argv[1]);console.log(o.non200+o.errors)' "$out")
   R[$1.scpu]=$(awk -v t="$((t1 - t0))" -v n="$SEQ" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t * 1000 / hz / n }')
   R[$1.stx]=$(awk -v x="$((x1 - x0))" -v n="$SEQ" 'BEGIN { printf "%.2f", x / n }')
   R[$1.spgtx]=$(awk -v x="$((q1 - q0))" -v n="$SEQ" 'BEGIN { printf "%.2f", x / n }')
-  log "$1 sequential: p50 ${R[$1.s50]} ms, p90 ${R[$1.s90]} ms, p99 ${R[$1.s99]} ms, gateway CPU ${R[$1.scpu]} ms/call, ledger tx ${R[$1.stx]}/call"
+  R[$1.srt]=$(awk -v x="$((r1 - r0))" -v n="$SEQ" 'BEGIN { printf "%.2f", x / n }')
+  log "$1 sequential: p50 ${R[$1.s50]} ms, p90 ${R[$1.s90]} ms, p99 ${R[$1.s99]} ms, gateway CPU ${R[$1.scpu]} ms/call, ledger tx ${R[$1.stx]}/call, round trips ${R[$1.srt]}/call"
 }
 SEQ=${SEQ:-300}
 PG_WARMUP=${PG_WARMUP:-30}
@@ -436,15 +440,15 @@ ratio_of() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", (y > 0 ? x / y : 0)
     echo "| (p) both gateways together (each: p1/p2) | ${R[p.json.cpu]} (${R[p.json.cpueach]}) | ${R[p.sse.cpu]} (${R[p.sse.cpueach]}) | ${R[p.json.tx]} | ${R[p.sse.tx]} |"
     echo
     echo "PostgreSQL, two gateways ÷ SQLite, one gateway (p ÷ c): JSON **$(ratio_of "${R[p.json]}" "${R[c.json]}")**, SSE **$(ratio_of "${R[p.sse]}" "${R[c.sse]}")** (target ≥ 0.5)."
-    echo "PostgreSQL backends of the bench database: CPU µs per request JSON ${R[p.json.dbcpu]}, SSE ${R[p.sse.dbcpu]}; committed PostgreSQL transactions (writes and autocommit reads, \`pg_stat_database.xact_commit\`) per 1,000 requests JSON ${R[p.json.pgtx]}, SSE ${R[p.sse.pgtx]}."
+    echo "PostgreSQL backends of the bench database: CPU µs per request JSON ${R[p.json.dbcpu]}, SSE ${R[p.sse.dbcpu]}; committed PostgreSQL transactions (writes and autocommit reads, \`pg_stat_database.xact_commit\`) per 1,000 requests JSON ${R[p.json.pgtx]}, SSE ${R[p.sse.pgtx]}; round trips of the ledger's transactions (\`roundTrips\` of \`GET /admin/ledger/stats\`) per request JSON ${R[p.json.rt]}, SSE ${R[p.sse.rt]}."
     echo "Books of the hot account after both gateways stopped: **$books_ok** — granted $b_granted µcr, charged $b_charged µcr in $b_charges charges; $b_records call records charging $b_recorded µcr (charges without their record: $b_unrecorded, records without their charge: $b_nocharge); lots consumed $b_consumed + debt $b_overage; lots not adding up: $b_lotbad; left: leases $b_leases, admission markers $b_markers, active holds $b_holds. Gateway log lines at ERR/FTL: $b_logerr, of them $b_aborts requests cut by wrk at the end of a run (the balancer drops them; not charged)."
     echo
     echo "Sequential calls (one at a time on one keep-alive connection, $SEQ after 50 warm-up; the latency of a lone call):"
     echo
-    echo "| gateway | p50 ms | p90 ms | p99 ms | gateway CPU ms per call | ledger tx per call | PostgreSQL tx per call | errors |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
-    echo "| (c) SQLite | ${R[c.s50]} | ${R[c.s90]} | ${R[c.s99]} | ${R[c.scpu]} | ${R[c.stx]} | — | ${R[c.sbad]} |"
-    echo "| (p1) PostgreSQL, one of the two gateways | ${R[p1.s50]} | ${R[p1.s90]} | ${R[p1.s99]} | ${R[p1.scpu]} | ${R[p1.stx]} | ${R[p1.spgtx]} | ${R[p1.sbad]} |"
+    echo "| gateway | p50 ms | p90 ms | p99 ms | gateway CPU ms per call | ledger tx per call | PostgreSQL tx per call | ledger round trips per call | errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| (c) SQLite | ${R[c.s50]} | ${R[c.s90]} | ${R[c.s99]} | ${R[c.scpu]} | ${R[c.stx]} | — | — | ${R[c.sbad]} |"
+    echo "| (p1) PostgreSQL, one of the two gateways | ${R[p1.s50]} | ${R[p1.s90]} | ${R[p1.s99]} | ${R[p1.scpu]} | ${R[p1.stx]} | ${R[p1.spgtx]} | ${R[p1.srt]} | ${R[p1.sbad]} |"
   fi
   echo
   echo "| target (issue #5) | measured | verdict |"

@@ -86,10 +86,12 @@ public static class ApiExtensions
         admin.MapNotificationsAdminApi();
         admin.MapAdminAccountViewsApi().MapCsvExportApi();
         admin.MapAdminConsoleApi();
-        // The ledger's database transactions so far (also the aigateway.ledger.transactions metric), for benchmarks.
+        // The ledger's database transactions (also the aigateway.ledger.transactions metric) and PostgreSQL round trips so
+        // far, for benchmarks.
         admin.MapGet("/ledger/stats", (Ledger.CreditLedger ledger, Ledger.CreditLeases leases) =>
-            TypedResults.Ok(new { transactions = ledger.Transactions, leases = leases.Active, instanceId = leases.InstanceId }))
-            .WithName("GetLedgerStats").WithSummary("This instance's ledger database transactions so far, whether it uses credit leases, and its instance id")
+            TypedResults.Ok(new { transactions = ledger.Transactions, roundTrips = ledger.RoundTrips, leases = leases.Active, instanceId = leases.InstanceId }))
+            .WithName("GetLedgerStats")
+            .WithSummary("This instance's ledger database transactions and PostgreSQL round trips so far, whether it uses credit leases, and its instance id")
             .WithTags(ApiTags.AdminCredits);
         return admin;
     }

@@ -328,7 +328,9 @@ public sealed partial class CreditLedger
     /// Writes the settlements of leased calls in one transaction: per call its settled hold row (request id unique:
     /// settled once), charge, lot allocations and activity entry; per account one update of each debited lot, the
     /// debt and the instance's lease (reduced by what its calls were charged). Burn-down order, scopes and overage as
-    /// in <see cref="SettleAsync"/>: the charge is made whatever it is (the call was delivered).
+    /// in <see cref="SettleAsync"/>: the charge is made whatever it is (the call was delivered). Below: a statement per
+    /// row, what SQLite runs (in process, no round trips); PostgreSQL writes the same rows in three round trips
+    /// (<see cref="SettleLeasedBatchInRoundTripsAsync"/>) unless the batch repeats a request id.
     /// </summary>
     internal async Task<LeaseBatchResult> SettleLeasedBatchAsync(
         IReadOnlyList<LeasedSettlement> items, IReadOnlyList<CallRecord> records, AdmissionBatch? admission = null)
@@ -336,6 +338,8 @@ public sealed partial class CreditLedger
         var results = new SettleResult[items.Count];
         var nowTicks = _time.GetUtcNow().UtcTicks;
         await using var s = await BeginAsync(CancellationToken.None);
+        // PostgreSQL: the same rows in three round trips (see CreditLedger.LeaseBatches.cs).
+        if (s.IsPostgres && await SettleLeasedBatchInRoundTripsAsync(s, items, records, admission, nowTicks) is { } batched) return batched;
         var groups = items.Select((item, index) => (item, index)).GroupBy(x => x.item.AccountId).OrderBy(g => g.Key).ToList();
         if (s.IsPostgres && groups.Count > 1)
         {

@@ -91,6 +91,9 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
     /// </summary>
     public long Transactions => _writer.Transactions;
 
+    /// <summary>PostgreSQL: round trips to the server the ledger's transactions made so far (0 on SQLite); see <see cref="DatabaseWriter.RoundTrips"/>.</summary>
+    public long RoundTrips => _writer.RoundTrips;
+
     /// <summary>SQLite group commit counters: operations committed and the commits that carried them (zero on PostgreSQL).</summary>
     public (long Operations, long Commits) GroupCommitStats => _writer.GroupCommitStats;
 

@@ -17,6 +17,7 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     // SQLite only; null on PostgreSQL.
     private readonly SqliteWriteGroup? _group;
     private long _transactions;
+    private readonly System.Runtime.CompilerServices.StrongBox<long> _roundTrips = new();
     private long _writes;
 
     /// <summary>Creates the writer over the database of <paramref name="factory"/>.</summary>
@@ -38,6 +39,12 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     /// </summary>
     public long Transactions => Interlocked.Read(ref _transactions) + GroupCommitStats.Commits;
 
+    /// <summary>
+    /// PostgreSQL: round trips to the server the ledger's transactions made so far (each statement, batch of statements,
+    /// commit and rollback counts one); 0 on SQLite, which runs in process.
+    /// </summary>
+    public long RoundTrips => Interlocked.Read(ref _roundTrips.Value);
+
     /// <summary>SQLite group commit counters: operations committed and the commits that carried them (zero on PostgreSQL).</summary>
     public (long Operations, long Commits) GroupCommitStats => _group?.Stats ?? (0, 0);
 
@@ -49,7 +56,7 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     {
         if (_group is not null) return LedgerSession.BeginAsync(_connections, _group, cancellationToken);
         Interlocked.Increment(ref _transactions);
-        return LedgerSession.BeginAsync(_connections, cancellationToken);
+        return LedgerSession.BeginAsync(_connections, _roundTrips, cancellationToken);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 
 namespace AiGateway.Storage;
@@ -22,9 +23,12 @@ internal sealed class LedgerSession : IAsyncDisposable
     // Set when this session is one operation of a SQLite group commit (a savepoint in the group's transaction).
     private readonly SqliteWriteGroup? _group;
     private readonly List<DbCommand> _ownedCommands = [];
+    private readonly List<DbBatch> _ownedBatches = [];
     private bool _completed;
     private bool _leftGroup;
     private readonly long _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+    // PostgreSQL: the writer's count of round trips to the server (see DatabaseWriter.RoundTrips); null on SQLite.
+    private readonly StrongBox<long>? _roundTrips;
     private List<Action>? _afterCommit;
 
     /// <summary>Runs <paramref name="action"/> once the transaction is committed (e.g. waking the webhook dispatcher); never on rollback.</summary>
@@ -36,12 +40,21 @@ internal sealed class LedgerSession : IAsyncDisposable
         foreach (var action in _afterCommit) action();
     }
 
-    private LedgerSession(LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SqliteWriteGroup? group = null)
+    private LedgerSession(
+        LedgerConnectionPool pool, LedgerConnection connection, DbTransaction? transaction, SqliteWriteGroup? group = null,
+        StrongBox<long>? roundTrips = null)
     {
         _pool = pool;
         _connection = connection;
         _transaction = transaction;
         _group = group;
+        _roundTrips = roundTrips;
+    }
+
+    /// <summary>Counts one round trip to the server (PostgreSQL; BEGIN rides on the first statement, so it costs none).</summary>
+    private void RoundTrip()
+    {
+        if (_roundTrips is not null) Interlocked.Increment(ref _roundTrips.Value);
     }
 
     /// <summary>Joins the SQLite group commit: the operation runs in a savepoint of the group's transaction (see <see cref="SqliteWriteGroup"/>).</summary>
@@ -54,15 +67,18 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>True on PostgreSQL, false on SQLite.</summary>
     public bool IsPostgres => _connection.IsPostgres;
 
-    /// <summary>PostgreSQL: rents a connection and begins a READ COMMITTED write transaction (SQLite joins the group commit instead).</summary>
-    public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, CancellationToken cancellationToken)
+    /// <summary>
+    /// PostgreSQL: rents a connection and begins a READ COMMITTED write transaction (SQLite joins the group commit instead);
+    /// every statement, batch, commit and rollback sent adds one to <paramref name="roundTrips"/>.
+    /// </summary>
+    public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, StrongBox<long> roundTrips, CancellationToken cancellationToken)
     {
         var connection = await pool.RentAsync(cancellationToken);
         try
         {
             if (!connection.IsPostgres) throw new InvalidOperationException("SQLite ledger writes run in the write group (SqliteWriteGroup).");
             var transaction = await connection.Connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
-            return new LedgerSession(pool, connection, transaction);
+            return new LedgerSession(pool, connection, transaction, roundTrips: roundTrips);
         }
         catch
         {
@@ -82,6 +98,7 @@ internal sealed class LedgerSession : IAsyncDisposable
     {
         if (_connection.Raw(sql, parameters) is { } raw) return raw.ExecuteNonQuery(parameters);
         var command = _connection.Command(sql, _transaction, parameters);
+        RoundTrip();
         try
         {
             return await command.ExecuteNonQueryAsync();
@@ -101,6 +118,7 @@ internal sealed class LedgerSession : IAsyncDisposable
             return reader.Read() && !reader.IsDBNull(0) ? Convert.ToInt64(reader.GetValue(0)) : null;
         }
         var command = _connection.Command(sql, _transaction, parameters);
+        RoundTrip();
         try
         {
             var value = await command.ExecuteScalarAsync();
@@ -137,7 +155,35 @@ internal sealed class LedgerSession : IAsyncDisposable
         if (_connection.Raw(sql, parameters) is { } raw) return raw.ExecuteReader(parameters);
         var command = _connection.Command(sql, _transaction, parameters);
         if (!_connection.CachesCommands) _ownedCommands.Add(command); // disposed with the session
+        RoundTrip();
         return await command.ExecuteReaderAsync();
+    }
+
+    /// <summary>
+    /// PostgreSQL: sends the statements as one batch (one round trip), each with its own parameters, and returns the
+    /// reader over their result sets in order (dispose it before the next command). A failing statement fails the batch.
+    /// </summary>
+    public async Task<DbDataReader> BatchReaderAsync(IReadOnlyList<(string Sql, (string Name, object? Value)[] Parameters)> statements)
+    {
+        if (!IsPostgres) throw new InvalidOperationException("Statement batches are for PostgreSQL (SQLite runs in process: no round trips to save).");
+        var batch = _connection.Connection.CreateBatch();
+        _ownedBatches.Add(batch); // disposed with the session
+        batch.Transaction = _transaction;
+        foreach (var (sql, parameters) in statements)
+        {
+            var command = batch.CreateBatchCommand();
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters)
+            {
+                var parameter = command.CreateParameter();
+                parameter.ParameterName = name;
+                parameter.Value = value ?? DBNull.Value;
+                command.Parameters.Add(parameter);
+            }
+            batch.BatchCommands.Add(command);
+        }
+        RoundTrip();
+        return await batch.ExecuteReaderAsync();
     }
 
     /// <summary>Commits the transaction.</summary>
@@ -153,6 +199,7 @@ internal sealed class LedgerSession : IAsyncDisposable
             RunAfterCommit();
             return;
         }
+        RoundTrip();
         await _transaction!.CommitAsync();
         _completed = true;
         RunAfterCommit();
@@ -175,7 +222,11 @@ internal sealed class LedgerSession : IAsyncDisposable
         var healthy = true;
         try
         {
-            if (!_completed) await _transaction!.RollbackAsync();
+            if (!_completed)
+            {
+                RoundTrip();
+                await _transaction!.RollbackAsync();
+            }
         }
         catch (Exception)
         {
@@ -185,6 +236,7 @@ internal sealed class LedgerSession : IAsyncDisposable
         finally
         {
             foreach (var command in _ownedCommands) await command.DisposeAsync();
+            foreach (var batch in _ownedBatches) await batch.DisposeAsync();
             await _transaction!.DisposeAsync();
             await _pool.ReturnAsync(_connection, healthy);
         }

@@ -1,0 +1,357 @@
+using AiGateway.Pricing;
+using AiGateway.Storage;
+
+namespace AiGateway.Ledger;
+
+// The PostgreSQL way of writing a batch of leased settlements and call records (see SettleLeasedBatchAsync): each
+// round trip to the server costs more than the statements it carries (two gateways on one database spent ≈ 15 round
+// trips per call with one statement each), so the batch reads everything it needs in one round trip, computes the
+// charges in memory exactly as the statement-per-row path does, and writes every row in a second one (set-based
+// inserts from arrays; markers and call records in the same batch of statements), then commits: three round trips
+// whatever the number of calls and accounts. SQLite runs in process (no round trips to save) and keeps that path.
+public sealed partial class CreditLedger
+{
+    // Read in the first round trip, in this order (each statement sees what the ones before it did: READ COMMITTED
+    // takes a new snapshot per statement, so the reads after the lock see everything committed before it was granted).
+    // Every one returns rows (RETURNING where it writes), so the reader has one result set per statement.
+    private const string BatchLockExistingSql =
+        "SELECT account_id FROM ledger_accounts WHERE account_id = ANY(@ids) ORDER BY account_id FOR UPDATE";
+
+    // The lock row of an account without one yet (as LockSql creates it), then every account's totals under its lock.
+    private const string BatchCreateLockRowsSql = """
+        INSERT INTO ledger_accounts (account_id, held, overage, updated_at)
+        SELECT id, 0, 0, @now FROM accounts WHERE id = ANY(@ids) ORDER BY id
+        ON CONFLICT (account_id) DO NOTHING RETURNING account_id
+        """;
+
+    private const string BatchTotalsSql = """
+        SELECT s.account_id, s.held, s.overage, a.plan FROM ledger_accounts s JOIN accounts a ON a.id = s.account_id
+        WHERE s.account_id = ANY(@ids) ORDER BY s.account_id FOR UPDATE OF s
+        """;
+
+    private const string BatchLeasesSql =
+        "SELECT account_id, instance_id, amount FROM credit_leases WHERE account_id = ANY(@ids) AND expires_at > @now";
+
+    private const string BatchLotsSql = """
+        SELECT account_id, id, kind, remaining, effective_at, expires_at, model_scope, modality_scope FROM credit_lots
+        WHERE account_id = ANY(@ids) AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
+        """;
+
+    private const string BatchHoldsSql = "SELECT request_id, id, account_id, amount, status, charge_id FROM credit_holds WHERE request_id = ANY(@r)";
+
+    // Written in the second round trip; each row set in the order of the calls (ids grow as the per-row path gives them).
+    private const string BatchInsertHoldsSql = """
+        INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at, resolved_at)
+        SELECT t.a, t.r, t.x, 'settled', @now, @now, @now FROM unnest(@a, @r, @x) WITH ORDINALITY AS t(a, r, x, n) ORDER BY t.n
+        """;
+
+    private const string BatchInsertChargesSql = """
+        INSERT INTO credit_charges (account_id, request_id, hold_id, amount, overage, created_at)
+        SELECT t.a, t.r, h.id, t.x, t.o, @now FROM unnest(@a, @r, @x, @o) WITH ORDINALITY AS t(a, r, x, o, n)
+        JOIN credit_holds h ON h.request_id = t.r ORDER BY t.n
+        RETURNING request_id, id
+        """;
+
+    private const string BatchInsertAllocationsSql = """
+        INSERT INTO charge_allocations (charge_id, lot_id, amount)
+        SELECT c.id, t.l, t.x FROM unnest(@r, @l, @x) WITH ORDINALITY AS t(r, l, x, n)
+        JOIN credit_charges c ON c.request_id = t.r ORDER BY t.n
+        """;
+
+    private const string BatchLinkHoldsSql = """
+        UPDATE credit_holds h SET charge_id = c.id FROM credit_charges c WHERE c.request_id = ANY(@r) AND h.request_id = c.request_id
+        """;
+
+    private const string BatchInsertEntriesSql = """
+        INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, charge_id, request_id, note)
+        SELECT c.account_id, @now, 'settle', c.amount, t.after, c.hold_id, c.id, c.request_id, 'leased'
+        FROM unnest(@r, @after) WITH ORDINALITY AS t(r, after, n) JOIN credit_charges c ON c.request_id = t.r ORDER BY t.n
+        """;
+
+    private const string BatchDebitLotsSql = """
+        UPDATE credit_lots l SET remaining = l.remaining - t.x, consumed = l.consumed + t.x FROM unnest(@l, @x) AS t(l, x) WHERE l.id = t.l
+        """;
+
+    private const string BatchAddOverageSql = """
+        UPDATE ledger_accounts s SET overage = s.overage + t.o, updated_at = @now FROM unnest(@a, @o) AS t(a, o) WHERE s.account_id = t.a
+        """;
+
+    private const string BatchLowerLeasesSql = """
+        UPDATE credit_leases l SET amount = GREATEST(0, l.amount - t.c), updated_at = @now
+        FROM unnest(@a, @i, @c) AS t(a, i, c) WHERE l.account_id = t.a AND l.instance_id = t.i
+        """;
+
+    /// <summary>What the first round trip read about one account of the batch.</summary>
+    private sealed class BatchAccount(AccountTotals totals)
+    {
+        public AccountTotals Totals { get; } = totals;
+        public List<SpendableLot> Lots { get; } = [];
+        public long LotsTotal { get; set; }
+        public List<(string Instance, long Amount)> Leases { get; } = [];
+        public Notifications.NotificationOutbox.LowBalanceState? Low { get; set; }
+    }
+
+    /// <summary>
+    /// PostgreSQL: <see cref="SettleLeasedBatchAsync"/> in three round trips (reads, writes, commit; a settlement repeated
+    /// from an earlier batch and a low-balance notification firing add their own). Null when the batch repeats a request
+    /// id (then the statement-per-row path settles it: the later one reports the earlier one's charge).
+    /// </summary>
+    private async Task<LeaseBatchResult?> SettleLeasedBatchInRoundTripsAsync(
+        LedgerSession s, IReadOnlyList<LeasedSettlement> items, IReadOnlyList<CallRecord> records, AdmissionBatch? admission, long nowTicks)
+    {
+        if (items.Select(i => i.RequestId).Distinct(StringComparer.Ordinal).Count() != items.Count) return null;
+        var results = new SettleResult[items.Count];
+        // Accounts in the order the per-row path takes them (their rows are locked in the database's order regardless).
+        var groups = items.Select((item, index) => (item, index)).GroupBy(x => x.item.AccountId).OrderBy(g => g.Key).ToList();
+        var accounts = new Dictionary<Guid, BatchAccount>();
+        var existing = new Dictionary<string, HoldRow>(StringComparer.Ordinal);
+        if (items.Count > 0) await ReadBatchAsync(s, groups.Select(g => g.Key).ToArray(), items.Select(i => i.RequestId).ToArray(), accounts, existing, nowTicks);
+
+        // The rows to write, each list in call order.
+        var holdAccounts = new List<Guid>();
+        var holdRequests = new List<string>();
+        var holdAmounts = new List<long>();
+        var chargeAmounts = new List<long>();
+        var chargeOverages = new List<long>();
+        var entryAfter = new List<long>();
+        var allocRequests = new List<string>();
+        var allocLots = new List<long?>();
+        var allocAmounts = new List<long>();
+        var debitLots = new List<long>();
+        var debitAmounts = new List<long>();
+        var overageAccounts = new List<Guid>();
+        var overageAmounts = new List<long>();
+        var leaseAccounts = new List<Guid>();
+        var leaseInstances = new List<string>();
+        var leaseAmounts = new List<long>();
+        var settledIndexes = new List<(int Index, string RequestId)>();
+        var notifications = new List<(Guid AccountId, Notifications.NotificationOutbox.LowBalanceState? Low, long Before, long After, string Request)>();
+        foreach (var group in groups)
+        {
+            var accountId = group.Key;
+            if (!accounts.TryGetValue(accountId, out var account))
+            {
+                foreach (var (_, index) in group) results[index] = SettleResult.Nothing(SettleStatus.UnknownAccount, Credits.Zero);
+                continue;
+            }
+            var totals = account.Totals;
+            var lots = account.Lots;
+            lots.Sort(_burnDownOrder);
+            var remaining = lots.ToDictionary(l => l.Id, l => l.Remaining);
+            // As the per-row path: results show what the account has after the charge as this instance sees it.
+            var writer = group.Select(g => g.item.InstanceId).FirstOrDefault(i => i is not null);
+            var ownLease = writer is null ? 0 : account.Leases.Where(l => l.Instance == writer).Select(l => l.Amount).FirstOrDefault();
+            var blocked = totals.Blocked - ownLease;
+            var debited = new Dictionary<long, long>();
+            var leaseCharged = new Dictionary<string, long>(StringComparer.Ordinal);
+            long overageAdded = 0, chargedTotal = 0;
+            string? lastRequest = null;
+            foreach (var (item, index) in group)
+            {
+                if (existing.TryGetValue(item.RequestId, out var hold))
+                {
+                    // Settled before (e.g. by a journal replay): charged once, so report that charge. Nothing of this
+                    // batch is written yet, so it reads what the per-row path reads at this point.
+                    results[index] = hold.Status == HoldStatuses.Settled
+                        ? await RepeatSettleAsync(s, hold, totals, nowTicks)
+                        : SettleResult.Nothing(SettleStatus.RequestIdConflict, Credits.Zero);
+                    continue;
+                }
+                chargedTotal += item.Actual;
+                lastRequest = item.RequestId;
+                var need = item.Actual;
+                var allocations = new List<LotAllocation>();
+                foreach (var lot in lots)
+                {
+                    if (need == 0) break;
+                    var left = remaining[lot.Id];
+                    if (left == 0 || !LotScope.Applies(lot.ModelScope, lot.ModalityScope, item.Scope)) continue;
+                    var take = Math.Min(left, need);
+                    remaining[lot.Id] = left - take;
+                    debited[lot.Id] = debited.GetValueOrDefault(lot.Id) + take;
+                    allocations.Add(new LotAllocation(lot.Id, new Credits(take)));
+                    need -= take;
+                }
+                var overage = need;
+                overageAdded += overage;
+                if (item.InstanceId is { } instance) leaseCharged[instance] = leaseCharged.GetValueOrDefault(instance) + item.LeaseDecrement;
+                var after = Available(remaining.Values.Sum(), blocked, totals.Overage + overageAdded);
+                holdAccounts.Add(accountId);
+                holdRequests.Add(item.RequestId);
+                holdAmounts.Add(item.Held);
+                chargeAmounts.Add(item.Actual);
+                chargeOverages.Add(overage);
+                entryAfter.Add(after);
+                foreach (var allocation in allocations)
+                {
+                    allocRequests.Add(item.RequestId);
+                    allocLots.Add(allocation.LotId);
+                    allocAmounts.Add(allocation.Amount.Micro);
+                }
+                // The debt part is an allocation without a lot, so a charge's allocations always sum to the charge.
+                if (overage > 0)
+                {
+                    allocRequests.Add(item.RequestId);
+                    allocLots.Add(null);
+                    allocAmounts.Add(overage);
+                }
+                settledIndexes.Add((index, item.RequestId));
+                results[index] = new SettleResult(SettleStatus.Settled, new Credits(item.Actual), new Credits(overage), allocations,
+                    new Credits(after), Repeated: false, ChargeId: null);
+            }
+            foreach (var (lotId, amount) in debited)
+            {
+                debitLots.Add(lotId);
+                debitAmounts.Add(amount);
+            }
+            if (overageAdded > 0)
+            {
+                overageAccounts.Add(accountId);
+                overageAmounts.Add(overageAdded);
+            }
+            foreach (var (instance, charged) in leaseCharged)
+            {
+                leaseAccounts.Add(accountId);
+                leaseInstances.Add(instance);
+                leaseAmounts.Add(charged);
+            }
+            // The account's balance before and after this batch's charges, as an exact settlement sees it for one call.
+            if (lastRequest is not null) notifications.Add((accountId, account.Low, account.LotsTotal - totals.Overage, account.LotsTotal - totals.Overage - chargedTotal, lastRequest));
+        }
+
+        var now = ("@now", (object?)nowTicks);
+        var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>();
+        if (holdRequests.Count > 0)
+        {
+            var requests = holdRequests.ToArray();
+            statements.Add((BatchInsertHoldsSql, [now, ("@a", holdAccounts.ToArray()), ("@r", requests), ("@x", holdAmounts.ToArray())]));
+            statements.Add((BatchInsertChargesSql, [now, ("@a", holdAccounts.ToArray()), ("@r", requests), ("@x", chargeAmounts.ToArray()), ("@o", chargeOverages.ToArray())]));
+            if (allocRequests.Count > 0)
+                statements.Add((BatchInsertAllocationsSql, [("@r", allocRequests.ToArray()), ("@l", allocLots.ToArray()), ("@x", allocAmounts.ToArray())]));
+            statements.Add((BatchLinkHoldsSql, [("@r", requests)]));
+            statements.Add((BatchInsertEntriesSql, [now, ("@r", requests), ("@after", entryAfter.ToArray())]));
+        }
+        // Aggregated per batch: one row update per debited lot, the debt of each account and each lease.
+        if (debitLots.Count > 0) statements.Add((BatchDebitLotsSql, [("@l", debitLots.ToArray()), ("@x", debitAmounts.ToArray())]));
+        if (overageAccounts.Count > 0) statements.Add((BatchAddOverageSql, [now, ("@a", overageAccounts.ToArray()), ("@o", overageAmounts.ToArray())]));
+        if (leaseAccounts.Count > 0)
+            statements.Add((BatchLowerLeasesSql, [now, ("@a", leaseAccounts.ToArray()), ("@i", leaseInstances.ToArray()), ("@c", leaseAmounts.ToArray())]));
+        // Rows of no account last: markers (deleted before records are inserted, as the sweep resolving a marker does), then records.
+        AddAdmissionStatements(statements, admission, nowTicks);
+        AddCallRecordStatements(s, statements, records);
+
+        long? markerId = null;
+        if (statements.Count > 0)
+        {
+            // Two statements return rows: the charges (request id, charge id) and the new marker (its id).
+            var chargeIds = new Dictionary<string, long>(StringComparer.Ordinal);
+            await using var reader = await s.BatchReaderAsync(statements);
+            do
+            {
+                while (await reader.ReadAsync())
+                {
+                    if (reader.FieldCount == 2) chargeIds[reader.GetString(0)] = reader.GetInt64(1);
+                    else markerId = reader.GetInt64(0);
+                }
+            }
+            while (await reader.NextResultAsync());
+            foreach (var (index, requestId) in settledIndexes) results[index] = results[index] with { ChargeId = chargeIds[requestId] };
+        }
+        if (_notify is not null)
+        {
+            foreach (var (accountId, low, before, after, request) in notifications) await _notify.OnSettledAsync(s, accountId, low, before, after, request, nowTicks);
+        }
+        await s.CommitAsync();
+        return new LeaseBatchResult(results, markerId);
+    }
+
+    /// <summary>
+    /// The first round trip of a batch: locks its accounts (existing lock rows in the database's order, then those
+    /// created now) and reads their totals, unexpired leases, spendable lots and low-balance state, and the holds its
+    /// request ids already have. Unknown accounts are left out of <paramref name="accounts"/>.
+    /// </summary>
+    private async Task ReadBatchAsync(
+        LedgerSession s, Guid[] ids, string[] requestIds, Dictionary<Guid, BatchAccount> accounts, Dictionary<string, HoldRow> existing, long nowTicks)
+    {
+        var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>
+        {
+            (BatchLockExistingSql, [("@ids", ids)]),
+            (BatchCreateLockRowsSql, [("@ids", ids), ("@now", nowTicks)]),
+            (BatchTotalsSql, [("@ids", ids)]),
+            (BatchLeasesSql, [("@ids", ids), ("@now", nowTicks)]),
+            (BatchLotsSql, [("@ids", ids), ("@now", nowTicks)]),
+            (BatchHoldsSql, [("@r", requestIds)]),
+        };
+        if (_notify is not null)
+            statements.Add(($"SELECT n.account_id, {Notifications.NotificationOutbox.LowBalanceColumns} FROM notification_accounts n WHERE n.account_id = ANY(@ids)", [("@ids", ids)]));
+        await using var reader = await s.BatchReaderAsync(statements);
+        while (await reader.ReadAsync()) { } // the existing lock rows, locked
+        await reader.NextResultAsync();
+        while (await reader.ReadAsync()) { } // the lock rows created now
+        await reader.NextResultAsync();
+        while (await reader.ReadAsync())
+        {
+            accounts[reader.GetGuid(0)] = new BatchAccount(new AccountTotals(reader.GetInt64(1), reader.GetInt64(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+        }
+        await reader.NextResultAsync();
+        while (await reader.ReadAsync())
+        {
+            if (!accounts.TryGetValue(reader.GetGuid(0), out var account)) continue;
+            var amount = reader.GetInt64(2);
+            account.Totals.Leased += amount;
+            account.Leases.Add((reader.GetString(1), amount));
+        }
+        await reader.NextResultAsync();
+        while (await reader.ReadAsync())
+        {
+            if (!accounts.TryGetValue(reader.GetGuid(0), out var account)) continue;
+            var lot = new SpendableLot(reader.GetInt64(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4),
+                reader.IsDBNull(5) ? null : reader.GetInt64(5), reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetString(7));
+            account.LotsTotal += lot.Remaining;
+            account.Lots.Add(lot);
+        }
+        await reader.NextResultAsync();
+        while (await reader.ReadAsync())
+        {
+            var requestId = reader.GetString(0);
+            existing[requestId] = new HoldRow(reader.GetInt64(1), reader.GetGuid(2), requestId, reader.GetInt64(3), reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetInt64(5));
+        }
+        if (_notify is null) return;
+        await reader.NextResultAsync();
+        while (await reader.ReadAsync())
+        {
+            if (accounts.TryGetValue(reader.GetGuid(0), out var account)) account.Low = Notifications.NotificationOutbox.ReadLowBalance(reader, 1);
+        }
+    }
+
+    /// <summary>Adds the statements of <see cref="WriteAdmissionsAsync"/> to a batch (the insert returns the new marker's id).</summary>
+    private void AddAdmissionStatements(List<(string Sql, (string Name, object? Value)[] Parameters)> statements, AdmissionBatch? admission, long nowTicks)
+    {
+        if (admission is null) return;
+        if (admission.Finished.Count > 0)
+        {
+            statements.Add((
+                "DELETE FROM lease_admissions WHERE id IN (SELECT id FROM lease_admissions WHERE id = ANY(@ids) ORDER BY id FOR UPDATE)",
+                [("@ids", admission.Finished.ToArray())]));
+        }
+        if (admission.AdmittedJson is null) return;
+        statements.Add((
+            "INSERT INTO lease_admissions (instance_id, expires_at, records, created_at) VALUES (@i, @exp, @records, @now) RETURNING id",
+            [("@i", admission.InstanceId), ("@exp", nowTicks + _options.LeaseTtl.Ticks), ("@records", admission.AdmittedJson), ("@now", nowTicks)]));
+    }
+
+    /// <summary>
+    /// Adds the statements of <see cref="InsertCallRecordAsync"/> for every record to a batch: an existing record gives
+    /// way only when it is <c>interrupted</c> (deleted first), any other is kept (the insert does nothing).
+    /// </summary>
+    private static void AddCallRecordStatements(LedgerSession s, List<(string Sql, (string Name, object? Value)[] Parameters)> statements, IReadOnlyList<CallRecord> records)
+    {
+        if (records.Count == 0) return;
+        statements.Add((
+            "DELETE FROM call_records WHERE request_id = ANY(@r) AND usage_source = @interrupted",
+            [("@r", records.Select(r => r.RequestId).ToArray()), ("@interrupted", CallRecord.InterruptedUsageSource)]));
+        foreach (var record in records) statements.Add((InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", CallRecordParameters(s, record)));
+    }
+}
