@@ -62,8 +62,9 @@ if [ -n "${PERF:-}" ]; then
   perf record -F "${PERF_HZ:-999}" -g -p "$GW_PID" -o "$tmp/perf.data" -- sleep "$TRACE_SECONDS" >"$tmp/perf.log" 2>&1 || cat "$tmp/perf.log" >&2
   wait "$wrkpid"
   grep -E 'Requests/sec' "$tmp/wrk.txt" >&2
-  echo "== exclusive (own CPU)"; perf report -i "$tmp/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$TOP" | cut -c1-200
-  echo "== inclusive (with callees)"; perf report -i "$tmp/perf.data" --children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$TOP" | cut -c1-200
+  # `head` closes the pipe early: without `|| true` pipefail + set -e ended the script after the first list.
+  echo "== exclusive (own CPU)"; perf report -i "$tmp/perf.data" --no-children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$TOP" | cut -c1-200 || true
+  echo "== inclusive (with callees)"; perf report -i "$tmp/perf.data" --children --sort dso,symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$TOP" | cut -c1-200 || true
   exit 0
 fi
 "$TRACE" collect -p "$GW_PID" --profile dotnet-sampled-thread-time --duration "00:00:00:$(printf %02d "$TRACE_SECONDS")" -o "$tmp/trace.nettrace" >"$tmp/trace.log" 2>&1 || cat "$tmp/trace.log" >&2

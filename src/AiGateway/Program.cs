@@ -17,7 +17,7 @@ if (HealthCheckCommand.IsRequested(args)) return await HealthCheckCommand.RunAsy
 if (SchemaCommand.IsRequested(args)) return SchemaCommand.Run(args[1]);
 if (ArchiveCommand.IsRequested(args)) return await ArchiveCommand.RunAsync(args, Console.Out, Console.Error);
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = GatewayConfigurationExtensions.CreateGatewayBuilder(args);
 builder.AddGatewayConfiguration(args).AddGatewayLogging();
 builder.Services.AddGatewayHosting(builder.Configuration);
 builder.Services.AddGatewayApi();

@@ -1,5 +1,6 @@
 using AiGateway.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
 namespace AiGateway.Tests.Hosting;
@@ -40,5 +41,28 @@ public sealed class GatewayConfigurationTests : IDisposable
         Assert.Equal("config", section["B"]);
         Assert.Equal("environment", section["C"]);
         Assert.Equal("argument", section["D"]);
+    }
+
+    [Fact]
+    public void CreateGatewayBuilder_ReadsAppSettingsOnce_WithoutWatchingTheContentRoot()
+    {
+        // A watched appsettings.json makes the runtime watch the content root recursively, and the database and the
+        // admission log are written below it by default: every write woke the watcher thread (issue #13).
+        File.WriteAllText(Path.Combine(_root, "appsettings.json"), "{\"" + _variable + "\":{\"A\":\"appsettings\"}}");
+
+        var builder = GatewayConfigurationExtensions.CreateGatewayBuilder([], _root);
+        builder.AddGatewayConfiguration([]);
+
+        Assert.Equal("appsettings", builder.Configuration.GetSection(_variable)["A"]);
+        var watched = builder.Configuration.Sources.OfType<FileConfigurationSource>().Where(s => s.ReloadOnChange).Select(s => s.Path).ToList();
+        Assert.True(watched.Count == 0, $"configuration files watched for changes: {string.Join(", ", watched)}");
+    }
+
+    [Fact]
+    public void CreateGatewayBuilder_AnExplicitReloadArgument_StillWins()
+    {
+        var builder = GatewayConfigurationExtensions.CreateGatewayBuilder(["--hostBuilder:reloadConfigOnChange=true"], _root);
+
+        Assert.Contains(builder.Configuration.Sources.OfType<FileConfigurationSource>(), s => s.ReloadOnChange);
     }
 }
