@@ -160,20 +160,7 @@ public sealed partial class CreditLedger
                 }
                 chargedTotal += item.Actual;
                 lastRequest = item.RequestId;
-                var need = item.Actual;
-                var allocations = new List<LotAllocation>();
-                foreach (var lot in lots)
-                {
-                    if (need == 0) break;
-                    var left = remaining[lot.Id];
-                    if (left == 0 || !LotScope.Applies(lot.ModelScope, lot.ModalityScope, item.Scope)) continue;
-                    var take = Math.Min(left, need);
-                    remaining[lot.Id] = left - take;
-                    debited[lot.Id] = debited.GetValueOrDefault(lot.Id) + take;
-                    allocations.Add(new LotAllocation(lot.Id, new Credits(take)));
-                    need -= take;
-                }
-                var overage = need;
+                var (allocations, overage) = AllocateInBatch(lots, remaining, debited, item.Actual, item.Scope);
                 overageAdded += overage;
                 if (item.InstanceId is { } instance) leaseCharged[instance] = leaseCharged.GetValueOrDefault(instance) + item.LeaseDecrement;
                 var after = Available(remaining.Values.Sum(), blocked, totals.Overage + overageAdded);

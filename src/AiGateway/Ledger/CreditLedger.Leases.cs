@@ -330,6 +330,30 @@ public sealed partial class CreditLedger
             ("@yes", true), ("@a", s.Id(accountId)), ("@now", nowTicks), ("@i", exceptInstance ?? ""));
 
     /// <summary>
+    /// One leased call's charge from a batch's lots, in burn-down order, skipping lots its scope may not use: lowers
+    /// <paramref name="remaining"/> (what later calls of the batch find) and adds to <paramref name="debited"/> (the one
+    /// update per lot the batch writes); what no lot covers is the overage. Shared by both ways of writing a batch
+    /// (statement per row, PostgreSQL round trips) so they charge alike.
+    /// </summary>
+    private static (List<LotAllocation> Allocations, long Overage) AllocateInBatch(
+        List<SpendableLot> lots, Dictionary<long, long> remaining, Dictionary<long, long> debited, long need, CallScope? scope)
+    {
+        var allocations = new List<LotAllocation>();
+        foreach (var lot in lots)
+        {
+            if (need == 0) break;
+            var left = remaining[lot.Id];
+            if (left == 0 || !LotScope.Applies(lot.ModelScope, lot.ModalityScope, scope)) continue;
+            var take = Math.Min(left, need);
+            remaining[lot.Id] = left - take;
+            debited[lot.Id] = debited.GetValueOrDefault(lot.Id) + take;
+            allocations.Add(new LotAllocation(lot.Id, new Credits(take)));
+            need -= take;
+        }
+        return (allocations, need);
+    }
+
+    /// <summary>
     /// Writes the settlements of leased calls in one transaction: per call its settled hold row (request id unique:
     /// settled once), charge, lot allocations and activity entry; per account one update of each debited lot, the
     /// debt and the instance's lease (reduced by what its calls were charged). Burn-down order, scopes and overage as
@@ -410,20 +434,7 @@ public sealed partial class CreditLedger
                 }
                 chargedTotal += item.Actual;
                 lastRequest = item.RequestId;
-                var need = item.Actual;
-                var allocations = new List<LotAllocation>();
-                foreach (var lot in lots)
-                {
-                    if (need == 0) break;
-                    var left = remaining[lot.Id];
-                    if (left == 0 || !LotScope.Applies(lot.ModelScope, lot.ModalityScope, item.Scope)) continue;
-                    var take = Math.Min(left, need);
-                    remaining[lot.Id] = left - take;
-                    debited[lot.Id] = debited.GetValueOrDefault(lot.Id) + take;
-                    allocations.Add(new LotAllocation(lot.Id, new Credits(take)));
-                    need -= take;
-                }
-                var overage = need;
+                var (allocations, overage) = AllocateInBatch(lots, remaining, debited, item.Actual, item.Scope);
                 overageAdded += overage;
                 if (item.InstanceId is { } instance) leaseCharged[instance] = leaseCharged.GetValueOrDefault(instance) + item.LeaseDecrement;
                 var sql = new System.Text.StringBuilder("""
