@@ -6,7 +6,7 @@
 # Release build of src/AiGateway, nginx, wrk, node. Prints p50/p99/p99.9 (ms) per variant; JSON per variant in the temp dir.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"; repo="$(cd "$here/../.." && pwd)"
-tmp=$(mktemp -d /tmp/aigw-p99.XXXXXX); pids=()
+tmp=$(mktemp -d /tmp/aigw-p99.XXXXXX); pids=(); runs=0
 cleanup(){ for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 trap cleanup EXIT
 free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
@@ -18,7 +18,7 @@ sed -e "s#@TMP@#$tmp#g" -e "s#@PORT@#$NGINX_PORT#g" "$here/nginx.conf.in" > "$tm
 taskset -c 0 nginx -e "$tmp/nginx-error.log" -p "$tmp" -c "$tmp/nginx.conf" & pids+=($!)
 sleep 1
 ADMIN=adm$RANDOM
-fr(){ out=$(BENCH_KEY="${KEY:-}" taskset -c 0 node "$here/fixedrate.mjs" "$1" 500 ${LAT:-10} 5); echo "$out" > "$tmp/lat-$2.json"
+fr(){ out=$(BENCH_KEY="${KEY:-}" taskset -c 0 node "$here/fixedrate.mjs" "$1" 500 ${LAT:-10} 5); echo "$out" > "$tmp/lat-$2.$((++runs)).json"
   echo "$2 p50 $(json p50 <<<"$out") p99 $(json p99 <<<"$out") p999 $(json p999 <<<"$out") lag $(json lagP99Ms <<<"$out") non200 $(json non200 <<<"$out") busy-before $busy"; }
 busyp(){ a=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat); sleep 1; b=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
   awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " "); u = y[1] - x[1]; i = y[2] - x[2]; printf "%.0f", 100 * u / (u + i) }'; }
