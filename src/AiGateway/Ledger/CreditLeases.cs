@@ -45,6 +45,12 @@ public sealed class CreditLeases : BackgroundService
     private int _activeCalls;
     // Items in the last batch written: the batch writer lingers only after large batches.
     private int _lastBatchItems;
+    // Stopwatch ticks the last batch took to write: the longest the next one lingers (see LingerAsync).
+    private long _lastBatchTicks;
+    // The writer's turn: one batch at a time, written by the batch writer or, on a quiet gateway, by the settling call
+    // itself (see EnqueueAsync). Batches must not overlap: the marker bookkeeping (TakeUnmarked) assumes one writer.
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    private long _writtenByTheirCall;
     private TaskCompletionSource? _lingerSignal;
     private int _lingerTarget;
     private readonly long _minFree;
@@ -466,6 +472,22 @@ public sealed class CreditLeases : BackgroundService
     private async Task<SettleResult?> EnqueueAsync(BatchItem item)
     {
         if (_stopping) return await WriteOneAsync(item);
+        // A quiet gateway (nothing queued, the last batch small, no batch being written): the call writes its own batch
+        // on its own thread, in the same single turn — no hand-off to the batch writer's thread and back (two thread-pool
+        // hops, measured ≈ 0.1–2 ms at p99 on a busy core). Under load items queue and the batch writer gathers them.
+        if (Volatile.Read(ref _lastBatchItems) < LingerAfterBatch && _queue.Reader.Count == 0 && _turn.Wait(0))
+        {
+            try
+            {
+                Interlocked.Increment(ref _writtenByTheirCall);
+                await WriteBatchAsync([item]);
+            }
+            finally
+            {
+                _turn.Release();
+            }
+            return await item.Done.Task;
+        }
         await _queue.Writer.WriteAsync(item);
         // The batch writer lingers for the calls in flight (see WriteBatchesAsync): wake it once all it waits for are queued.
         if (Volatile.Read(ref _lingerTarget) is > 0 and var target && _queue.Reader.Count >= target) Volatile.Read(ref _lingerSignal)?.TrySetResult();
@@ -624,6 +646,9 @@ public sealed class CreditLeases : BackgroundService
         }
     }
 
+    /// <summary>Items written by their own call on a quiet gateway instead of by the batch writer (for tests).</summary>
+    internal long WrittenByTheirCall => Interlocked.Read(ref _writtenByTheirCall);
+
     /// <summary>This instance's lease of the account in memory: leased, and held by calls plus waiting to be written (for tests).</summary>
     internal (long Amount, long Used) LocalLease(Guid accountId)
     {
@@ -712,18 +737,34 @@ public sealed class CreditLeases : BackgroundService
         while (await _queue.Reader.WaitToReadAsync())
         {
             await LingerAsync();
-            while (batch.Count < _options.SettlementBatchMax && _queue.Reader.TryRead(out var item)) batch.Add(item);
-            Volatile.Write(ref _lastBatchItems, batch.Count);
-            await WriteBatchAsync(batch);
+            await _turn.WaitAsync();
+            try
+            {
+                while (batch.Count < _options.SettlementBatchMax && _queue.Reader.TryRead(out var item)) batch.Add(item);
+                if (batch.Count > 0) await WriteBatchAsync(batch);
+            }
+            finally
+            {
+                _turn.Release();
+            }
             batch.Clear();
         }
     }
 
-    /// <summary>Large batches before: waits (bounded) for the items of the leased calls still in flight.</summary>
+    /// <summary>
+    /// Large batches before: waits (bounded) for the items of the leased calls still in flight — at most
+    /// <see cref="LedgerOptions.SettlementBatchDelay"/>, and never longer than the last batch took to write: a wait as
+    /// long as a write saves at most that write, so at moderate load (small batches written in a fraction of a
+    /// millisecond) calls no longer sit out the whole delay (measured at 500 req/s: linger p90 2.4 ms of a 2 ms bound,
+    /// the largest step of a metered call's p90), while at saturation, where a batch takes milliseconds, it is as before.
+    /// </summary>
     private async Task LingerAsync()
     {
         var bound = _options.SettlementBatchDelay;
         if (bound <= TimeSpan.Zero || Volatile.Read(ref _lastBatchItems) < LingerAfterBatch) return;
+        var lastWrite = System.Diagnostics.Stopwatch.GetElapsedTime(0, Volatile.Read(ref _lastBatchTicks));
+        if (lastWrite < bound) bound = lastWrite;
+        if (bound <= TimeSpan.Zero) return;
         var target = Math.Min(Volatile.Read(ref _activeCalls), _options.SettlementBatchMax);
         if (_queue.Reader.Count >= target) return;
         var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -751,6 +792,22 @@ public sealed class CreditLeases : BackgroundService
     }
 
     private async Task WriteBatchAsync(List<BatchItem> batch)
+    {
+        // The batch is this writer's group commit already: committed as soon as it is written (scoped to this method).
+        DatabaseWriter.CommitEachAtOnce();
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        Volatile.Write(ref _lastBatchItems, batch.Count);
+        try
+        {
+            await WriteBatchCoreAsync(batch);
+        }
+        finally
+        {
+            Volatile.Write(ref _lastBatchTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+        }
+    }
+
+    private async Task WriteBatchCoreAsync(List<BatchItem> batch)
     {
         var settlements = batch.Where(b => b.Settlement is not null).ToList();
         var records = batch.Where(b => b.Record is not null && !b.Replace).Select(b => b.Record!).ToList();
