@@ -123,6 +123,7 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         if (_group is not null) await _group.DisposeAsync();
+        if (_checkpointer is not null) await _checkpointer.DisposeAsync();
         await _connections.DisposeAsync();
     }
 

@@ -1,5 +1,3 @@
-using Microsoft.Data.Sqlite;
-
 namespace AiGateway.Storage;
 
 /// <summary>
@@ -13,7 +11,7 @@ namespace AiGateway.Storage;
 /// commits go on while it copies and syncs. Durability is unchanged (a commit is durable once in the WAL, either way);
 /// the periodic truncating checkpoint (<c>History:SqliteCheckpointInterval</c>) still bounds the file.
 /// </summary>
-internal sealed class SqliteCheckpointer(LedgerConnectionPool pool)
+internal sealed class SqliteCheckpointer(LedgerConnectionPool pool) : IAsyncDisposable
 {
     /// <summary>Pages committed between two checkpoints (SQLite's own default interval).</summary>
     public const int TargetPages = 1000;
@@ -25,6 +23,10 @@ internal sealed class SqliteCheckpointer(LedgerConnectionPool pool)
     private long _lastLogFrames;
     private long _checkpoints;
     private long _framesCopied;
+    // Its own connection, kept while the writer lives: a pooled one would go back to the write group with a page cache
+    // the group's writes had made stale (measured: 2–3.7 instead of 1.4–1.5 read syscalls per metered request).
+    private LedgerConnection? _connection;
+    private bool _disposed;
 
     /// <summary>Checkpoints run so far and the WAL frames they copied (for tests and diagnostics).</summary>
     public (long Checkpoints, long FramesCopied) Stats => (Interlocked.Read(ref _checkpoints), Interlocked.Read(ref _framesCopied));
@@ -62,9 +64,10 @@ internal sealed class SqliteCheckpointer(LedgerConnectionPool pool)
             Interlocked.Add(ref _framesCopied, copied);
             Checkpointed?.Invoke();
         }
-        catch (Exception ex) when (ex is SqliteException or InvalidOperationException or ObjectDisposedException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // A closed writer or a locked database: the next commits try again, and SQLite's own checkpoint is the net.
+            // A thread-pool work item must not throw. A closed writer, a locked or broken database: the next commits try
+            // again, SQLite's own checkpoint is the net.
         }
         finally
         {
@@ -75,20 +78,35 @@ internal sealed class SqliteCheckpointer(LedgerConnectionPool pool)
     /// <summary>One PASSIVE checkpoint: frames in the WAL and frames copied into the database.</summary>
     private (long LogFrames, long Copied) CheckpointPassive()
     {
-        var connection = pool.RentAsync(CancellationToken.None).GetAwaiter().GetResult();
-        var healthy = false;
+        if (Volatile.Read(ref _disposed)) return (0, 0);
+        // Opened through the pool's factory (the connection set-up applies), never returned to it.
+        var connection = _connection ??= pool.RentAsync(CancellationToken.None).GetAwaiter().GetResult();
         try
         {
             using var command = connection.Connection.CreateCommand();
             command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
             using var reader = command.ExecuteReader();
-            var result = reader.Read() ? (reader.GetInt64(1), reader.GetInt64(2)) : (0L, 0L);
-            healthy = true;
-            return result;
+            return reader.Read() ? (reader.GetInt64(1), reader.GetInt64(2)) : (0L, 0L);
         }
-        finally
+        catch
         {
-            pool.ReturnAsync(connection, healthy).AsTask().GetAwaiter().GetResult();
+            // A broken connection is replaced at the next checkpoint.
+            _connection = null;
+            connection.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+    }
+
+    /// <summary>Stops checkpointing and closes the checkpointer's connection (after a checkpoint running now has ended).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Volatile.Write(ref _disposed, true);
+        // A checkpoint in progress finishes in milliseconds; taking the running flag keeps a new one from starting.
+        while (Interlocked.Exchange(ref _running, 1) == 1) await Task.Delay(1);
+        if (_connection is { } connection)
+        {
+            _connection = null;
+            await connection.DisposeAsync();
         }
     }
 }

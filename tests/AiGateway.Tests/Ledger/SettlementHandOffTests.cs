@@ -50,13 +50,14 @@ public abstract class SettlementHandOffTests<TFixture>(TFixture db) : IClassFixt
         var (leases, ledger) = await StartAsync("parallel");
         await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(1000), null, null, "test", "g1");
 
-        // Rounds of parallel calls: the first call of a quiet moment may write its own batch, the others queue.
+        // Rounds of parallel calls, each admitted and settled at once: a call that finds few others in flight writes its
+        // own batch, the others queue for the batch writer.
         for (var round = 0; round < 4; round++)
         {
             var ids = Enumerable.Range(0, 25).Select(i => $"par-{account}-{round}-{i}").ToList();
-            var holds = await Task.WhenAll(ids.Select(id => AdmitAsync(leases, account, id)));
-            var results = await Task.WhenAll(ids.Select((id, i) => Task.Run(() =>
-                leases.SettleAsync(holds[i], id, Credits.FromDecimal(1), scope: null, Record(account, id, CallSettler.Sources.Provider)))));
+            var results = await Task.WhenAll(ids.Select(id => Task.Run(async () =>
+                await leases.SettleAsync(await AdmitAsync(leases, account, id), id, Credits.FromDecimal(1), scope: null,
+                    Record(account, id, CallSettler.Sources.Provider)))));
             Assert.All(results, r => Assert.Equal((SettleStatus.Settled, true), (r.Result.Status, r.RecordStored)));
             foreach (var id in ids)
             {
