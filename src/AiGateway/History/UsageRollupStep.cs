@@ -59,8 +59,68 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
     // One statement adds a chunk to one level of the rollups; the same text runs on SQLite (3.24+) and PostgreSQL.
     private static readonly string[] FoldSqls = Levels.Select(FoldSql).ToArray();
 
+    /// <summary>
+    /// Per level, the statement that adds one call (<c>@r</c>: its request id) to it — a rolled-up call whose record was
+    /// replaced goes back in as it is now (see <see cref="UnfoldCallSqls"/>).
+    /// </summary>
+    internal static readonly string[] FoldCallSqls = Levels.Select(level => FoldSql(level, "request_id = @r")).ToArray();
+
+    /// <summary>
+    /// Statements that take one rolled-up call (<c>@r</c>: its request id) out of every level, as its record reads now:
+    /// per level its row loses the call's count and sums, and goes when no call is left in it (a row of no calls would
+    /// show in summaries as an empty status or model).
+    /// </summary>
+    internal static readonly string[] UnfoldCallSqls = Levels.SelectMany(UnfoldCallSql).ToArray();
+
+    private static IEnumerable<string> UnfoldCallSql(Level level)
+    {
+        var key = $"""
+            (account_id, {level.Bucket}, {string.Join(", ", level.Columns)}) = (
+                SELECT account_id, started_at - (started_at % {level.Ticks}), {string.Join(", ", level.From)}
+                FROM call_records WHERE request_id = @r)
+            """;
+        yield return $"""
+            UPDATE {level.Table} SET calls = calls - 1,
+                {string.Join(",\n        ", Sums.Select(c => $"{c} = {c} - (SELECT {c} FROM call_records WHERE request_id = @r)"))}
+            WHERE {key}
+            """;
+        yield return $"DELETE FROM {level.Table} WHERE calls = 0 AND {key}";
+    }
+
+    /// <summary>
+    /// PostgreSQL, one statement (it rides in a settlement batch's round trip): takes the rolled-up <c>interrupted</c>
+    /// records among the request ids <c>@r</c> out of every level, before they are deleted to make way for the calls'
+    /// own records (<c>@interrupted</c>: the usage source that marks them). The share lock on the watermark row is
+    /// taken only when such a record exists — the only case in which a rollup step moving meanwhile would matter.
+    /// </summary>
+    internal static readonly string UnfoldInterruptedSql = BuildUnfoldInterruptedSql();
+
+    private static string BuildUnfoldInterruptedSql()
+    {
+        var parts = new List<string>
+        {
+            $"w AS (SELECT position FROM history_watermarks WHERE name = '{WatermarkName}' FOR SHARE)",
+            "x AS (SELECT * FROM call_records WHERE request_id = ANY(@r) AND usage_source = @interrupted AND id <= (SELECT position FROM w))",
+        };
+        for (var i = 0; i < Levels.Length; i++)
+        {
+            var level = Levels[i];
+            var keys = string.Join(", ", level.From.Select((from, j) => $"{from} AS k{j}"));
+            var match = string.Join(" AND ",
+                new[] { "t.account_id = g.account_id", $"t.{level.Bucket} = g.b" }.Concat(level.Columns.Select((column, j) => $"t.{column} = g.k{j}")));
+            parts.Add($"g{i} AS (SELECT account_id, started_at - (started_at % {level.Ticks}) AS b, {keys}, COUNT(*) AS calls, " +
+                      $"{string.Join(", ", Sums.Select(c => $"SUM({c}) AS {c}"))} FROM x GROUP BY {string.Join(", ", Enumerable.Range(1, level.Columns.Length + 2))})");
+            parts.Add($"u{i} AS (UPDATE {level.Table} t SET calls = t.calls - g.calls, {string.Join(", ", Sums.Select(c => $"{c} = t.{c} - g.{c}"))} " +
+                      $"FROM g{i} g WHERE {match} AND t.calls > g.calls)");
+            parts.Add($"d{i} AS (DELETE FROM {level.Table} t USING g{i} g WHERE {match} AND t.calls = g.calls)");
+        }
+        return "WITH " + string.Join(",\n", parts) + "\nSELECT 1 WHERE false";
+    }
+
     /// <summary>The statement that adds the calls with ids in <c>(@from, @to]</c> to a level.</summary>
-    internal static string FoldSql(Level level)
+    internal static string FoldSql(Level level) => FoldSql(level, "id > @from AND id <= @to");
+
+    private static string FoldSql(Level level, string where)
     {
         var (table, bucket, ticks) = (level.Table, level.Bucket, level.Ticks);
         var groups = string.Join(", ", Enumerable.Range(1, level.Columns.Length + 2));
@@ -68,7 +128,7 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
             INSERT INTO {table} (account_id, {bucket}, {string.Join(", ", level.Columns)}, calls, {string.Join(", ", Sums)})
             SELECT account_id, started_at - (started_at % {ticks}), {string.Join(", ", level.From)},
                 COUNT(*), {string.Join(", ", Sums.Select(c => $"SUM({c})"))}
-            FROM call_records WHERE id > @from AND id <= @to
+            FROM call_records WHERE {where}
             GROUP BY {groups}
             ON CONFLICT (account_id, {bucket}, {string.Join(", ", level.Columns)}) DO UPDATE SET
                 calls = {table}.calls + excluded.calls,

@@ -57,9 +57,13 @@ public sealed partial class CreditLedger
     {
         var parameters = CallRecordParameters(s, r);
         if (await s.ExecuteAsync(InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", parameters) == 1) return;
-        if (await s.ExecuteAsync("DELETE FROM call_records WHERE request_id = @r AND usage_source = @interrupted",
-                ("@r", r.RequestId), ("@interrupted", CallRecord.InterruptedUsageSource)) == 1)
-            await s.ExecuteAsync(InsertCallRecordSql, parameters);
+        if (await s.ScalarAsync("SELECT 1 FROM call_records WHERE request_id = @r AND usage_source = @interrupted",
+                ("@r", r.RequestId), ("@interrupted", CallRecord.InterruptedUsageSource)) is null) return;
+        // The interrupted record may be rolled up already: out of the rollups with it, or the call would count twice
+        // (the new row has a new id, above the watermark, and is rolled up in its turn).
+        await TakeOutOfRollupsAsync(s, r.RequestId);
+        await s.ExecuteAsync("DELETE FROM call_records WHERE request_id = @r", ("@r", r.RequestId));
+        await s.ExecuteAsync(InsertCallRecordSql, parameters);
     }
 
     private const string ReplaceCallRecordSql = """
@@ -81,7 +85,35 @@ public sealed partial class CreditLedger
     /// </summary>
     private static async Task ReplaceCallRecordAsync(LedgerSession s, CallRecord r)
     {
-        if (await s.ExecuteAsync(ReplaceCallRecordSql, CallRecordParameters(s, r)) == 0) await InsertCallRecordAsync(s, r);
+        // A call already rolled up (its status, say, changed after it was stored): its rollups follow the record — taken
+        // out as it was, put back as it is — or summaries would keep what the record said before.
+        var rolled = await TakeOutOfRollupsAsync(s, r.RequestId);
+        if (await s.ExecuteAsync(ReplaceCallRecordSql, CallRecordParameters(s, r)) == 0)
+        {
+            await InsertCallRecordAsync(s, r);
+            return;
+        }
+        if (rolled) foreach (var sql in History.UsageRollupStep.FoldCallSqls) await s.ExecuteAsync(sql, ("@r", r.RequestId));
+    }
+
+    /// <summary>
+    /// When the call's record is rolled up (its id at or below the rollup watermark), subtracts it from every rollup
+    /// level, in the session's transaction; returns whether it did. No rollup step can move the watermark until this
+    /// transaction ends: SQLite's write lock, PostgreSQL's share lock on the watermark row (taken here, after the row is
+    /// made sure to exist, so a first step cannot start past this call meanwhile).
+    /// </summary>
+    private static async Task<bool> TakeOutOfRollupsAsync(LedgerSession s, string requestId)
+    {
+        if (s.IsPostgres)
+        {
+            await s.ExecuteAsync(
+                $"INSERT INTO history_watermarks (name, position, updated_at) VALUES ('{History.UsageRollupStep.WatermarkName}', 0, 0) ON CONFLICT (name) DO NOTHING");
+        }
+        var watermark = await s.ScalarAsync(
+            $"SELECT position FROM history_watermarks WHERE name = '{History.UsageRollupStep.WatermarkName}'" + (s.IsPostgres ? " FOR SHARE" : "")) ?? 0;
+        if (await s.ScalarAsync("SELECT id FROM call_records WHERE request_id = @r", ("@r", requestId)) is not { } id || id > watermark) return false;
+        foreach (var sql in History.UsageRollupStep.UnfoldCallSqls) await s.ExecuteAsync(sql, ("@r", requestId));
+        return true;
     }
 
     private static (string Name, object? Value)[] CallRecordParameters(LedgerSession s, CallRecord r) =>

@@ -356,9 +356,12 @@ public sealed partial class CreditLedger
     private static void AddCallRecordStatements(LedgerSession s, List<(string Sql, (string Name, object? Value)[] Parameters)> statements, IReadOnlyList<CallRecord> records)
     {
         if (records.Count == 0) return;
+        var requestIds = records.Select(r => r.RequestId).ToArray();
+        // An interrupted record about to give way may be rolled up already: out of the rollups first (see InsertCallRecordAsync).
+        statements.Add((History.UsageRollupStep.UnfoldInterruptedSql, [("@r", requestIds), ("@interrupted", CallRecord.InterruptedUsageSource)]));
         statements.Add((
             "DELETE FROM call_records WHERE request_id = ANY(@r) AND usage_source = @interrupted",
-            [("@r", records.Select(r => r.RequestId).ToArray()), ("@interrupted", CallRecord.InterruptedUsageSource)]));
+            [("@r", requestIds), ("@interrupted", CallRecord.InterruptedUsageSource)]));
         foreach (var record in records) statements.Add((InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", CallRecordParameters(s, record)));
     }
 }
