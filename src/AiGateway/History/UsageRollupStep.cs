@@ -65,56 +65,32 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
     /// </summary>
     internal static readonly string[] FoldCallSqls = Levels.Select(level => FoldSql(level, "request_id = @r")).ToArray();
 
+    /// <summary>The call-record columns a call's rollup rows are keyed and summed by, in the order <see cref="UnfoldCallSqls"/> binds them.</summary>
+    internal static readonly string[] CallColumns =
+        ["account_id", "started_at", "key_id", "model", "feature", "task", "status_code", .. Sums];
+
     /// <summary>
-    /// Statements that take one rolled-up call (<c>@r</c>: its request id) out of every level, as its record reads now:
-    /// per level its row loses the call's count and sums, and goes when no call is left in it (a row of no calls would
-    /// show in summaries as an empty status or model).
+    /// Statements that take one rolled-up call out of every level, given its record's values (<see cref="CallColumns"/>,
+    /// bound as <c>@c0</c>, <c>@c1</c>, …: the row may be gone already): per level its row loses the call's count and
+    /// sums, and goes when no call is left in it (a row of no calls would show in summaries as an empty status or model).
     /// </summary>
     internal static readonly string[] UnfoldCallSqls = Levels.SelectMany(UnfoldCallSql).ToArray();
 
     private static IEnumerable<string> UnfoldCallSql(Level level)
     {
-        var key = $"""
-            (account_id, {level.Bucket}, {string.Join(", ", level.Columns)}) = (
-                SELECT account_id, started_at - (started_at % {level.Ticks}), {string.Join(", ", level.From)}
-                FROM call_records WHERE request_id = @r)
+        var call = $"""
+            (SELECT account_id, started_at - (started_at % {level.Ticks}) AS b, {string.Join(", ", level.From.Select((from, j) => $"{from} AS k{j}"))},
+                {string.Join(", ", Sums)}
+            FROM (SELECT {string.Join(", ", CallColumns.Select((column, j) => $"@c{j} AS {column}"))}) AS v) AS c
             """;
+        var match = string.Join(" AND ",
+            new[] { $"{level.Table}.account_id = c.account_id", $"{level.Table}.{level.Bucket} = c.b" }
+                .Concat(level.Columns.Select((column, j) => $"{level.Table}.{column} = c.k{j}")));
         yield return $"""
-            UPDATE {level.Table} SET calls = calls - 1,
-                {string.Join(",\n        ", Sums.Select(c => $"{c} = {c} - (SELECT {c} FROM call_records WHERE request_id = @r)"))}
-            WHERE {key}
+            UPDATE {level.Table} SET calls = {level.Table}.calls - 1, {string.Join(", ", Sums.Select(s => $"{s} = {level.Table}.{s} - c.{s}"))}
+            FROM {call} WHERE {match}
             """;
-        yield return $"DELETE FROM {level.Table} WHERE calls = 0 AND {key}";
-    }
-
-    /// <summary>
-    /// PostgreSQL, one statement (it rides in a settlement batch's round trip): takes the rolled-up <c>interrupted</c>
-    /// records among the request ids <c>@r</c> out of every level, before they are deleted to make way for the calls'
-    /// own records (<c>@interrupted</c>: the usage source that marks them). The share lock on the watermark row is
-    /// taken only when such a record exists — the only case in which a rollup step moving meanwhile would matter.
-    /// </summary>
-    internal static readonly string UnfoldInterruptedSql = BuildUnfoldInterruptedSql();
-
-    private static string BuildUnfoldInterruptedSql()
-    {
-        var parts = new List<string>
-        {
-            $"w AS (SELECT position FROM history_watermarks WHERE name = '{WatermarkName}' FOR SHARE)",
-            "x AS (SELECT * FROM call_records WHERE request_id = ANY(@r) AND usage_source = @interrupted AND id <= (SELECT position FROM w))",
-        };
-        for (var i = 0; i < Levels.Length; i++)
-        {
-            var level = Levels[i];
-            var keys = string.Join(", ", level.From.Select((from, j) => $"{from} AS k{j}"));
-            var match = string.Join(" AND ",
-                new[] { "t.account_id = g.account_id", $"t.{level.Bucket} = g.b" }.Concat(level.Columns.Select((column, j) => $"t.{column} = g.k{j}")));
-            parts.Add($"g{i} AS (SELECT account_id, started_at - (started_at % {level.Ticks}) AS b, {keys}, COUNT(*) AS calls, " +
-                      $"{string.Join(", ", Sums.Select(c => $"SUM({c}) AS {c}"))} FROM x GROUP BY {string.Join(", ", Enumerable.Range(1, level.Columns.Length + 2))})");
-            parts.Add($"u{i} AS (UPDATE {level.Table} t SET calls = t.calls - g.calls, {string.Join(", ", Sums.Select(c => $"{c} = t.{c} - g.{c}"))} " +
-                      $"FROM g{i} g WHERE {match} AND t.calls > g.calls)");
-            parts.Add($"d{i} AS (DELETE FROM {level.Table} t USING g{i} g WHERE {match} AND t.calls = g.calls)");
-        }
-        return "WITH " + string.Join(",\n", parts) + "\nSELECT 1 WHERE false";
+        yield return $"DELETE FROM {level.Table} WHERE calls = 0 AND EXISTS (SELECT 1 FROM {call} WHERE {match})";
     }
 
     /// <summary>The statement that adds the calls with ids in <c>(@from, @to]</c> to a level.</summary>

@@ -99,21 +99,43 @@ public sealed partial class CreditLedger
     /// <summary>
     /// When the call's record is rolled up (its id at or below the rollup watermark), subtracts it from every rollup
     /// level, in the session's transaction; returns whether it did. No rollup step can move the watermark until this
-    /// transaction ends: SQLite's write lock, PostgreSQL's share lock on the watermark row (taken here, after the row is
-    /// made sure to exist, so a first step cannot start past this call meanwhile).
+    /// transaction ends: SQLite's write lock, PostgreSQL's share lock on the watermark row (see <see cref="LockRollupWatermarkAsync"/>).
     /// </summary>
     private static async Task<bool> TakeOutOfRollupsAsync(LedgerSession s, string requestId)
     {
-        if (s.IsPostgres)
+        var watermark = await LockRollupWatermarkAsync(s);
+        object?[]? values = null;
+        await using (var reader = await s.ReaderAsync(
+                         $"SELECT id, {string.Join(", ", History.UsageRollupStep.CallColumns)} FROM call_records WHERE request_id = @r", ("@r", requestId)))
         {
-            await s.ExecuteAsync(
-                $"INSERT INTO history_watermarks (name, position, updated_at) VALUES ('{History.UsageRollupStep.WatermarkName}', 0, 0) ON CONFLICT (name) DO NOTHING");
+            if (await reader.ReadAsync() && reader.GetInt64(0) <= watermark) values = RollupValues(reader, 1);
         }
-        var watermark = await s.ScalarAsync(
-            $"SELECT position FROM history_watermarks WHERE name = '{History.UsageRollupStep.WatermarkName}'" + (s.IsPostgres ? " FOR SHARE" : "")) ?? 0;
-        if (await s.ScalarAsync("SELECT id FROM call_records WHERE request_id = @r", ("@r", requestId)) is not { } id || id > watermark) return false;
-        foreach (var sql in History.UsageRollupStep.UnfoldCallSqls) await s.ExecuteAsync(sql, ("@r", requestId));
+        if (values is null) return false;
+        await UnfoldAsync(s, values);
         return true;
+    }
+
+    /// <summary>
+    /// The rollup watermark, share-locked on PostgreSQL until the transaction ends (the row made sure to exist first, so a
+    /// first rollup step cannot start past a call meanwhile); SQLite's write lock already excludes a rollup step.
+    /// </summary>
+    private static async Task<long> LockRollupWatermarkAsync(LedgerSession s)
+    {
+        const string Name = History.UsageRollupStep.WatermarkName;
+        if (s.IsPostgres)
+            await s.ExecuteAsync($"INSERT INTO history_watermarks (name, position, updated_at) VALUES ('{Name}', 0, 0) ON CONFLICT (name) DO NOTHING");
+        return await s.ScalarAsync($"SELECT position FROM history_watermarks WHERE name = '{Name}'" + (s.IsPostgres ? " FOR SHARE" : "")) ?? 0;
+    }
+
+    /// <summary>A record's <see cref="History.UsageRollupStep.CallColumns"/> as read from <paramref name="reader"/> from column <paramref name="first"/> on.</summary>
+    private static object?[] RollupValues(System.Data.Common.DbDataReader reader, int first) =>
+        Enumerable.Range(first, History.UsageRollupStep.CallColumns.Length).Select(i => reader.IsDBNull(i) ? null : reader.GetValue(i)).ToArray();
+
+    /// <summary>Takes one call, by its record's values, out of every rollup level.</summary>
+    private static async Task UnfoldAsync(LedgerSession s, object?[] values)
+    {
+        var parameters = values.Select((value, j) => ($"@c{j}", value)).ToArray();
+        foreach (var sql in History.UsageRollupStep.UnfoldCallSqls) await s.ExecuteAsync(sql, parameters);
     }
 
     private static (string Name, object? Value)[] CallRecordParameters(LedgerSession s, CallRecord r) =>
