@@ -43,9 +43,10 @@ public sealed class ResilientForwarder(
         }
         var state = new State(context, call, body, destinations, this);
         // Retries with a constant delay (the upstream's bounded Retry-After, else Metering:RetryDelay). This was Polly's
-        // retry strategy; as a loop it costs ≈ 5 µs less CPU per call (bench/Metering/cpu-ab.sh), with the same
-        // behaviour: an attempt that throws ends the call, and a client gone before a retry (or during its delay) ends it
-        // with OperationCanceledException, no further attempt made.
+        // retry strategy; as a loop the forward step costs 1.13 instead of 1.41–1.51 µs of CPU (bench/Metering/Micro)
+        // and allocates less, with the same behaviour (ForwarderRetryTests pass on both): an attempt that throws ends
+        // the call, and a client gone before a retry (or during its delay) ends it with OperationCanceledException, no
+        // further attempt made.
         for (var retries = 0; ; retries++)
         {
             context.RequestAborted.ThrowIfCancellationRequested();
