@@ -3,7 +3,8 @@
 // one account with a large grant and this instance's lease. Times batches of leased settlements of several sizes,
 // with and without the call records riding in them (the records are another part's; the difference tells them apart),
 // by this process's CPU time (getrusage) per call — SQLite work runs in process, so that is all of it.
-// Usage: dotnet run -c Release -- [calls per size, default 20000] [sizes, default 1,8,26,64] [modes, default money,records]
+// Usage: run.sh [calls per size, default 20000] [sizes, default 1,8,26,64] [modes, default money,records]
+// (LEDGER_BATCH_PER_ROW=1: the statement-per-row path; LEDGER_STATEMENT_TIMERS=1 with statement-timers.patch applied: CPU per SQL text.)
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using AiGateway.Accounts;
@@ -26,6 +27,8 @@ try
     await using (var db = new LedgerDbContext(options)) await LedgerDatabase.InitializeAsync(db);
     var ledgerOptions = new LedgerOptions { Leases = true };
     await using var ledger = new CreditLedger(new Factory(options), Options.Create(ledgerOptions), new PlanCatalog(new StaticPlans()), TimeProvider.System);
+    // LEDGER_BATCH_PER_ROW=1: the statement-per-row path (what SQLite ran before the set-based rows), for a before/after in one run.
+    ledger.SqliteSetBasedSettlements = Environment.GetEnvironmentVariable("LEDGER_BATCH_PER_ROW") != "1";
     var account = new Account { Id = Guid.NewGuid(), Name = "bench", CreatedAt = DateTimeOffset.UtcNow };
     await using (var db = new LedgerDbContext(options))
     {
@@ -90,7 +93,7 @@ try
     }
     PrintStatementTimers(sequence);
     var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
-    Console.WriteLine($"load average {load}; {sequence} settlements written; database {new FileInfo(path).Length / 1024} KiB");
+    Console.WriteLine($"{(ledger.SqliteSetBasedSettlements ? "set-based rows" : "statement per row")}; load average {load}; {sequence} settlements written; database {new FileInfo(path).Length / 1024} KiB");
 }
 finally
 {
