@@ -3,13 +3,13 @@
 // file-backed SQLite ledger (WAL, synchronous=NORMAL), one hot account. Each schema variant gets a fresh database,
 // PREFILL records first, then the timed batches; variants alternate ROUNDS times so a noisy machine hits them alike.
 // Usage: dotnet run -c Release -- [variant…]   (default: every variant below)
-//   shipped        the schema as migrated, records stored by the ledger's own code for a batch (CreditLedger.InsertCallRecordsAsync,
+//   shipped        the schema as migrated, records stored by the ledger's own code for a batch (CreditLedger.InsertBatchRecordsAsync,
 //                  or record by record with InsertCallRecordAsync in builds without it)
 //   per-record     the same, always record by record (CreditLedger.InsertCallRecordAsync)
 //   empty          the same sessions and commits without a record (what a batch costs without records)
 //   no-<index>     one index of call_records dropped (e.g. no-IX_call_records_started_at_id), all-indexes-dropped: all 5 non-unique
 //   no-autoinc     call_records rebuilt without AUTOINCREMENT (no sqlite_sequence update per insert)
-// Env: BATCH (26, what a batch holds at 32 connections), BATCHES (600), PREFILL (50000), ROUNDS (2).
+// Env: BATCH (26, what a batch holds at 32 connections), BATCHES (600), PREFILL (50000), ROUNDS (2), NOMUTEX (0).
 // CPU per record = process CPU time ÷ records (the loop is the only work); the internals are reached by reflection
 // because this is a tool, not a friend assembly.
 using System.Diagnostics;
@@ -20,6 +20,13 @@ using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
+// NOMUTEX=1: SQLite in multi-thread mode (no mutex taken by every API call on a connection; the gateway's
+// connections are never used by two threads at once) — set before SQLite initializes, i.e. before any connection opens.
+if (Env("NOMUTEX", 0) == 1)
+{
+    SQLitePCL.Batteries_V2.Init();
+    Console.WriteLine($"sqlite3_config(MULTITHREAD) = {SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD)} (0: ok)");
+}
 var batch = Env("BATCH", 26);
 var batches = Env("BATCHES", 600);
 var prefill = Env("PREFILL", 50_000);
@@ -34,7 +41,7 @@ var variants = args.Length > 0 ? args : ["shipped", "per-record", "empty", "no-a
 var begin = typeof(CreditLedger).GetMethod("BeginAsync", BindingFlags.NonPublic | BindingFlags.Instance)!;
 var insert = typeof(CreditLedger).GetMethod("InsertCallRecordAsync", BindingFlags.NonPublic | BindingFlags.Static)!;
 // The batch's way of storing its records, where the build has one (multi-row statements); else one record at a time.
-var insertAll = typeof(CreditLedger).GetMethod("InsertCallRecordsAsync", BindingFlags.NonPublic | BindingFlags.Static);
+var insertAll = typeof(CreditLedger).GetMethod("InsertBatchRecordsAsync", BindingFlags.NonPublic | BindingFlags.Static);
 var session = begin.ReturnType.GetGenericArguments()[0];
 var commit = session.GetMethod("CommitAsync")!;
 var dispose = session.GetMethod("DisposeAsync")!;

@@ -491,7 +491,7 @@ public sealed partial class CreditLedger
         var markerId = await WriteAdmissionsAsync(s, admission, nowTicks);
         // The records in one go (several per statement); the settled ones show what this very transaction charged (a
         // repeated settlement: the charge made before).
-        await InsertCallRecordsAsync(s, WithSettledRecords(items, results, records));
+        await InsertBatchRecordsAsync(s, WithSettledRecords(items, results, records));
         if (corrections is not null) foreach (var correction in corrections) await ReplaceCallRecordAsync(s, correction);
         await s.CommitAsync();
         return new LeaseBatchResult(results, markerId);

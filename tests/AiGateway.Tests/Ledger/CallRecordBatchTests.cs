@@ -7,7 +7,7 @@ using Microsoft.EntityFrameworkCore;
 namespace AiGateway.Tests.Ledger;
 
 /// <summary>
-/// The call records of a settlement batch (<c>CreditLedger.InsertCallRecordsAsync</c>: on SQLite several records per
+/// The call records of a settlement batch (<c>CreditLedger.InsertBatchRecordsAsync</c>: on SQLite several records per
 /// INSERT statement) are stored exactly as one record at a time would store them: every column of every record, in
 /// the batch's order, and the same answer when a request id is stored already or repeated in the batch (an existing
 /// <c>interrupted</c> record gives way, any other is kept). The oracle is the same records written one per batch.
