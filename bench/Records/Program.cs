@@ -9,7 +9,7 @@
 //   empty          the same sessions and commits without a record (what a batch costs without records)
 //   no-<index>     one index of call_records dropped (e.g. no-IX_call_records_started_at_id), all-indexes-dropped: all 5 non-unique
 //   no-autoinc     call_records rebuilt without AUTOINCREMENT (no sqlite_sequence update per insert)
-// Env: BATCH (26, what a batch holds at 32 connections), BATCHES (600), PREFILL (50000), ROUNDS (2), NOMUTEX (0).
+// Env: BATCH (26, what a batch holds at 32 connections), BATCHES (600), PREFILL (50000), ROUNDS (2), NOMUTEX (0), MEMSTATUS (1).
 // CPU per record = process CPU time ÷ records (the loop is the only work); the internals are reached by reflection
 // because this is a tool, not a friend assembly.
 using System.Diagnostics;
@@ -26,6 +26,12 @@ if (Env("NOMUTEX", 0) == 1)
 {
     SQLitePCL.Batteries_V2.Init();
     Console.WriteLine($"sqlite3_config(MULTITHREAD) = {SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD)} (0: ok)");
+}
+// MEMSTATUS=0: SQLite keeps no memory statistics (no global mutex around each of its mallocs).
+if (Env("MEMSTATUS", 1) == 0)
+{
+    SQLitePCL.Batteries_V2.Init();
+    Console.WriteLine($"sqlite3_config(MEMSTATUS, 0) = {SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MEMSTATUS, 0)} (0: ok)");
 }
 var batch = Env("BATCH", 26);
 var batches = Env("BATCHES", 600);
