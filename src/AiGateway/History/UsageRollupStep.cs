@@ -59,8 +59,44 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
     // One statement adds a chunk to one level of the rollups; the same text runs on SQLite (3.24+) and PostgreSQL.
     private static readonly string[] FoldSqls = Levels.Select(FoldSql).ToArray();
 
+    /// <summary>
+    /// Per level, the statement that adds one call (<c>@r</c>: its request id) to it — a rolled-up call whose record was
+    /// replaced goes back in as it is now (see <see cref="UnfoldCallSqls"/>).
+    /// </summary>
+    internal static readonly string[] FoldCallSqls = Levels.Select(level => FoldSql(level, "request_id = @r")).ToArray();
+
+    /// <summary>The call-record columns a call's rollup rows are keyed and summed by, in the order <see cref="UnfoldCallSqls"/> binds them.</summary>
+    internal static readonly string[] CallColumns =
+        ["account_id", "started_at", "key_id", "model", "feature", "task", "status_code", .. Sums];
+
+    /// <summary>
+    /// Statements that take one rolled-up call out of every level, given its record's values (<see cref="CallColumns"/>,
+    /// bound as <c>@c0</c>, <c>@c1</c>, …: the row may be gone already): per level its row loses the call's count and
+    /// sums, and goes when no call is left in it (a row of no calls would show in summaries as an empty status or model).
+    /// </summary>
+    internal static readonly string[] UnfoldCallSqls = Levels.SelectMany(UnfoldCallSql).ToArray();
+
+    private static IEnumerable<string> UnfoldCallSql(Level level)
+    {
+        var call = $"""
+            (SELECT account_id, started_at - (started_at % {level.Ticks}) AS b, {string.Join(", ", level.From.Select((from, j) => $"{from} AS k{j}"))},
+                {string.Join(", ", Sums)}
+            FROM (SELECT {string.Join(", ", CallColumns.Select((column, j) => $"@c{j} AS {column}"))}) AS v) AS c
+            """;
+        var match = string.Join(" AND ",
+            new[] { $"{level.Table}.account_id = c.account_id", $"{level.Table}.{level.Bucket} = c.b" }
+                .Concat(level.Columns.Select((column, j) => $"{level.Table}.{column} = c.k{j}")));
+        yield return $"""
+            UPDATE {level.Table} SET calls = {level.Table}.calls - 1, {string.Join(", ", Sums.Select(s => $"{s} = {level.Table}.{s} - c.{s}"))}
+            FROM {call} WHERE {match}
+            """;
+        yield return $"DELETE FROM {level.Table} WHERE calls = 0 AND EXISTS (SELECT 1 FROM {call} WHERE {match})";
+    }
+
     /// <summary>The statement that adds the calls with ids in <c>(@from, @to]</c> to a level.</summary>
-    internal static string FoldSql(Level level)
+    internal static string FoldSql(Level level) => FoldSql(level, "id > @from AND id <= @to");
+
+    private static string FoldSql(Level level, string where)
     {
         var (table, bucket, ticks) = (level.Table, level.Bucket, level.Ticks);
         var groups = string.Join(", ", Enumerable.Range(1, level.Columns.Length + 2));
@@ -68,7 +104,7 @@ public sealed class UsageRollupStep(IDbContextFactory<LedgerDbContext> dbFactory
             INSERT INTO {table} (account_id, {bucket}, {string.Join(", ", level.Columns)}, calls, {string.Join(", ", Sums)})
             SELECT account_id, started_at - (started_at % {ticks}), {string.Join(", ", level.From)},
                 COUNT(*), {string.Join(", ", Sums.Select(c => $"SUM({c})"))}
-            FROM call_records WHERE id > @from AND id <= @to
+            FROM call_records WHERE {where}
             GROUP BY {groups}
             ON CONFLICT (account_id, {bucket}, {string.Join(", ", level.Columns)}) DO UPDATE SET
                 calls = {table}.calls + excluded.calls,

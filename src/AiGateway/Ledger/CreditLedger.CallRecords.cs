@@ -118,9 +118,13 @@ public sealed partial class CreditLedger
     {
         var parameters = CallRecordParameters(s, r);
         if (await s.ExecuteAsync(InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", parameters) == 1) return;
-        if (await s.ExecuteAsync("DELETE FROM call_records WHERE request_id = @r AND usage_source = @interrupted",
-                ("@r", r.RequestId), ("@interrupted", CallRecord.InterruptedUsageSource)) == 1)
-            await s.ExecuteAsync(InsertCallRecordSql, parameters);
+        if (await s.ScalarAsync("SELECT 1 FROM call_records WHERE request_id = @r AND usage_source = @interrupted",
+                ("@r", r.RequestId), ("@interrupted", CallRecord.InterruptedUsageSource)) is null) return;
+        // The interrupted record may be rolled up already: out of the rollups with it, or the call would count twice
+        // (the new row has a new id, above the watermark, and is rolled up in its turn).
+        await TakeOutOfRollupsAsync(s, r.RequestId);
+        await s.ExecuteAsync("DELETE FROM call_records WHERE request_id = @r", ("@r", r.RequestId));
+        await s.ExecuteAsync(InsertCallRecordSql, parameters);
     }
 
     private const string ReplaceCallRecordSql = """
@@ -142,7 +146,57 @@ public sealed partial class CreditLedger
     /// </summary>
     private static async Task ReplaceCallRecordAsync(LedgerSession s, CallRecord r)
     {
-        if (await s.ExecuteAsync(ReplaceCallRecordSql, CallRecordParameters(s, r)) == 0) await InsertCallRecordAsync(s, r);
+        // A call already rolled up (its status, say, changed after it was stored): its rollups follow the record — taken
+        // out as it was, put back as it is — or summaries would keep what the record said before.
+        var rolled = await TakeOutOfRollupsAsync(s, r.RequestId);
+        if (await s.ExecuteAsync(ReplaceCallRecordSql, CallRecordParameters(s, r)) == 0)
+        {
+            await InsertCallRecordAsync(s, r);
+            return;
+        }
+        if (rolled) foreach (var sql in History.UsageRollupStep.FoldCallSqls) await s.ExecuteAsync(sql, ("@r", r.RequestId));
+    }
+
+    /// <summary>
+    /// When the call's record is rolled up (its id at or below the rollup watermark), subtracts it from every rollup
+    /// level, in the session's transaction; returns whether it did. No rollup step can move the watermark until this
+    /// transaction ends: SQLite's write lock, PostgreSQL's share lock on the watermark row (see <see cref="LockRollupWatermarkAsync"/>).
+    /// </summary>
+    private static async Task<bool> TakeOutOfRollupsAsync(LedgerSession s, string requestId)
+    {
+        var watermark = await LockRollupWatermarkAsync(s);
+        object?[]? values = null;
+        await using (var reader = await s.ReaderAsync(
+                         $"SELECT id, {string.Join(", ", History.UsageRollupStep.CallColumns)} FROM call_records WHERE request_id = @r", ("@r", requestId)))
+        {
+            if (await reader.ReadAsync() && reader.GetInt64(0) <= watermark) values = RollupValues(reader, 1);
+        }
+        if (values is null) return false;
+        await UnfoldAsync(s, values);
+        return true;
+    }
+
+    /// <summary>
+    /// The rollup watermark, share-locked on PostgreSQL until the transaction ends (the row made sure to exist first, so a
+    /// first rollup step cannot start past a call meanwhile); SQLite's write lock already excludes a rollup step.
+    /// </summary>
+    private static async Task<long> LockRollupWatermarkAsync(LedgerSession s)
+    {
+        const string Name = History.UsageRollupStep.WatermarkName;
+        if (s.IsPostgres)
+            await s.ExecuteAsync($"INSERT INTO history_watermarks (name, position, updated_at) VALUES ('{Name}', 0, 0) ON CONFLICT (name) DO NOTHING");
+        return await s.ScalarAsync($"SELECT position FROM history_watermarks WHERE name = '{Name}'" + (s.IsPostgres ? " FOR SHARE" : "")) ?? 0;
+    }
+
+    /// <summary>A record's <see cref="History.UsageRollupStep.CallColumns"/> as read from <paramref name="reader"/> from column <paramref name="first"/> on.</summary>
+    private static object?[] RollupValues(System.Data.Common.DbDataReader reader, int first) =>
+        Enumerable.Range(first, History.UsageRollupStep.CallColumns.Length).Select(i => reader.IsDBNull(i) ? null : reader.GetValue(i)).ToArray();
+
+    /// <summary>Takes one call, by its record's values, out of every rollup level.</summary>
+    private static async Task UnfoldAsync(LedgerSession s, object?[] values)
+    {
+        var parameters = values.Select((value, j) => ($"@c{j}", value)).ToArray();
+        foreach (var sql in History.UsageRollupStep.UnfoldCallSqls) await s.ExecuteAsync(sql, parameters);
     }
 
     // The parameter names of a record's columns, in the order of InsertCallRecordSql's VALUES.

@@ -229,21 +229,33 @@ public sealed partial class CreditLedger
         AddCallRecordStatements(s, statements, WithSettledRecords(items, results, records));
 
         long? markerId = null;
+        List<(long Id, object?[] Values)>? replaced = null;
         if (statements.Count > 0)
         {
-            // Two statements return rows: the charges (request id, charge id) and the new marker (its id).
+            // Three statements return rows: the charges (request id, charge id), the new marker (its id) and the interrupted
+            // records deleted to give way to the calls' own (id and rollup values).
             var chargeIds = new Dictionary<string, long>(StringComparer.Ordinal);
-            await using var reader = await s.BatchReaderAsync(statements);
-            do
+            await using (var reader = await s.BatchReaderAsync(statements))
             {
-                while (await reader.ReadAsync())
+                do
                 {
-                    if (reader.FieldCount == 2) chargeIds[reader.GetString(0)] = reader.GetInt64(1);
-                    else markerId = reader.GetInt64(0);
+                    while (await reader.ReadAsync())
+                    {
+                        if (reader.FieldCount == 2) chargeIds[reader.GetString(0)] = reader.GetInt64(1);
+                        else if (reader.FieldCount > 2) (replaced ??= []).Add((reader.GetInt64(0), RollupValues(reader, 1)));
+                        else markerId = reader.GetInt64(0);
+                    }
                 }
+                while (await reader.NextResultAsync());
             }
-            while (await reader.NextResultAsync());
             foreach (var (index, requestId) in settledIndexes) results[index] = results[index] with { ChargeId = chargeIds[requestId] };
+        }
+        if (replaced is not null)
+        {
+            // Rare: interrupted records the rollups may hold were replaced; out of the rollups with them (a rollup step that
+            // passed them before this lock did so while they were still there, one after it never sees them).
+            var watermark = await LockRollupWatermarkAsync(s);
+            foreach (var (id, values) in replaced.Where(r => r.Id <= watermark)) await UnfoldAsync(s, values);
         }
         // Rare (an outcome that changed after its settlement): a round trip each, as on the statement-per-row path.
         if (corrections is not null) foreach (var correction in corrections) await ReplaceCallRecordAsync(s, correction);
@@ -351,14 +363,16 @@ public sealed partial class CreditLedger
 
     /// <summary>
     /// Adds the statements of <see cref="InsertCallRecordAsync"/> for every record to a batch: an existing record gives
-    /// way only when it is <c>interrupted</c> (deleted first), any other is kept (the insert does nothing).
+    /// way only when it is <c>interrupted</c> (deleted first, its values returned for the rollups), any other is kept
+    /// (the insert does nothing).
     /// </summary>
     private static void AddCallRecordStatements(LedgerSession s, List<(string Sql, (string Name, object? Value)[] Parameters)> statements, IReadOnlyList<CallRecord> records)
     {
         if (records.Count == 0) return;
+        var requestIds = records.Select(r => r.RequestId).ToArray();
         statements.Add((
-            "DELETE FROM call_records WHERE request_id = ANY(@r) AND usage_source = @interrupted",
-            [("@r", records.Select(r => r.RequestId).ToArray()), ("@interrupted", CallRecord.InterruptedUsageSource)]));
+            $"DELETE FROM call_records WHERE request_id = ANY(@r) AND usage_source = @interrupted RETURNING id, {string.Join(", ", History.UsageRollupStep.CallColumns)}",
+            [("@r", requestIds), ("@interrupted", CallRecord.InterruptedUsageSource)]));
         foreach (var record in records) statements.Add((InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", CallRecordParameters(s, record)));
     }
 }

@@ -174,6 +174,60 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         await AssertSummariesEqualCallsAsync(account, calls, "after corrections, all rolled up");
     }
 
+    /// <summary>
+    /// A leased call's record is stored with its settlement and corrected in place when its outcome changes afterwards
+    /// (the client left before the end: another status and error); an interrupted record is replaced by the call's own.
+    /// Both can happen after a rollup step passed the call: its rollups must follow, or summaries keep the old status
+    /// (or count the call twice).
+    /// </summary>
+    [Fact]
+    public async Task CorrectRecord_OfRolledUpAndPendingCalls_KeepsSummariesEqualToCalls()
+    {
+        var account = await HistorySeed.AccountAsync(fixture.Options);
+        var calls = Calls(account, 40, 30_000);
+        calls[5].UsageSource = CallRecord.InterruptedUsageSource;
+        calls[5].StatusCode = 0;
+        calls[5].ChargedMicro = 0;
+        await HistorySeed.CallsAsync(fixture.Options, calls.Take(20));
+        await using var ledger = fixture.CreateLedger(TimeProvider.System);
+        await Step(ledger, chunk: 1000).CatchUpAsync();
+        await HistorySeed.CallsAsync(fixture.Options, calls.Skip(20));
+
+        // Rolled up (3, 7) and pending (30): another status, error and duration; 9: corrected to what it already says.
+        var corrected = new List<CallRecord>();
+        foreach (var (index, status) in new[] { (3, 499), (7, 502), (30, 499), (9, calls[9].StatusCode) })
+        {
+            var copy = Copy(calls[index]);
+            (copy.StatusCode, copy.Error, copy.DurationMs) = (status, status == 499 ? "client disconnected" : copy.Error, 4_321);
+            corrected.Add(copy);
+            calls[index] = copy;
+        }
+        await ledger.SettleLeasedBatchAsync([], [], corrections: corrected);
+        // The interrupted record of a rolled-up call replaced by the call's own (charged, status 200).
+        var own = Copy(calls[5]);
+        (own.UsageSource, own.StatusCode, own.ChargedMicro) = ("provider", 200, 4_242);
+        await ledger.SettleLeasedBatchAsync([], [own]);
+        calls[5] = own;
+
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "after corrections");
+        await Step(ledger, chunk: 1000).CatchUpAsync();
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "after corrections, all rolled up");
+    }
+
+    private static CallRecord Copy(CallRecord call)
+    {
+        var copy = new CallRecord
+        {
+            RequestId = call.RequestId, Route = call.Route, Provider = call.Provider, Model = call.Model, Operation = call.Operation,
+            UsageSource = call.UsageSource,
+        };
+        foreach (var property in typeof(CallRecord).GetProperties().Where(p => p is { CanRead: true, CanWrite: true } && p.Name != nameof(CallRecord.Id)))
+            property.SetValue(copy, property.GetValue(call));
+        return copy;
+    }
+
     [Fact]
     public async Task TotalsMigration_OverRolledUpAndPendingCalls_FillsTotalsEqualToCalls()
     {
