@@ -8,7 +8,7 @@
 # kept with KEEP_LOGS=1 (perf.data + perf-<pid>.map must stay together).
 # The gateway inherits the environment: AIGW_EXP_NOLEDGER=1 AIGW_EXP_NORECORD=1 profile the metered path without the
 # ledger when experiments/skip-ledger-and-record.patch is applied.
-# Knobs: TRACE_SECONDS=10, CONNECTIONS=32, STREAM=0|1, METERING=true|false, NO_BUILD=1, KEEP_LOGS=1, TOP=40, PERF=1, PERF_HZ=999, WARMUP=10 (s).
+# Knobs: TRACE_SECONDS=10, CONNECTIONS=32, STREAM=0|1, METERING=true|false, NO_BUILD=1, KEEP_LOGS=1, TOP=40, PERF=1, PERF_HZ=999, WARMUP=45 (s: the tiered JIT needs about a minute of load to settle; a shorter warm-up profiles rejitting).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -53,7 +53,7 @@ KEY=$(admin "/admin/accounts/$account/keys" '{"name":"bench"}' | json key)
 admin "/admin/accounts/$account/grants" '{"kind":"bonus","credits":100000000,"reason":"bench"}' >/dev/null
 URL="$GW/openai/v1/chat/completions"
 log "warm-up"
-BENCH_KEY="$KEY" BENCH_STREAM="$STREAM" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-10}s" -s "$here/post.lua" "$URL" >/dev/null
+BENCH_KEY="$KEY" BENCH_STREAM="$STREAM" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"${WARMUP:-45}s" -s "$here/post.lua" "$URL" >/dev/null
 log "tracing $TRACE_SECONDS s under wrk -c$CONNECTIONS (stream=$STREAM, metering=$METERING)"
 BENCH_KEY="$KEY" BENCH_STREAM="$STREAM" taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNECTIONS" -d"$((TRACE_SECONDS + 4))s" -s "$here/post.lua" "$URL" >"$tmp/wrk.txt" &
 wrkpid=$!

@@ -10,6 +10,8 @@
 #   both gateways and of the database's backends, ledger and PostgreSQL transactions per 1,000 calls, the books checked
 #   after the gateways stop; and SEQ sequential calls on (c) and on one PostgreSQL gateway (latency of a lone call).
 # Knobs (env): METRICS=0 DURATION=10 (wrk seconds) CONNECTIONS=32 RATE=500 LAT_SECONDS=15 WARMUP=10 STREAMS=1000 TC_DELAY_MS=0
+#              GW_WARMUP=45 (wrk warm-up seconds of each gateway (b)/(c)/(d) before its measurements: the tiered JIT takes
+#              about a minute of load to settle, and a gateway measured sooner pays its rejits per request)
 #              STREAM_SECONDS=20 SKIP_MEMORY=1 NO_BUILD=1 KEEP_LOGS=1 (also keeps the PostgreSQL database)
 #              RESULTS=path (default results-latest.md; "-" = don't write)
 #              LEASES=true (Ledger:Leases of every metered gateway)
@@ -27,6 +29,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 RATE=${RATE:-500}
 LAT_SECONDS=${LAT_SECONDS:-15}
 WARMUP=${WARMUP:-10}
+GW_WARMUP=${GW_WARMUP:-45}
 STREAMS=${STREAMS:-1000}
 STREAM_SECONDS=${STREAM_SECONDS:-20}
 RESULTS=${RESULTS:-$here/results-latest.md}
@@ -206,14 +209,14 @@ bench_account bench
 check=$(curl -fsS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "$GW/openai/v1/chat/completions")
 [ "$check" = 200 ] || { echo "gateway (b) answered $check" >&2; exit 1; }
-measure b "$GW/openai/v1/chat/completions"
+MEASURE_WARMUP=$GW_WARMUP measure b "$GW/openai/v1/chat/completions"
 stop_gateway
 
 start_gateway c true "http://127.0.0.1:$NGINX_PORT/"
 hdr=$(curl -fsS -D - -o /dev/null -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "$GW/openai/v1/chat/completions")
 grep -qi '^x-credits-charged' <<<"$hdr" || { echo "metered call was not charged: $hdr" >&2; exit 1; }
-measure c "$GW/openai/v1/chat/completions"
+MEASURE_WARMUP=$GW_WARMUP measure c "$GW/openai/v1/chat/completions"
 [ "${PG:-0}" = 1 ] && seq_calls c "$GW/openai/v1/chat/completions"
 calls_c=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM call_records").fetchone()[0])' "$tmp/bench.db" 2>/dev/null || echo "?")
 stop_gateway
@@ -224,7 +227,7 @@ if [ "${METRICS:-0}" = 1 ]; then
   curl -fsS -o /dev/null -H "Authorization: Bearer $ADMIN_KEY" "$GW/metrics" || { echo "gateway (d): /metrics did not answer" >&2; exit 1; }
   ( while kill -0 "$GW_PID" 2>/dev/null; do curl -fsS -o /dev/null -H "Authorization: Bearer $ADMIN_KEY" "$GW/metrics" || true; sleep 1; done ) &
   pids+=($!)
-  measure d "$GW/openai/v1/chat/completions"
+  MEASURE_WARMUP=$GW_WARMUP measure d "$GW/openai/v1/chat/completions"
   scraped=$(curl -fsS -H "Authorization: Bearer $ADMIN_KEY" "$GW/metrics" | awk '/^aigateway_calls_total/ { s += $NF } END { printf "%d", s }')
   stop_gateway
 fi
@@ -410,7 +413,7 @@ ratio_of() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", (y > 0 ? x / y : 0)
   add50b=$(f "${R[b.p50]}" "${R[a.p50]}"); add99b=$(f "${R[b.p99]}" "${R[a.p99]}")
   add50c=$(f "${R[c.p50]}" "${R[a.p50]}"); add99c=$(f "${R[c.p99]}" "${R[a.p99]}")
   ratio=$(ratio_of "${R[c.json]}" "${R[b.json]}"); ratio_sse=$(ratio_of "${R[c.sse]}" "${R[b.sse]}")
-  echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; fixed rate $RATE req/s for ${LAT_SECONDS}s after ${WARMUP}s warm-up (bench/Metering/fixedrate.mjs, 64 keep-alive connections); gateways run with DOTNET_TC_CallCountingDelayMs=${TC_DELAY_MS:-0}."
+  echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; fixed rate $RATE req/s for ${LAT_SECONDS}s after ${WARMUP}s warm-up (bench/Metering/fixedrate.mjs, 64 keep-alive connections); each gateway warmed ${GW_WARMUP}s with wrk first; gateways run with DOTNET_TC_CallCountingDelayMs=${TC_DELAY_MS:-0}."
   echo
   echo "| path | JSON req/s | SSE req/s | p50 ms @${RATE}/s | p99 ms @${RATE}/s | p99.9 ms | added p50 | added p99 | errors (wrk non-2xx json/sse; fixed-rate) |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"

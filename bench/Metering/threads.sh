@@ -5,7 +5,7 @@
 # name (/proc/<pid>/task/*), file-write syscalls and bytes written (/proc/<pid>/io: files only, not sockets), and the
 # ledger's transaction counter before/after (GET /admin/ledger/stats).
 # Knobs: DIR=<repo with a built gateway> (default this repo), MODE=b (metering off) | c (metered) | n (metered, ledger +
-# record skipped: needs experiments/skip-ledger-and-record.patch), STREAM=0|1, C=32 connections, SECS=5, WARM=15 (s),
+# record skipped: needs experiments/skip-ledger-and-record.patch), STREAM=0|1, C=32 connections, SECS=5, WARM=60 (s: the tiered JIT needs about a minute of load to settle),
 # DATA=<folder for ledger, journal, instance id> (default a temp folder; e.g. data/x to put it under the content root),
 # EXTRA_ENV="NAME=value …" (e.g. DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0), PW=1 (strace the file writes by fd
 # and size for 3 s), STRACE=1 (strace -c: syscalls per request; slows the gateway several-fold).
@@ -35,7 +35,7 @@ a() { curl -fsS -X POST -H "Authorization: Bearer $AK" -H 'Content-Type: applica
 acc=$(a /admin/accounts '{"name":"bench"}' | json id); KEY=$(a "/admin/accounts/$acc/keys" '{"name":"b"}' | json key)
 a "/admin/accounts/$acc/grants" '{"kind":"bonus","credits":100000000,"reason":"bench"}' >/dev/null
 w() { BENCH_KEY="$KEY" BENCH_STREAM=$STREAM taskset -c 0 wrk -t1 -c$C -d$1s -s "$here/post.lua" "$URL/openai/v1/chat/completions"; }
-w ${WARM:-15} >/dev/null
+w ${WARM:-60} >/dev/null
 snap() { set +e; for t in /proc/$GP/task/*; do n=$(cat $t/comm 2>/dev/null| tr ' ' _); s=($(cut -d')' -f2- $t/stat 2>/dev/null)); v=$(awk '/^voluntary/{print $2}' $t/status 2>/dev/null); nv=$(awk '/^nonvoluntary/{print $2}' $t/status 2>/dev/null); [ -n "$v" ] && echo "${t##*/} $n $((s[11]+s[12])) $v $nv"; done; set -e; }
 snap > "$tmp/s0"; io0=($(awk "/syscw|wchar|syscr/{print \$2}" /proc/$GP/io)); tx0=$(curl -fsS -H "Authorization: Bearer $AK" $URL/admin/ledger/stats 2>/dev/null | tr -d "\n" | head -c 300)
 if [ -n "${STRACE:-}" ]; then (timeout $((SECS-1)) strace -c -f -p $GP -o "$tmp/strace.txt" >/dev/null 2>&1 &) ; fi

@@ -153,11 +153,12 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         CreditHeaders.Write(response, call, call.AvailableAfterHold, charged: null);
         response.Headers.ContentLength = null;
         var observer = new StreamObserver(call.Request, call.HideUsageChunk);
-        var toClient = new ArrayBufferWriter<byte>(16 * 1024);
+        // Pooled (returned in the finally below): a fresh 16 KiB array per stream was its largest allocation.
+        using var toClient = new PooledBufferWriter(16 * 1024);
         // A translated call: the observer reads the provider's native events (usage as on the native route), then the
         // translator turns them into OpenAI chunks, event by event.
         var translator = context.Features.Get<Unified.ChatTranslation>()?.NewStream();
-        var native = translator is null ? null : new ArrayBufferWriter<byte>(16 * 1024);
+        using var native = translator is null ? null : new PooledBufferWriter(16 * 1024);
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
         var window = new StreamReadWindow(DateTime.UtcNow, o.MaxStreamDuration, o.StreamIdleTimeout, o.DrainAfterDisconnect, o.DrainMaxBytes);
         var clientGone = false;
@@ -317,7 +318,7 @@ public sealed class ResponseMeter(CallSettler settler, VideoJobs videoJobs, IOpt
         }
     }
 
-    private static async Task<bool> TryWriteAsync(HttpResponse response, ArrayBufferWriter<byte> pending, CancellationToken cancellationToken)
+    private static async Task<bool> TryWriteAsync(HttpResponse response, PooledBufferWriter pending, CancellationToken cancellationToken)
     {
         if (pending.WrittenCount == 0) return true;
         try

@@ -4,7 +4,6 @@ using AiGateway.Providers;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
-using Polly.Retry;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
@@ -15,12 +14,13 @@ namespace AiGateway.Proxy;
 /// the cluster's other destinations on connection failures, timeouts, 429 (honouring a bounded Retry-After) and
 /// 502/503/504 — only while nothing has reached the client. Each destination has its own Polly circuit breaker, which
 /// counts connection failures, timeouts and 5xx but not 429 (one caller's rate limit must not cut off everyone).
+/// The retries themselves are a plain loop (see <see cref="ForwardAsync"/>).
 /// </summary>
 public sealed class ResilientForwarder(
     IHttpForwarder forwarder, IOptions<MeteringOptions> options, TimeProvider time, Telemetry.GatewayMetrics metrics, ILogger<ResilientForwarder> logger)
 {
     private readonly ConcurrentDictionary<string, Lazy<DestinationBreaker>> _breakers = new();
-    private readonly ResiliencePipeline<AttemptResult> _retry = BuildRetry(options.Value, time);
+    private readonly int _maxRetries = Math.Max(1, options.Value.MaxAttempts) - 1;
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<IReadOnlyList<DestinationState>, DestinationState[]> _attemptOrder = new();
 
     /// <summary>
@@ -42,7 +42,19 @@ public sealed class ResilientForwarder(
             return;
         }
         var state = new State(context, call, body, destinations, this);
-        await _retry.ExecuteAsync(static (s, ct) => s.Owner.AttemptAsync(s), state, context.RequestAborted);
+        // Retries with a constant delay (the upstream's bounded Retry-After, else Metering:RetryDelay). This was Polly's
+        // retry strategy; as a loop the forward step costs 1.13 instead of 1.41–1.51 µs of CPU (bench/Metering/Micro)
+        // and allocates less, with the same behaviour (ForwarderRetryTests pass on both): an attempt that throws ends
+        // the call, and a client gone before a retry (or during its delay) ends it with OperationCanceledException, no
+        // further attempt made.
+        for (var retries = 0; ; retries++)
+        {
+            context.RequestAborted.ThrowIfCancellationRequested();
+            var attempt = await AttemptAsync(state);
+            if (!attempt.Retriable || retries >= _maxRetries) break;
+            var delay = attempt.RetryAfter ?? options.Value.RetryDelay;
+            if (delay > TimeSpan.Zero) await Task.Delay(delay, time, context.RequestAborted);
+        }
 
         if (context.Features.Get<IForwarderErrorFeature>() is { Error: not ForwarderError.None } failure && !context.Response.HasStarted)
         {
@@ -61,16 +73,18 @@ public sealed class ResilientForwarder(
         var maxAttempts = Math.Max(1, options.Value.MaxAttempts);
         // Rotate through the destinations; skip those whose circuit is open unless none is left.
         DestinationState? destination = null;
+        DestinationBreaker? breaker = null;
         for (var i = 0; i < destinations.Count && destination is null; i++)
         {
             var candidate = destinations[(attemptIndex + i) % destinations.Count];
-            if (Breaker(candidate, call.Provider).CircuitBreakerIsClosed()) destination = candidate;
+            var candidateBreaker = Breaker(candidate, call.Provider);
+            if (candidateBreaker.CircuitBreakerIsClosed()) (destination, breaker) = (candidate, candidateBreaker);
         }
         destination ??= destinations[attemptIndex % destinations.Count];
+        breaker ??= Breaker(destination, call.Provider);
 
         call.BeginAttempt(canRetry: attemptIndex + 1 < maxAttempts, destination.DestinationId);
-        ResetForAttempt(context, body);
-        var breaker = Breaker(destination, call.Provider);
+        ResetForAttempt(context, body, firstAttempt: attemptIndex == 0);
         try
         {
             return await breaker.Pipeline.ExecuteAsync(static (a, _) => a.Owner.SendOnceAsync(a.Context, a.Call, a.Destination),
@@ -125,12 +139,14 @@ public sealed class ResilientForwarder(
             list.OrderBy(d => d.DestinationId == "primary" ? 0 : 1).ThenBy(d => d.DestinationId, StringComparer.Ordinal).ToArray());
 
     /// <summary>Gives the next attempt a clean slate: the buffered body again and no trace of the previous answer.</summary>
-    private static void ResetForAttempt(HttpContext context, byte[] body)
+    private static void ResetForAttempt(HttpContext context, byte[] body, bool firstAttempt)
     {
         context.Request.Body = new MemoryStream(body, writable: false);
         context.Request.ContentLength = body.Length;
         context.Features.Set<IForwarderErrorFeature>(null);
-        if (!context.Response.HasStarted)
+        // Before the first attempt the response is as the server made it plus the request id: nothing to clear.
+        var untouched = firstAttempt && context.Response.StatusCode == StatusCodes.Status200OK && context.Response.Headers.Count <= 1;
+        if (!context.Response.HasStarted && !untouched)
         {
             var requestId = context.Response.Headers[Hosting.RequestIdMiddleware.HeaderName];
             context.Response.Clear();
@@ -172,18 +188,6 @@ public sealed class ResilientForwarder(
                 BreakDuration = o.BreakerBreakDuration,
                 StateProvider = stateProvider,
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.DestinationFailed == true || args.Outcome.Exception is not null and not OperationCanceledException),
-            })
-            .Build();
-
-    private static ResiliencePipeline<AttemptResult> BuildRetry(MeteringOptions o, TimeProvider time) =>
-        new ResiliencePipelineBuilder<AttemptResult> { TimeProvider = time }
-            .AddRetry(new RetryStrategyOptions<AttemptResult>
-            {
-                MaxRetryAttempts = Math.Max(1, o.MaxAttempts) - 1 is var n && n > 0 ? n : 1,
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Retriable == true),
-                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(args.Outcome.Result?.RetryAfter ?? o.RetryDelay),
-                BackoffType = DelayBackoffType.Constant,
-                UseJitter = false,
             })
             .Build();
 

@@ -29,7 +29,9 @@ public static class GatewayActivitySource
     }
 
     /// <summary>Starts a child step of the current call (<c>admit</c>, <c>forward</c>, <c>settle</c>).</summary>
-    public static Activity? StartStep(string step) => Source.StartActivity("aigateway." + step);
+    public static Activity? StartStep(string step) =>
+        // Checked first: the name is built per call, and without a listener (tracing off) nothing else would be.
+        Source.HasListeners() ? Source.StartActivity("aigateway." + step) : null;
 
     /// <summary>Tags the root activity with how the call ended.</summary>
     public static void EndCall(Activity? activity, MeteredCall call, int statusCode)
