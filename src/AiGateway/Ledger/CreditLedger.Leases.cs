@@ -506,15 +506,9 @@ public sealed partial class CreditLedger
         }
         // Rows of no account last: markers (deleted before records are inserted, as the sweep resolving a marker does), then records.
         var markerId = await WriteAdmissionsAsync(s, admission, nowTicks);
-        foreach (var record in records) await InsertCallRecordAsync(s, record);
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (items[i].Record is not { } settled) continue;
-            // The record shows what this very transaction charged (a repeated settlement: the charge made before).
-            settled.ChargedMicro = results[i].Charged.Micro;
-            settled.OverageMicro = results[i].Overage.Micro;
-            await InsertCallRecordAsync(s, settled);
-        }
+        // The records in one go (several per statement); the settled ones show what this very transaction charged (a
+        // repeated settlement: the charge made before).
+        await InsertBatchRecordsAsync(s, WithSettledRecords(items, results, records));
         if (corrections is not null) foreach (var correction in corrections) await ReplaceCallRecordAsync(s, correction);
         await s.CommitAsync();
         return new LeaseBatchResult(results, markerId);
