@@ -357,9 +357,11 @@ public sealed partial class CreditLedger
     /// Writes the settlements of leased calls in one transaction: per call its settled hold row (request id unique:
     /// settled once), charge, lot allocations and activity entry; per account one update of each debited lot, the
     /// debt and the instance's lease (reduced by what its calls were charged). Burn-down order, scopes and overage as
-    /// in <see cref="SettleAsync"/>: the charge is made whatever it is (the call was delivered). Below: a statement per
-    /// row, what SQLite runs (in process, no round trips); PostgreSQL writes the same rows in three round trips
-    /// (<see cref="SettleLeasedBatchInRoundTripsAsync"/>) unless the batch repeats a request id.
+    /// in <see cref="SettleAsync"/>: the charge is made whatever it is (the call was delivered). Below: the charges
+    /// computed in memory per account; SQLite writes each account's rows set-based (<see cref="WriteSettledRowsAsync"/>)
+    /// unless a request id repeats or was settled before, then a statement per row (the definition, which answers those);
+    /// PostgreSQL writes the same rows in three round trips (<see cref="SettleLeasedBatchInRoundTripsAsync"/>) unless the
+    /// batch repeats a request id.
     /// </summary>
     /// <remarks><paramref name="corrections"/> replace the records stored for their request ids (a call whose record went
     /// with its settlement and whose outcome changed after it, e.g. the client left before the end was written).</remarks>
@@ -414,9 +416,14 @@ public sealed partial class CreditLedger
             var debited = new Dictionary<long, long>();
             var leaseCharged = new Dictionary<string, long>();
             long overageAdded = 0;
+            // SQLite: the rows of the group's calls written set-based after the loop (CreditLedger.SettledRows.cs), unless a
+            // request id repeats or was settled before: then statement per row, which answers those.
+            var next = s.IsPostgres || !SqliteSetBasedSettlements ? null : await NextSettlementIdsAsync(s, group.Select(g => g.item.RequestId).ToList());
+            var rows = next is null ? null : new List<SettledRow>();
+            var (nextHold, nextCharge) = next ?? (0, 0);
             foreach (var (item, index) in group)
             {
-                var holdId = await s.ScalarAsync(
+                long? holdId = rows is not null ? nextHold++ : await s.ScalarAsync(
                     """
                     INSERT INTO credit_holds (account_id, request_id, amount, status, created_at, expires_at, resolved_at)
                     VALUES (@a, @r, @amount, 'settled', @now, @now, @now)
@@ -437,6 +444,15 @@ public sealed partial class CreditLedger
                 var (allocations, overage) = AllocateInBatch(lots, remaining, debited, item.Actual, item.Scope);
                 overageAdded += overage;
                 if (item.InstanceId is { } instance) leaseCharged[instance] = leaseCharged.GetValueOrDefault(instance) + item.LeaseDecrement;
+                var after = Available(remaining.Values.Sum(), blocked, totals.Overage + overageAdded);
+                if (rows is not null)
+                {
+                    var newCharge = nextCharge++;
+                    rows.Add(new SettledRow(holdId.Value, newCharge, item.RequestId, item.Held, item.Actual, overage, allocations, after));
+                    results[index] = new SettleResult(SettleStatus.Settled, new Credits(item.Actual), new Credits(overage), allocations,
+                        new Credits(after), Repeated: false, newCharge);
+                    continue;
+                }
                 var sql = new System.Text.StringBuilder("""
                     INSERT INTO credit_charges (account_id, request_id, hold_id, amount, overage, created_at)
                     VALUES (@a, @r, @h, @amount, @overage, @now) RETURNING id;
@@ -458,11 +474,12 @@ public sealed partial class CreditLedger
                     INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, charge_id, request_id, note)
                     VALUES (@a, @now, 'settle', @amount, @after, @h, {ChargeId}, @r, 'leased')
                     """);
-                parameters.Add(("@after", Available(remaining.Values.Sum(), blocked, totals.Overage + overageAdded)));
+                parameters.Add(("@after", after));
                 var chargeId = (await s.BatchAsync(sql.ToString(), [.. parameters]))!.Value;
                 results[index] = new SettleResult(SettleStatus.Settled, new Credits(item.Actual), new Credits(overage), allocations,
-                    new Credits(Available(remaining.Values.Sum(), blocked, totals.Overage + overageAdded)), Repeated: false, chargeId);
+                    new Credits(after), Repeated: false, chargeId);
             }
+            if (rows is { Count: > 0 }) await WriteSettledRowsAsync(s, id, nowTicks, rows);
             // Aggregated per batch: one update per debited lot, the debt and each lease.
             foreach (var (lotId, amount) in debited)
             {
@@ -489,15 +506,9 @@ public sealed partial class CreditLedger
         }
         // Rows of no account last: markers (deleted before records are inserted, as the sweep resolving a marker does), then records.
         var markerId = await WriteAdmissionsAsync(s, admission, nowTicks);
-        foreach (var record in records) await InsertCallRecordAsync(s, record);
-        for (var i = 0; i < items.Count; i++)
-        {
-            if (items[i].Record is not { } settled) continue;
-            // The record shows what this very transaction charged (a repeated settlement: the charge made before).
-            settled.ChargedMicro = results[i].Charged.Micro;
-            settled.OverageMicro = results[i].Overage.Micro;
-            await InsertCallRecordAsync(s, settled);
-        }
+        // The records in one go (several per statement); the settled ones show what this very transaction charged (a
+        // repeated settlement: the charge made before).
+        await InsertBatchRecordsAsync(s, WithSettledRecords(items, results, records));
         if (corrections is not null) foreach (var correction in corrections) await ReplaceCallRecordAsync(s, correction);
         await s.CommitAsync();
         return new LeaseBatchResult(results, markerId);
