@@ -45,11 +45,19 @@ public sealed class CreditLeases : BackgroundService
     private int _activeCalls;
     // Items in the last batch written: the batch writer lingers only after large batches.
     private int _lastBatchItems;
+    // The writer's turn: one batch at a time, written by the batch writer or, on a quiet gateway, by the settling call
+    // itself (see EnqueueAsync). Batches must not overlap: the marker bookkeeping (TakeUnmarked) assumes one writer.
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    private long _writtenByTheirCall;
     private TaskCompletionSource? _lingerSignal;
     private int _lingerTarget;
     private readonly long _minFree;
     // A batch at least this large turns lingering on for the next one (below it, load is light: write at once).
     private const int LingerAfterBatch = 4;
+    // A settling call writes its own batch only when no more leased calls than this (itself included) are in flight: with
+    // even two allowed, a saturated single core (calls spend little time between admission and settlement) wrote 57 per
+    // 1,000 calls instead of 45–51.
+    private const int InlineMaxActiveCalls = 1;
     private volatile bool _ready;
     private volatile bool _stopping;
 
@@ -466,6 +474,25 @@ public sealed class CreditLeases : BackgroundService
     private async Task<SettleResult?> EnqueueAsync(BatchItem item)
     {
         if (_stopping) return await WriteOneAsync(item);
+        // A quiet gateway (no other leased call in flight, nothing queued, the last batch small, no batch being
+        // written): the call writes its own batch on its own thread, in the same single turn — no hand-off to the batch
+        // writer's thread and back (two thread-pool hops, measured ≈ 0.1–2 ms at p99 on a busy core). With more calls in
+        // flight their items queue and the batch writer gathers them: writing each alone then cost 3× the transactions
+        // per call at 32 connections (131–153 per 1,000 instead of 44–74) and 1.5–2× the bytes written.
+        if (Volatile.Read(ref _activeCalls) <= InlineMaxActiveCalls && Volatile.Read(ref _lastBatchItems) < LingerAfterBatch
+            && _queue.Reader.Count == 0 && _turn.Wait(0))
+        {
+            try
+            {
+                Interlocked.Increment(ref _writtenByTheirCall);
+                await WriteBatchAsync([item]);
+            }
+            finally
+            {
+                _turn.Release();
+            }
+            return await item.Done.Task;
+        }
         await _queue.Writer.WriteAsync(item);
         // The batch writer lingers for the calls in flight (see WriteBatchesAsync): wake it once all it waits for are queued.
         if (Volatile.Read(ref _lingerTarget) is > 0 and var target && _queue.Reader.Count >= target) Volatile.Read(ref _lingerSignal)?.TrySetResult();
@@ -624,6 +651,9 @@ public sealed class CreditLeases : BackgroundService
         }
     }
 
+    /// <summary>Items written by their own call on a quiet gateway instead of by the batch writer (for tests).</summary>
+    internal long WrittenByTheirCall => Interlocked.Read(ref _writtenByTheirCall);
+
     /// <summary>This instance's lease of the account in memory: leased, and held by calls plus waiting to be written (for tests).</summary>
     internal (long Amount, long Used) LocalLease(Guid accountId)
     {
@@ -712,9 +742,16 @@ public sealed class CreditLeases : BackgroundService
         while (await _queue.Reader.WaitToReadAsync())
         {
             await LingerAsync();
-            while (batch.Count < _options.SettlementBatchMax && _queue.Reader.TryRead(out var item)) batch.Add(item);
-            Volatile.Write(ref _lastBatchItems, batch.Count);
-            await WriteBatchAsync(batch);
+            await _turn.WaitAsync();
+            try
+            {
+                while (batch.Count < _options.SettlementBatchMax && _queue.Reader.TryRead(out var item)) batch.Add(item);
+                if (batch.Count > 0) await WriteBatchAsync(batch);
+            }
+            finally
+            {
+                _turn.Release();
+            }
             batch.Clear();
         }
     }
@@ -751,6 +788,14 @@ public sealed class CreditLeases : BackgroundService
     }
 
     private async Task WriteBatchAsync(List<BatchItem> batch)
+    {
+        // The batch is this writer's group commit already: committed as soon as it is written (scoped to this method).
+        DatabaseWriter.CommitEachAtOnce();
+        Volatile.Write(ref _lastBatchItems, batch.Count);
+        await WriteBatchCoreAsync(batch);
+    }
+
+    private async Task WriteBatchCoreAsync(List<BatchItem> batch)
     {
         var settlements = batch.Where(b => b.Settlement is not null).ToList();
         var records = batch.Where(b => b.Record is not null && !b.Replace).Select(b => b.Record!).ToList();

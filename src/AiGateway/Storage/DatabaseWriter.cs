@@ -16,6 +16,10 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     private readonly LedgerConnectionPool _connections;
     // SQLite only; null on PostgreSQL.
     private readonly SqliteWriteGroup? _group;
+    // SQLite only: copies the WAL into the database off the commits' path.
+    private readonly SqliteCheckpointer? _checkpointer;
+    // Set in an async flow whose ledger transactions commit as soon as each ends (see CommitEachAtOnce).
+    private static readonly AsyncLocal<bool> CommitAtOnce = new();
     private long _transactions;
     private readonly System.Runtime.CompilerServices.StrongBox<long> _roundTrips = new();
     private long _writes;
@@ -28,8 +32,23 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
         _factory = factory;
         using (var probe = factory.CreateDbContext()) IsSqlite = probe.Database.IsSqlite();
         _connections = new LedgerConnectionPool(factory, maxIdle: Math.Max(2, Environment.ProcessorCount));
-        if (IsSqlite) _group = new SqliteWriteGroup(_connections, groupCommitMaxOperations);
+        if (IsSqlite)
+        {
+            _checkpointer = new SqliteCheckpointer(_connections);
+            _group = new SqliteWriteGroup(_connections, groupCommitMaxOperations, _checkpointer);
+        }
     }
+
+    /// <summary>
+    /// From here to the end of the calling async method, SQLite ledger transactions it begins commit as soon as each
+    /// ends instead of waiting for other operations to join their group commit: for a caller that gathers its writes
+    /// into one transaction itself (the settlement batch writer). Call it from an async method: the setting flows only
+    /// into what that method awaits, and ends when it returns. No effect on PostgreSQL.
+    /// </summary>
+    internal static void CommitEachAtOnce() => CommitAtOnce.Value = true;
+
+    /// <summary>SQLite: the background checkpointer's counts (checkpoints, WAL frames copied); null on PostgreSQL.</summary>
+    internal SqliteCheckpointer? Checkpointer => _checkpointer;
 
     /// <summary>True on SQLite, false on PostgreSQL.</summary>
     public bool IsSqlite { get; }
@@ -54,7 +73,7 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     /// <summary>Begins one ledger transaction: SQLite joins the group commit, PostgreSQL opens a READ COMMITTED transaction.</summary>
     internal Task<LedgerSession> BeginAsync(CancellationToken cancellationToken)
     {
-        if (_group is not null) return LedgerSession.BeginAsync(_connections, _group, cancellationToken);
+        if (_group is not null) return LedgerSession.BeginAsync(_connections, _group, CommitAtOnce.Value, cancellationToken);
         Interlocked.Increment(ref _transactions);
         return LedgerSession.BeginAsync(_connections, _roundTrips, cancellationToken);
     }
@@ -89,6 +108,7 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
         if (_group is null) return await RunAsync(write, cancellationToken);
         T result = default!;
         await _group.RunAloneAsync(async () => result = await RunAsync(write, cancellationToken));
+        _checkpointer?.Committed();
         return result;
     }
 
@@ -103,6 +123,7 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         if (_group is not null) await _group.DisposeAsync();
+        if (_checkpointer is not null) await _checkpointer.DisposeAsync();
         await _connections.DisposeAsync();
     }
 

@@ -26,6 +26,8 @@ internal sealed class LedgerSession : IAsyncDisposable
     private readonly List<DbBatch> _ownedBatches = [];
     private bool _completed;
     private bool _leftGroup;
+    // SQLite: commit the group as soon as this operation ends (see DatabaseWriter.CommitEachAtOnce).
+    private bool _commitNow;
     private readonly long _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
     // PostgreSQL: the writer's count of round trips to the server (see DatabaseWriter.RoundTrips); null on SQLite.
     private readonly StrongBox<long>? _roundTrips;
@@ -57,11 +59,14 @@ internal sealed class LedgerSession : IAsyncDisposable
         if (_roundTrips is not null) Interlocked.Increment(ref _roundTrips.Value);
     }
 
-    /// <summary>Joins the SQLite group commit: the operation runs in a savepoint of the group's transaction (see <see cref="SqliteWriteGroup"/>).</summary>
-    public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, SqliteWriteGroup group, CancellationToken cancellationToken)
+    /// <summary>
+    /// Joins the SQLite group commit: the operation runs in a savepoint of the group's transaction (see
+    /// <see cref="SqliteWriteGroup"/>); with <paramref name="commitNow"/> its commit does not wait for others to join.
+    /// </summary>
+    public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, SqliteWriteGroup group, bool commitNow, CancellationToken cancellationToken)
     {
         var connection = await group.JoinAsync(cancellationToken);
-        return new LedgerSession(pool, connection, null, group);
+        return new LedgerSession(pool, connection, null, group) { _commitNow = commitNow };
     }
 
     /// <summary>True on PostgreSQL, false on SQLite.</summary>
@@ -194,7 +199,7 @@ internal sealed class LedgerSession : IAsyncDisposable
             // Keep this operation's savepoint, free the gate, and return once the group's commit is durable.
             _completed = true;
             _leftGroup = true;
-            var committed = await _group.LeaveAsync(keep: true);
+            var committed = await _group.LeaveAsync(keep: true, _commitNow);
             await committed;
             RunAfterCommit();
             return;

@@ -12,8 +12,15 @@ namespace AiGateway.Storage;
 /// A group holds SQLite's write lock while open, so it must never wait on a busy thread pool: a watchdog thread owned by
 /// the group commits it when left open longer than <see cref="MaxOpen"/> (e.g. when other connections, in this process
 /// or another, are blocking the pool's threads waiting for that very lock).
+/// <para>
+/// The operation that opens a group runs without a savepoint: nothing else is in the transaction yet and nothing can
+/// join while it runs (it holds the gate), so undoing it is rolling the transaction back; SQLite then keeps no statement
+/// journal copy of the pages it touches. An operation may ask to be committed as soon as it ends
+/// (<see cref="LeaveAsync"/> with <c>commitNow</c>): the settlement batch writer, which gathers its calls itself, so its
+/// commit neither waits behind the thread pool's queue for the queued committer nor hops back to the batch writer after.
+/// </para>
 /// </summary>
-internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : IAsyncDisposable
+internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps, SqliteCheckpointer? checkpointer = null) : IAsyncDisposable
 {
     private readonly int _maxOps = Math.Max(1, maxOps);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -21,6 +28,8 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
     private LedgerConnection? _connection;
     private TaskCompletionSource? _committed;
     private int _ops;
+    // The running operation opened the group and has no savepoint (see the class comment).
+    private bool _withoutSavepoint;
     private int _commitQueued;
     private long _committedOps;
     private long _commits;
@@ -123,8 +132,10 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
                 }
                 _connection = connection;
                 _committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _ops = 0;
+                _ops = 1;
+                _withoutSavepoint = true;
                 WatchOpenGroup();
+                return _connection;
             }
             try
             {
@@ -136,6 +147,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
                 throw;
             }
             _ops++;
+            _withoutSavepoint = false;
             return _connection;
         }
         catch
@@ -147,14 +159,25 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
 
     /// <summary>
     /// Ends the caller's operation (the gate is held): keeps its savepoint or rolls it back, commits the group now
-    /// when it is full or queues its commit, and frees the gate. Returns the group's commit (faulted if it failed).
+    /// when it is full or <paramref name="commitNow"/> is set, or queues its commit, and frees the gate. Returns the
+    /// group's commit (faulted if it failed; already complete when it was committed here).
     /// </summary>
-    public async Task<Task> LeaveAsync(bool keep)
+    public async Task<Task> LeaveAsync(bool keep, bool commitNow = false)
     {
         var committed = _committed!.Task;
         try
         {
-            if (keep)
+            if (_withoutSavepoint)
+            {
+                // The group's first operation: kept as it is, or undone with the whole (so far its own) transaction.
+                _withoutSavepoint = false;
+                if (!keep)
+                {
+                    await AbandonGroupAsync();
+                    return committed;
+                }
+            }
+            else if (keep)
             {
                 await _connection!.ExecuteAsync("RELEASE ledger_op");
             }
@@ -164,7 +187,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
                 await _connection.ExecuteAsync("RELEASE ledger_op");
                 _ops--;
             }
-            if (_ops >= _maxOps) await CommitGroupAsync();
+            if (_ops >= _maxOps || commitNow) await CommitGroupAsync();
             else QueueCommit();
         }
         catch (Exception ex)
@@ -265,6 +288,33 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         await pool.ReturnAsync(connection, healthy: true);
         Interlocked.Add(ref _committedOps, ops);
         Interlocked.Increment(ref _commits);
+        checkpointer?.Committed();
+        committed.TrySetResult();
+    }
+
+    /// <summary>
+    /// Rolls back the group its only operation opened and undid (gate held): nothing else is in it, so nobody waits
+    /// for its commit. A connection that cannot roll back is discarded.
+    /// </summary>
+    private async Task AbandonGroupAsync()
+    {
+        var connection = _connection!;
+        var committed = _committed!;
+        _connection = null;
+        _committed = null;
+        _ops = 0;
+        UnwatchOpenGroup();
+        var healthy = true;
+        try
+        {
+            await connection.ExecuteAsync("ROLLBACK");
+        }
+        catch (Exception)
+        {
+            // SQLite may have rolled back already (e.g. after an I/O error); the connection is not reused.
+            healthy = false;
+        }
+        await pool.ReturnAsync(connection, healthy);
         committed.TrySetResult();
     }
 

@@ -107,4 +107,34 @@ public sealed class SqliteGroupCommitTests(SqliteLedgerFixture db) : IClassFixtu
         Assert.Equal(50, await check.Database.SqlQuery<int>(
             $"SELECT COUNT(*) AS \"Value\" FROM ledger_entries WHERE type = 'hold' AND request_id LIKE {$"ok-{account}-%"}").SingleAsync());
     }
+
+    [Fact]
+    public async Task TheOperationThatOpensAGroup_FailingAlone_LeavesNothing_AndTheNextOneIsCommitted()
+    {
+        // The group's first operation runs without a savepoint: undoing it must roll the whole transaction back.
+        var ledger = db.CreateLedger(_clock);
+        var account = await db.CreateAccountAsync();
+        await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromCredits(100), null, null, "pack", null);
+        await using (var setup = new LedgerDbContext(db.Options))
+        {
+            await setup.Database.ExecuteSqlRawAsync("""
+                CREATE TRIGGER IF NOT EXISTS fail_boom_entries BEFORE INSERT ON ledger_entries
+                WHEN NEW.request_id LIKE 'boom-%' BEGIN SELECT RAISE(ABORT, 'boom'); END
+                """);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            // One at a time: each failing reserve is alone in its group (its hold row and held total written before the failure).
+            await Assert.ThrowsAsync<SqliteException>(() => ledger.ReserveAsync(account, Credits.FromCredits(1), $"boom-{account}-alone-{i}"));
+            Assert.Equal(ReserveStatus.Reserved, (await ledger.ReserveAsync(account, Credits.FromCredits(1), $"ok-{account}-alone-{i}")).Status);
+        }
+
+        var balance = (await db.CreateLedger(_clock).GetBalanceAsync(account))!;
+        Assert.Equal(Credits.FromCredits(3), balance.Held);
+        (await LedgerSnapshot.ReadAsync(db, account)).AssertBalanced();
+        await using var check = new LedgerDbContext(db.Options);
+        var leftOver = await check.Database.SqlQuery<int>($"SELECT COUNT(*) AS \"Value\" FROM credit_holds WHERE request_id LIKE {$"boom-{account}-%"}").SingleAsync();
+        Assert.True(leftOver == 0, $"{leftOver} holds of failed operations alone in their group were committed");
+    }
 }

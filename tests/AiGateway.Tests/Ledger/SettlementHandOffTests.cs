@@ -1,0 +1,213 @@
+using AiGateway.Ledger;
+using AiGateway.Metering;
+using AiGateway.Pricing;
+using AiGateway.Storage;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace AiGateway.Tests.Ledger;
+
+/// <summary>
+/// How a leased call's settlement reaches the database: on a quiet gateway the settling call writes its own batch (no
+/// hand-off to the batch writer's thread), under load the batch writer gathers the calls; either way the charge and its
+/// record are committed when the settle returns, each call is charged exactly once, and the books balance.
+/// </summary>
+public abstract class SettlementHandOffTests<TFixture>(TFixture db) : IClassFixture<TFixture> where TFixture : LedgerDatabaseFixture
+{
+    private readonly string _logs = Path.Combine(Path.GetTempPath(), "aigw-handoff-logs-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task AQuietGatewaysSettlement_IsWrittenByItsCall_AndCommittedWhenTheSettleReturns()
+    {
+        var account = await db.CreateAccountAsync();
+        var (leases, ledger) = await StartAsync("quiet");
+        await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(1000), null, null, "test", "g1");
+
+        for (var i = 0; i < 5; i++)
+        {
+            var requestId = $"quiet-{account}-{i}";
+            var hold = await AdmitAsync(leases, account, requestId);
+            var (result, stored) = await leases.SettleAsync(hold, requestId, Credits.FromDecimal(2), scope: null,
+                Record(account, requestId, CallSettler.Sources.Provider));
+
+            // Read at once on another connection: what the caller was told is committed, charge and record alike.
+            Assert.Equal((SettleStatus.Settled, true), (result.Status, stored));
+            var (charged, records) = await CommittedAsync(requestId);
+            Assert.True(charged == 2_000_000 && records == 1,
+                $"when the settle of {requestId} returned, another connection saw a charge of {charged} and {records} records: answered before its commit");
+        }
+
+        Assert.True(leases.WrittenByTheirCall == 5,
+            $"{leases.WrittenByTheirCall} of 5 sequential settlements on a quiet gateway were written by their own call (the rest went through the batch writer)");
+        await leases.StopAsync(CancellationToken.None);
+        (await LedgerSnapshot.ReadAsync(db, account)).AssertBalanced();
+    }
+
+    [Fact]
+    public async Task ParallelSettlements_ByTheirCallsAndByTheBatchWriter_AreEachChargedOnce()
+    {
+        var account = await db.CreateAccountAsync();
+        var (leases, ledger) = await StartAsync("parallel");
+        await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(1000), null, null, "test", "g1");
+
+        // Rounds of parallel calls, each admitted and settled at once: a call that finds few others in flight writes its
+        // own batch, the others queue for the batch writer.
+        for (var round = 0; round < 4; round++)
+        {
+            var ids = Enumerable.Range(0, 25).Select(i => $"par-{account}-{round}-{i}").ToList();
+            var results = await Task.WhenAll(ids.Select(id => Task.Run(async () =>
+                await leases.SettleAsync(await AdmitAsync(leases, account, id), id, Credits.FromDecimal(1), scope: null,
+                    Record(account, id, CallSettler.Sources.Provider)))));
+            Assert.All(results, r => Assert.Equal((SettleStatus.Settled, true), (r.Result.Status, r.RecordStored)));
+            foreach (var id in ids)
+            {
+                var (charged, records) = await CommittedAsync(id);
+                Assert.True(charged == 1_000_000 && records == 1, $"{id}: charged {charged}, {records} records");
+            }
+        }
+
+        await leases.StopAsync(CancellationToken.None);
+        await using var context = new LedgerDbContext(db.Options);
+        Assert.Equal(100, await context.CreditCharges.CountAsync(c => c.AccountId == account));
+        Assert.Equal(100_000_000L, (await context.CreditCharges.Where(c => c.AccountId == account).Select(c => c.Amount).ToListAsync()).Sum());
+        (await LedgerSnapshot.ReadAsync(db, account)).AssertBalanced();
+    }
+
+    private async Task<(long Charged, int Records)> CommittedAsync(string requestId)
+    {
+        await using var context = new LedgerDbContext(db.Options);
+        var charged = (await context.CreditCharges.Where(c => c.RequestId == requestId).Select(c => c.Amount).ToListAsync()).Sum();
+        var records = await context.CallRecords.CountAsync(r => r.RequestId == requestId);
+        return (charged, records);
+    }
+
+    private static async Task<CreditLeases.LeasedHold> AdmitAsync(CreditLeases leases, Guid account, string requestId)
+    {
+        var interrupted = Record(account, requestId, CallSettler.Sources.Interrupted);
+        interrupted.Error = CallRecorder.InterruptedError;
+        var held = await leases.TryReserveAsync(account, Credits.FromDecimal(5), CancellationToken.None, interrupted);
+        Assert.NotNull(held);
+        return held.Value.Hold;
+    }
+
+    protected static CallRecord Record(Guid account, string requestId, string source) => new()
+    {
+        RequestId = requestId, AccountId = account, KeyId = Guid.Empty, Route = "openai", Provider = "openai", Model = "gpt-4o",
+        Operation = "OpenAiChatCompletions", UsageSource = source, EstimateMicro = 123, StartedAt = DateTimeOffset.UnixEpoch,
+    };
+
+    private async Task<(CreditLeases Leases, CreditLedger Ledger)> StartAsync(string id)
+    {
+        var settings = new LedgerOptions { Leases = true, LeaseRefreshInterval = TimeSpan.FromHours(1), LeaseMinFreeCredits = 4 };
+        var ledger = db.CreateLedger(TimeProvider.System, o =>
+        {
+            o.Leases = true;
+            o.LeaseRefreshInterval = TimeSpan.FromHours(1);
+            o.LeaseMinFreeCredits = 4;
+        });
+        var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(settings), TimeProvider.System,
+            NullLogger<CreditLeases>.Instance, id + Guid.NewGuid().ToString("N"), Path.Combine(_logs, id + ".jsonl"));
+        await leases.StartAsync(CancellationToken.None);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!leases.Active && DateTime.UtcNow < deadline) await Task.Delay(5);
+        Assert.True(leases.Active);
+        return (leases, ledger);
+    }
+}
+
+/// <summary>Settlement hand-off on SQLite, with a COMMIT held back by the test.</summary>
+public sealed class SqliteSettlementHandOffTests(SqliteLedgerFixture db) : SettlementHandOffTests<SqliteLedgerFixture>(db)
+{
+    private readonly SqliteLedgerFixture _db = db;
+
+    [Fact]
+    public async Task ASettle_NeverReturnsBeforeItsCommit_WhenTheCommitIsHeldBack()
+    {
+        // Every ledger connection gets a commit hook that, once armed, holds the next COMMIT until the test lets it go:
+        // a settlement answered before its commit (e.g. a commit queued but not awaited) returns while it is held.
+        var stall = new CommitStall();
+        var options = new DbContextOptionsBuilder<LedgerDbContext>(_db.Options).AddInterceptors(stall).Options;
+        var settings = new LedgerOptions { Leases = true, LeaseRefreshInterval = TimeSpan.FromHours(1), LeaseMinFreeCredits = 4 };
+        await using var writer = new DatabaseWriter(new Factory(options), settings.SqliteGroupCommitMaxOperations);
+        var ledger = new CreditLedger(writer, _db.Factory, Microsoft.Extensions.Options.Options.Create(settings),
+            new PlanCatalog(new Monitor<PlansOptions>(LedgerDatabaseFixture.TestPlans())), TimeProvider.System);
+        var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(settings), TimeProvider.System,
+            NullLogger<CreditLeases>.Instance, "stall-" + Guid.NewGuid().ToString("N"), Path.Combine(Path.GetTempPath(), $"aigw-stall-{Guid.NewGuid():N}.jsonl"));
+        await leases.StartAsync(CancellationToken.None);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!leases.Active && DateTime.UtcNow < deadline) await Task.Delay(5);
+        var account = await _db.CreateAccountAsync();
+        await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(1000), null, null, "test", "g1");
+
+        for (var i = 0; i < 3; i++)
+        {
+            var requestId = $"stall-{account}-{i}";
+            var held = await leases.TryReserveAsync(account, Credits.FromDecimal(5), CancellationToken.None);
+            Assert.NotNull(held);
+            var reached = stall.Arm();
+            var settle = Task.Run(() => leases.SettleAsync(held.Value.Hold, requestId, Credits.FromDecimal(2), scope: null,
+                Record(account, requestId, CallSettler.Sources.Provider)));
+            await reached;
+            // The COMMIT is held now: nothing the settle could answer is durable yet. (The delay only gives a wrong
+            // answer time to show; a right one can never complete in it.)
+            var answeredEarly = await Task.WhenAny(settle, Task.Delay(300)) == settle;
+            stall.Release();
+            Assert.False(answeredEarly, $"the settle of {requestId} returned while its COMMIT was held: answered before its commit");
+            var (result, stored) = await settle;
+            Assert.Equal((SettleStatus.Settled, true), (result.Status, stored));
+        }
+        await leases.StopAsync(CancellationToken.None);
+    }
+
+    /// <summary>Holds the next COMMIT on any ledger connection (SQLite's commit hook) between <see cref="Arm"/> and <see cref="Release"/>.</summary>
+    private sealed class CommitStall : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
+    {
+        private volatile TaskCompletionSource? _reached;
+        private readonly SemaphoreSlim _release = new(0);
+
+        public Task Arm()
+        {
+            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _reached = reached;
+            return reached.Task;
+        }
+
+        public void Release() => _release.Release();
+
+        public override void ConnectionOpened(System.Data.Common.DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData) =>
+            Hook(connection);
+
+        public override Task ConnectionOpenedAsync(System.Data.Common.DbConnection connection, Microsoft.EntityFrameworkCore.Diagnostics.ConnectionEndEventData eventData,
+            CancellationToken cancellationToken = default)
+        {
+            Hook(connection);
+            return Task.CompletedTask;
+        }
+
+        private void Hook(System.Data.Common.DbConnection connection) =>
+            SQLitePCL.raw.sqlite3_commit_hook(((Microsoft.Data.Sqlite.SqliteConnection)connection).Handle, _ =>
+            {
+                if (Interlocked.Exchange(ref _reached, null) is { } reached)
+                {
+                    reached.TrySetResult();
+                    _release.Wait();
+                }
+                return 0;
+            }, null);
+    }
+
+    private sealed class Factory(DbContextOptions<LedgerDbContext> options) : IDbContextFactory<LedgerDbContext>
+    {
+        public LedgerDbContext CreateDbContext() => new(options);
+    }
+
+    private sealed class Monitor<T>(T value) : Microsoft.Extensions.Options.IOptionsMonitor<T>
+    {
+        public T CurrentValue => value;
+        public T Get(string? name) => value;
+        public IDisposable? OnChange(Action<T, string?> listener) => null;
+    }
+}
+
+/// <summary>Settlement hand-off on PostgreSQL.</summary>
+public sealed class PostgresSettlementHandOffTests(PostgresLedgerFixture db) : SettlementHandOffTests<PostgresLedgerFixture>(db);
