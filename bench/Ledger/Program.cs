@@ -118,15 +118,3 @@ static async Task PostgresAdminAsync(string server, string sql)
     await using var command = new NpgsqlCommand(sql, connection);
     await command.ExecuteNonQueryAsync();
 }
-
-sealed class Factory(DbContextOptions<LedgerDbContext> options) : IDbContextFactory<LedgerDbContext>
-{
-    public LedgerDbContext CreateDbContext() => new(options);
-}
-
-sealed class StaticPlans : IOptionsMonitor<PlansOptions>
-{
-    public PlansOptions CurrentValue { get; } = new();
-    public PlansOptions Get(string? name) => CurrentValue;
-    public IDisposable? OnChange(Action<PlansOptions, string?> listener) => null;
-}

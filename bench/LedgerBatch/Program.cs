@@ -135,15 +135,3 @@ struct RUsage
     public long UserSec, UserUsec, SysSec, SysUsec;
     [MarshalAs(UnmanagedType.ByValArray, SizeConst = 14)] public long[] Rest;
 }
-
-sealed class Factory(DbContextOptions<LedgerDbContext> options) : IDbContextFactory<LedgerDbContext>
-{
-    public LedgerDbContext CreateDbContext() => new(options);
-}
-
-sealed class StaticPlans : IOptionsMonitor<PlansOptions>
-{
-    public PlansOptions CurrentValue { get; } = new();
-    public PlansOptions Get(string? name) => CurrentValue;
-    public IDisposable? OnChange(Action<PlansOptions, string?> listener) => null;
-}

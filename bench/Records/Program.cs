@@ -140,15 +140,3 @@ CallRecord Record(int i) => new()
 };
 
 static int Env(string name, int fallback) => int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : fallback;
-
-sealed class Factory(DbContextOptions<LedgerDbContext> options) : IDbContextFactory<LedgerDbContext>
-{
-    public LedgerDbContext CreateDbContext() => new(options);
-}
-
-sealed class StaticPlans : IOptionsMonitor<PlansOptions>
-{
-    public PlansOptions CurrentValue { get; } = new();
-    public PlansOptions Get(string? name) => CurrentValue;
-    public IDisposable? OnChange(Action<PlansOptions, string?> listener) => null;
-}
