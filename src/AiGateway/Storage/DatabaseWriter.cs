@@ -17,7 +17,6 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     // SQLite only; null on PostgreSQL.
     private readonly SqliteWriteGroup? _group;
     // SQLite only: copies the WAL into the database off the commits' path.
-    private readonly SqliteCheckpointer? _checkpointer;
     // Set in an async flow whose ledger transactions commit as soon as each ends (see CommitEachAtOnce).
     private static readonly AsyncLocal<bool> CommitAtOnce = new();
     private long _transactions;
@@ -34,8 +33,7 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
         _connections = new LedgerConnectionPool(factory, maxIdle: Math.Max(2, Environment.ProcessorCount));
         if (IsSqlite)
         {
-            _checkpointer = new SqliteCheckpointer(_connections);
-            _group = new SqliteWriteGroup(_connections, groupCommitMaxOperations, _checkpointer);
+            _group = new SqliteWriteGroup(_connections, groupCommitMaxOperations);
         }
     }
 
@@ -47,8 +45,6 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     /// </summary>
     internal static void CommitEachAtOnce() => CommitAtOnce.Value = true;
 
-    /// <summary>SQLite: the background checkpointer's counts (checkpoints, WAL frames copied); null on PostgreSQL.</summary>
-    internal SqliteCheckpointer? Checkpointer => _checkpointer;
 
     /// <summary>True on SQLite, false on PostgreSQL.</summary>
     public bool IsSqlite { get; }
@@ -108,7 +104,6 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
         if (_group is null) return await RunAsync(write, cancellationToken);
         T result = default!;
         await _group.RunAloneAsync(async () => result = await RunAsync(write, cancellationToken));
-        _checkpointer?.Committed();
         return result;
     }
 
@@ -123,7 +118,6 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         if (_group is not null) await _group.DisposeAsync();
-        if (_checkpointer is not null) await _checkpointer.DisposeAsync();
         await _connections.DisposeAsync();
     }
 

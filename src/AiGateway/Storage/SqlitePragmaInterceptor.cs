@@ -14,17 +14,12 @@ namespace AiGateway.Storage;
 /// (<see cref="SqliteWriteGroup"/>), so SQLite copies each page a savepoint first touches into a statement journal,
 /// which spilled to a temporary file past 64 KiB — measured (issue #13, metered SQLite gateway, strace): two
 /// <c>pwrite</c> calls per page, more than the WAL itself got (6,108 + 919 pages vs 2,567 WAL frames in 3 s). Kept in
-/// memory it costs no system call; it lives only until its transaction ends. And to <c>wal_autocheckpoint</c>
-/// <see cref="AutoCheckpointPages"/>: the WAL is copied into the database by <see cref="SqliteCheckpointer"/> off the
-/// commits' path; SQLite's own checkpoint (inside a COMMIT) is only the safety net should that fall behind.
+/// memory it costs no system call; it lives only until its transaction ends.
 /// </summary>
 internal sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
 {
     /// <summary>The size in bytes a WAL file is truncated back to when a checkpoint has emptied it.</summary>
     public const long JournalSizeLimit = 64L * 1024 * 1024;
-
-    /// <summary>WAL pages after which a COMMIT checkpoints by itself (10× SQLite's default; see <see cref="SqliteCheckpointer"/>).</summary>
-    public const int AutoCheckpointPages = 10 * SqliteCheckpointer.TargetPages;
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
 
@@ -39,7 +34,7 @@ internal sealed class SqlitePragmaInterceptor : DbConnectionInterceptor
         if (connection is not SqliteConnection sqlite) return;
         var timeoutMs = new SqliteConnectionStringBuilder(sqlite.ConnectionString).DefaultTimeout * 1000;
         using var pragma = sqlite.CreateCommand();
-        pragma.CommandText = $"PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={timeoutMs}; PRAGMA journal_size_limit={JournalSizeLimit}; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint={AutoCheckpointPages};";
+        pragma.CommandText = $"PRAGMA synchronous=NORMAL; PRAGMA busy_timeout={timeoutMs}; PRAGMA journal_size_limit={JournalSizeLimit}; PRAGMA temp_store=MEMORY;";
         pragma.ExecuteNonQuery();
     }
 }

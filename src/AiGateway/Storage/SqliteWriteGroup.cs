@@ -20,7 +20,7 @@ namespace AiGateway.Storage;
 /// commit neither waits behind the thread pool's queue for the queued committer nor hops back to the batch writer after.
 /// </para>
 /// </summary>
-internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps, SqliteCheckpointer? checkpointer = null) : IAsyncDisposable
+internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : IAsyncDisposable
 {
     private readonly int _maxOps = Math.Max(1, maxOps);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -288,7 +288,6 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps, Sq
         await pool.ReturnAsync(connection, healthy: true);
         Interlocked.Add(ref _committedOps, ops);
         Interlocked.Increment(ref _commits);
-        checkpointer?.Committed();
         committed.TrySetResult();
     }
 

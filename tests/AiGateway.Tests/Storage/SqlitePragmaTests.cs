@@ -22,20 +22,4 @@ public sealed class SqlitePragmaTests(SqliteLedgerFixture fixture) : IClassFixtu
 
         Assert.True(tempStore == 2, $"temp_store is {tempStore}, expected 2 (MEMORY): statement journals go to temporary files");
     }
-
-    [Fact]
-    public async Task LedgerConnections_LeaveCheckpointsToTheCheckpointer_WithSQLitesOwnAsASafetyNet()
-    {
-        // SQLite's automatic checkpoint (every 1,000 pages by default) runs inside the COMMIT that crosses it, fsyncs
-        // included: the p99 of a lone metered call (issue #13). The background checkpointer copies the WAL instead.
-        await using var db = new LedgerDbContext(fixture.Options);
-        await db.Database.OpenConnectionAsync();
-        await using var command = db.Database.GetDbConnection().CreateCommand();
-        command.CommandText = "PRAGMA wal_autocheckpoint";
-
-        var pages = Convert.ToInt64(await command.ExecuteScalarAsync());
-
-        Assert.True(pages == SqlitePragmaInterceptor.AutoCheckpointPages,
-            $"wal_autocheckpoint is {pages}, expected {SqlitePragmaInterceptor.AutoCheckpointPages}: commits checkpoint by themselves");
-    }
 }
