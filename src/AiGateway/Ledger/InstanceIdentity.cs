@@ -13,13 +13,48 @@ public static class InstanceIdentity
     {
         if (!string.IsNullOrWhiteSpace(options.InstanceId)) return options.InstanceId.Trim();
         var path = IdPath(options, configuration);
-        if (File.Exists(path) && File.ReadAllText(path).Trim() is { Length: > 0 } kept) return kept;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var id = "gw-" + Guid.NewGuid().ToString("N")[..16];
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, id);
+        // Created with O_EXCL: of hosts creating the file at the same moment (several gateways started at once on one
+        // data folder) the first wins and the others take its id once written — a shared temp file moved into place made
+        // the others fail start-up (file not found) or return an id the file did not keep (InstanceIdentityTests).
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            if (Read(path) is { } kept) return kept;
+            var id = "gw-" + Guid.NewGuid().ToString("N")[..16];
+            try
+            {
+                using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+                file.Write(System.Text.Encoding.UTF8.GetBytes(id));
+                file.Flush(flushToDisk: true);
+                return id;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                Thread.Sleep(5); // another host is writing it: read it once written
+            }
+        }
+        // Still empty after a second: left so by a crash between creating and writing it. Replaced, as before.
+        var fresh = "gw-" + Guid.NewGuid().ToString("N")[..16];
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        File.WriteAllText(temp, fresh);
         File.Move(temp, path, overwrite: true);
-        return id;
+        return fresh;
+    }
+
+    private static string? Read(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim() is { Length: > 0 } id ? id : null;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
     }
 
     /// <summary>
