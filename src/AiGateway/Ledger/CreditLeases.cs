@@ -790,7 +790,9 @@ public sealed class CreditLeases : BackgroundService
     private async Task WriteBatchAsync(List<BatchItem> batch)
     {
         // The batch is this writer's group commit already: committed as soon as it is written (scoped to this method).
-        DatabaseWriter.CommitEachAtOnce();
+        // A small batch (light load) checkpoints at a smaller WAL so no call waits for a large copy; a large one keeps
+        // SQLite's default, which costs less CPU per call (see SqliteWriteGroup.QuietCheckpointPages).
+        DatabaseWriter.CommitEachAtOnce(batch.Count < LingerAfterBatch ? SqliteWriteGroup.QuietCheckpointPages : SqliteWriteGroup.BusyCheckpointPages);
         Volatile.Write(ref _lastBatchItems, batch.Count);
         await WriteBatchCoreAsync(batch);
     }

@@ -16,9 +16,10 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     private readonly LedgerConnectionPool _connections;
     // SQLite only; null on PostgreSQL.
     private readonly SqliteWriteGroup? _group;
-    // SQLite only: copies the WAL into the database off the commits' path.
-    // Set in an async flow whose ledger transactions commit as soon as each ends (see CommitEachAtOnce).
+    // Set in an async flow whose ledger transactions commit as soon as each ends, with the WAL size at which their
+    // commits checkpoint (see CommitEachAtOnce).
     private static readonly AsyncLocal<bool> CommitAtOnce = new();
+    private static readonly AsyncLocal<int> CheckpointPages = new();
     private long _transactions;
     private readonly System.Runtime.CompilerServices.StrongBox<long> _roundTrips = new();
     private long _writes;
@@ -45,6 +46,17 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     /// </summary>
     internal static void CommitEachAtOnce() => CommitAtOnce.Value = true;
 
+    /// <summary>
+    /// As <see cref="CommitEachAtOnce()"/>, and SQLite's automatic checkpoint for these commits runs once the WAL holds
+    /// <paramref name="walCheckpointPages"/> pages (<see cref="SqliteWriteGroup.QuietCheckpointPages"/> or
+    /// <see cref="SqliteWriteGroup.BusyCheckpointPages"/>; see there why the writer of settlement batches switches).
+    /// </summary>
+    internal static void CommitEachAtOnce(int walCheckpointPages)
+    {
+        CommitAtOnce.Value = true;
+        CheckpointPages.Value = walCheckpointPages;
+    }
+
 
     /// <summary>True on SQLite, false on PostgreSQL.</summary>
     public bool IsSqlite { get; }
@@ -69,7 +81,7 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     /// <summary>Begins one ledger transaction: SQLite joins the group commit, PostgreSQL opens a READ COMMITTED transaction.</summary>
     internal Task<LedgerSession> BeginAsync(CancellationToken cancellationToken)
     {
-        if (_group is not null) return LedgerSession.BeginAsync(_connections, _group, CommitAtOnce.Value, cancellationToken);
+        if (_group is not null) return LedgerSession.BeginAsync(_connections, _group, CommitAtOnce.Value, cancellationToken, CheckpointPages.Value);
         Interlocked.Increment(ref _transactions);
         return LedgerSession.BeginAsync(_connections, _roundTrips, cancellationToken);
     }

@@ -67,6 +67,9 @@ internal sealed class LedgerConnection(LedgerDbContext db, DbConnection connecti
     /// <summary>True on PostgreSQL.</summary>
     public bool IsPostgres => isPostgres;
 
+    /// <summary>SQLite: the <c>wal_autocheckpoint</c> this connection was set to (0: SQLite's default, never set).</summary>
+    public int WalAutoCheckpointPages { get; set; }
+
     /// <summary>The command for this SQL on this connection (reused, so SQLite keeps it prepared), with parameters set.</summary>
     public DbCommand Command(string sql, DbTransaction? transaction, (string Name, object? Value)[] parameters)
     {

@@ -28,6 +28,7 @@ internal sealed class LedgerSession : IAsyncDisposable
     private bool _leftGroup;
     // SQLite: commit the group as soon as this operation ends (see DatabaseWriter.CommitEachAtOnce).
     private bool _commitNow;
+    private int _checkpointPages;
     private readonly long _startedAt = System.Diagnostics.Stopwatch.GetTimestamp();
     // PostgreSQL: the writer's count of round trips to the server (see DatabaseWriter.RoundTrips); null on SQLite.
     private readonly StrongBox<long>? _roundTrips;
@@ -63,10 +64,13 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// Joins the SQLite group commit: the operation runs in a savepoint of the group's transaction (see
     /// <see cref="SqliteWriteGroup"/>); with <paramref name="commitNow"/> its commit does not wait for others to join.
     /// </summary>
-    public static async Task<LedgerSession> BeginAsync(LedgerConnectionPool pool, SqliteWriteGroup group, bool commitNow, CancellationToken cancellationToken)
+    /// <paramref name="checkpointPages"/> (0: unchanged) sets the WAL size at which the group's commit checkpoints
+    /// (<see cref="SqliteWriteGroup.LeaveAsync"/>).
+    public static async Task<LedgerSession> BeginAsync(
+        LedgerConnectionPool pool, SqliteWriteGroup group, bool commitNow, CancellationToken cancellationToken, int checkpointPages = 0)
     {
         var connection = await group.JoinAsync(cancellationToken);
-        return new LedgerSession(pool, connection, null, group) { _commitNow = commitNow };
+        return new LedgerSession(pool, connection, null, group) { _commitNow = commitNow, _checkpointPages = checkpointPages };
     }
 
     /// <summary>True on PostgreSQL, false on SQLite.</summary>
@@ -199,7 +203,7 @@ internal sealed class LedgerSession : IAsyncDisposable
             // Keep this operation's savepoint, free the gate, and return once the group's commit is durable.
             _completed = true;
             _leftGroup = true;
-            var committed = await _group.LeaveAsync(keep: true, _commitNow);
+            var committed = await _group.LeaveAsync(keep: true, _commitNow, _checkpointPages);
             await committed;
             RunAfterCommit();
             return;

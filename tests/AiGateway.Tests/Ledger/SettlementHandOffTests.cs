@@ -81,7 +81,7 @@ public abstract class SettlementHandOffTests<TFixture>(TFixture db) : IClassFixt
         return (charged, records);
     }
 
-    private static async Task<CreditLeases.LeasedHold> AdmitAsync(CreditLeases leases, Guid account, string requestId)
+    protected static async Task<CreditLeases.LeasedHold> AdmitAsync(CreditLeases leases, Guid account, string requestId)
     {
         var interrupted = Record(account, requestId, CallSettler.Sources.Interrupted);
         interrupted.Error = CallRecorder.InterruptedError;
@@ -194,6 +194,56 @@ public sealed class SqliteSettlementHandOffTests(SqliteLedgerFixture db) : Settl
                 }
                 return 0;
             }, null);
+    }
+
+    [Fact]
+    public async Task AQuietGatewaysSettlements_CheckpointBeforeTheWalGrowsLarge()
+    {
+        // SQLite checkpoints inside the commit that takes the WAL past its limit, and the calls waiting for that commit
+        // wait for the copy: a quiet gateway's batches checkpoint at SqliteWriteGroup.QuietCheckpointPages, not at
+        // SQLite's 1,000 pages (≈ 4 MB, the p99 at 500 req/s). A fresh database: a WAL file keeps the largest size it
+        // ever reached.
+        var fresh = new SqliteLedgerFixture();
+        await fresh.InitializeAsync();
+        try
+        {
+            var ledger = fresh.CreateLedger(TimeProvider.System, o =>
+            {
+                o.Leases = true;
+                o.LeaseRefreshInterval = TimeSpan.FromHours(1);
+                o.LeaseMinFreeCredits = 4;
+            });
+            var settings = new LedgerOptions { Leases = true, LeaseRefreshInterval = TimeSpan.FromHours(1), LeaseMinFreeCredits = 4 };
+            var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(settings), TimeProvider.System,
+                NullLogger<CreditLeases>.Instance, "wal-" + Guid.NewGuid().ToString("N"), Path.Combine(Path.GetTempPath(), $"aigw-wal-{Guid.NewGuid():N}.jsonl"));
+            await leases.StartAsync(CancellationToken.None);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!leases.Active && DateTime.UtcNow < deadline) await Task.Delay(5);
+            var account = await fresh.CreateAccountAsync();
+            await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(100_000), null, null, "test", "g1");
+            await using (var context = new LedgerDbContext(fresh.Options))
+            {
+                var wal = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(context.Database.GetConnectionString()).DataSource + "-wal";
+                // 400 sequential calls, each its own batch with its record: several thousand WAL pages in all.
+                for (var i = 0; i < 400; i++)
+                {
+                    var requestId = $"wal-{account}-{i}";
+                    var (result, stored) = await leases.SettleAsync(await AdmitAsync(leases, account, requestId), requestId, Credits.FromDecimal(1),
+                        scope: null, Record(account, requestId, CallSettler.Sources.Provider));
+                    Assert.Equal((SettleStatus.Settled, true), (result.Status, stored));
+                }
+                var pages = new FileInfo(wal).Length / (4096 + 24);
+                Assert.True(pages is > 0 and < 2 * SqliteWriteGroup.QuietCheckpointPages,
+                    $"the WAL grew to {pages} pages over 400 quiet settlements: checkpoints ran at a larger WAL than {SqliteWriteGroup.QuietCheckpointPages} pages");
+            }
+            Assert.Equal(400, leases.WrittenByTheirCall);
+            await leases.StopAsync(CancellationToken.None);
+            (await LedgerSnapshot.ReadAsync(fresh, account)).AssertBalanced();
+        }
+        finally
+        {
+            await fresh.DisposeAsync();
+        }
     }
 
     private sealed class Factory(DbContextOptions<LedgerDbContext> options) : IDbContextFactory<LedgerDbContext>
