@@ -771,7 +771,10 @@ public sealed class CreditLeases : BackgroundService
             // Checked after the target is published: an item queued meanwhile either sees the target or is counted here.
             if (_queue.Reader.Count >= target) return;
             // Wall-clock time, not the injected TimeProvider: a performance bound (tests drive lease expiry with a manual clock).
-            await Task.WhenAny(signal.Task, Task.Delay(bound));
+            // The timer is cancelled when the signal wins, so it does not fire (a wake of the timer thread) for nothing.
+            using var timeout = new CancellationTokenSource();
+            var delay = Task.Delay(bound, timeout.Token);
+            if (await Task.WhenAny(signal.Task, delay) != delay) timeout.Cancel();
         }
         finally
         {

@@ -72,6 +72,9 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     /// </summary>
     public long RoundTrips => Interlocked.Read(ref _roundTrips.Value);
 
+    /// <summary>SQLite: true while the group commit's watchdog thread runs (for tests); false on PostgreSQL.</summary>
+    internal bool GroupWatchdogRunning => _group?.WatchdogRunning ?? false;
+
     /// <summary>SQLite group commit counters: operations committed and the commits that carried them (zero on PostgreSQL).</summary>
     public (long Operations, long Commits) GroupCommitStats => _group?.Stats ?? (0, 0);
 

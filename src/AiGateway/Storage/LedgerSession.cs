@@ -69,7 +69,7 @@ internal sealed class LedgerSession : IAsyncDisposable
     public static async Task<LedgerSession> BeginAsync(
         LedgerConnectionPool pool, SqliteWriteGroup group, bool commitNow, CancellationToken cancellationToken, int checkpointPages = 0)
     {
-        var connection = await group.JoinAsync(cancellationToken);
+        var connection = await group.JoinAsync(cancellationToken, commitNow);
         return new LedgerSession(pool, connection, null, group) { _commitNow = commitNow, _checkpointPages = checkpointPages };
     }
 

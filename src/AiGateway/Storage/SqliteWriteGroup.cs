@@ -87,6 +87,15 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         }
     }
 
+    /// <summary>True while the watchdog thread runs (for tests).</summary>
+    internal bool WatchdogRunning
+    {
+        get
+        {
+            lock (_watchdogLock) return _watchdog is not null;
+        }
+    }
+
     /// <summary>Marks that no group is open (gate held).</summary>
     private void UnwatchOpenGroup() => Volatile.Write(ref _openedAt, 0);
 
@@ -129,8 +138,13 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         }
     }
 
-    /// <summary>Takes the gate and joins (or opens) the group: returns its connection with a savepoint begun for the caller.</summary>
-    public async Task<LedgerConnection> JoinAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes the gate and joins (or opens) the group: returns its connection with a savepoint begun for the caller.
+    /// With <paramref name="commitNow"/> (the caller will leave with <c>commitNow</c>) a group it opens is not watched:
+    /// nothing can join it while its opener runs, and the opener commits it as it leaves, so the watchdog would only
+    /// wake for nothing (each wake is a context switch on a busy machine).
+    /// </summary>
+    public async Task<LedgerConnection> JoinAsync(CancellationToken cancellationToken, bool commitNow = false)
     {
         await _gate.WaitAsync(cancellationToken);
         try
@@ -152,7 +166,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
                 _committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _ops = 1;
                 _withoutSavepoint = true;
-                WatchOpenGroup();
+                if (!commitNow) WatchOpenGroup();
                 return _connection;
             }
             try

@@ -137,4 +137,24 @@ public sealed class SqliteGroupCommitTests(SqliteLedgerFixture db) : IClassFixtu
         var leftOver = await check.Database.SqlQuery<int>($"SELECT COUNT(*) AS \"Value\" FROM credit_holds WHERE request_id LIKE {$"boom-{account}-%"}").SingleAsync();
         Assert.True(leftOver == 0, $"{leftOver} holds of failed operations alone in their group were committed");
     }
+
+    [Fact]
+    public async Task AGroupItsOpenerCommitsAtOnce_StartsNoWatchdog_AnOrdinaryGroupDoes()
+    {
+        // The watchdog commits a group left open; a group opened by an operation that commits as it leaves (the
+        // settlement batch writer) is never left open, so watching it would only wake a thread for nothing.
+        await using var writer = new DatabaseWriter(db.Factory, groupCommitMaxOperations: 64);
+        await AtOnceAsync(writer);
+        Assert.False(writer.GroupWatchdogRunning, "a group committed by its opener as it left started the watchdog thread");
+        Assert.Equal(1, writer.GroupCommitStats.Commits);
+
+        await writer.InTransactionAsync(s => s.ScalarAsync("SELECT 1"));
+        Assert.True(writer.GroupWatchdogRunning, "an ordinary group (committed later, by whoever comes) is not watched");
+
+        static async Task AtOnceAsync(DatabaseWriter writer)
+        {
+            DatabaseWriter.CommitEachAtOnce();
+            await writer.InTransactionAsync(s => s.ScalarAsync("SELECT 1"));
+        }
+    }
 }
