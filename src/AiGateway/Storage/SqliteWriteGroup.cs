@@ -43,7 +43,9 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
     /// leaf of every index, the lot, the lease — are copied four times as often: 92.4 / 90.4 → 100.4 / 97.8 µs per
     /// request at 32 connections), so a busy writer keeps <see cref="BusyCheckpointPages"/>. With this switch
     /// (2026-12-01, three rounds alternated): p99 at 500 req/s 2.3 / 3.4 / 2.7 ms against 3.6 / 3.5 / 3.9 at a fixed
-    /// 1,000; at saturation 100.5 / 97.5 against 95.0 / 93.9 µs per request, within the machine's run-to-run noise.
+    /// 1,000. At saturation the two builds' CPU per request differed by less than the VM's run-to-run noise (either
+    /// way, depending on which ran first), and both wrote the same bytes per request (a fixed 250 writes 15 % more):
+    /// busy batches are large, so checkpoints run at 1,000 pages there (bench/README, "the checkpoint size").
     /// </summary>
     public const int QuietCheckpointPages = 250;
 
