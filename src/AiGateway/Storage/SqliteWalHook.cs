@@ -24,7 +24,14 @@ internal static class SqliteWalHook
     // arg: a GCHandle to the connection's WalPages box (runs inside sqlite3_step of the COMMIT, under the connection).
     private static int OnCommit(IntPtr arg, IntPtr db, IntPtr databaseName, int pages)
     {
-        if (GCHandle.FromIntPtr(arg).Target is Reports reports) reports.Pages = pages;
+        try
+        {
+            if (GCHandle.FromIntPtr(arg).Target is Reports reports) reports.Pages = pages;
+        }
+        catch (Exception)
+        {
+            // Never let an exception cross into SQLite (the process would end); no report means "checkpoint now".
+        }
         return 0;
     }
 
