@@ -75,6 +75,15 @@ public sealed class DatabaseWriter : IAsyncDisposable, IDisposable
     /// <summary>SQLite: true while the group commit's watchdog thread runs (for tests); false on PostgreSQL.</summary>
     internal bool GroupWatchdogRunning => _group?.WatchdogRunning ?? false;
 
+    /// <summary>SQLite: checkpoints the group commit ran after a commit (see <see cref="SqliteWriteGroup"/>); 0 on PostgreSQL.</summary>
+    internal long CheckpointsAfterCommit => _group?.CheckpointsAfterCommit ?? 0;
+
+    /// <summary>Tests (SQLite): runs before each checkpoint after a commit, e.g. to hold it.</summary>
+    internal Func<Task>? BeforeCheckpointForTests
+    {
+        set => _group!.BeforeCheckpoint = value;
+    }
+
     /// <summary>SQLite group commit counters: operations committed and the commits that carried them (zero on PostgreSQL).</summary>
     public (long Operations, long Commits) GroupCommitStats => _group?.Stats ?? (0, 0);
 

@@ -67,8 +67,14 @@ internal sealed class LedgerConnection(LedgerDbContext db, DbConnection connecti
     /// <summary>True on PostgreSQL.</summary>
     public bool IsPostgres => isPostgres;
 
-    /// <summary>SQLite: the <c>wal_autocheckpoint</c> this connection was set to (0: SQLite's default, never set).</summary>
-    public int WalAutoCheckpointPages { get; set; }
+    private SqliteWalHook.Hooked? _walHook;
+
+    /// <summary>
+    /// SQLite: the WAL commit hook of this connection, installed on first use (<see cref="SqliteWalHook"/>): from then
+    /// on its commits do not checkpoint themselves. Null on PostgreSQL.
+    /// </summary>
+    public SqliteWalHook.Hooked? WalHook() =>
+        _walHook ??= connection is SqliteConnection sqlite ? SqliteWalHook.Install(sqlite) : null;
 
     /// <summary>The command for this SQL on this connection (reused, so SQLite keeps it prepared), with parameters set.</summary>
     public DbCommand Command(string sql, DbTransaction? transaction, (string Name, object? Value)[] parameters)
@@ -117,7 +123,25 @@ internal sealed class LedgerConnection(LedgerDbContext db, DbConnection connecti
         _commands.Clear();
         foreach (var command in _rawCommands.Values) command.Dispose();
         _rawCommands.Clear();
+        if (_walHook is not null)
+        {
+            // Microsoft.Data.Sqlite pools the native connection: give it back with SQLite's own automatic checkpoint
+            // (which replaces this hook) so no later user calls the hook after its handle is freed.
+            try
+            {
+                using var restore = connection.CreateCommand();
+                restore.CommandText = $"PRAGMA wal_autocheckpoint={SqliteWriteGroup.BusyCheckpointPages}";
+                restore.ExecuteNonQuery();
+            }
+            catch (Exception)
+            {
+                // A broken connection: clear the pool so the native handle is not reused with the hook.
+                if (connection is SqliteConnection sqlite) SqliteConnection.ClearPool(sqlite);
+            }
+        }
         await db.Database.CloseConnectionAsync();
         await db.DisposeAsync();
+        // Closed: SQLite calls the hook no more.
+        _walHook?.Dispose();
     }
 }

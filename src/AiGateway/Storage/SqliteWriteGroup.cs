@@ -19,6 +19,14 @@ namespace AiGateway.Storage;
 /// (<see cref="LeaveAsync"/> with <c>commitNow</c>): the settlement batch writer, which gathers its calls itself, so its
 /// commit neither waits behind the thread pool's queue for the queued committer nor hops back to the batch writer after.
 /// </para>
+/// <para>
+/// Checkpoints: SQLite's automatic checkpoint ran inside the COMMIT that took the WAL past its limit, so the calls of
+/// that commit waited for the copy and its two fsyncs (on a disk whose fsync takes ½ ms, a lone call's COMMIT read p90
+/// 0.6–1.1 ms and p99 2.8–5.4 ms instead of 0.2–0.3 / 0.6–1.0). The group's connections carry a WAL commit hook instead
+/// (<see cref="SqliteWalHook"/>): after a commit that reached the limit its members are answered first, and the same
+/// PASSIVE checkpoint runs then, still holding the gate — a settlement batch's on a task of its own, so the batch
+/// writer, often the commit's only member, goes on at once.
+/// </para>
 /// </summary>
 internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : IAsyncDisposable
 {
@@ -33,11 +41,16 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
     private int _commitQueued;
     // The WAL size (pages) at which the open group's commit checkpoints, as its operations asked (0: as the connection is).
     private int _checkpointPages;
+    // A connection whose commit left a checkpoint due, to be run as the gate is freed (see ReleaseGate; gate held).
+    private LedgerConnection? _checkpointDue;
+    // The WAL's frames when the last checkpoint after a commit began (gate held; 0 once the WAL restarted).
+    private int _walAtCheckpoint;
 
     /// <summary>
-    /// The WAL size at which the commit of a quiet gateway's settlement batch checkpoints. SQLite checkpoints inside the
-    /// COMMIT that takes the WAL past its limit (1,000 pages by default): that commit, and every call waiting for it,
-    /// waits for the copy. At a fixed 500 req/s (quiet 2-core machine, <c>bench/Metering/p99-knobs.sh</c>, two rounds
+    /// The WAL size at which the commit of a quiet gateway's settlement batch checkpoints. The checkpoint runs after the
+    /// commit that takes the WAL past it, once that commit's calls are answered (<see cref="CheckpointAfterCommitAsync"/>),
+    /// but no ledger write runs during it, so calls arriving meanwhile wait for it: its size still sets the tail.
+    /// Measured when SQLite still ran it inside that COMMIT (every call waiting for the commit waited for the copy): at a fixed 500 req/s (quiet 2-core machine, <c>bench/Metering/p99-knobs.sh</c>, two rounds
     /// alternated) the metered p99 read 3.5 / 3.4 ms at 1,000 pages, 2.5 / 2.0 at 250, 2.7 / 2.3 at 500, 7.3 / 7.8
     /// at 4,000: the tail is the checkpoint's size. Under saturation the same 250 cost CPU (hot pages — the last
     /// leaf of every index, the lot, the lease — are copied four times as often: 92.4 / 90.4 → 100.4 / 97.8 µs per
@@ -53,6 +66,13 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
     public const int BusyCheckpointPages = 1000;
     private long _committedOps;
     private long _commits;
+    private long _checkpoints;
+
+    /// <summary>Tests: runs before each checkpoint after a commit (e.g. to hold it).</summary>
+    internal Func<Task>? BeforeCheckpoint { get; set; }
+
+    /// <summary>Checkpoints run after a group's commit (for tests and diagnostics).</summary>
+    internal long CheckpointsAfterCommit => Interlocked.Read(ref _checkpoints);
 
     /// <summary>Operations committed so far and the commits that carried them (for tests and diagnostics).</summary>
     public (long Operations, long Commits) Stats => (Interlocked.Read(ref _committedOps), Interlocked.Read(ref _commits));
@@ -223,7 +243,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
                 await _connection.ExecuteAsync("RELEASE ledger_op");
                 _ops--;
             }
-            if (_ops >= _maxOps || commitNow) await CommitGroupAsync();
+            if (_ops >= _maxOps || commitNow) await CommitGroupAsync(deferCheckpoint: true);
             else QueueCommit();
         }
         catch (Exception ex)
@@ -233,7 +253,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
         return committed;
     }
@@ -300,8 +320,12 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
     /// <summary>Commits the group if one is open (gate held).</summary>
     private Task CommitOpenGroupAsync() => _connection is null ? Task.CompletedTask : CommitGroupAsync();
 
-    /// <summary>Commits the open group (gate held) and tells its members.</summary>
-    private async Task CommitGroupAsync()
+    /// <summary>
+    /// Commits the open group (gate held) and tells its members; then, if the WAL has reached its limit, checkpoints
+    /// (see <see cref="CheckpointAfterCommitAsync"/>) — or, with <paramref name="deferCheckpoint"/>, leaves that to
+    /// <see cref="ReleaseGate"/>.
+    /// </summary>
+    private async Task CommitGroupAsync(bool deferCheckpoint = false)
     {
         var connection = _connection!;
         var committed = _committed!;
@@ -312,15 +336,15 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         _ops = 0;
         _checkpointPages = 0;
         UnwatchOpenGroup();
+        var walPages = -1;
         try
         {
-            if (checkpointPages > 0 && connection.WalAutoCheckpointPages != checkpointPages)
-            {
-                // Applies to this very commit (SQLite checks the limit after each commit); kept by the connection.
-                await connection.ExecuteAsync($"PRAGMA wal_autocheckpoint={checkpointPages}");
-                connection.WalAutoCheckpointPages = checkpointPages;
-            }
+            // From the first commit on, this connection's commits do not checkpoint inside COMMIT (see CheckpointAfterCommitAsync).
+            var hook = connection.WalHook();
+            hook?.Reset();
             await connection.ExecuteAsync("COMMIT");
+            // No report (not SQLite, or the hook did not run): checkpoint as at the limit, so the WAL cannot grow unchecked.
+            walPages = hook is null ? -1 : hook.Reports.Pages < 0 ? int.MaxValue : hook.Reports.Pages;
         }
         catch (Exception ex)
         {
@@ -329,10 +353,78 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
             committed.TrySetException(ex);
             return;
         }
-        await pool.ReturnAsync(connection, healthy: true);
         Interlocked.Add(ref _committedOps, ops);
         Interlocked.Increment(ref _commits);
+        // The group is durable: its members go on now, before any checkpoint.
         committed.TrySetResult();
+        // A WAL that could not restart after the last checkpoint (a reader was in it) still holds the frames that
+        // checkpoint copied: count only what came since, or every commit would checkpoint again (copy and fsyncs).
+        if (walPages < _walAtCheckpoint) _walAtCheckpoint = 0;
+        var due = walPages == int.MaxValue || walPages - _walAtCheckpoint >= (checkpointPages > 0 ? checkpointPages : BusyCheckpointPages);
+        if (!due)
+        {
+            await pool.ReturnAsync(connection, healthy: true);
+        }
+        else if (deferCheckpoint)
+        {
+            if (walPages != int.MaxValue) _walAtCheckpoint = walPages;
+            // Run by ReleaseGate, off the caller's flow: the caller may be the group's only member (the batch writer).
+            _checkpointDue = connection;
+        }
+        else
+        {
+            if (walPages != int.MaxValue) _walAtCheckpoint = walPages;
+            await pool.ReturnAsync(connection, await CheckpointAfterCommitAsync(connection));
+        }
+    }
+
+    /// <summary>
+    /// Frees the gate, or, when the commit just made left a checkpoint due (<see cref="CommitGroupAsync"/> with
+    /// <c>deferCheckpoint</c>), hands it to a task that runs the checkpoint and then frees it: the caller returns at
+    /// once, and no ledger write runs during the checkpoint (as when it ran inside COMMIT).
+    /// </summary>
+    private void ReleaseGate()
+    {
+        if (_checkpointDue is not { } connection)
+        {
+            _gate.Release();
+            return;
+        }
+        _checkpointDue = null;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await pool.ReturnAsync(connection, await CheckpointAfterCommitAsync(connection));
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        });
+    }
+
+    /// <summary>
+    /// The checkpoint SQLite would have run inside the COMMIT that took the WAL past its limit (PASSIVE, like SQLite's
+    /// own), run after that commit's members were told it is durable: they do not wait for the copy and its two
+    /// fsyncs (a lone call's COMMIT p90 0.7–1.0 ms against 0.2–0.3 without them on a disk whose fsync takes ½ ms; see
+    /// bench/README). The gate is still held, so no ledger write runs meanwhile (as before, when it was inside COMMIT).
+    /// Returns false if the connection failed.
+    /// </summary>
+    private async Task<bool> CheckpointAfterCommitAsync(LedgerConnection connection)
+    {
+        try
+        {
+            if (BeforeCheckpoint is { } before) await before();
+            await connection.ExecuteAsync("PRAGMA wal_checkpoint(PASSIVE)");
+            Interlocked.Increment(ref _checkpoints);
+            return true;
+        }
+        catch (Exception)
+        {
+            // The commit stands; the next commit past the limit tries again on a fresh connection.
+            return false;
+        }
     }
 
     /// <summary>

@@ -159,6 +159,67 @@ public sealed class SqliteSettlementHandOffTests(SqliteLedgerFixture db) : Settl
         await leases.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task ASettle_IsAnsweredBeforeTheCheckpointItsCommitTriggers_AndNoLedgerWriteRunsDuringIt()
+    {
+        // SQLite ran its automatic checkpoint (a copy of the WAL and two fsyncs) inside the COMMIT that took the WAL past
+        // its limit, and that commit's calls waited for it. Now the checkpoint runs after they are told the commit is
+        // durable, still before the next ledger write. The checkpoint is held here: the call whose commit triggered it
+        // must have its answer, and the next call's settlement must wait until it ends.
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var settings = new LedgerOptions { Leases = true, LeaseRefreshInterval = TimeSpan.FromHours(1), LeaseMinFreeCredits = 4 };
+        await using var writer = new DatabaseWriter(_db.Factory, settings.SqliteGroupCommitMaxOperations);
+        var ledger = new CreditLedger(writer, _db.Factory, Microsoft.Extensions.Options.Options.Create(settings),
+            new PlanCatalog(new Monitor<PlansOptions>(LedgerDatabaseFixture.TestPlans())), TimeProvider.System);
+        var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(settings), TimeProvider.System,
+            NullLogger<CreditLeases>.Instance, "ckpt-" + Guid.NewGuid().ToString("N"), Path.Combine(Path.GetTempPath(), $"aigw-ckpt-{Guid.NewGuid():N}.jsonl"));
+        await leases.StartAsync(CancellationToken.None);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!leases.Active && DateTime.UtcNow < deadline) await Task.Delay(5);
+        var account = await _db.CreateAccountAsync();
+        await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(100_000), null, null, "test", "g1");
+
+        // From here on, checkpoints after a commit are held until released.
+        var checkpointsBefore = writer.CheckpointsAfterCommit;
+        writer.BeforeCheckpointForTests = async () =>
+        {
+            reached.TrySetResult();
+            await release.Task;
+        };
+        // Quiet settlements, one at a time, until a commit leaves a checkpoint due (250 WAL pages: a few dozen calls).
+        // The checkpoint is then held. Every settlement committed by then must have its answer; the one in flight may
+        // wait only if its settlement is not committed yet (it waits for the end of the checkpoint, as no ledger write
+        // may run during it). A settle committed but unanswered means its call waited for the checkpoint.
+        for (var i = 0; i < 2_000 && !reached.Task.IsCompleted; i++)
+        {
+            var requestId = $"ckpt-{account}-{i}";
+            var settle = Task.Run(async () => await leases.SettleAsync(await AdmitAsync(leases, account, requestId), requestId,
+                Credits.FromDecimal(1), scope: null, Record(account, requestId, CallSettler.Sources.Provider)));
+            if (await Task.WhenAny(settle, reached.Task) != settle)
+            {
+                // The checkpoint is held. (The delay only gives a wrong answer time to show.)
+                var answered = await Task.WhenAny(settle, Task.Delay(500)) == settle;
+                bool committed;
+                await using (var read = new LedgerDbContext(_db.Options))
+                {
+                    committed = await read.CallRecords.AnyAsync(r => r.RequestId == requestId);
+                }
+                var duringCheckpoint = writer.CheckpointsAfterCommit;
+                release.SetResult();
+                Assert.Equal(0, duringCheckpoint - checkpointsBefore);
+                Assert.False(committed && !answered, $"{requestId} was committed but not answered while the checkpoint after its commit ran");
+                Assert.False(answered && !committed, $"{requestId} was answered but its settlement is not in the database");
+            }
+            var (result, stored) = await settle;
+            Assert.Equal((SettleStatus.Settled, true), (result.Status, stored));
+        }
+        Assert.True(reached.Task.IsCompleted, "no checkpoint ran after a commit in 2,000 quiet settlements");
+        Assert.True(writer.CheckpointsAfterCommit >= 1);
+        await leases.StopAsync(CancellationToken.None);
+        (await LedgerSnapshot.ReadAsync(_db, account)).AssertBalanced();
+    }
+
     /// <summary>Holds the next COMMIT on any ledger connection (SQLite's commit hook) between <see cref="Arm"/> and <see cref="Release"/>.</summary>
     private sealed class CommitStall : Microsoft.EntityFrameworkCore.Diagnostics.DbConnectionInterceptor
     {
@@ -199,9 +260,9 @@ public sealed class SqliteSettlementHandOffTests(SqliteLedgerFixture db) : Settl
     [Fact]
     public async Task AQuietGatewaysSettlements_CheckpointBeforeTheWalGrowsLarge()
     {
-        // SQLite checkpoints inside the commit that takes the WAL past its limit, and the calls waiting for that commit
-        // wait for the copy: a quiet gateway's batches checkpoint at SqliteWriteGroup.QuietCheckpointPages, not at
-        // SQLite's 1,000 pages (≈ 4 MB, the p99 at 500 req/s). A fresh database: a WAL file keeps the largest size it
+        // The checkpoint after the commit that takes the WAL past its limit holds up the calls that arrive during it: a
+        // quiet gateway's batches checkpoint at SqliteWriteGroup.QuietCheckpointPages, not at 1,000 pages (≈ 4 MB, the
+        // p99 at 500 req/s). A fresh database: a WAL file keeps the largest size it
         // ever reached.
         var fresh = new SqliteLedgerFixture();
         await fresh.InitializeAsync();
