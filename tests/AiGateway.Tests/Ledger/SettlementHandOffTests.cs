@@ -119,6 +119,22 @@ public abstract class SettlementHandOffTests<TFixture>(TFixture db) : IClassFixt
 public sealed class SqliteSettlementHandOffTests(SqliteLedgerFixture db) : SettlementHandOffTests<SqliteLedgerFixture>(db)
 {
     private readonly SqliteLedgerFixture _db = db;
+    private static readonly LedgerOptions Settings = new() { Leases = true, LeaseRefreshInterval = TimeSpan.FromHours(1), LeaseMinFreeCredits = 4 };
+
+    /// <summary>A leased ledger on <paramref name="writer"/> (a test's own write path), started, with an account holding <paramref name="credits"/>.</summary>
+    private async Task<(CreditLedger Ledger, CreditLeases Leases, Guid Account)> StartOnAsync(DatabaseWriter writer, string name, decimal credits)
+    {
+        var ledger = new CreditLedger(writer, _db.Factory, Microsoft.Extensions.Options.Options.Create(Settings),
+            new PlanCatalog(new Monitor<PlansOptions>(LedgerDatabaseFixture.TestPlans())), TimeProvider.System);
+        var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(Settings), TimeProvider.System,
+            NullLogger<CreditLeases>.Instance, name + "-" + Guid.NewGuid().ToString("N"), Path.Combine(Path.GetTempPath(), $"aigw-{name}-{Guid.NewGuid():N}.jsonl"));
+        await leases.StartAsync(CancellationToken.None);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!leases.Active && DateTime.UtcNow < deadline) await Task.Delay(5);
+        var account = await _db.CreateAccountAsync();
+        await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(credits), null, null, "test", "g1");
+        return (ledger, leases, account);
+    }
 
     [Fact]
     public async Task ASettle_NeverReturnsBeforeItsCommit_WhenTheCommitIsHeldBack()
@@ -127,17 +143,8 @@ public sealed class SqliteSettlementHandOffTests(SqliteLedgerFixture db) : Settl
         // a settlement answered before its commit (e.g. a commit queued but not awaited) returns while it is held.
         var stall = new CommitStall();
         var options = new DbContextOptionsBuilder<LedgerDbContext>(_db.Options).AddInterceptors(stall).Options;
-        var settings = new LedgerOptions { Leases = true, LeaseRefreshInterval = TimeSpan.FromHours(1), LeaseMinFreeCredits = 4 };
-        await using var writer = new DatabaseWriter(new Factory(options), settings.SqliteGroupCommitMaxOperations);
-        var ledger = new CreditLedger(writer, _db.Factory, Microsoft.Extensions.Options.Options.Create(settings),
-            new PlanCatalog(new Monitor<PlansOptions>(LedgerDatabaseFixture.TestPlans())), TimeProvider.System);
-        var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(settings), TimeProvider.System,
-            NullLogger<CreditLeases>.Instance, "stall-" + Guid.NewGuid().ToString("N"), Path.Combine(Path.GetTempPath(), $"aigw-stall-{Guid.NewGuid():N}.jsonl"));
-        await leases.StartAsync(CancellationToken.None);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!leases.Active && DateTime.UtcNow < deadline) await Task.Delay(5);
-        var account = await _db.CreateAccountAsync();
-        await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(1000), null, null, "test", "g1");
+        await using var writer = new DatabaseWriter(new Factory(options), Settings.SqliteGroupCommitMaxOperations);
+        var (ledger, leases, account) = await StartOnAsync(writer, "stall", 1000);
 
         for (var i = 0; i < 3; i++)
         {
@@ -168,17 +175,8 @@ public sealed class SqliteSettlementHandOffTests(SqliteLedgerFixture db) : Settl
         // must have its answer, and the next call's settlement must wait until it ends.
         var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var settings = new LedgerOptions { Leases = true, LeaseRefreshInterval = TimeSpan.FromHours(1), LeaseMinFreeCredits = 4 };
-        await using var writer = new DatabaseWriter(_db.Factory, settings.SqliteGroupCommitMaxOperations);
-        var ledger = new CreditLedger(writer, _db.Factory, Microsoft.Extensions.Options.Options.Create(settings),
-            new PlanCatalog(new Monitor<PlansOptions>(LedgerDatabaseFixture.TestPlans())), TimeProvider.System);
-        var leases = new CreditLeases(ledger, Microsoft.Extensions.Options.Options.Create(settings), TimeProvider.System,
-            NullLogger<CreditLeases>.Instance, "ckpt-" + Guid.NewGuid().ToString("N"), Path.Combine(Path.GetTempPath(), $"aigw-ckpt-{Guid.NewGuid():N}.jsonl"));
-        await leases.StartAsync(CancellationToken.None);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!leases.Active && DateTime.UtcNow < deadline) await Task.Delay(5);
-        var account = await _db.CreateAccountAsync();
-        await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(100_000), null, null, "test", "g1");
+        await using var writer = new DatabaseWriter(_db.Factory, Settings.SqliteGroupCommitMaxOperations);
+        var (_, leases, account) = await StartOnAsync(writer, "ckpt", 100_000);
 
         // From here on, checkpoints after a commit are held until released.
         var checkpointsBefore = writer.CheckpointsAfterCommit;
