@@ -21,12 +21,12 @@ internal static class SqliteWalHook
     [DllImport("e_sqlite3", CallingConvention = CallingConvention.Cdecl)]
     private static extern IntPtr sqlite3_wal_hook(IntPtr db, IntPtr callback, IntPtr arg);
 
-    // arg: a GCHandle to the connection's WalPages box (runs inside sqlite3_step of the COMMIT, under the connection).
+    // arg: a GCHandle to the connection's Hooked (runs inside sqlite3_step of the COMMIT, under the connection).
     private static int OnCommit(IntPtr arg, IntPtr db, IntPtr databaseName, int pages)
     {
         try
         {
-            if (GCHandle.FromIntPtr(arg).Target is Reports reports) reports.Pages = pages;
+            if (GCHandle.FromIntPtr(arg).Target is Hooked hooked) hooked.Pages = pages;
         }
         catch (Exception)
         {
@@ -35,27 +35,22 @@ internal static class SqliteWalHook
         return 0;
     }
 
-    /// <summary>What the hook last reported for one connection.</summary>
-    public sealed class Reports
-    {
-        /// <summary>The WAL's frames after the last commit (-1 after <see cref="Hooked.Reset"/> until the next commit).</summary>
-        public int Pages = -1;
-    }
-
-    /// <summary>A hooked connection's reports; dispose it after the connection is closed (it frees the handle).</summary>
+    /// <summary>One hooked connection and what the hook last reported; dispose it after the connection is closed (it frees the handle).</summary>
     public sealed class Hooked : IDisposable
     {
         private GCHandle _handle;
-        public Reports Reports { get; } = new();
+
+        /// <summary>The WAL's frames after the last commit (-1 after <see cref="Reset"/> until the next commit).</summary>
+        public int Pages { get; internal set; } = -1;
 
         internal Hooked(SqliteConnection connection)
         {
-            _handle = GCHandle.Alloc(Reports);
+            _handle = GCHandle.Alloc(this);
             sqlite3_wal_hook(connection.Handle!.DangerousGetHandle(), CallbackPointer, GCHandle.ToIntPtr(_handle));
         }
 
         /// <summary>Forgets the last report (call before a COMMIT).</summary>
-        public void Reset() => Reports.Pages = -1;
+        public void Reset() => Pages = -1;
 
         public void Dispose()
         {

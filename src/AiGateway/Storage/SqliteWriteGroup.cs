@@ -41,7 +41,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
     private int _commitQueued;
     // The WAL size (pages) at which the open group's commit checkpoints, as its operations asked (0: as the connection is).
     private int _checkpointPages;
-    // A connection whose commit left a checkpoint due, to be run as the gate is freed (see ReleaseGate; gate held).
+    // A connection whose commit left a checkpoint due, run as the gate is freed (see ReleaseGate; gate held).
     private LedgerConnection? _checkpointDue;
     // The WAL's frames when the last checkpoint after a commit began (gate held; 0 once the WAL restarted).
     private int _walAtCheckpoint;
@@ -50,8 +50,8 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
     /// The WAL size at which the commit of a quiet gateway's settlement batch checkpoints. The checkpoint runs after the
     /// commit that takes the WAL past it, once that commit's calls are answered (<see cref="CheckpointAfterCommitAsync"/>),
     /// but no ledger write runs during it, so calls arriving meanwhile wait for it: its size still sets the tail.
-    /// Measured when SQLite still ran it inside that COMMIT (every call waiting for the commit waited for the copy): at a fixed 500 req/s (quiet 2-core machine, <c>bench/Metering/p99-knobs.sh</c>, two rounds
-    /// alternated) the metered p99 read 3.5 / 3.4 ms at 1,000 pages, 2.5 / 2.0 at 250, 2.7 / 2.3 at 500, 7.3 / 7.8
+    /// Measured when SQLite still ran it inside that COMMIT (every call waiting for the commit waited for the copy): at
+    /// a fixed 500 req/s (quiet 2-core machine, <c>bench/Metering/p99-knobs.sh</c>, two rounds alternated) the metered p99 read 3.5 / 3.4 ms at 1,000 pages, 2.5 / 2.0 at 250, 2.7 / 2.3 at 500, 7.3 / 7.8
     /// at 4,000: the tail is the checkpoint's size. Under saturation the same 250 cost CPU (hot pages — the last
     /// leaf of every index, the lot, the lease — are copied four times as often: 92.4 / 90.4 → 100.4 / 97.8 µs per
     /// request at 32 connections), so a busy writer keeps <see cref="BusyCheckpointPages"/>. With this switch
@@ -156,7 +156,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -206,7 +206,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         }
         catch
         {
-            _gate.Release();
+            ReleaseGate();
             throw;
         }
     }
@@ -243,7 +243,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
                 await _connection.ExecuteAsync("RELEASE ledger_op");
                 _ops--;
             }
-            if (_ops >= _maxOps || commitNow) await CommitGroupAsync(deferCheckpoint: true);
+            if (_ops >= _maxOps || commitNow) await CommitGroupAsync();
             else QueueCommit();
         }
         catch (Exception ex)
@@ -269,7 +269,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -283,8 +283,11 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
+        // A checkpoint handed off by that commit holds the gate until it is done (and its connection back).
+        await _gate.WaitAsync();
+        _gate.Release();
         lock (_watchdogLock)
         {
             _disposed = true;
@@ -313,7 +316,7 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         }
         finally
         {
-            _gate.Release();
+            ReleaseGate();
         }
     }
 
@@ -321,11 +324,10 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
     private Task CommitOpenGroupAsync() => _connection is null ? Task.CompletedTask : CommitGroupAsync();
 
     /// <summary>
-    /// Commits the open group (gate held) and tells its members; then, if the WAL has reached its limit, checkpoints
-    /// (see <see cref="CheckpointAfterCommitAsync"/>) — or, with <paramref name="deferCheckpoint"/>, leaves that to
-    /// <see cref="ReleaseGate"/>.
+    /// Commits the open group (gate held) and tells its members; if the WAL has reached its limit, leaves the
+    /// checkpoint to <see cref="ReleaseGate"/> (see <see cref="CheckpointAfterCommitAsync"/>).
     /// </summary>
-    private async Task CommitGroupAsync(bool deferCheckpoint = false)
+    private async Task CommitGroupAsync()
     {
         var connection = _connection!;
         var committed = _committed!;
@@ -336,15 +338,15 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         _ops = 0;
         _checkpointPages = 0;
         UnwatchOpenGroup();
-        var walPages = -1;
+        // The WAL's frames after this commit, as the hook reported them (-1: no report).
+        int walPages;
         try
         {
             // From the first commit on, this connection's commits do not checkpoint inside COMMIT (see CheckpointAfterCommitAsync).
-            var hook = connection.WalHook();
-            hook?.Reset();
+            var hook = connection.WalHook()!;
+            hook.Reset();
             await connection.ExecuteAsync("COMMIT");
-            // No report (not SQLite, or the hook did not run): checkpoint as at the limit, so the WAL cannot grow unchecked.
-            walPages = hook is null ? -1 : hook.Reports.Pages < 0 ? int.MaxValue : hook.Reports.Pages;
+            walPages = hook.Pages;
         }
         catch (Exception ex)
         {
@@ -359,29 +361,21 @@ internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : 
         committed.TrySetResult();
         // A WAL that could not restart after the last checkpoint (a reader was in it) still holds the frames that
         // checkpoint copied: count only what came since, or every commit would checkpoint again (copy and fsyncs).
+        // No report: checkpoint as at the limit, so the WAL cannot grow unchecked.
         if (walPages < _walAtCheckpoint) _walAtCheckpoint = 0;
-        var due = walPages == int.MaxValue || walPages - _walAtCheckpoint >= (checkpointPages > 0 ? checkpointPages : BusyCheckpointPages);
-        if (!due)
+        if (walPages >= 0 && walPages - _walAtCheckpoint < (checkpointPages > 0 ? checkpointPages : BusyCheckpointPages))
         {
             await pool.ReturnAsync(connection, healthy: true);
+            return;
         }
-        else if (deferCheckpoint)
-        {
-            if (walPages != int.MaxValue) _walAtCheckpoint = walPages;
-            // Run by ReleaseGate, off the caller's flow: the caller may be the group's only member (the batch writer).
-            _checkpointDue = connection;
-        }
-        else
-        {
-            if (walPages != int.MaxValue) _walAtCheckpoint = walPages;
-            await pool.ReturnAsync(connection, await CheckpointAfterCommitAsync(connection));
-        }
+        _walAtCheckpoint = Math.Max(walPages, 0);
+        _checkpointDue = connection;
     }
 
     /// <summary>
-    /// Frees the gate, or, when the commit just made left a checkpoint due (<see cref="CommitGroupAsync"/> with
-    /// <c>deferCheckpoint</c>), hands it to a task that runs the checkpoint and then frees it: the caller returns at
-    /// once, and no ledger write runs during the checkpoint (as when it ran inside COMMIT).
+    /// Frees the gate, or, when the commit just made left a checkpoint due, hands it to a task that runs the
+    /// checkpoint and then frees it: whoever committed (often the commit's only member, the settlement batch writer)
+    /// goes on at once, and no ledger write runs during the checkpoint (as when it ran inside COMMIT).
     /// </summary>
     private void ReleaseGate()
     {

@@ -260,8 +260,7 @@ public sealed class SqliteSettlementHandOffTests(SqliteLedgerFixture db) : Settl
     {
         // The checkpoint after the commit that takes the WAL past its limit holds up the calls that arrive during it: a
         // quiet gateway's batches checkpoint at SqliteWriteGroup.QuietCheckpointPages, not at 1,000 pages (≈ 4 MB, the
-        // p99 at 500 req/s). A fresh database: a WAL file keeps the largest size it
-        // ever reached.
+        // p99 at 500 req/s). A fresh database: a WAL file keeps the largest size it ever reached.
         var fresh = new SqliteLedgerFixture();
         await fresh.InitializeAsync();
         try
