@@ -11,7 +11,10 @@ namespace AiGateway.IntegrationTests.Storage;
 /// Writers outside the ledger take their turn through the process's one <see cref="DatabaseWriter"/> (on SQLite, a write
 /// that bypassed it would collide with the ledger's group commit on the database lock). Each write through it moves
 /// <see cref="DatabaseWriter.Writes"/>; the background history steps are slowed to once an hour so nothing else does
-/// during these tests, and the host's clock stands still so a gateway key is loaded (and touched) only once.
+/// during these tests. A gateway key is loaded (and its "last used" touched: one write) when its cache entry is missing;
+/// that cache expires on real time, not the host's clock, so its lifetime is raised to the longest allowed here — with
+/// the default 5 s a loaded machine (the test once took 30 s in CI) reloaded the key between the measured calls and
+/// counted one write too many.
 /// </summary>
 public sealed class WriteTurnTests : SeedTestBase
 {
@@ -20,6 +23,7 @@ public sealed class WriteTurnTests : SeedTestBase
         ["Metering:MaxAttempts"] = "1",
         ["History:RollupInterval"] = "01:00:00",
         ["History:SqliteCheckpointInterval"] = "01:00:00",
+        ["Gateway:KeyCacheTtl"] = "00:05:00",
     };
 
     private DatabaseWriter Writer => Gateway.Services.GetRequiredService<DatabaseWriter>();
@@ -48,7 +52,7 @@ public sealed class WriteTurnTests : SeedTestBase
     public async Task VideoJobWrites_GoThroughTheWriteTurn()
     {
         var (_, client) = await NewAccountAsync(credits: 100);
-        // Loads (and touches) the key once; the clock stands still, so the video calls below find it cached.
+        // Loads (and touches) the key once; the video calls below find it cached (Gateway:KeyCacheTtl above).
         using (var warm = await ChatAsync(client)) Assert.Equal(HttpStatusCode.OK, warm.StatusCode);
         await StubJobAsync("POST", "/v1/videos", "queued");
         await StubJobAsync("GET", "/v1/videos/video_1", "completed");
