@@ -24,8 +24,8 @@ namespace AiGateway.Storage;
 /// that commit waited for the copy and its two fsyncs (on a disk whose fsync takes ½ ms, a lone call's COMMIT read p90
 /// 0.6–1.1 ms and p99 2.8–5.4 ms instead of 0.2–0.3 / 0.6–1.0). The group's connections carry a WAL commit hook instead
 /// (<see cref="SqliteWalHook"/>): after a commit that reached the limit its members are answered first, and the same
-/// PASSIVE checkpoint runs then, still holding the gate — a settlement batch's on a task of its own, so the batch
-/// writer, often the commit's only member, goes on at once.
+/// PASSIVE checkpoint runs then, on a task of its own that holds the gate until it ends (<see cref="ReleaseGate"/>),
+/// so whoever committed — often the settlement batch writer, the commit's only member — goes on at once.
 /// </para>
 /// </summary>
 internal sealed class SqliteWriteGroup(LedgerConnectionPool pool, int maxOps) : IAsyncDisposable
