@@ -138,7 +138,7 @@ public sealed class SqliteWalWritesTests : IDisposable
                 CREATE TABLE counter (n INTEGER NOT NULL); INSERT INTO counter VALUES (0);
                 """);
         }
-        const int Commits = 300;
+        const int Commits = 160;
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var done = false;
         var writer = Task.Run(() =>
@@ -148,7 +148,7 @@ public sealed class SqliteWalWritesTests : IDisposable
             for (var i = 0; i < Commits; i++)
             {
                 // Mostly small commits, some larger than the shim's buffer; the counter row says how many rows exist.
-                var rows = i % 25 == 0 ? 600 : 1 + i % 9;
+                var rows = i % 20 == 0 ? 400 : 1 + i % 9;
                 using (var transaction = connection.BeginTransaction())
                 {
                     using var command = connection.CreateCommand();
