@@ -9,7 +9,7 @@ public sealed class RequestIdMiddleware(RequestDelegate next)
     public Task InvokeAsync(HttpContext context)
     {
         // Never trust a client-sent id: call records are keyed by it, so it must be unique and unguessable.
-        var id = "req_" + Guid.CreateVersion7().ToString("N");
+        var id = RequestIds.New();
         context.TraceIdentifier = id;
         context.Response.Headers[HeaderName] = id;
         // A handler that clears the response (an error answer written late) must not leave it without its id.

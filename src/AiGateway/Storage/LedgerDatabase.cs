@@ -9,6 +9,8 @@ public static class LedgerDatabase
     /// <summary>Makes sure the folder of a SQLite file exists and returns the connection string to use.</summary>
     public static string PrepareSqliteConnectionString(string connectionString)
     {
+        // Before the first connection opens: each commit's WAL frames in one write (see SqliteWalWrites).
+        SqliteWalWrites.Register();
         var builder = new SqliteConnectionStringBuilder(connectionString);
         if (!string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
         {
