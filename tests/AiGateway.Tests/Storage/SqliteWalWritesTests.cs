@@ -51,8 +51,11 @@ public sealed class SqliteWalWritesTests : IDisposable
         return Convert.ToString(command.ExecuteScalar())!;
     }
 
-    /// <summary>Inserts <paramref name="rows"/> rows of about 300 bytes (plus index entries) in one transaction.</summary>
-    private static void InsertRows(SqliteConnection connection, int first, int rows)
+    /// <summary>
+    /// Inserts <paramref name="rows"/> rows of about 300 bytes (plus index entries) in one transaction; with
+    /// <paramref name="count"/> the same transaction adds them to the <c>counter</c> row.
+    /// </summary>
+    private static void InsertRows(SqliteConnection connection, int first, int rows, bool count = false)
     {
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
@@ -66,6 +69,13 @@ public sealed class SqliteWalWritesTests : IDisposable
             id.Value = i;
             k.Value = $"key-{i * 7919 % 100_003:D6}"; // scattered: the index touches many pages
             p.Value = new string((char)('a' + i % 26), 300);
+            command.ExecuteNonQuery();
+        }
+        if (count)
+        {
+            command.Parameters.Clear();
+            command.CommandText = "UPDATE counter SET n = n + @rows";
+            command.Parameters.AddWithValue("@rows", rows);
             command.ExecuteNonQuery();
         }
         transaction.Commit();
@@ -149,27 +159,8 @@ public sealed class SqliteWalWritesTests : IDisposable
             {
                 // Mostly small commits, some larger than the shim's buffer; the counter row says how many rows exist.
                 var rows = i % 20 == 0 ? 400 : 1 + i % 9;
-                using (var transaction = connection.BeginTransaction())
-                {
-                    using var command = connection.CreateCommand();
-                    command.Transaction = transaction;
-                    command.CommandText = "INSERT INTO t (id, k, payload) VALUES (@id, @k, @p)";
-                    var id = command.Parameters.Add("@id", SqliteType.Integer);
-                    var k = command.Parameters.Add("@k", SqliteType.Text);
-                    var p = command.Parameters.Add("@p", SqliteType.Text);
-                    for (var r = 0; r < rows; r++, next++)
-                    {
-                        id.Value = next;
-                        k.Value = $"key-{next * 7919 % 100_003:D6}";
-                        p.Value = new string((char)('a' + next % 26), 300);
-                        command.ExecuteNonQuery();
-                    }
-                    command.Parameters.Clear();
-                    command.CommandText = "UPDATE counter SET n = n + @rows";
-                    command.Parameters.AddWithValue("@rows", rows);
-                    command.ExecuteNonQuery();
-                    transaction.Commit();
-                }
+                InsertRows(connection, next, rows, count: true);
+                next += rows;
                 // The WAL restarts from its beginning after a complete checkpoint (the header is rewritten at offset 0).
                 if (i % 40 == 39) Execute(connection, "PRAGMA wal_checkpoint(RESTART);");
             }
