@@ -81,8 +81,8 @@ internal static unsafe class SqliteWalWrites
         {
             if (sqlite3_file_control(connection.Handle!.DangerousGetHandle(), schema, SqliteFcntlJournalPointer, &wal) != SqliteOk) return null;
         }
-        if (wal is null || wal->IsWal == 0 || wal->Wal is null) return null;
-        return (wal->Wal->Writes, wal->Wal->FileWrites);
+        var buffer = wal is null ? null : OwnBuffer(wal);
+        return buffer is null ? null : (buffer->Writes, buffer->FileWrites);
     }
 
     /// <summary>
@@ -166,7 +166,6 @@ internal static unsafe class SqliteWalWrites
         }
         buffer->Real = real;
         file->Wal = buffer;
-        file->IsWal = 1;
         // The same connection's database file: it writes the buffer out before shared-memory locks and barriers.
         var db = sqlite3_database_file_object(name);
         if (db is not null && db->pMethods is not null && db->pMethods >= _methods && db->pMethods < _methods + 3)
@@ -186,16 +185,16 @@ internal static unsafe class SqliteWalWrites
         var buffer = file->Wal;
         if (buffer is not null)
         {
-            if (file->IsWal != 0)
+            rc = Flush(buffer);
+            if (buffer->Real == Real(file))
             {
-                rc = Flush(buffer);
+                // The WAL itself: unlink it from its database file and free it.
                 if (buffer->Db is not null) buffer->Db->Wal = null;
                 if (buffer->Data is not null) NativeMemory.Free(buffer->Data);
                 NativeMemory.Free(buffer);
             }
             else
             {
-                rc = Flush(buffer);
                 buffer->Db = null;
             }
             file->Wal = null;
@@ -216,7 +215,7 @@ internal static unsafe class SqliteWalWrites
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Write(ShimFile* file, byte* data, int amount, long offset)
     {
-        var buffer = file->IsWal != 0 ? file->Wal : null;
+        var buffer = OwnBuffer(file);
         if (buffer is null) return RealWrite(Real(file), data, amount, offset);
         buffer->Writes++;
         int rc;
@@ -351,8 +350,15 @@ internal static unsafe class SqliteWalWrites
     private static int RealWrite(void* real, byte* data, int amount, long offset) =>
         ((delegate* unmanaged[Cdecl]<void*, byte*, int, long, int>)(*(IoMethods**)real)->xWrite)(real, data, amount, offset);
 
+    /// <summary>The file's own buffer when it is a WAL (a database file's <see cref="ShimFile.Wal"/> is its WAL's buffer).</summary>
+    private static WalBuffer* OwnBuffer(ShimFile* file) => file->Wal is not null && file->Wal->Real == Real(file) ? file->Wal : null;
+
     /// <summary>Writes out the buffer of this file when it is a WAL.</summary>
-    private static int FlushOwn(ShimFile* file) => file->IsWal != 0 && file->Wal is not null ? Flush(file->Wal) : SqliteOk;
+    private static int FlushOwn(ShimFile* file)
+    {
+        var own = OwnBuffer(file);
+        return own is null ? SqliteOk : Flush(own);
+    }
 
     /// <summary>Writes out the buffer of this WAL, or of the WAL of this database file's connection.</summary>
     private static int FlushAny(ShimFile* file) => file->Wal is not null ? Flush(file->Wal) : SqliteOk;
@@ -364,8 +370,7 @@ internal static unsafe class SqliteWalWrites
         var length = buffer->Length;
         buffer->Length = 0;
         buffer->FileWrites++;
-        var rc = RealWrite(buffer->Real, buffer->Data, length, buffer->Start);
-        return rc == SqliteOk ? SqliteOk : rc;
+        return RealWrite(buffer->Real, buffer->Data, length, buffer->Start);
     }
 
     // ---- SQLite's structures (sqlite3.h, interface version 3) ----
@@ -398,8 +403,6 @@ internal static unsafe class SqliteWalWrites
         public IoMethods* pMethods;
         // A WAL file: its own buffer. A database file: the buffer of its connection's open WAL (null when none).
         public WalBuffer* Wal;
-        public long IsWal;
-        public long Reserved;
     }
 
     /// <summary>Writes gathered for one WAL file: <see cref="Length"/> bytes at file offset <see cref="Start"/>.</summary>
