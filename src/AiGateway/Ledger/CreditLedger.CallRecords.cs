@@ -30,6 +30,17 @@ public sealed partial class CreditLedger
     }
 
     /// <summary>
+    /// Replaces the stored record of a call (in place, in a transaction of its own; inserted when none is stored): the
+    /// correction of a record stored with its charge, when how the call ended changed what it shows. Charges are never touched.
+    /// </summary>
+    public async Task CorrectCallRecordAsync(CallRecord record)
+    {
+        await using var s = await BeginAsync(CancellationToken.None);
+        await ReplaceCallRecordAsync(s, record);
+        await s.CommitAsync();
+    }
+
+    /// <summary>
     /// Stores the interrupted-call record an expiring hold carried, in the sweep's transaction, unless the call has a
     /// record already (the unique request id decides, on any number of instances). An unreadable record is skipped.
     /// </summary>

@@ -108,7 +108,18 @@ public sealed partial class CreditLedger
     /// A hold that was released charges nothing; a hold the sweep expired is still charged (the call happened).
     /// With a <paramref name="scope"/>, lots that may not pay for it are skipped (what the rest cannot cover is overage).
     /// </summary>
-    public async Task<SettleResult> SettleAsync(string requestId, Credits actual, CancellationToken cancellationToken = default, CallScope? scope = null)
+    public async Task<SettleResult> SettleAsync(string requestId, Credits actual, CancellationToken cancellationToken = default, CallScope? scope = null) =>
+        (await SettleAsync(requestId, actual, record: null, cancellationToken, scope)).Result;
+
+    /// <summary>
+    /// Settles a request's hold as <see cref="SettleAsync(string, Credits, CancellationToken, CallScope?)"/> does, with the
+    /// call's <paramref name="record"/> in the same transaction when the hold settles (its charged and overage fields set
+    /// to what the settlement made): the charge and the record commit together, so no crash can leave a charge without
+    /// its record. An existing record is kept unless it is <c>interrupted</c> (the sweep's, for a hold it expired).
+    /// <c>RecordStored</c> false: the hold did not settle here (not found, released), the caller records the call itself.
+    /// </summary>
+    public async Task<(SettleResult Result, bool RecordStored)> SettleAsync(
+        string requestId, Credits actual, CallRecord? record, CancellationToken cancellationToken = default, CallScope? scope = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(actual.Micro, nameof(actual));
         ArgumentException.ThrowIfNullOrEmpty(requestId);
@@ -132,7 +143,7 @@ public sealed partial class CreditLedger
             """,
             ("@r", requestId), ("@now", nowTicks)))
         {
-            if (!await reader.ReadAsync()) return SettleResult.Nothing(SettleStatus.NotFound, Credits.Zero);
+            if (!await reader.ReadAsync()) return (SettleResult.Nothing(SettleStatus.NotFound, Credits.Zero), false);
             totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), null);
             if (_notify is not null)
             {
@@ -149,8 +160,17 @@ public sealed partial class CreditLedger
             lotsTotal = await ReadSpendableLotsAsync(reader, lots, scope);
         }
         var result = await SettleHoldAsync(s, hold, totals, actual.Micro, nowTicks, scope, new SettleContext(lots, lotsTotal, low));
+        var recordStored = false;
+        if (record is not null && result.Status is SettleStatus.Settled)
+        {
+            // A repeated settlement shows the charge made before, as the lease batches' records do.
+            record.ChargedMicro = result.Charged.Micro;
+            record.OverageMicro = result.Overage.Micro;
+            await InsertCallRecordAsync(s, record);
+            recordStored = true;
+        }
         await s.CommitAsync();
-        return result;
+        return (result, recordStored);
     }
 
     /// <summary>

@@ -39,6 +39,12 @@ public sealed class CallRecordWriter(
     }
 
     /// <summary>
+    /// Replaces the record stored with a call's charge (same row) by how the call ended; returns once committed. With
+    /// leases, in the next settlement batch; without, in a transaction of its own (rare: only when the outcome changed).
+    /// </summary>
+    public Task ReplaceAsync(CallRecord record) => leases.Active ? leases.ReplaceRecordAsync(record) : ledger.CorrectCallRecordAsync(record);
+
+    /// <summary>
     /// Inserts one record unless one with its request id exists (journal replays are idempotent). An <c>interrupted</c>
     /// record the sweep wrote for a call whose hold expired first is replaced: the call did end, and this is its outcome.
     /// </summary>

@@ -53,7 +53,7 @@ public sealed class CallRecorder(
 
     /// <summary>
     /// Replaces the record stored with the settlement by the call's final one (same row), keeping the stored duration
-    /// (a leased call's duration ends with the provider's answer, see <see cref="AtSettlement"/>). A failure is logged:
+    /// (a settled call's duration ends with the provider's answer, see <see cref="AtSettlement"/>). A failure is logged:
     /// the stored record keeps the charge and usage, only the later outcome (e.g. the client leaving) is missing.
     /// </summary>
     private async Task CorrectAsync(MeteredCall call, CallRecord stored, CallRecord record)
@@ -61,7 +61,7 @@ public sealed class CallRecorder(
         record.DurationMs = stored.DurationMs;
         try
         {
-            await leases.ReplaceRecordAsync(record);
+            await writer.ReplaceAsync(record);
         }
         catch (Exception ex)
         {
@@ -70,11 +70,11 @@ public sealed class CallRecorder(
     }
 
     /// <summary>
-    /// The record of a leased call at its settlement, stored in the settlement's transaction: the call as it stands, with
+    /// The record of a call at its settlement, stored in the settlement's transaction: the call as it stands, with
     /// the usage and charge being settled (the batch sets charged and overage to what it made), the upstream's status,
     /// and the final attempt as it will read when it ends. Its duration runs to the settlement, which is when the
     /// provider's answer was read to its end (the JSON body, or the stream's usage report), before the client got the
-    /// last bytes: a leased call's duration is not extended by delivering them.
+    /// last bytes: a settled call's duration is not extended by delivering them.
     /// </summary>
     public static CallRecord AtSettlement(MeteredCall call, CallUsage usage, string source, Credits cost)
     {

@@ -50,19 +50,14 @@ public sealed class CallSettler(
         }
         try
         {
-            SettleResult result;
-            if (call.LeasedHold is { } leased)
-            {
-                // The call's record as it stands goes with the charge: one batch transaction per call, not two (the end of
-                // the call writes a correction only if what its record shows changes after this).
-                var record = CallRecorder.AtSettlement(call, usage, source, cost);
-                (result, var recordStored) = await leases.SettleAsync(leased, call.RequestId, cost, call.Scope, record);
-                if (recordStored) call.SettledRecord = record;
-            }
-            else
-            {
-                result = await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger, call.Scope);
-            }
+            // The call's record as it stands goes with the charge, in the settlement's transaction: a crash cannot leave
+            // the charge without its record, and it costs one commit, not two (the end of the call writes a correction
+            // only if what its record shows changes after this).
+            var record = CallRecorder.AtSettlement(call, usage, source, cost);
+            var (result, recordStored) = call.LeasedHold is { } leased
+                ? await leases.SettleAsync(leased, call.RequestId, cost, call.Scope, record)
+                : await SettleOrChargeAsync(ledger, call.RequestId, call.Caller.AccountId, cost, logger, call.Scope, record);
+            if (recordStored) call.SettledRecord = record;
             metrics.Charged(call, result.Charged);
             return call.Settlement = new CallSettlement(usage, source, result.Charged, result.Overage, result.Available);
         }
@@ -102,12 +97,33 @@ public sealed class CallSettler(
     /// <summary>Settles a request's hold; when the hold is gone (expired past its TTL) charges in one step so the work is never given away.</summary>
     /// <remarks>A null <paramref name="scope"/> (e.g. a journal replay, which does not know the call) lets every lot pay.</remarks>
     public static async Task<SettleResult> SettleOrChargeAsync(
-        CreditLedger ledger, string requestId, Guid accountId, Credits cost, ILogger logger, CallScope? scope = null)
+        CreditLedger ledger, string requestId, Guid accountId, Credits cost, ILogger logger, CallScope? scope = null) =>
+        (await SettleOrChargeAsync(ledger, requestId, accountId, cost, logger, scope, record: null)).Result;
+
+    /// <summary>
+    /// As <see cref="SettleOrChargeAsync(CreditLedger, string, Guid, Credits, ILogger, CallScope?)"/>, with the call's
+    /// record in the settlement's transaction when the hold settles (<c>RecordStored</c>); a late one-step charge stores
+    /// no record (the caller records the call as a call without a stored record is).
+    /// </summary>
+    public static async Task<(SettleResult Result, bool RecordStored)> SettleOrChargeAsync(
+        CreditLedger ledger, string requestId, Guid accountId, Credits cost, ILogger logger, CallScope? scope, Storage.CallRecord? record)
     {
-        var result = await ledger.SettleAsync(requestId, cost, CancellationToken.None, scope);
-        if (result.Status is SettleStatus.Settled) return result;
-        MeteringLog.HoldGoneAtSettlement(logger, requestId, result.Status, cost);
-        return await ledger.ChargeAsync(accountId, cost, requestId + ":late", CancellationToken.None, scope);
+        (SettleResult Result, bool RecordStored) settled;
+        try
+        {
+            settled = await ledger.SettleAsync(requestId, cost, record, CancellationToken.None, scope);
+        }
+        catch (Exception ex) when (record is not null && ex is not OutOfMemoryException)
+        {
+            // The charge must not depend on its record: settle alone (idempotent by request id, should the first attempt
+            // have committed after all); the caller then writes the record as it does for a call without one. A database
+            // that is down fails this attempt too, and the caller journals the charge.
+            MeteringLog.SettlementWithRecordFailed(logger, ex, requestId);
+            settled = (await ledger.SettleAsync(requestId, cost, CancellationToken.None, scope), false);
+        }
+        if (settled.Result.Status is SettleStatus.Settled) return settled;
+        MeteringLog.HoldGoneAtSettlement(logger, requestId, settled.Result.Status, cost);
+        return (await ledger.ChargeAsync(accountId, cost, requestId + ":late", CancellationToken.None, scope), false);
     }
 
     /// <summary>Leaves the call's hold open for an asynchronous job (settled or released later by a poll); nothing is charged now.</summary>

@@ -94,4 +94,8 @@ internal static partial class MeteringLog
     [LoggerMessage(EventId = 2028, Level = LogLevel.Error,
         Message = "Request {RequestId}: its record (stored with its charge) could not be corrected with how the call ended")]
     public static partial void CallRecordCorrectionNotStored(ILogger logger, Exception exception, string requestId);
+
+    [LoggerMessage(EventId = 2029, Level = LogLevel.Warning,
+        Message = "Request {RequestId}: settling with its record in one transaction failed; settling alone, the record follows")]
+    public static partial void SettlementWithRecordFailed(ILogger logger, Exception exception, string requestId);
 }

@@ -10,10 +10,11 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AiGateway.IntegrationTests.Metering;
 
 /// <summary>
-/// A leased call's charge and its record commit in one settlement batch transaction (#13): the record stored is the
-/// call's record (usage, charge, status, usage source), it exists before the client sees the end of the response, and
-/// the end of the call writes nothing more unless its outcome changed after the settlement — then it corrects that one
-/// record (the client left before the end was written), never a second charge or a second record.
+/// A leased call's charge and its record commit in one settlement batch transaction (#13), and so do an exact hold's
+/// settlement and its record (leases off): the record stored is the call's record (usage, charge, status, usage source),
+/// it exists before the client sees the end of the response, and the end of the call writes nothing more unless its
+/// outcome changed after the settlement — then it corrects that one record (the client left before the end was
+/// written), never a second charge or a second record.
 /// </summary>
 public sealed class OneBatchTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
@@ -24,9 +25,9 @@ public sealed class OneBatchTests(Xunit.Abstractions.ITestOutputHelper output) :
     public Task DisposeAsync() => Task.CompletedTask;
 
     /// <summary>Nothing else writes while the calls run: no lease renewal or expiry, no sweep, no rollup step.</summary>
-    private static Dictionary<string, string?> QuietSettings() => new()
+    private static Dictionary<string, string?> QuietSettings(bool leases = true) => new()
     {
-        ["Ledger:Leases"] = "true",
+        ["Ledger:Leases"] = leases ? "true" : "false",
         ["Ledger:LeaseRefreshInterval"] = "01:00:00",
         ["Ledger:LeaseTtl"] = "03:00:00",
         ["Ledger:SweepInterval"] = "01:00:00",
@@ -34,15 +35,17 @@ public sealed class OneBatchTests(Xunit.Abstractions.ITestOutputHelper output) :
     };
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task SequentialLeasedCalls_JsonAndSse_OneLedgerTransactionEach_TheRecordIsTheCallsRecord(bool postgres)
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    public async Task SequentialCalls_JsonAndSse_ChargeAndRecordInOneLedgerTransaction_TheRecordIsTheCallsRecord(bool postgres, bool leases)
     {
         await _upstream.StubJsonAsync("POST", "/v1/chat/completions", 200,
             """{"id":"c","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18}}""");
         await _upstream.StubSseAsync("POST", "/v1/messages", AnthropicStream());
         await using var database = postgres ? new TestPostgres() : null;
-        var settings = QuietSettings();
+        var settings = QuietSettings(leases);
         if (database is not null)
         {
             await database.CreateAsync();
@@ -53,9 +56,10 @@ public sealed class OneBatchTests(Xunit.Abstractions.ITestOutputHelper output) :
         var (accountId, key, _) = await gateway.CreateAccountWithKeyAsync(credits: 1000);
         using var client = new GatewayClient(gateway, key);
         var ledger = gateway.Services.GetRequiredService<CreditLedger>();
-        Assert.True(gateway.Services.GetRequiredService<CreditLeases>().Active, "leases are not active");
+        Assert.Equal(leases, gateway.Services.GetRequiredService<CreditLeases>().Active);
 
-        // The first calls take the lease (its own transaction); the calls measured then hold against it in memory.
+        // With leases, the first calls take the lease (its own transaction); the calls measured then hold against it in
+        // memory. Without, every call writes its hold, then settles it with its record.
         await CallAsync(client, json: true);
         await CallAsync(client, json: false);
         const int Calls = 10;
@@ -70,8 +74,10 @@ public sealed class OneBatchTests(Xunit.Abstractions.ITestOutputHelper output) :
         var records = new List<JsonObject>();
         foreach (var (requestId, _, _) in ids) records.Add(await client.CallAsync(requestId));
         var transactions = ledger.Transactions - before;
-        output.WriteLine($"{Calls} leased calls: {transactions} ledger transactions");
-        Assert.True(transactions == Calls, $"{Calls} sequential leased calls took {transactions} ledger transactions, expected {Calls} (charge and record in one)");
+        var expected = leases ? Calls : 2 * Calls;
+        output.WriteLine($"{Calls} {(leases ? "leased" : "exact")} calls: {transactions} ledger transactions");
+        Assert.True(transactions == expected,
+            $"{Calls} sequential {(leases ? "leased" : "exact")} calls took {transactions} ledger transactions, expected {expected} (charge and record in one)");
 
         var charges = await gateway.WithDbAsync(db => db.CreditCharges.Where(c => c.AccountId == accountId)
             .ToDictionaryAsync(c => c.RequestId, c => c.Amount));
@@ -100,15 +106,17 @@ public sealed class OneBatchTests(Xunit.Abstractions.ITestOutputHelper output) :
         Assert.Equal((Calls + 2, Calls + 2), counts);
     }
 
-    [Fact]
-    public async Task SseStream_RecordStoredWithTheCharge_BeforeTheEnd_ClientThenLeaves_OneChargeOneRecordShowingTheDisconnect()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task SseStream_RecordStoredWithTheCharge_BeforeTheEnd_ClientThenLeaves_OneChargeOneRecordShowingTheDisconnect(bool leases)
     {
         // The whole stream (usage, [DONE]) comes at once; the upstream then keeps the connection open for 30 s (padding).
         var events = OpenAiStream();
         var sse = events + ": " + new string('p', events.Length) + "\n\n";
         await _upstream.StubSseAsync("POST", "/v1/chat/completions", sse,
             new JsonObject { ["chunkedDribbleDelay"] = new JsonObject { ["numberOfChunks"] = 2, ["totalDuration"] = 60_000 } });
-        var settings = QuietSettings();
+        var settings = QuietSettings(leases);
         settings["Metering:DrainAfterDisconnect"] = "00:00:00"; // the client leaving ends the upstream read at once
         await using var gateway = new GatewayFactory(_upstream, settings);
         var (accountId, key, _) = await gateway.CreateAccountWithKeyAsync(credits: 100);

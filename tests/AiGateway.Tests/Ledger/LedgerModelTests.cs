@@ -12,7 +12,8 @@ namespace AiGateway.Tests.Ledger;
 /// hold, releases, one-step charges, revokes, sweeps, clock moves, plan changes, renewals of the holds of calls in
 /// flight — so some calls outlive the hold TTL many times over) run against the real ledger and
 /// <see cref="ReferenceLedger"/>; results and stored state are compared after every step, including each hold's expiry
-/// and the interrupted-call records written for exactly the holds that expired. Seeds are fixed.
+/// and the interrupted-call records written for exactly the holds that expired, and the call records that settles
+/// carry (stored in the settlement's transaction, showing its charge). Seeds are fixed.
 /// </summary>
 public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper output) : IClassFixture<TFixture>
     where TFixture : LedgerDatabaseFixture
@@ -33,6 +34,8 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
         var idToKey = new Dictionary<long, string>();
         var trace = new List<string>();
         var interrupted = new HashSet<string>();
+        // Records stored with a settlement: request id → the charge and overage they show.
+        var settledRecords = new Dictionary<string, (long Charged, long Overage)>();
         var stats = new SortedDictionary<string, int>();
 
         for (var step = 0; step < steps; step++)
@@ -78,10 +81,21 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
                 var longCall = h is { Status: HoldStatuses.Active } && t - h.CreatedAt > HoldTtl.Ticks;
                 long[] factors = [0, 50, 100, 100, 150, 300, 500];
                 var actual = random.Next(4) == 0 ? random.Next(0, 40_000_000) : held * factors[random.Next(factors.Length)] / 100;
-                var result = await ledger.SettleAsync(request, new Credits(actual));
+                // Every other settle carries the call's record (the gateway's settle): it commits with the charge.
+                var withRecord = step % 2 == 0;
+                var (result, recordStored) = withRecord
+                    ? await ledger.SettleAsync(request, new Credits(actual), SettledRecord(account, request, now))
+                    : (await ledger.SettleAsync(request, new Credits(actual)), false);
                 var (status, repeated, hold) = model.Settle(request, actual, t);
-                what = $"settle{(longCall ? "-long-call" : "")} {request} {actual} -> {result.Status} charged={result.Charged.Micro} overage={result.Overage.Micro}";
+                what = $"settle{(longCall ? "-long-call" : "")}{(withRecord ? "+record" : "")} {request} {actual} -> {result.Status} charged={result.Charged.Micro} overage={result.Overage.Micro}";
                 AssertCharge(status, repeated, hold, result, idToKey, status == SettleStatus.NotFound ? 0 : model.Available(t));
+                Assert.Equal(withRecord && status == SettleStatus.Settled, recordStored);
+                if (recordStored)
+                {
+                    // It replaces the interrupted record the sweep stored for an expired hold; a record stored before is kept.
+                    interrupted.Remove(request);
+                    settledRecords.TryAdd(request, (hold!.Charged, hold.Overage));
+                }
             }
             else if (op < 68)
             {
@@ -169,6 +183,9 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
                 // Exactly the holds the sweep expired got an interrupted-call record (a later settle does not remove it here;
                 // in the gateway the call's own record replaces it).
                 Assert.Equal(interrupted.Order(), (await InterruptedRecordsAsync(account)).Order());
+                // Exactly the settles that carried a record stored one, showing what that hold was charged (first charge).
+                Assert.Equal(settledRecords.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => (r.Key, r.Value.Charged, r.Value.Overage)),
+                    await SettledRecordsAsync(account));
                 if (step % 100 == 0) snapshot.AssertBalanced();
             }
             catch
@@ -186,6 +203,20 @@ public abstract class LedgerModelTests<TFixture>(TFixture db, ITestOutputHelper 
         RequestId = request, AccountId = account, KeyId = Guid.Empty, Route = "openai", Provider = "openai", Model = "gpt-4o",
         Operation = "OpenAiChatCompletions", UsageSource = "interrupted", EstimateMicro = amount, StartedAt = now,
     };
+
+    private static CallRecord SettledRecord(Guid account, string request, DateTimeOffset now) => new()
+    {
+        RequestId = request, AccountId = account, KeyId = Guid.Empty, Route = "openai", Provider = "openai", Model = "gpt-4o",
+        Operation = "OpenAiChatCompletions", UsageSource = "provider", StatusCode = 200, StartedAt = now,
+    };
+
+    private async Task<List<(string RequestId, long Charged, long Overage)>> SettledRecordsAsync(Guid account)
+    {
+        await using var context = new LedgerDbContext(db.Options);
+        var rows = await context.CallRecords.AsNoTracking().Where(r => r.AccountId == account && r.UsageSource == "provider")
+            .Select(r => new { r.RequestId, r.ChargedMicro, r.OverageMicro }).ToListAsync();
+        return [.. rows.OrderBy(r => r.RequestId, StringComparer.Ordinal).Select(r => (r.RequestId, r.ChargedMicro, r.OverageMicro))];
+    }
 
     private async Task<List<string>> InterruptedRecordsAsync(Guid account)
     {
