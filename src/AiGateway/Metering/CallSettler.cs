@@ -113,11 +113,11 @@ public sealed class CallSettler(
         {
             settled = await ledger.SettleAsync(requestId, cost, record, CancellationToken.None, scope);
         }
-        catch (Exception ex) when (record is not null && ex is not OutOfMemoryException)
+        catch (Exception ex) when (record is not null && ex is not OutOfMemoryException && (!DatabaseFailure.Is(ex) || DatabaseFailure.IsRefusal(ex)))
         {
             // The charge must not depend on its record: settle alone (idempotent by request id, should the first attempt
             // have committed after all); the caller then writes the record as it does for a call without one. A database
-            // that is down fails this attempt too, and the caller journals the charge.
+            // that is down (not refusing the record) is not tried again here: the caller journals the charge at once.
             MeteringLog.SettlementWithRecordFailed(logger, ex, requestId);
             settled = (await ledger.SettleAsync(requestId, cost, CancellationToken.None, scope), false);
         }

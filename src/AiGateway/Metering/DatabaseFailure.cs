@@ -16,4 +16,19 @@ public static class DatabaseFailure
         }
         return false;
     }
+
+    /// <summary>
+    /// Whether the database refused the data (a constraint, or a value it cannot store) rather than failed: the same
+    /// statement would fail again, while other writes still work — so a write without that data is worth trying at once.
+    /// </summary>
+    public static bool IsRefusal(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            // SQLite: TOOBIG, CONSTRAINT, MISMATCH, RANGE. PostgreSQL (SQLSTATE): data exception, integrity constraint violation.
+            if (e is Microsoft.Data.Sqlite.SqliteException sqlite) return sqlite.SqliteErrorCode is 18 or 19 or 20 or 25;
+            if (e is DbException { SqlState: { Length: 5 } state }) return state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal);
+        }
+        return false;
+    }
 }
