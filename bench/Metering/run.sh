@@ -13,6 +13,8 @@
 #              GW_WARMUP=45 (wrk warm-up seconds of each gateway (b)/(c)/(d) before its measurements: the tiered JIT takes
 #              about a minute of load to settle, and a gateway measured sooner pays its rejits per request)
 #              STREAM_SECONDS=20 SKIP_MEMORY=1 NO_BUILD=1 KEEP_LOGS=1 (also keeps the PostgreSQL database)
+#              ROUNDS=3 (b and c alive at once and measured in alternating runs, ROUNDS rounds, medians reported and
+#              every round's ratios listed; 1 = the old single pass: b measured and stopped, then c)
 #              RESULTS=path (default results-latest.md; "-" = don't write)
 #              LEASES=true (Ledger:Leases of every metered gateway)
 #              PG=0 PG_HOST=127.0.0.1 PG_PORT=5432 PG_USER=postgres PG_PASSWORD=postgres (a database aigw_bench_* is
@@ -30,6 +32,7 @@ RATE=${RATE:-500}
 LAT_SECONDS=${LAT_SECONDS:-15}
 WARMUP=${WARMUP:-10}
 GW_WARMUP=${GW_WARMUP:-45}
+ROUNDS=${ROUNDS:-3}
 STREAMS=${STREAMS:-1000}
 STREAM_SECONDS=${STREAM_SECONDS:-20}
 RESULTS=${RESULTS:-$here/results-latest.md}
@@ -68,6 +71,10 @@ wait_http() { # url seconds
   echo "timed out waiting for $1" >&2; return 1
 }
 json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);console.log(process.argv[1].split(".").reduce((v,k)=>v?.[k],o))})' "$1"; }
+
+f() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; } # a − b (awk -v does not evaluate expressions)
+verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= t : v <= t); print (ok ? "PASS" : "FAIL") }'; }
+ratio_of() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", (y > 0 ? x / y : 0) }'; }
 
 # Pin load (wrk, node, nginx) and the gateway to different cores when there are two.
 if [ "$(nproc)" -ge 2 ]; then LOAD_CPU=0; GW_CPU=1; else LOAD_CPU=0; GW_CPU=0; fi
@@ -204,19 +211,85 @@ bench_account() { # name -> ACCOUNT, KEY on the gateway $GW (100,000,000 credits
 if [ -z "${SKIP_THROUGHPUT:-}" ]; then
 KEY="" measure a "http://127.0.0.1:$NGINX_PORT/v1/chat/completions"
 
-start_gateway b false "http://127.0.0.1:$NGINX_PORT/"
-bench_account bench
-check=$(curl -fsS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-  -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "$GW/openai/v1/chat/completions")
-[ "$check" = 200 ] || { echo "gateway (b) answered $check" >&2; exit 1; }
-MEASURE_WARMUP=$GW_WARMUP measure b "$GW/openai/v1/chat/completions"
-stop_gateway
-
-start_gateway c true "http://127.0.0.1:$NGINX_PORT/"
-hdr=$(curl -fsS -D - -o /dev/null -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-  -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "$GW/openai/v1/chat/completions")
-grep -qi '^x-credits-charged' <<<"$hdr" || { echo "metered call was not charged: $hdr" >&2; exit 1; }
-MEASURE_WARMUP=$GW_WARMUP measure c "$GW/openai/v1/chat/completions"
+check_b() {
+  check=$(curl -fsS -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "$GW/openai/v1/chat/completions")
+  [ "$check" = 200 ] || { echo "gateway (b) answered $check" >&2; exit 1; }
+}
+check_c() {
+  hdr=$(curl -fsS -D - -o /dev/null -X POST -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}' "$GW/openai/v1/chat/completions")
+  grep -qi '^x-credits-charged' <<<"$hdr" || { echo "metered call was not charged: $hdr" >&2; exit 1; }
+}
+median() { # format values… (non-numeric values, e.g. "-", left out)
+  local fmt=$1; shift
+  printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk -v fmt="$fmt" '{ a[NR] = $1 } END {
+    if (NR == 0) print "-"; else printf fmt "\n", (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
+}
+if [ "$ROUNDS" -le 1 ]; then
+  # One pass: (b) measured, stopped, then (c) — a change in others' load between the two falls on one side only.
+  start_gateway b false "http://127.0.0.1:$NGINX_PORT/"
+  bench_account bench
+  check_b
+  MEASURE_WARMUP=$GW_WARMUP measure b "$GW/openai/v1/chat/completions"
+  stop_gateway
+  start_gateway c true "http://127.0.0.1:$NGINX_PORT/"
+  check_c
+  MEASURE_WARMUP=$GW_WARMUP measure c "$GW/openai/v1/chat/completions"
+else
+  # Alternated: (b) and (c) alive at once (each its own database), warmed one after the other, then ROUNDS rounds of
+  # JSON, SSE and fixed-rate runs, each run once per gateway back to back (the order flips every round); the tables
+  # show each figure's median over the rounds, and every round's ratios are listed, so a minute of others' load that
+  # lands on one gateway's run shows as one odd round instead of deciding the ratio.
+  declare -A ALT_GW ALT_PID ALT_KEY
+  use() { GW=${ALT_GW[$1]}; GW_PID=${ALT_PID[$1]}; KEY=${ALT_KEY[$1]}; }
+  GW_DB="Data Source=$tmp/bench-b.db" start_gateway b false "http://127.0.0.1:$NGINX_PORT/"
+  bench_account bench; check_b
+  ALT_GW[b]=$GW; ALT_PID[b]=$GW_PID; ALT_KEY[b]=$KEY
+  start_gateway c true "http://127.0.0.1:$NGINX_PORT/"
+  bench_account bench; check_c
+  ALT_GW[c]=$GW; ALT_PID[c]=$GW_PID; ALT_KEY[c]=$KEY
+  for side in b c; do
+    use $side; log "== $side: warm-up ${GW_WARMUP}s"
+    BENCH_KEY="$KEY" BENCH_STREAM=0 load wrk -t1 -c"$CONNECTIONS" -d"${GW_WARMUP}s" -s "$here/post.lua" "$GW/openai/v1/chat/completions" >/dev/null
+    BENCH_KEY="$KEY" BENCH_STREAM=1 load wrk -t1 -c"$CONNECTIONS" -d1s -s "$here/post.lua" "$GW/openai/v1/chat/completions" >/dev/null
+  done
+  R[rounds]=""
+  for ((round = 1; round <= ROUNDS; round++)); do
+    order="b c"; [ $((round % 2)) = 0 ] && order="c b"
+    others="${others:+$others, }round $round $(busy_others)%"
+    for kind in json sse; do
+      for side in $order; do use $side; wrk_rps "$side.$kind.$round" "$GW/openai/v1/chat/completions" $([ $kind = sse ] && echo 1 || echo 0); done
+    done
+    for side in $order; do use $side; fixed_rate "$side.$round" "$GW/openai/v1/chat/completions"; done
+    R[rounds]+="| $round ($order) | ${R[b.json.$round]} / ${R[c.json.$round]} = $(ratio_of "${R[c.json.$round]}" "${R[b.json.$round]}") | ${R[b.sse.$round]} / ${R[c.sse.$round]} = $(ratio_of "${R[c.sse.$round]}" "${R[b.sse.$round]}") | ${R[b.json.$round.cpu]} / ${R[c.json.$round.cpu]} = $(ratio_of "${R[c.json.$round.cpu]}" "${R[b.json.$round.cpu]}") | ${R[b.sse.$round.cpu]} / ${R[c.sse.$round.cpu]} = $(ratio_of "${R[c.sse.$round.cpu]}" "${R[b.sse.$round.cpu]}") | ${R[b.$round.p50]} / ${R[c.$round.p50]} | ${R[b.$round.p99]} / ${R[c.$round.p99]} |"$'\n'
+  done
+  for side in b c; do
+    for kind in json sse; do
+      for field in "" .cpu .tx; do
+        vals=(); for ((round = 1; round <= ROUNDS; round++)); do vals+=("${R[$side.$kind.$round$field]}"); done
+        R[$side.$kind$field]=$(median "$([ "$field" = .tx ] && echo %.1f || echo %.0f)" "${vals[@]}")
+      done
+      n2=0; for ((round = 1; round <= ROUNDS; round++)); do n2=$((n2 + ${R[$side.$kind.$round.non2xx]%%+*})); done
+      R[$side.$kind.non2xx]=$n2
+    done
+    for field in p50 p99 p999; do
+      vals=(); for ((round = 1; round <= ROUNDS; round++)); do vals+=("${R[$side.$round.$field]}"); done
+      R[$side.$field]=$(median %.3f "${vals[@]}")
+    done
+    bad=0; for ((round = 1; round <= ROUNDS; round++)); do bad=$((bad + ${R[$side.$round.bad]:-0})); done
+    R[$side.bad]=$bad
+  done
+  # The ratios the targets are judged by: the median of the rounds' own ratios (both sides of a ratio ran in the same minute).
+  for kind in json sse; do
+    for field in "" .cpu; do
+      vals=(); for ((round = 1; round <= ROUNDS; round++)); do vals+=("$(ratio_of "${R[c.$kind.$round$field]}" "${R[b.$kind.$round$field]}")"); done
+      R[ratio.$kind$field]=$(median %.2f "${vals[@]}")
+    done
+  done
+  GW_PID=${ALT_PID[b]} stop_gateway
+  use c
+fi
 [ "${PG:-0}" = 1 ] && seq_calls c "$GW/openai/v1/chat/completions"
 calls_c=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT COUNT(*) FROM call_records").fetchone()[0])' "$tmp/bench.db" 2>/dev/null || echo "?")
 stop_gateway
@@ -399,9 +472,6 @@ if [ -z "${SKIP_MEMORY:-}" ]; then
 fi
 
 # --- summary ------------------------------------------------------------------------------------------------------
-f() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; } # a − b (awk -v does not evaluate expressions)
-verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= t : v <= t); print (ok ? "PASS" : "FAIL") }'; }
-ratio_of() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", (y > 0 ? x / y : 0) }'; }
 
 {
   echo "# Metering benchmark — latest run"
@@ -412,7 +482,7 @@ ratio_of() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", (y > 0 ? x / y : 0)
   if [ -z "${SKIP_THROUGHPUT:-}" ]; then
   add50b=$(f "${R[b.p50]}" "${R[a.p50]}"); add99b=$(f "${R[b.p99]}" "${R[a.p99]}")
   add50c=$(f "${R[c.p50]}" "${R[a.p50]}"); add99c=$(f "${R[c.p99]}" "${R[a.p99]}")
-  ratio=$(ratio_of "${R[c.json]}" "${R[b.json]}"); ratio_sse=$(ratio_of "${R[c.sse]}" "${R[b.sse]}")
+  ratio=${R[ratio.json]:-$(ratio_of "${R[c.json]}" "${R[b.json]}")}; ratio_sse=${R[ratio.sse]:-$(ratio_of "${R[c.sse]}" "${R[b.sse]}")}
   echo "wrk -t1 -c$CONNECTIONS -d${DURATION}s; fixed rate $RATE req/s for ${LAT_SECONDS}s after ${WARMUP}s warm-up (bench/Metering/fixedrate.mjs, 64 keep-alive connections); each gateway warmed ${GW_WARMUP}s with wrk first; gateways run with DOTNET_TC_CallCountingDelayMs=${TC_DELAY_MS:-0}."
   echo
   echo "| path | JSON req/s | SSE req/s | p50 ms @${RATE}/s | p99 ms @${RATE}/s | p99.9 ms | added p50 | added p99 | errors (wrk non-2xx json/sse; fixed-rate) |"
@@ -425,6 +495,15 @@ ratio_of() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", (y > 0 ? x / y : 0)
   fi
   echo
   echo "Metered ÷ unmetered throughput: JSON **$ratio**, SSE **$ratio_sse** (call records written in (c): $calls_c; credit leases: ${LEASES:-true})."
+  if [ "$ROUNDS" -gt 1 ]; then
+    echo
+    echo "(b) and (c) alive at once, measured in $ROUNDS alternated rounds: the figures in the tables are medians over the rounds,"
+    echo "the ratios (above and in the verdicts) the medians of the rounds' own ratios. Each round, (b) / (c) = ratio:"
+    echo
+    echo "| round (order) | JSON req/s | SSE req/s | JSON CPU µs/req | SSE CPU µs/req | p50 ms | p99 ms |"
+    echo "|---|---|---|---|---|---|---|"
+    printf '%s' "${R[rounds]}"
+  fi
   if [ "${METRICS:-0}" = 1 ]; then
     echo
     echo "| (d) metered, metrics on + scraped 1/s | ${R[d.json]} | ${R[d.sse]} | ${R[d.p50]} | ${R[d.p99]} | ${R[d.p999]} | $(f "${R[d.p50]}" "${R[a.p50]}") | $(f "${R[d.p99]}" "${R[a.p99]}") | ${R[d.json.non2xx]}/${R[d.sse.non2xx]}; ${R[d.bad]} |"
@@ -459,6 +538,15 @@ ratio_of() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.2f", (y > 0 ? x / y : 0)
   echo "| metered max throughput ≥ 50% of (b) | $ratio | $(verdict "$ratio" 0.5 '>=') |"
   echo "| added p50 (c − a) ≤ 1 ms at $RATE req/s | $add50c ms | $(verdict "$add50c" 1 '<=') |"
   echo "| added p99 (c − a) ≤ 3 ms at $RATE req/s | $add99c ms | $(verdict "$add99c" 3 '<=') |"
+  cpu_ratio=${R[ratio.json.cpu]:-$(ratio_of "${R[c.json.cpu]}" "${R[b.json.cpu]}")}; cpu_ratio_sse=${R[ratio.sse.cpu]:-$(ratio_of "${R[c.sse.cpu]}" "${R[b.sse.cpu]}")}
+  echo
+  echo "| target (issue #13) | measured | verdict |"
+  echo "|---|---:|---|"
+  echo "| metered throughput ≥ 0.5× (b), JSON / SSE | $ratio / $ratio_sse | $(verdict "$ratio" 0.5 '>=') / $(verdict "$ratio_sse" 0.5 '>=') |"
+  echo "| CPU per metered request ≤ 2× (b), JSON / SSE | $cpu_ratio / $cpu_ratio_sse | $(verdict "$cpu_ratio" 2 '<=') / $(verdict "$cpu_ratio_sse" 2 '<=') |"
+  echo "| added p50 (c − a) ≤ 0.5 ms at $RATE req/s | $add50c ms | $(verdict "$add50c" 0.5 '<=') |"
+  echo "| added p99 (c − a) ≤ 3 ms at $RATE req/s | $add99c ms | $(verdict "$add99c" 3 '<=') |"
+  echo "| ledger transactions per 1,000 metered calls ≤ 20 (the issue counts them at saturation; here $CONNECTIONS connections) | ${R[c.json.tx]} / ${R[c.sse.tx]} | $(verdict "${R[c.json.tx]}" 20 '<=') / $(verdict "${R[c.sse.tx]}" 20 '<=') |"
   fi
   if [ -z "${SKIP_MEMORY:-}" ]; then
     echo
