@@ -53,8 +53,9 @@ public sealed class CallRecorder(
 
     /// <summary>
     /// Replaces the record stored with the settlement by the call's final one (same row), keeping the stored duration
-    /// (a settled call's duration ends with the provider's answer, see <see cref="AtSettlement"/>). A failure is logged:
-    /// the stored record keeps the charge and usage, only the later outcome (e.g. the client leaving) is missing.
+    /// (a settled call's duration ends with the provider's answer, see <see cref="AtSettlement"/>). When the database is
+    /// unavailable the correction is journaled and applied when it answers again; any other failure is logged: the
+    /// stored record keeps the charge and usage, only the later outcome (e.g. the client leaving) is missing.
     /// </summary>
     private async Task CorrectAsync(MeteredCall call, CallRecord stored, CallRecord record)
     {
@@ -62,6 +63,12 @@ public sealed class CallRecorder(
         try
         {
             await writer.ReplaceAsync(record);
+        }
+        catch (Exception ex) when (DatabaseFailure.Is(ex) && !DatabaseFailure.IsRefusal(ex))
+        {
+            MeteringLog.CallRecordCorrectionJournaled(logger, ex, call.RequestId);
+            await journal.AppendAsync(new SettlementJournal.Entry(
+                SettlementJournal.Entry.CorrectKind, call.RequestId, call.Caller.AccountId, call.Held, 0, record));
         }
         catch (Exception ex)
         {
@@ -165,6 +172,9 @@ public sealed class CallRecorder(
 
     /// <summary>Inserts a record unless one with its request id exists (replays are idempotent); it replaces an <c>interrupted</c> one.</summary>
     public Task InsertAsync(CallRecord record) => writer.InsertCheckedAsync(record);
+
+    /// <summary>Replaces a call's stored record in place (a journaled correction; replays are idempotent).</summary>
+    public Task ReplaceAsync(CallRecord record) => writer.ReplaceAsync(record);
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
 }

@@ -98,4 +98,8 @@ internal static partial class MeteringLog
     [LoggerMessage(EventId = 2029, Level = LogLevel.Warning,
         Message = "Request {RequestId}: settling with its record in one transaction failed; settling alone, the record follows")]
     public static partial void SettlementWithRecordFailed(ILogger logger, Exception exception, string requestId);
+
+    [LoggerMessage(EventId = 2030, Level = LogLevel.Warning,
+        Message = "Request {RequestId}: its record's correction (how the call ended) could not be stored now; journaling it")]
+    public static partial void CallRecordCorrectionJournaled(ILogger logger, Exception exception, string requestId);
 }

@@ -14,7 +14,7 @@ public sealed class SettlementJournal(IOptions<MeteringOptions> options, ILogger
     private readonly SemaphoreSlim _lock = new(1, 1);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>One journaled item: a settlement still to apply, or a call record still to store.</summary>
+    /// <summary>One journaled item: a settlement still to apply, or a call record (or its correction) still to store.</summary>
     public sealed record Entry(string Kind, string RequestId, Guid AccountId, bool Held, long CostMicro, CallRecord? Record, bool Leased = false)
     {
         /// <summary>
@@ -25,6 +25,12 @@ public sealed class SettlementJournal(IOptions<MeteringOptions> options, ILogger
 
         /// <summary>A call record to insert (once, by request id).</summary>
         public const string RecordKind = "record";
+
+        /// <summary>
+        /// A call record that replaces the one stored with the call's charge (same row): how the call ended changed what
+        /// it shows (e.g. the client left before the end) while the database could not take the correction.
+        /// </summary>
+        public const string CorrectKind = "correct";
     }
 
     private string FilePath => Path.GetFullPath(options.Value.JournalPath);

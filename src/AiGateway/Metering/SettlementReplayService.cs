@@ -45,6 +45,12 @@ public sealed class SettlementReplayService(
                 await recorder.InsertAsync(record);
                 applied.Add(entry);
             }
+            // Corrections last: each replaces the record its call stored with its charge (same row).
+            foreach (var entry in entries.Where(e => e.Kind == SettlementJournal.Entry.CorrectKind && e.Record is not null))
+            {
+                await recorder.ReplaceAsync(entry.Record!);
+                applied.Add(entry);
+            }
         }
         catch (Exception ex) when (DatabaseFailure.Is(ex))
         {

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using AiGateway.IntegrationTests.Infrastructure;
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
 
 namespace AiGateway.IntegrationTests.Resilience;
 
@@ -21,6 +22,8 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         {
             // A short busy timeout so a locked database is noticed in a second, not thirty.
             ["Metering:JournalReplayInterval"] = "00:00:00.300",
+            // The client leaving ends the upstream read at once (the correction test below).
+            ["Metering:DrainAfterDisconnect"] = "00:00:00",
         });
         _gateway.AppendToConnectionString = ";Default Timeout=1";
     }
@@ -87,5 +90,71 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         await _upstream.StubJsonAsync("POST", "/v1/chat/completions", 200, Samples.OpenAiChatJson);
         using var c = await client.PostJsonAsync("/openai/v1/chat/completions", """{"model":"gpt-4o","messages":[{"role":"user","content":"third"}]}""");
         Assert.Equal(HttpStatusCode.OK, c.StatusCode);
+    }
+
+    [Fact]
+    public async Task LockedDatabase_WhenTheClientLeavesASettledStream_TheRecordsCorrectionIsJournaledAndAppliedAfterRecovery()
+    {
+        var (accountId, key, _) = await _gateway.CreateAccountWithKeyAsync(credits: 10);
+        using var client = new GatewayClient(_gateway, key);
+        // The whole stream (usage, [DONE]) comes at once; the upstream then keeps the connection open (padding).
+        var events = Samples.OpenAiChatSse("a", "b", "c");
+        await _upstream.StubSseAsync("POST", "/v1/chat/completions", events + ": " + new string('p', events.Length) + "\n\n",
+            new JsonObject { ["chunkedDribbleDelay"] = new JsonObject { ["numberOfChunks"] = 2, ["totalDuration"] = 60_000 } });
+        var response = await client.PostJsonAsync("/openai/v1/chat/completions",
+            """{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}""",
+            HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var requestId = response.Headers.GetValues("X-Request-Id").Single();
+        using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync()))
+        {
+            string? line;
+            while ((line = await reader.ReadLineAsync()) is not null && line != "data: [DONE]") { }
+            Assert.Equal("data: [DONE]", line);
+        }
+        // Settled and recorded with its charge while the stream is still open.
+        var stored = await client.CallAsync(requestId);
+        Assert.Null(stored["error"]);
+        var charged = stored["credits"]!.GetValue<decimal>();
+        Assert.True(charged > 0);
+
+        var journalFile = Path.Combine(_gateway.DataDirectory, "settlement-journal.jsonl");
+        var dbPath = Path.Combine(_gateway.DataDirectory, "gateway.db");
+        await using (var locker = new SqliteConnection($"Data Source={dbPath};Pooling=False"))
+        {
+            await locker.OpenAsync();
+            await using (var begin = locker.CreateCommand())
+            {
+                begin.CommandText = "BEGIN EXCLUSIVE;";
+                await begin.ExecuteNonQueryAsync();
+            }
+            // The client leaves: the end of the call corrects the record, the database cannot take it, the journal does.
+            response.Dispose();
+            var waited = Stopwatch.StartNew();
+            while (!(File.Exists(journalFile) && (await File.ReadAllTextAsync(journalFile)).Contains("\"correct\"")) && waited.Elapsed < TimeSpan.FromSeconds(20))
+                await Task.Delay(50);
+            Assert.True(File.Exists(journalFile) && (await File.ReadAllTextAsync(journalFile)).Contains("\"correct\""),
+                "the record's correction was not journaled while the database was locked");
+            await using var rollback = locker.CreateCommand();
+            rollback.CommandText = "ROLLBACK;";
+            await rollback.ExecuteNonQueryAsync();
+        }
+
+        // Recovery: the replay corrects that one record; the charge is the one made before, once.
+        JsonObject final;
+        var until = Stopwatch.StartNew();
+        while (true)
+        {
+            final = await client.CallAsync(requestId);
+            if (final["error"] is not null || until.Elapsed > TimeSpan.FromSeconds(20)) break;
+            await Task.Delay(100);
+        }
+        Assert.Equal("client disconnected", final["error"]?.GetValue<string>());
+        Assert.Equal(charged, final["credits"]!.GetValue<decimal>());
+        var (records, charges) = await _gateway.WithDbAsync(async db => (
+            await db.CallRecords.CountAsync(r => r.RequestId == requestId),
+            await db.CreditCharges.CountAsync(c => c.RequestId == requestId)));
+        Assert.Equal((1, 1), (records, charges));
+        Assert.Equal(10m - charged, (await client.BalanceAsync())["available"]!.GetValue<decimal>());
     }
 }
