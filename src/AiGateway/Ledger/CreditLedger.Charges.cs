@@ -7,9 +7,13 @@ namespace AiGateway.Ledger;
 public sealed partial class CreditLedger
 {
     /// <summary>Debits the lots (those that may pay for <paramref name="scope"/>) in burn-down order, books the shortfall as overage and resolves the hold.</summary>
+    /// <remarks>
+    /// A <paramref name="record"/> (the call's, whose request id has none stored) is inserted in the same batch of
+    /// statements, showing this charge.
+    /// </remarks>
     private async Task<SettleResult> ChargeLotsAsync(
         LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, bool wasActive, CallScope? scope,
-        SettleContext? read = null)
+        SettleContext? read = null, CallRecord? record = null)
     {
         var accountId = s.Id(hold.AccountId);
         if (read is null)
@@ -78,6 +82,13 @@ public sealed partial class CreditLedger
             INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, charge_id, request_id, note)
             VALUES (@a, @now, 'settle', @amount, @after, @h, {ChargeId}, @r, @note)
             """);
+        if (record is not null)
+        {
+            record.ChargedMicro = actual;
+            record.OverageMicro = overage;
+            sql.Append(";\n").Append(InsertCallRecordSql).Append(" ON CONFLICT (request_id) DO NOTHING");
+            parameters.AddRange(CallRecordParameters(s, record));
+        }
         var chargeId = (await s.BatchAsync(sql.ToString(), [.. parameters]))!.Value;
         if (_notify is not null) await _notify.OnSettledAsync(s, hold.AccountId, read.Low, balanceBefore, balanceAfter, hold.RequestId, nowTicks);
         return new SettleResult(SettleStatus.Settled, new Credits(actual), new Credits(overage), allocations,

@@ -159,14 +159,21 @@ public sealed partial class CreditLedger
             await reader.NextResultAsync();
             lotsTotal = await ReadSpendableLotsAsync(reader, lots, scope);
         }
-        var result = await SettleHoldAsync(s, hold, totals, actual.Micro, nowTicks, scope, new SettleContext(lots, lotsTotal, low));
+        // An active hold's call has no record yet (an interrupted one is stored only when the sweep expires the hold):
+        // its record rides in the charge's own batch of statements, no round trip of its own.
+        var inBatch = record is not null && hold.Status == HoldStatuses.Active;
+        var result = await SettleHoldAsync(s, hold, totals, actual.Micro, nowTicks, scope, new SettleContext(lots, lotsTotal, low), inBatch ? record : null);
         var recordStored = false;
         if (record is not null && result.Status is SettleStatus.Settled)
         {
-            // A repeated settlement shows the charge made before, as the lease batches' records do.
-            record.ChargedMicro = result.Charged.Micro;
-            record.OverageMicro = result.Overage.Micro;
-            await InsertCallRecordAsync(s, record);
+            if (!inBatch)
+            {
+                // A repeated settlement shows the charge made before, as the lease batches' records do; a late one
+                // replaces the interrupted record the sweep stored.
+                record.ChargedMicro = result.Charged.Micro;
+                record.OverageMicro = result.Overage.Micro;
+                await InsertCallRecordAsync(s, record);
+            }
             recordStored = true;
         }
         await s.CommitAsync();
@@ -358,7 +365,8 @@ public sealed partial class CreditLedger
             ("@exp", nowTicks + _options.HoldTtl.Ticks), ("@resolved", status == HoldStatuses.Active ? null : nowTicks)))!.Value;
 
     private async Task<SettleResult> SettleHoldAsync(
-        LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, CallScope? scope, SettleContext? read = null)
+        LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, CallScope? scope, SettleContext? read = null,
+        CallRecord? record = null)
     {
         switch (hold.Status)
         {
@@ -368,7 +376,7 @@ public sealed partial class CreditLedger
                 return SettleResult.Nothing(SettleStatus.Released, new Credits(await AvailableAsync(s, hold.AccountId, totals, nowTicks)));
             default:
                 var wasActive = hold.Status == HoldStatuses.Active;
-                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive, scope, read);
+                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive, scope, read, record);
         }
     }
 }

@@ -64,6 +64,7 @@ public sealed class OneBatchTests(Xunit.Abstractions.ITestOutputHelper output) :
         await CallAsync(client, json: false);
         const int Calls = 10;
         var before = ledger.Transactions;
+        var roundTripsBefore = ledger.RoundTrips;
         var ids = new List<(string RequestId, bool Json, decimal? ChargedHeader)>();
         for (var i = 0; i < Calls; i++)
         {
@@ -74,10 +75,18 @@ public sealed class OneBatchTests(Xunit.Abstractions.ITestOutputHelper output) :
         var records = new List<JsonObject>();
         foreach (var (requestId, _, _) in ids) records.Add(await client.CallAsync(requestId));
         var transactions = ledger.Transactions - before;
+        var roundTrips = ledger.RoundTrips - roundTripsBefore;
         var expected = leases ? Calls : 2 * Calls;
-        output.WriteLine($"{Calls} {(leases ? "leased" : "exact")} calls: {transactions} ledger transactions");
+        output.WriteLine($"{Calls} {(leases ? "leased" : "exact")} calls: {transactions} ledger transactions, {roundTrips} round trips");
         Assert.True(transactions == expected,
             $"{Calls} sequential {(leases ? "leased" : "exact")} calls took {transactions} ledger transactions, expected {expected} (charge and record in one)");
+        if (postgres)
+        {
+            // A leased call: one batch of three round trips. An exact call: its hold (three), then its settlement (the
+            // lock and reads, one batch of statements with the record in it, the commit).
+            var expectedTrips = (leases ? 3 : 6) * Calls;
+            Assert.True(roundTrips == expectedTrips, $"{Calls} sequential calls took {roundTrips} round trips, expected {expectedTrips}");
+        }
 
         var charges = await gateway.WithDbAsync(db => db.CreditCharges.Where(c => c.AccountId == accountId)
             .ToDictionaryAsync(c => c.RequestId, c => c.Amount));
