@@ -132,6 +132,9 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
                     $"{done.Kind} call {done.RequestId} was fully received but charged {count} times");
             }
             Assert.All(charges, c => Assert.Equal(1, c.Value));
+            // Every charge has its call's record (the record commits with the charge, exact or leased): no kill point
+            // between the two.
+            Assert.All(charges, c => Assert.True(records.ContainsKey(c.Key), $"call {c.Key} was charged but has no call record"));
             Assert.Equal(0, await ActiveHoldsAsync(dbPath));
             // The calls held against a credit lease (100 credits are above Ledger:LeaseMinFreeCredits), and the killed
             // instance's lease was returned when it restarted (same instance id, kept next to its journal).
