@@ -151,6 +151,65 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
     }
 
+    // A stream's usage and [DONE] reach the client (it is settled: charged before the final chunk goes out) while the
+    // upstream keeps the connection open; kill -9 then. Its charge must have its record — exact hold or lease — although
+    // the call never ended (the record commits with the charge, not at the end of the call).
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task KillDashNine_AfterAStreamWasSettled_BeforeItEnded_TheChargeHasItsRecord(bool leases)
+    {
+        var upstream = (await SharedWireMock.GetAsync()).NewScope();
+        var dir = Path.Combine(Path.GetTempPath(), "aigw-crash-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var dbPath = GatewayProcess.DatabasePath(dir);
+        var environment = GatewayProcess.SqliteFileEnvironment(dir, upstream, "crash-admin-key", "sk-provider-crash");
+        environment["Ledger__Leases"] = leases ? "true" : "false";
+        var events = Samples.OpenAiChatSse("x", "y", "z");
+        await upstream.StubAsync("POST", "/v1/chat/completions", new JsonObject
+        {
+            ["status"] = 200, ["body"] = events + ": " + new string('p', events.Length) + "\n\n",
+            ["headers"] = new JsonObject { ["Content-Type"] = "text/event-stream" },
+            ["chunkedDribbleDelay"] = new JsonObject { ["numberOfChunks"] = 2, ["totalDuration"] = 60_000 },
+        });
+
+        await using (var gateway = new GatewayProcess(environment))
+        {
+            await gateway.StartAsync();
+            using var admin = new HttpClient { BaseAddress = gateway.BaseAddress };
+            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "crash-admin-key");
+            var account = (await (await admin.PostAsJsonAsync("/admin/accounts", new { name = "crash" })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+            var key = (await (await admin.PostAsJsonAsync($"/admin/accounts/{account}/keys", new { name = "k" })).Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+            (await admin.PostAsJsonAsync($"/admin/accounts/{account}/grants", new { kind = "bonus", credits = 1000, reason = "crash test" })).EnsureSuccessStatusCode();
+
+            using var client = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            using var response = await client.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/openai/v1/chat/completions")
+            {
+                Content = new StringContent("""{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}""", Encoding.UTF8, "application/json"),
+            }, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var requestId = response.Headers.GetValues("X-Request-Id").Single();
+            using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync()))
+            {
+                string? line;
+                while ((line = await reader.ReadLineAsync()) is not null && line != "data: [DONE]") { }
+                Assert.Equal("data: [DONE]", line);
+                await gateway.KillAsync();
+            }
+
+            var charged = await ChargedMicroByRequestAsync(dbPath);
+            Assert.True(charged.TryGetValue(requestId, out var amount) && amount > 0, $"the settled stream {requestId} was not charged");
+            var records = await RecordsAsync(dbPath);
+            Assert.True(records.TryGetValue(requestId, out var record),
+                $"the stream {requestId} was charged {amount} µcr before the kill but has no call record");
+            Assert.Equal(("provider", amount), (record!.UsageSource, record.ChargedMicro));
+            output.WriteLine($"{(leases ? "leased" : "exact")}: charged {amount} µcr, record {record}");
+        }
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    }
+
     private static async Task<Outcome> CallAsync(HttpClient client, bool stream)
     {
         var body = stream
