@@ -64,7 +64,7 @@ public sealed class CallRecorder(
         {
             await writer.ReplaceAsync(record);
         }
-        catch (Exception ex) when (DatabaseFailure.Is(ex) && !DatabaseFailure.IsRefusal(ex))
+        catch (Exception ex) when (DatabaseFailure.IsOutage(ex))
         {
             MeteringLog.CallRecordCorrectionJournaled(logger, ex, call.RequestId);
             await journal.AppendAsync(new SettlementJournal.Entry(

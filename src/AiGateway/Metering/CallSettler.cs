@@ -113,7 +113,7 @@ public sealed class CallSettler(
         {
             settled = await ledger.SettleAsync(requestId, cost, record, CancellationToken.None, scope);
         }
-        catch (Exception ex) when (record is not null && ex is not OutOfMemoryException && (!DatabaseFailure.Is(ex) || DatabaseFailure.IsRefusal(ex)))
+        catch (Exception ex) when (record is not null && ex is not OutOfMemoryException && !DatabaseFailure.IsOutage(ex))
         {
             // The charge must not depend on its record: settle alone (idempotent by request id, should the first attempt
             // have committed after all); the caller then writes the record as it does for a call without one. A database

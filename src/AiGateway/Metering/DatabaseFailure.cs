@@ -17,6 +17,9 @@ public static class DatabaseFailure
         return false;
     }
 
+    /// <summary>Whether the database could not be used (down, locked, timed out) — a failure, not a refusal of the data.</summary>
+    public static bool IsOutage(Exception exception) => Is(exception) && !IsRefusal(exception);
+
     /// <summary>
     /// Whether the database refused the data (a constraint, or a value it cannot store) rather than failed: the same
     /// statement would fail again, while other writes still work — so a write without that data is worth trying at once.

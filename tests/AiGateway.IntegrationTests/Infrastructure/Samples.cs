@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace AiGateway.IntegrationTests.Infrastructure;
 
 /// <summary>Small provider responses in their documented shapes, for proxy-level tests.</summary>
@@ -57,4 +59,25 @@ public static class Samples
     public const string GeminiSse =
         "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hello\"}],\"role\":\"model\"},\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":8,\"totalTokenCount\":8},\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n" +
         "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\" there.\"}],\"role\":\"model\"},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":8,\"candidatesTokenCount\":3,\"totalTokenCount\":11},\"modelVersion\":\"gemini-2.5-flash\"}\r\n\r\n";
+
+    /// <summary>
+    /// A stream body whose every event (usage, <c>[DONE]</c>) reaches the client at once while the upstream keeps the
+    /// connection open: the events, then an SSE comment as long as them, served in two chunks 30 s apart with <see cref="HeldOpen"/>.
+    /// </summary>
+    public static string HeldOpenSse(string events) => events + ": " + new string('p', events.Length) + "\n\n";
+
+    /// <summary>The WireMock response fields that serve a <see cref="HeldOpenSse"/> body as it describes.</summary>
+    public static JsonObject HeldOpen() => new() { ["chunkedDribbleDelay"] = new JsonObject { ["numberOfChunks"] = 2, ["totalDuration"] = 60_000 } };
+
+    /// <summary>
+    /// Reads a streamed response's lines up to <c>data: [DONE]</c> (asserting it came) and leaves the response open: the
+    /// client has not left (disposing the response is what leaves).
+    /// </summary>
+    public static async Task ReadThroughDoneAsync(HttpResponseMessage response, CancellationToken cancellationToken = default)
+    {
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken), leaveOpen: true);
+        string? line;
+        while ((line = await reader.ReadLineAsync(cancellationToken)) is not null && line != "data: [DONE]") { }
+        Assert.Equal("data: [DONE]", line);
+    }
 }

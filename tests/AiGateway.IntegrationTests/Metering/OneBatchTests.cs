@@ -120,11 +120,8 @@ public sealed class OneBatchTests(Xunit.Abstractions.ITestOutputHelper output) :
     [InlineData(false)]
     public async Task SseStream_RecordStoredWithTheCharge_BeforeTheEnd_ClientThenLeaves_OneChargeOneRecordShowingTheDisconnect(bool leases)
     {
-        // The whole stream (usage, [DONE]) comes at once; the upstream then keeps the connection open for 30 s (padding).
-        var events = OpenAiStream();
-        var sse = events + ": " + new string('p', events.Length) + "\n\n";
-        await _upstream.StubSseAsync("POST", "/v1/chat/completions", sse,
-            new JsonObject { ["chunkedDribbleDelay"] = new JsonObject { ["numberOfChunks"] = 2, ["totalDuration"] = 60_000 } });
+        // The whole stream (usage, [DONE]) comes at once; the upstream then keeps the connection open for 30 s.
+        await _upstream.StubSseAsync("POST", "/v1/chat/completions", Samples.HeldOpenSse(OpenAiStream()), Samples.HeldOpen());
         var settings = QuietSettings(leases);
         settings["Metering:DrainAfterDisconnect"] = "00:00:00"; // the client leaving ends the upstream read at once
         await using var gateway = new GatewayFactory(_upstream, settings);
@@ -140,10 +137,7 @@ public sealed class OneBatchTests(Xunit.Abstractions.ITestOutputHelper output) :
                 HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             requestId = response.Headers.GetValues("X-Request-Id").Single();
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cts.Token));
-            string? line;
-            while ((line = await reader.ReadLineAsync(cts.Token)) is not null && line != "data: [DONE]") { }
-            Assert.Equal("data: [DONE]", line);
+            await Samples.ReadThroughDoneAsync(response, cts.Token);
 
             // The stream has not ended (the upstream is still open): the charge and the record are committed already.
             using (var view = await client.Http.GetAsync($"/v1/credits/calls/{requestId}"))

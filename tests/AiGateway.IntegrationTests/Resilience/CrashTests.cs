@@ -53,11 +53,7 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
         await using (var gateway = new GatewayProcess(environment))
         {
             await gateway.StartAsync();
-            using var admin = new HttpClient { BaseAddress = gateway.BaseAddress };
-            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "crash-admin-key");
-            var account = (await (await admin.PostAsJsonAsync("/admin/accounts", new { name = "crash" })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-            key = (await (await admin.PostAsJsonAsync($"/admin/accounts/{account}/keys", new { name = "k" })).Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
-            (await admin.PostAsJsonAsync($"/admin/accounts/{account}/grants", new { kind = "bonus", credits = 1000, reason = "crash test" })).EnsureSuccessStatusCode();
+            key = await CreateAccountKeyAsync(gateway);
 
             // Calls without an output limit hold gpt-4o's maximum output (16,384 tokens, 16.4 credits): 1,000 credits admit all 50.
             using var client = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
@@ -165,22 +161,12 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
         var dbPath = GatewayProcess.DatabasePath(dir);
         var environment = GatewayProcess.SqliteFileEnvironment(dir, upstream, "crash-admin-key", "sk-provider-crash");
         environment["Ledger__Leases"] = leases ? "true" : "false";
-        var events = Samples.OpenAiChatSse("x", "y", "z");
-        await upstream.StubAsync("POST", "/v1/chat/completions", new JsonObject
-        {
-            ["status"] = 200, ["body"] = events + ": " + new string('p', events.Length) + "\n\n",
-            ["headers"] = new JsonObject { ["Content-Type"] = "text/event-stream" },
-            ["chunkedDribbleDelay"] = new JsonObject { ["numberOfChunks"] = 2, ["totalDuration"] = 60_000 },
-        });
+        await upstream.StubSseAsync("POST", "/v1/chat/completions", Samples.HeldOpenSse(Samples.OpenAiChatSse("x", "y", "z")), Samples.HeldOpen());
 
         await using (var gateway = new GatewayProcess(environment))
         {
             await gateway.StartAsync();
-            using var admin = new HttpClient { BaseAddress = gateway.BaseAddress };
-            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "crash-admin-key");
-            var account = (await (await admin.PostAsJsonAsync("/admin/accounts", new { name = "crash" })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
-            var key = (await (await admin.PostAsJsonAsync($"/admin/accounts/{account}/keys", new { name = "k" })).Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
-            (await admin.PostAsJsonAsync($"/admin/accounts/{account}/grants", new { kind = "bonus", credits = 1000, reason = "crash test" })).EnsureSuccessStatusCode();
+            var key = await CreateAccountKeyAsync(gateway);
 
             using var client = new HttpClient { BaseAddress = gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -190,13 +176,8 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
             }, HttpCompletionOption.ResponseHeadersRead);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var requestId = response.Headers.GetValues("X-Request-Id").Single();
-            using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync()))
-            {
-                string? line;
-                while ((line = await reader.ReadLineAsync()) is not null && line != "data: [DONE]") { }
-                Assert.Equal("data: [DONE]", line);
-                await gateway.KillAsync();
-            }
+            await Samples.ReadThroughDoneAsync(response);
+            await gateway.KillAsync();
 
             var charged = await ChargedMicroByRequestAsync(dbPath);
             Assert.True(charged.TryGetValue(requestId, out var amount) && amount > 0, $"the settled stream {requestId} was not charged");
@@ -208,6 +189,17 @@ public sealed class CrashTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         SqliteConnection.ClearAllPools();
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>An account with 1,000 credits and its key, made through the admin API of <paramref name="gateway"/>.</summary>
+    private static async Task<string> CreateAccountKeyAsync(GatewayProcess gateway)
+    {
+        using var admin = new HttpClient { BaseAddress = gateway.BaseAddress };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "crash-admin-key");
+        var account = (await (await admin.PostAsJsonAsync("/admin/accounts", new { name = "crash" })).Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<string>();
+        var key = (await (await admin.PostAsJsonAsync($"/admin/accounts/{account}/keys", new { name = "k" })).Content.ReadFromJsonAsync<JsonObject>())!["key"]!.GetValue<string>();
+        (await admin.PostAsJsonAsync($"/admin/accounts/{account}/grants", new { kind = "bonus", credits = 1000, reason = "crash test" })).EnsureSuccessStatusCode();
+        return key;
     }
 
     private static async Task<Outcome> CallAsync(HttpClient client, bool stream)

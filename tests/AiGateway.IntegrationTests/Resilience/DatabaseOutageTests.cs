@@ -97,21 +97,14 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     {
         var (accountId, key, _) = await _gateway.CreateAccountWithKeyAsync(credits: 10);
         using var client = new GatewayClient(_gateway, key);
-        // The whole stream (usage, [DONE]) comes at once; the upstream then keeps the connection open (padding).
-        var events = Samples.OpenAiChatSse("a", "b", "c");
-        await _upstream.StubSseAsync("POST", "/v1/chat/completions", events + ": " + new string('p', events.Length) + "\n\n",
-            new JsonObject { ["chunkedDribbleDelay"] = new JsonObject { ["numberOfChunks"] = 2, ["totalDuration"] = 60_000 } });
+        // The whole stream (usage, [DONE]) comes at once; the upstream then keeps the connection open.
+        await _upstream.StubSseAsync("POST", "/v1/chat/completions", Samples.HeldOpenSse(Samples.OpenAiChatSse("a", "b", "c")), Samples.HeldOpen());
         var response = await client.PostJsonAsync("/openai/v1/chat/completions",
             """{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}""",
             HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var requestId = response.Headers.GetValues("X-Request-Id").Single();
-        using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync()))
-        {
-            string? line;
-            while ((line = await reader.ReadLineAsync()) is not null && line != "data: [DONE]") { }
-            Assert.Equal("data: [DONE]", line);
-        }
+        await Samples.ReadThroughDoneAsync(response);
         // Settled and recorded with its charge while the stream is still open.
         var stored = await client.CallAsync(requestId);
         Assert.Null(stored["error"]);
