@@ -115,6 +115,7 @@ public sealed partial class CreditLedger
         {
             var recordIds = items.Where(i => i.Record is not null).Select(i => i.RequestId).Concat(records.Select(r => r.RequestId)).ToArray();
             interrupted = await ReadBatchAsync(s, groups.Select(g => g.Key).ToArray(), items.Select(i => i.RequestId).ToArray(), recordIds, accounts, existing, nowTicks);
+            if (AfterBatchReadsForTests is { } pause) await pause();
         }
 
         // The rows to write, each list in call order.
@@ -289,6 +290,9 @@ public sealed partial class CreditLedger
         await s.CommitAsync();
         return new LeaseBatchResult(results, markerId);
     }
+
+    /// <summary>Tests: runs between a PostgreSQL settlement batch's reads and its writes (another transaction may commit then).</summary>
+    internal Func<Task>? AfterBatchReadsForTests { get; set; }
 
     /// <summary>Takes replaced interrupted records the rollups already hold out of them (see <see cref="SettleLeasedBatchInRoundTripsAsync"/>).</summary>
     private async Task UnfoldReplacedAsync(List<(long Id, object?[] Values)> replaced)
