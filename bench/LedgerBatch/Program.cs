@@ -22,7 +22,9 @@ var path = Path.Combine(Environment.GetEnvironmentVariable("LEDGER_BATCH_DIR") ?
 try
 {
     var builder = new DbContextOptionsBuilder<LedgerDbContext>();
-    LedgerStorageExtensions.Configure(builder, "Sqlite", $"Data Source={path}");
+    var pg = Environment.GetEnvironmentVariable("LEDGER_BATCH_PG");
+    if (pg is not null) LedgerStorageExtensions.Configure(builder, "Postgres", LedgerDatabase.PreparePostgresConnectionString(pg));
+    else LedgerStorageExtensions.Configure(builder, "Sqlite", $"Data Source={path}");
     var options = builder.Options;
     await using (var db = new LedgerDbContext(options)) await LedgerDatabase.InitializeAsync(db);
     var ledgerOptions = new LedgerOptions { Leases = true };
@@ -93,7 +95,7 @@ try
     }
     PrintStatementTimers(sequence);
     var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
-    Console.WriteLine($"{(ledger.SqliteSetBasedSettlements ? "set-based rows" : "statement per row")}; load average {load}; {sequence} settlements written; database {new FileInfo(path).Length / 1024} KiB");
+    Console.WriteLine($"{(ledger.SqliteSetBasedSettlements ? "set-based rows" : "statement per row")}; load average {load}; {sequence} settlements written; database {(File.Exists(path) ? new FileInfo(path).Length / 1024 : 0)} KiB");
 }
 finally
 {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CPU per leased settlement of CreditLedger.SettleLeasedBatchAsync on SQLite (see Program.cs).
+# CPU per leased settlement of CreditLedger.SettleLeasedBatchAsync on SQLite (see Program.cs), or on PostgreSQL with
+# LEDGER_BATCH_PG=<connection string of an empty database> (CPU is this process's: the server's is not counted).
 # Usage: bench/LedgerBatch/run.sh [calls per size] [sizes, e.g. 1,8,26,64] [modes: money,records]
 # Pinned to one core like the gateway in bench/Metering (CPU=1 by default). PERF=1 records a perf profile (call graphs,
 # JIT names from the runtime's perf map) of the whole run into perf.data here and prints the top symbols.

@@ -457,10 +457,11 @@ public sealed class CreditLeases : BackgroundService
     }
 
     /// <summary>Applies a journaled settlement of a leased call (idempotent by request id): charged as its batch would have.</summary>
-    public async Task<SettleResult> ReplayAsync(Guid accountId, string requestId, Credits actual) =>
+    public async Task<SettleResult> ReplayAsync(Guid accountId, string requestId, Credits actual, CallRecord? record = null) =>
         // No lease is lowered: the lease this charge came from was lowered in memory when the batch failed, and the row
-        // (if it still exists) is sized anew by now; over-counting it until then is the safe side.
-        (await _ledger.SettleLeasedBatchAsync([new CreditLedger.LeasedSettlement(accountId, requestId, actual.Micro, actual.Micro, null, null, 0)], [])).Settled[0];
+        // (if it still exists) is sized anew by now; over-counting it until then is the safe side. The call's journaled
+        // record, if any, rides with the settlement (same transaction, showing the charge), as it would have.
+        (await _ledger.SettleLeasedBatchAsync([new CreditLedger.LeasedSettlement(accountId, requestId, actual.Micro, actual.Micro, null, null, 0, record)], [])).Settled[0];
 
     /// <summary>Stores a call record in the next batch (with the settlements of other calls); returns once committed.</summary>
     public Task WriteRecordAsync(CallRecord record) => EnqueueAsync(new BatchItem(null, record));

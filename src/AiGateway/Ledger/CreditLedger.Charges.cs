@@ -13,7 +13,7 @@ public sealed partial class CreditLedger
     /// </remarks>
     private async Task<SettleResult> ChargeLotsAsync(
         LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, bool wasActive, CallScope? scope,
-        SettleContext? read = null, CallRecord? record = null)
+        SettleContext? read = null, CallRecord? record = null, bool last = false)
     {
         var accountId = s.Id(hold.AccountId);
         if (read is null)
@@ -89,6 +89,8 @@ public sealed partial class CreditLedger
             sql.Append(";\n").Append(InsertCallRecordSql).Append(" ON CONFLICT (request_id) DO NOTHING");
             parameters.AddRange(CallRecordParameters(s, record));
         }
+        // Last (the caller writes nothing after it) and no notification to write: on PostgreSQL the COMMIT rides in this batch.
+        if (last && (_notify is null || !_notify.WritesOnSettled(read.Low, balanceAfter))) s.CommitWithNextBatch();
         var chargeId = (await s.BatchAsync(sql.ToString(), [.. parameters]))!.Value;
         if (_notify is not null) await _notify.OnSettledAsync(s, hold.AccountId, read.Low, balanceBefore, balanceAfter, hold.RequestId, nowTicks);
         return new SettleResult(SettleStatus.Settled, new Credits(actual), new Credits(overage), allocations,

@@ -94,6 +94,8 @@ public sealed partial class CreditLedger
                 sql += ";\n" + "INSERT INTO credit_hold_records (hold_id, record) VALUES ((SELECT id FROM credit_holds WHERE request_id = @r), @record)";
                 parameters.Add(("@record", JsonSerializer.Serialize(interruptedRecord, CallRecordJson.Default.CallRecord)));
             }
+            // The transaction's last statements: on PostgreSQL the COMMIT rides with them (no round trip of its own).
+            s.CommitWithNextBatch();
             var holdId = (await s.BatchAsync(sql, [.. parameters]))!.Value;
             result = new ReserveResult(ReserveStatus.Reserved, holdId, amount, new Credits(after));
         }
@@ -162,7 +164,10 @@ public sealed partial class CreditLedger
         // An active hold's call has no record yet (an interrupted one is stored only when the sweep expires the hold):
         // its record rides in the charge's own batch of statements, no round trip of its own.
         var inBatch = record is not null && hold.Status == HoldStatuses.Active;
-        var result = await SettleHoldAsync(s, hold, totals, actual.Micro, nowTicks, scope, new SettleContext(lots, lotsTotal, low), inBatch ? record : null);
+        // An active hold's charge batch is the transaction's last statements (its record rides in it): on PostgreSQL the
+        // COMMIT rides with it too, unless a notification still has to be written after it.
+        var result = await SettleHoldAsync(s, hold, totals, actual.Micro, nowTicks, scope, new SettleContext(lots, lotsTotal, low), inBatch ? record : null,
+            last: hold.Status == HoldStatuses.Active && (record is null || inBatch));
         var recordStored = false;
         if (record is not null && result.Status is SettleStatus.Settled)
         {
@@ -366,7 +371,7 @@ public sealed partial class CreditLedger
 
     private async Task<SettleResult> SettleHoldAsync(
         LedgerSession s, HoldRow hold, AccountTotals totals, long actual, long nowTicks, CallScope? scope, SettleContext? read = null,
-        CallRecord? record = null)
+        CallRecord? record = null, bool last = false)
     {
         switch (hold.Status)
         {
@@ -376,7 +381,7 @@ public sealed partial class CreditLedger
                 return SettleResult.Nothing(SettleStatus.Released, new Credits(await AvailableAsync(s, hold.AccountId, totals, nowTicks)));
             default:
                 var wasActive = hold.Status == HoldStatuses.Active;
-                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive, scope, read, record);
+                return await ChargeLotsAsync(s, hold, totals, actual, nowTicks, wasActive, scope, read, record, last);
         }
     }
 }

@@ -7,8 +7,9 @@ namespace AiGateway.Ledger;
 // round trip to the server costs more than the statements it carries (two gateways on one database spent ≈ 15 round
 // trips per call with one statement each), so the batch reads everything it needs in one round trip, computes the
 // charges in memory exactly as the statement-per-row path does, and writes every row in a second one (set-based
-// inserts from arrays; markers and call records in the same batch of statements), then commits: three round trips
-// whatever the number of calls and accounts. SQLite runs in process (no round trips to save) and keeps that path.
+// inserts from arrays; markers and call records in the same batch of statements) with the COMMIT at its end: two round
+// trips whatever the number of calls and accounts (three when something must follow the writes). SQLite runs in
+// process (no round trips to save) and keeps that path.
 public sealed partial class CreditLedger
 {
     // Read in the first round trip, in this order (each statement sees what the ones before it did: READ COMMITTED
@@ -92,8 +93,9 @@ public sealed partial class CreditLedger
     }
 
     /// <summary>
-    /// PostgreSQL: <see cref="SettleLeasedBatchAsync"/> in three round trips (reads, writes, commit; a settlement repeated
-    /// from an earlier batch and a low-balance notification firing add their own). Null when the batch repeats a request
+    /// PostgreSQL: <see cref="SettleLeasedBatchAsync"/> in two round trips (reads; writes with the COMMIT), or three (the
+    /// commit on its own) when something must follow the writes: a record replacing an interrupted one, a correction, a
+    /// low-balance notification firing (each adds its own). A settlement repeated from an earlier batch adds its own too. Null when the batch repeats a request
     /// id (then the statement-per-row path settles it: the later one reports the earlier one's charge).
     /// </summary>
     private async Task<LeaseBatchResult?> SettleLeasedBatchInRoundTripsAsync(
@@ -106,7 +108,15 @@ public sealed partial class CreditLedger
         var groups = items.Select((item, index) => (item, index)).GroupBy(x => x.item.AccountId).OrderBy(g => g.Key).ToList();
         var accounts = new Dictionary<Guid, BatchAccount>();
         var existing = new Dictionary<string, HoldRow>(StringComparer.Ordinal);
-        if (items.Count > 0) await ReadBatchAsync(s, groups.Select(g => g.Key).ToArray(), items.Select(i => i.RequestId).ToArray(), accounts, existing, nowTicks);
+        // Interrupted records stored for this batch's request ids (rare: an instance that could not renew its markers, a
+        // journal replay after a long outage): replacing one may have to take it out of the rollups after the writes.
+        var interrupted = 0L;
+        if (items.Count > 0)
+        {
+            var recordIds = items.Where(i => i.Record is not null).Select(i => i.RequestId).Concat(records.Select(r => r.RequestId)).ToArray();
+            interrupted = await ReadBatchAsync(s, groups.Select(g => g.Key).ToArray(), items.Select(i => i.RequestId).ToArray(), recordIds, accounts, existing, nowTicks);
+            if (AfterBatchReadsForTests is { } pause) await pause();
+        }
 
         // The rows to write, each list in call order.
         var holdAccounts = new List<Guid>();
@@ -230,6 +240,12 @@ public sealed partial class CreditLedger
 
         long? markerId = null;
         List<(long Id, object?[] Values)>? replaced = null;
+        // The writes are the transaction's last statements unless a record may replace an interrupted one, a correction
+        // or a low-balance notification follows: then the COMMIT rides with them (no round trip of its own, and the
+        // accounts' locks are held one round trip less).
+        var commitInBatch = items.Count > 0 && interrupted == 0 && corrections is null
+            && (_notify is null || !notifications.Any(n => _notify.WritesOnSettled(n.Low, n.After)));
+        if (commitInBatch) s.CommitWithNextBatch();
         if (statements.Count > 0)
         {
             // Three statements return rows: the charges (request id, charge id), the new marker (its id) and the interrupted
@@ -250,6 +266,14 @@ public sealed partial class CreditLedger
             }
             foreach (var (index, requestId) in settledIndexes) results[index] = results[index] with { ChargeId = chargeIds[requestId] };
         }
+        if (commitInBatch)
+        {
+            await s.CommitAsync();
+            // An interrupted record stored between the reads and the writes (a race of well under a millisecond) was
+            // replaced all the same: it leaves the rollups in a transaction of its own.
+            if (replaced is not null) await UnfoldReplacedAsync(replaced);
+            return new LeaseBatchResult(results, markerId);
+        }
         if (replaced is not null)
         {
             // Rare: interrupted records the rollups may hold were replaced; out of the rollups with them (a rollup step that
@@ -267,13 +291,26 @@ public sealed partial class CreditLedger
         return new LeaseBatchResult(results, markerId);
     }
 
+    /// <summary>Tests: runs between a PostgreSQL settlement batch's reads and its writes (another transaction may commit then).</summary>
+    internal Func<Task>? AfterBatchReadsForTests { get; set; }
+
+    /// <summary>Takes replaced interrupted records the rollups already hold out of them (see <see cref="SettleLeasedBatchInRoundTripsAsync"/>).</summary>
+    private async Task UnfoldReplacedAsync(List<(long Id, object?[] Values)> replaced)
+    {
+        await using var s = await BeginAsync(CancellationToken.None);
+        var watermark = await LockRollupWatermarkAsync(s);
+        foreach (var (_, values) in replaced.Where(r => r.Id <= watermark)) await UnfoldAsync(s, values);
+        await s.CommitAsync();
+    }
+
     /// <summary>
     /// The first round trip of a batch: locks its accounts (existing lock rows in the database's order, then those
     /// created now) and reads their totals, unexpired leases, spendable lots and low-balance state, and the holds its
     /// request ids already have. Unknown accounts are left out of <paramref name="accounts"/>.
     /// </summary>
-    private async Task ReadBatchAsync(
-        LedgerSession s, Guid[] ids, string[] requestIds, Dictionary<Guid, BatchAccount> accounts, Dictionary<string, HoldRow> existing, long nowTicks)
+    private async Task<long> ReadBatchAsync(
+        LedgerSession s, Guid[] ids, string[] requestIds, string[] recordIds, Dictionary<Guid, BatchAccount> accounts, Dictionary<string, HoldRow> existing,
+        long nowTicks)
     {
         var statements = new List<(string Sql, (string Name, object? Value)[] Parameters)>
         {
@@ -286,6 +323,8 @@ public sealed partial class CreditLedger
         };
         if (_notify is not null)
             statements.Add(($"SELECT n.account_id, {Notifications.NotificationOutbox.LowBalanceColumns} FROM notification_accounts n WHERE n.account_id = ANY(@ids)", [("@ids", ids)]));
+        statements.Add(("SELECT COUNT(*) FROM call_records WHERE request_id = ANY(@r) AND usage_source = @interrupted",
+            [("@r", recordIds), ("@interrupted", CallRecord.InterruptedUsageSource)]));
         await using var reader = await s.BatchReaderAsync(statements);
         while (await reader.ReadAsync()) { } // the existing lock rows, locked
         await reader.NextResultAsync();
@@ -320,12 +359,17 @@ public sealed partial class CreditLedger
             existing[requestId] = new HoldRow(reader.GetInt64(1), reader.GetGuid(2), requestId, reader.GetInt64(3), reader.GetString(4),
                 reader.IsDBNull(5) ? null : reader.GetInt64(5));
         }
-        if (_notify is null) return;
-        await reader.NextResultAsync();
-        while (await reader.ReadAsync())
+        if (_notify is not null)
         {
-            if (accounts.TryGetValue(reader.GetGuid(0), out var account)) account.Low = Notifications.NotificationOutbox.ReadLowBalance(reader, 1);
+            await reader.NextResultAsync();
+            while (await reader.ReadAsync())
+            {
+                if (accounts.TryGetValue(reader.GetGuid(0), out var account)) account.Low = Notifications.NotificationOutbox.ReadLowBalance(reader, 1);
+            }
         }
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        return reader.GetInt64(0);
     }
 
     /// <summary>Adds the statements of <see cref="WriteAdmissionsAsync"/> to a batch (the insert returns the new marker's id).</summary>

@@ -360,7 +360,7 @@ public sealed partial class CreditLedger
     /// in <see cref="SettleAsync"/>: the charge is made whatever it is (the call was delivered). Below: the charges
     /// computed in memory per account; SQLite writes each account's rows set-based (<see cref="WriteSettledRowsAsync"/>)
     /// unless a request id repeats or was settled before, then a statement per row (the definition, which answers those);
-    /// PostgreSQL writes the same rows in three round trips (<see cref="SettleLeasedBatchInRoundTripsAsync"/>) unless the
+    /// PostgreSQL writes the same rows in two or three round trips (<see cref="SettleLeasedBatchInRoundTripsAsync"/>) unless the
     /// batch repeats a request id.
     /// </summary>
     /// <remarks><paramref name="corrections"/> replace the records stored for their request ids (a call whose record went
@@ -372,7 +372,7 @@ public sealed partial class CreditLedger
         var results = new SettleResult[items.Count];
         var nowTicks = _time.GetUtcNow().UtcTicks;
         await using var s = await BeginAsync(CancellationToken.None);
-        // PostgreSQL: the same rows in three round trips (see CreditLedger.LeaseBatches.cs).
+        // PostgreSQL: the same rows in two or three round trips (see CreditLedger.LeaseBatches.cs).
         if (s.IsPostgres && await SettleLeasedBatchInRoundTripsAsync(s, items, records, admission, nowTicks, corrections) is { } batched) return batched;
         var groups = items.Select((item, index) => (item, index)).GroupBy(x => x.item.AccountId).OrderBy(g => g.Key).ToList();
         if (s.IsPostgres && groups.Count > 1)

@@ -23,18 +23,39 @@ public sealed class SettlementReplayService(
         {
             await using var scope = scopes.CreateAsyncScope();
             var ledger = scope.ServiceProvider.GetRequiredService<CreditLedger>();
+            // A call's journaled record, by request id: it rides with its call's settlement (one transaction, showing the
+            // charge), as it would have had the database answered.
+            var records = entries.Where(e => e.Kind == SettlementJournal.Entry.RecordKind && e.Record is not null)
+                .GroupBy(e => e.RequestId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
             // Settlements first, so the records written after them carry the final charge.
             foreach (var entry in entries.Where(e => e.Kind == SettlementJournal.Entry.Settle))
             {
                 var cost = new Credits(entry.CostMicro);
-                settled[entry.RequestId] = entry.Leased
-                    ? await scope.ServiceProvider.GetRequiredService<CreditLeases>().ReplayAsync(entry.AccountId, entry.RequestId, cost)
-                    : entry.Held
-                    ? await CallSettler.SettleOrChargeAsync(ledger, entry.RequestId, entry.AccountId, cost, logger)
-                    : await ledger.ChargeAsync(entry.AccountId, cost, entry.RequestId, CancellationToken.None);
+                var withRecord = (entry.Held || entry.Leased) && records.TryGetValue(entry.RequestId, out var recordEntry) ? recordEntry : null;
+                var recordStored = false;
+                if (entry.Leased)
+                {
+                    settled[entry.RequestId] = await scope.ServiceProvider.GetRequiredService<CreditLeases>()
+                        .ReplayAsync(entry.AccountId, entry.RequestId, cost, withRecord?.Record);
+                    recordStored = withRecord is not null;
+                }
+                else if (entry.Held)
+                {
+                    (settled[entry.RequestId], recordStored) =
+                        await CallSettler.SettleOrChargeAsync(ledger, entry.RequestId, entry.AccountId, cost, logger, scope: null, withRecord?.Record);
+                }
+                else
+                {
+                    settled[entry.RequestId] = await ledger.ChargeAsync(entry.AccountId, cost, entry.RequestId, CancellationToken.None);
+                }
                 applied.Add(entry);
+                if (recordStored)
+                {
+                    applied.Add(withRecord!);
+                    records.Remove(entry.RequestId);
+                }
             }
-            foreach (var entry in entries.Where(e => e.Kind == SettlementJournal.Entry.RecordKind && e.Record is not null))
+            foreach (var entry in entries.Where(e => e.Kind == SettlementJournal.Entry.RecordKind && e.Record is not null && !applied.Contains(e)))
             {
                 var record = entry.Record!;
                 if (settled.TryGetValue(entry.RequestId, out var result))

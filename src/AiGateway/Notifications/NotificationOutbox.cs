@@ -87,6 +87,10 @@ public sealed class NotificationOutbox
         accountEvents is null ? _options.DefaultEvents.Contains(type, StringComparer.Ordinal)
             : accountEvents.Split(',', StringSplitOptions.RemoveEmptyEntries).Contains(type, StringComparer.Ordinal);
 
+    /// <summary>Whether <see cref="OnSettledAsync"/> writes anything for a charge leaving <paramref name="balanceAfter"/> (the low-balance episode fires).</summary>
+    internal bool WritesOnSettled(LowBalanceState? state, long balanceAfter) =>
+        state is { Armed: true } st && Threshold(st.Micro, st.Percent, st.LastGrant) is { } threshold && balanceAfter < threshold;
+
     /// <summary>
     /// After a settlement (same transaction): fires <see cref="NotificationEventTypes.BalanceLow"/> when the episode is armed
     /// and the balance after is below the threshold, and disarms it. Pure arithmetic unless it fires.
@@ -94,8 +98,9 @@ public sealed class NotificationOutbox
     internal async Task OnSettledAsync(LedgerSession s, Guid accountId, LowBalanceState? state, long balanceBefore, long balanceAfter,
         string requestId, long nowTicks)
     {
-        if (state is not { Armed: true } st) return;
-        if (Threshold(st.Micro, st.Percent, st.LastGrant) is not { } threshold || balanceAfter >= threshold) return;
+        if (!WritesOnSettled(state, balanceAfter)) return;
+        var st = state!;
+        var threshold = Threshold(st.Micro, st.Percent, st.LastGrant)!.Value;
         await s.ExecuteAsync("UPDATE notification_accounts SET low_armed = @f, updated_at = @now WHERE account_id = @a",
             ("@f", false), ("@now", nowTicks), ("@a", s.Id(accountId)));
         if (!Wants(st.Events, NotificationEventTypes.BalanceLow)) return;

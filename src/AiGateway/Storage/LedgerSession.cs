@@ -33,6 +33,11 @@ internal sealed class LedgerSession : IAsyncDisposable
     // PostgreSQL: the writer's count of round trips to the server (see DatabaseWriter.RoundTrips); null on SQLite.
     private readonly StrongBox<long>? _roundTrips;
     private List<Action>? _afterCommit;
+    // PostgreSQL: the next batch carries the COMMIT (see CommitWithNextBatch); then the reader that carries it, until
+    // CommitAsync has seen it to its end.
+    private bool _commitWithNextBatch;
+    private DbDataReader? _commitReader;
+    private bool _commitSent;
 
     /// <summary>Runs <paramref name="action"/> once the transaction is committed (e.g. waking the webhook dispatcher); never on rollback.</summary>
     public void AfterCommit(Action action) => (_afterCommit ??= []).Add(action);
@@ -105,6 +110,7 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Executes a statement and returns the affected row count.</summary>
     public async Task<int> ExecuteAsync(string sql, params (string Name, object? Value)[] parameters)
     {
+        EnsureNotCommitted();
         if (_connection.Raw(sql, parameters) is { } raw) return raw.ExecuteNonQuery(parameters);
         var command = _connection.Command(sql, _transaction, parameters);
         RoundTrip();
@@ -121,6 +127,7 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Executes a query and returns the first column of the first row as a long, or null.</summary>
     public async Task<long?> ScalarAsync(string sql, params (string Name, object? Value)[] parameters)
     {
+        EnsureNotCommitted();
         if (_connection.Raw(sql, parameters) is { } raw)
         {
             using var reader = raw.ExecuteReader(parameters);
@@ -161,11 +168,42 @@ internal sealed class LedgerSession : IAsyncDisposable
     /// <summary>Executes a query and returns its reader (dispose it before the next command).</summary>
     public async Task<DbDataReader> ReaderAsync(string sql, params (string Name, object? Value)[] parameters)
     {
+        EnsureNotCommitted();
         if (_connection.Raw(sql, parameters) is { } raw) return raw.ExecuteReader(parameters);
-        var command = _connection.Command(sql, _transaction, parameters);
+        var commit = TakeCommit();
+        var command = _connection.Command(commit ? sql + ";\nCOMMIT" : sql, _transaction, parameters);
         if (!_connection.CachesCommands) _ownedCommands.Add(command); // disposed with the session
         RoundTrip();
-        return await command.ExecuteReaderAsync();
+        var reader = await command.ExecuteReaderAsync();
+        if (commit) _commitReader = reader;
+        return reader;
+    }
+
+    /// <summary>
+    /// PostgreSQL: the next <see cref="BatchAsync"/>, <see cref="ReaderAsync"/> or <see cref="BatchReaderAsync"/> ends with the
+    /// transaction's COMMIT, so the commit costs no round trip of its own and the rows locked are held one round trip less.
+    /// Call it just before the transaction's last statements and then <see cref="CommitAsync"/> as usual (it reads that
+    /// batch to its end, so a failing statement or COMMIT surfaces there, and sends nothing). Any statement after that batch
+    /// would run outside the transaction, so it throws instead. A statement that fails before the COMMIT leaves the
+    /// transaction aborted, and disposing the session rolls it back, as without this. SQLite: no effect (the write
+    /// group commits; see <see cref="SqliteWriteGroup"/>).
+    /// </summary>
+    public void CommitWithNextBatch()
+    {
+        if (_group is null && IsPostgres) _commitWithNextBatch = true;
+    }
+
+    private bool TakeCommit()
+    {
+        if (!_commitWithNextBatch) return false;
+        _commitWithNextBatch = false;
+        _commitSent = true;
+        return true;
+    }
+
+    private void EnsureNotCommitted()
+    {
+        if (_commitSent) throw new InvalidOperationException("This ledger transaction's COMMIT was sent with its last batch; nothing more may run in it.");
     }
 
     /// <summary>
@@ -175,6 +213,8 @@ internal sealed class LedgerSession : IAsyncDisposable
     public async Task<DbDataReader> BatchReaderAsync(IReadOnlyList<(string Sql, (string Name, object? Value)[] Parameters)> statements)
     {
         if (!IsPostgres) throw new InvalidOperationException("Statement batches are for PostgreSQL (SQLite runs in process: no round trips to save).");
+        EnsureNotCommitted();
+        var commit = TakeCommit();
         var batch = _connection.Connection.CreateBatch();
         _ownedBatches.Add(batch); // disposed with the session
         batch.Transaction = _transaction;
@@ -191,8 +231,16 @@ internal sealed class LedgerSession : IAsyncDisposable
             }
             batch.BatchCommands.Add(command);
         }
+        if (commit)
+        {
+            var end = batch.CreateBatchCommand();
+            end.CommandText = "COMMIT";
+            batch.BatchCommands.Add(end);
+        }
         RoundTrip();
-        return await batch.ExecuteReaderAsync();
+        var reader = await batch.ExecuteReaderAsync();
+        if (commit) _commitReader = reader;
+        return reader;
     }
 
     /// <summary>Commits the transaction.</summary>
@@ -208,8 +256,22 @@ internal sealed class LedgerSession : IAsyncDisposable
             RunAfterCommit();
             return;
         }
-        RoundTrip();
-        await _transaction!.CommitAsync();
+        if (_commitSent)
+        {
+            // The COMMIT went with the last batch: read that batch to its end (its caller may have stopped early), so a
+            // statement or COMMIT that failed throws here; disposing a reader reads the rest and throws the same way.
+            if (_commitReader is { IsClosed: false } reader)
+            {
+                while (await reader.NextResultAsync()) { }
+                await reader.DisposeAsync();
+            }
+            _commitReader = null;
+        }
+        else
+        {
+            RoundTrip();
+            await _transaction!.CommitAsync();
+        }
         _completed = true;
         RunAfterCommit();
     }

@@ -216,6 +216,50 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
         await AssertSummariesEqualCallsAsync(account, calls, "after corrections, all rolled up");
     }
 
+    /// <summary>
+    /// PostgreSQL: an interrupted record stored and rolled up between a settlement batch's reads and its writes (a race
+    /// the batch's reads cannot see; its COMMIT rides with its writes, so nothing runs in its transaction after them):
+    /// the call's own record replaces it all the same, and it leaves the rollups in a transaction of its own.
+    /// </summary>
+    protected async Task InterruptedRecordStoredBetweenABatchsReadsAndWrites_IsReplaced_AndLeavesTheRollups()
+    {
+        var account = await HistorySeed.AccountAsync(fixture.Options);
+        var calls = Calls(account, 12, 50_000);
+        await HistorySeed.CallsAsync(fixture.Options, calls);
+        await using var ledger = fixture.CreateLedger(TimeProvider.System, o => o.Leases = true);
+        await using var other = fixture.CreateLedger(TimeProvider.System, o => o.Leases = true);
+        await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromDecimal(100), null, null, $"race-{account:N}", null);
+        await Step(ledger, chunk: 1000).CatchUpAsync();
+
+        var own = HistorySeed.Call(account, 50_100, Start.AddMinutes(3));
+        (own.StatusCode, own.ChargedMicro, own.OverageMicro) = (200, 4_242, 0);
+        var interrupted = Copy(own);
+        (interrupted.UsageSource, interrupted.StatusCode, interrupted.ChargedMicro, interrupted.InputTokens) = (CallRecord.InterruptedUsageSource, 0, 0, 1);
+        var raced = 0;
+        ledger.AfterBatchReadsForTests = async () =>
+        {
+            if (raced++ > 0) return;
+            // Another instance resolves the call as interrupted (its markers expired) and a rollup step passes it.
+            Assert.Equal(1, await other.RecordInterruptedAsync([interrupted]));
+            await Step(other, chunk: 1000).CatchUpAsync();
+            await AssertRollupsHoldEveryCallOnceAsync();
+        };
+        var result = await ledger.SettleLeasedBatchAsync([new CreditLedger.LeasedSettlement(account, own.RequestId, 5_000, own.ChargedMicro, null, null, 0, own)], []);
+        Assert.Equal(1, raced);
+        Assert.Equal(SettleStatus.Settled, result.Settled[0].Status);
+        await using (var db = new LedgerDbContext(fixture.Options))
+        {
+            var stored = await db.CallRecords.AsNoTracking().SingleAsync(c => c.RequestId == own.RequestId);
+            Assert.Equal(("provider", 200, 4_242L), (stored.UsageSource, stored.StatusCode, stored.ChargedMicro));
+        }
+        calls.Add(own);
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "after the raced interrupted record");
+        await Step(ledger, chunk: 1000).CatchUpAsync();
+        await AssertRollupsHoldEveryCallOnceAsync();
+        await AssertSummariesEqualCallsAsync(account, calls, "after the raced interrupted record, all rolled up");
+    }
+
     private static CallRecord Copy(CallRecord call)
     {
         var copy = new CallRecord
@@ -362,4 +406,8 @@ public abstract class UsageRollupTests<TFixture>(TFixture fixture) : IClassFixtu
 public sealed class SqliteUsageRollupTests(SqliteLedgerFixture fixture) : UsageRollupTests<SqliteLedgerFixture>(fixture);
 
 /// <summary>Rollups on PostgreSQL.</summary>
-public sealed class PostgresUsageRollupTests(PostgresLedgerFixture fixture) : UsageRollupTests<PostgresLedgerFixture>(fixture);
+public sealed class PostgresUsageRollupTests(PostgresLedgerFixture fixture) : UsageRollupTests<PostgresLedgerFixture>(fixture)
+{
+    [Fact]
+    public Task RacedInterruptedRecord_IsReplaced_AndLeavesTheRollups() => InterruptedRecordStoredBetweenABatchsReadsAndWrites_IsReplaced_AndLeavesTheRollups();
+}
