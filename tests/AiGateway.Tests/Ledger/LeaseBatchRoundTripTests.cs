@@ -57,6 +57,37 @@ public sealed class LeaseBatchRoundTripTests(SqliteLedgerFixture sqlite, Postgre
             $"a batch of 1 settlement took {one} round trips, a batch of 24 (three accounts, records, a marker) took {many}: expected 2 whatever the size");
     }
 
+    /// <summary>
+    /// An exact hold and its release on PostgreSQL: the hold in two round trips (reads under the lock; the writes with the
+    /// COMMIT), the release in five (the hold, the lock, the hold again under it, what is available; the writes with the
+    /// COMMIT) — eight before the COMMIT rode with the writes and the release wrote in one batch. Both resolve as before.
+    /// </summary>
+    [Fact]
+    public async Task Postgres_ExactHoldAndRelease_CommitWithTheirWrites()
+    {
+        var ledger = postgres.CreateLedger(new ManualTimeProvider(Start));
+        var tag = $"rel-{Guid.NewGuid():N}";
+        var account = await CreateAccountAsync(postgres, tag);
+        await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromDecimal(10), null, null, $"{tag}-base", null);
+
+        var before = ledger.RoundTrips;
+        var hold = await ledger.ReserveAsync(account, Credits.FromDecimal(4), $"{tag}-r");
+        var afterHold = ledger.RoundTrips;
+        var released = await ledger.ReleaseAsync($"{tag}-r");
+        var afterRelease = ledger.RoundTrips;
+
+        Assert.Equal((ReserveStatus.Reserved, 6m), (hold.Status, hold.Available.ToDecimal()));
+        Assert.Equal((ReleaseStatus.Released, 4m, 10m), (released.Status, released.Released.ToDecimal(), released.Available.ToDecimal()));
+        Assert.Equal((2L, 5L), (afterHold - before, afterRelease - afterHold));
+        Assert.Equal(ReleaseStatus.AlreadyReleased, (await ledger.ReleaseAsync($"{tag}-r")).Status);
+        await using var db = new LedgerDbContext(postgres.Options);
+        var row = await db.CreditHolds.AsNoTracking().SingleAsync(h => h.RequestId == $"{tag}-r");
+        Assert.Equal(HoldStatuses.Released, row.Status);
+        Assert.Equal(0L, await db.LedgerAccountStates.Where(a => a.AccountId == account).Select(a => a.Held).SingleAsync());
+        var entries = await db.LedgerEntries.AsNoTracking().Where(e => e.RequestId == $"{tag}-r").OrderBy(e => e.Id).Select(e => new { e.Type, e.Amount, e.AvailableAfter }).ToListAsync();
+        Assert.Equal(["hold:4000000:6000000", "release:4000000:10000000"], entries.Select(e => $"{e.Type}:{e.Amount}:{e.AvailableAfter}"));
+    }
+
     [Fact]
     public async Task Postgres_MixedBatch_WritesTheSameRowsAndResultsAsTheStatementPerRowPath()
     {
