@@ -120,14 +120,28 @@ public sealed partial class CreditLedger
             new Credits(available), Repeated: true, hold.ChargeId);
     }
 
-    /// <summary>Moves an active hold to a final status and takes it off the account's held total.</summary>
-    private static async Task ResolveHoldAsync(LedgerSession s, HoldRow hold, AccountTotals totals, string status, long? chargeId, long nowTicks)
+    /// <summary>
+    /// Moves an active hold to a final status without a charge (released, expired), takes it off the account's held total
+    /// and writes its activity entry; returns what is available after. Neither changes a lot, so that is read first; then
+    /// the hold, its interrupted-record row, the held total and the entry go in one batch — on PostgreSQL with the COMMIT
+    /// when the caller writes nothing after it (<paramref name="last"/>).
+    /// </summary>
+    private static async Task<long> ResolveHoldAsync(
+        LedgerSession s, HoldRow hold, AccountTotals totals, string status, string entryType, string? note, long nowTicks, bool last)
     {
-        await s.ExecuteAsync(
-            "UPDATE credit_holds SET status = @st, resolved_at = @now, charge_id = @c WHERE id = @id;\nDELETE FROM credit_hold_records WHERE hold_id = @id",
-            ("@st", status), ("@now", nowTicks), ("@c", chargeId), ("@id", hold.Id));
         totals.Held -= hold.Amount;
-        await s.ExecuteAsync("UPDATE ledger_accounts SET held = @held, updated_at = @now WHERE account_id = @a",
-            ("@held", totals.Held), ("@now", nowTicks), ("@a", s.Id(hold.AccountId)));
+        var available = await AvailableAsync(s, hold.AccountId, totals, nowTicks);
+        if (last) s.CommitWithNextBatch();
+        await s.BatchAsync(
+            """
+            UPDATE credit_holds SET status = @st, resolved_at = @now, charge_id = NULL WHERE id = @id;
+            DELETE FROM credit_hold_records WHERE hold_id = @id;
+            UPDATE ledger_accounts SET held = @held, updated_at = @now WHERE account_id = @a;
+            INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, request_id, note)
+            VALUES (@a, @now, @type, @amount, @after, @id, @r, @note)
+            """,
+            ("@st", status), ("@now", nowTicks), ("@id", hold.Id), ("@held", totals.Held), ("@a", s.Id(hold.AccountId)),
+            ("@type", entryType), ("@amount", hold.Amount), ("@after", available), ("@r", hold.RequestId), ("@note", note));
+        return available;
     }
 }

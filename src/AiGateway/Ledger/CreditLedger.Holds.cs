@@ -256,21 +256,7 @@ public sealed partial class CreditLedger
         {
             return new ReleaseResult(status, Credits.Zero, new Credits(await AvailableAsync(s, hold.AccountId, totals, nowTicks)));
         }
-        // A release changes no lot, so what is available after it is read first; then the hold, the account's held total
-        // and the activity entry in one batch (on PostgreSQL with the COMMIT).
-        totals.Held -= hold.Amount;
-        var available = await AvailableAsync(s, hold.AccountId, totals, nowTicks);
-        s.CommitWithNextBatch();
-        await s.BatchAsync(
-            """
-            UPDATE credit_holds SET status = @st, resolved_at = @now, charge_id = NULL WHERE id = @id;
-            DELETE FROM credit_hold_records WHERE hold_id = @id;
-            UPDATE ledger_accounts SET held = @held, updated_at = @now WHERE account_id = @a;
-            INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, request_id)
-            VALUES (@a, @now, @type, @amount, @after, @id, @r)
-            """,
-            ("@st", HoldStatuses.Released), ("@now", nowTicks), ("@id", hold.Id), ("@held", totals.Held), ("@a", s.Id(hold.AccountId)),
-            ("@type", LedgerEntryTypes.Release), ("@amount", hold.Amount), ("@after", available), ("@r", requestId));
+        var available = await ResolveHoldAsync(s, hold, totals, HoldStatuses.Released, LedgerEntryTypes.Release, note: null, nowTicks, last: true);
         await s.CommitAsync();
         return new ReleaseResult(ReleaseStatus.Released, new Credits(hold.Amount), new Credits(available));
     }

@@ -271,16 +271,16 @@ public sealed partial class CreditLedger
             await s.CommitAsync();
             // An interrupted record stored between the reads and the writes (a race of well under a millisecond) was
             // replaced all the same: it leaves the rollups in a transaction of its own.
-            if (replaced is not null) await UnfoldReplacedAsync(replaced);
+            if (replaced is not null)
+            {
+                await using var after = await BeginAsync(CancellationToken.None);
+                await UnfoldRolledUpAsync(after, replaced);
+                await after.CommitAsync();
+            }
             return new LeaseBatchResult(results, markerId);
         }
-        if (replaced is not null)
-        {
-            // Rare: interrupted records the rollups may hold were replaced; out of the rollups with them (a rollup step that
-            // passed them before this lock did so while they were still there, one after it never sees them).
-            var watermark = await LockRollupWatermarkAsync(s);
-            foreach (var (id, values) in replaced.Where(r => r.Id <= watermark)) await UnfoldAsync(s, values);
-        }
+        // Rare: interrupted records the rollups may hold were replaced; out of the rollups with them.
+        if (replaced is not null) await UnfoldRolledUpAsync(s, replaced);
         // Rare (an outcome that changed after its settlement): a round trip each, as on the statement-per-row path.
         if (corrections is not null) foreach (var correction in corrections) await ReplaceCallRecordAsync(s, correction);
         if (_notify is not null)
@@ -294,13 +294,14 @@ public sealed partial class CreditLedger
     /// <summary>Tests: runs between a PostgreSQL settlement batch's reads and its writes (another transaction may commit then).</summary>
     internal Func<Task>? AfterBatchReadsForTests { get; set; }
 
-    /// <summary>Takes replaced interrupted records the rollups already hold out of them (see <see cref="SettleLeasedBatchInRoundTripsAsync"/>).</summary>
-    private async Task UnfoldReplacedAsync(List<(long Id, object?[] Values)> replaced)
+    /// <summary>
+    /// Takes replaced interrupted records out of the rollups that already hold them (a rollup step that passed them before
+    /// the watermark's lock did so while they were still there, one after it never sees them).
+    /// </summary>
+    private static async Task UnfoldRolledUpAsync(LedgerSession s, List<(long Id, object?[] Values)> replaced)
     {
-        await using var s = await BeginAsync(CancellationToken.None);
         var watermark = await LockRollupWatermarkAsync(s);
         foreach (var (_, values) in replaced.Where(r => r.Id <= watermark)) await UnfoldAsync(s, values);
-        await s.CommitAsync();
     }
 
     /// <summary>

@@ -50,10 +50,7 @@ public sealed partial class CreditLedger
             var totals = (await LockAccountAsync(s, accountId, nowTicks))!;
             var hold = await FindHoldAsync(s, requestId);
             if (hold is null || hold.Status != HoldStatuses.Active) continue; // resolved meanwhile
-            await ResolveHoldAsync(s, hold, totals, HoldStatuses.Expired, chargeId: null, nowTicks);
-            var available = await AvailableAsync(s, accountId, totals, nowTicks);
-            await AddEntryAsync(s, accountId, nowTicks, LedgerEntryTypes.Expire, hold.Amount, available,
-                holdId: hold.Id, requestId: requestId, note: "hold expired unsettled");
+            await ResolveHoldAsync(s, hold, totals, HoldStatuses.Expired, LedgerEntryTypes.Expire, "hold expired unsettled", nowTicks, last: record is null);
             // Same transaction as the expiry: a hold leaves 'active' once, so its interrupted record is written at most once.
             if (record is not null) await InsertInterruptedRecordAsync(s, record);
             await s.CommitAsync();

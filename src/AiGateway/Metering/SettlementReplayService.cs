@@ -24,7 +24,8 @@ public sealed class SettlementReplayService(
             await using var scope = scopes.CreateAsyncScope();
             var ledger = scope.ServiceProvider.GetRequiredService<CreditLedger>();
             // A call's journaled record, by request id: it rides with its call's settlement (one transaction, showing the
-            // charge), as it would have had the database answered.
+            // charge), as it would have had the database answered. What is left here is stored after the settlements.
+            // (Applying an entry removes every entry of its kind and request id from the journal, repeats included.)
             var records = entries.Where(e => e.Kind == SettlementJournal.Entry.RecordKind && e.Record is not null)
                 .GroupBy(e => e.RequestId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
             // Settlements first, so the records written after them carry the final charge.
@@ -55,7 +56,7 @@ public sealed class SettlementReplayService(
                     records.Remove(entry.RequestId);
                 }
             }
-            foreach (var entry in entries.Where(e => e.Kind == SettlementJournal.Entry.RecordKind && e.Record is not null && !applied.Contains(e)))
+            foreach (var entry in records.Values)
             {
                 var record = entry.Record!;
                 if (settled.TryGetValue(entry.RequestId, out var result))

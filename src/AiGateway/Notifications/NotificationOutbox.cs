@@ -88,8 +88,11 @@ public sealed class NotificationOutbox
             : accountEvents.Split(',', StringSplitOptions.RemoveEmptyEntries).Contains(type, StringComparer.Ordinal);
 
     /// <summary>Whether <see cref="OnSettledAsync"/> writes anything for a charge leaving <paramref name="balanceAfter"/> (the low-balance episode fires).</summary>
-    internal bool WritesOnSettled(LowBalanceState? state, long balanceAfter) =>
-        state is { Armed: true } st && Threshold(st.Micro, st.Percent, st.LastGrant) is { } threshold && balanceAfter < threshold;
+    internal bool WritesOnSettled(LowBalanceState? state, long balanceAfter) => FiringThreshold(state, balanceAfter) is not null;
+
+    /// <summary>The low-balance threshold when a balance of <paramref name="balanceAfter"/> fires the armed episode; else null.</summary>
+    private long? FiringThreshold(LowBalanceState? state, long balanceAfter) =>
+        state is { Armed: true } st && Threshold(st.Micro, st.Percent, st.LastGrant) is { } threshold && balanceAfter < threshold ? threshold : null;
 
     /// <summary>
     /// After a settlement (same transaction): fires <see cref="NotificationEventTypes.BalanceLow"/> when the episode is armed
@@ -98,9 +101,8 @@ public sealed class NotificationOutbox
     internal async Task OnSettledAsync(LedgerSession s, Guid accountId, LowBalanceState? state, long balanceBefore, long balanceAfter,
         string requestId, long nowTicks)
     {
-        if (!WritesOnSettled(state, balanceAfter)) return;
+        if (FiringThreshold(state, balanceAfter) is not { } threshold) return;
         var st = state!;
-        var threshold = Threshold(st.Micro, st.Percent, st.LastGrant)!.Value;
         await s.ExecuteAsync("UPDATE notification_accounts SET low_armed = @f, updated_at = @now WHERE account_id = @a",
             ("@f", false), ("@now", nowTicks), ("@a", s.Id(accountId)));
         if (!Wants(st.Events, NotificationEventTypes.BalanceLow)) return;
