@@ -25,8 +25,17 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>Cancelled when the call must stop being served at once (its hold is lost): no drain, no more upstream reading.</summary>
     public CancellationToken Stopped => _stopped.Token;
 
-    /// <summary>Stops the call (see <see cref="Stopped"/>).</summary>
-    public void Stop() => _stopped.Cancel();
+    /// <summary>Why the gateway stopped the call, when it did (the first reason wins); its record shows this rather than
+    /// what the cut looked like from inside (a client connection the gateway dropped itself is no "client disconnected").</summary>
+    public string? StopReason => Volatile.Read(ref _stopReason);
+    private string? _stopReason;
+
+    /// <summary>Stops the call (see <see cref="Stopped"/>) for <paramref name="reason"/>.</summary>
+    public void Stop(string reason)
+    {
+        Interlocked.CompareExchange(ref _stopReason, reason, null);
+        _stopped.Cancel();
+    }
 
     /// <summary>The error shape the client expects: the route's format, or OpenAI's for a call the unified endpoint translated.</summary>
     public ProviderFormat ClientFormat { get; init; } = request.Format;
