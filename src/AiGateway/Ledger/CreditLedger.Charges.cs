@@ -124,13 +124,15 @@ public sealed partial class CreditLedger
     /// Moves an active hold to a final status without a charge (released, expired), takes it off the account's held total
     /// and writes its activity entry; returns what is available after. Neither changes a lot, so that is read first; then
     /// the hold, its interrupted-record row, the held total and the entry go in one batch — on PostgreSQL with the COMMIT
-    /// when the caller writes nothing after it (<paramref name="last"/>).
+    /// when the caller writes nothing after it (<paramref name="last"/>). A caller that read the spendable lots' sum with
+    /// its lock passes it (<paramref name="spendable"/>) instead of a read of its own.
     /// </summary>
     private static async Task<long> ResolveHoldAsync(
-        LedgerSession s, HoldRow hold, AccountTotals totals, string status, string entryType, string? note, long nowTicks, bool last)
+        LedgerSession s, HoldRow hold, AccountTotals totals, string status, string entryType, string? note, long nowTicks, bool last,
+        long? spendable = null)
     {
         totals.Held -= hold.Amount;
-        var available = await AvailableAsync(s, hold.AccountId, totals, nowTicks);
+        var available = spendable is { } sum ? Available(sum, totals.Blocked, totals.Overage) : await AvailableAsync(s, hold.AccountId, totals, nowTicks);
         if (last) s.CommitWithNextBatch();
         await s.BatchAsync(
             """

@@ -241,10 +241,36 @@ public sealed partial class CreditLedger
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         var nowTicks = _time.GetUtcNow().UtcTicks;
         await using var s = await BeginAsync(cancellationToken);
-        var hold = await FindHoldAsync(s, requestId);
-        if (hold is null) return new ReleaseResult(ReleaseStatus.NotFound, Credits.Zero, Credits.Zero);
-        var totals = (await LockAccountAsync(s, hold.AccountId, nowTicks))!;
-        if (s.IsPostgres) hold = (await FindHoldAsync(s, requestId))!;
+        AccountTotals totals;
+        HoldRow hold;
+        long spendable;
+        // One round trip: lock the hold's account, then (statements run in order, so after the lock) read its leases, the
+        // hold and the spendable lots — a release changes no lot, so what is available after it follows from these.
+        // A concurrent settle or release of the same request is seen as resolved.
+        await using (var reader = await s.ReaderAsync(
+            "SELECT held, overage FROM ledger_accounts WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)" +
+            (s.IsPostgres ? " FOR UPDATE" : "") + ";\n" + """
+            SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_leases
+            WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r) AND expires_at > @now;
+            """ + HoldSql + ";\n" + """
+            SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) FROM credit_lots
+            WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
+              AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
+            """,
+            ("@r", requestId), ("@now", nowTicks)))
+        {
+            if (!await reader.ReadAsync()) return new ReleaseResult(ReleaseStatus.NotFound, Credits.Zero, Credits.Zero);
+            totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), null);
+            await reader.NextResultAsync();
+            await reader.ReadAsync();
+            totals.Leased = reader.GetInt64(0);
+            await reader.NextResultAsync();
+            await reader.ReadAsync();
+            hold = ReadHold(reader, requestId);
+            await reader.NextResultAsync();
+            await reader.ReadAsync();
+            spendable = reader.GetInt64(0);
+        }
         var status = hold.Status switch
         {
             HoldStatuses.Active => ReleaseStatus.Released,
@@ -254,9 +280,9 @@ public sealed partial class CreditLedger
         };
         if (status != ReleaseStatus.Released)
         {
-            return new ReleaseResult(status, Credits.Zero, new Credits(await AvailableAsync(s, hold.AccountId, totals, nowTicks)));
+            return new ReleaseResult(status, Credits.Zero, new Credits(Available(spendable, totals.Blocked, totals.Overage)));
         }
-        var available = await ResolveHoldAsync(s, hold, totals, HoldStatuses.Released, LedgerEntryTypes.Release, note: null, nowTicks, last: true);
+        var available = await ResolveHoldAsync(s, hold, totals, HoldStatuses.Released, LedgerEntryTypes.Release, note: null, nowTicks, last: true, spendable);
         await s.CommitAsync();
         return new ReleaseResult(ReleaseStatus.Released, new Credits(hold.Amount), new Credits(available));
     }
