@@ -4,9 +4,7 @@
 # calls (sequential.mjs, 50 warm-up calls each) and, for those calls only: their p50/p90/p99, the gateway's and the
 # database backends' CPU, and the server's time per statement from pg_stat_statements (calls, total ms with planning,
 # planning ms, plans — a statement planned on every call shows plans = calls).
-# Needs pg_stat_statements loaded by the server (it is not by tests/scripts/start-postgres.sh); as root:
-#   su postgres -c "psql -c \"ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'\"" \
-#     && su postgres -c "psql -c \"ALTER SYSTEM SET pg_stat_statements.track_planning = on\"" && pg_ctlcluster 15 main restart
+# Needs pg_stat_statements preloaded by the server with track_planning on: tests/scripts/start-postgres.sh sets both.
 # Knobs: DIR=<repo with a Release build> (default this repo), PROVIDER=Postgres|Sqlite (no statement table on SQLite),
 # LEASES=true|false, EXTRA_ENV="NAME=value …" (gateway environment), CSX=";Name=value" (appended to the connection
 # string, e.g. ";Max Auto Prepare=256"), PGHOST/PGPORT/PGUSER/PGPASSWORD (default 127.0.0.1:5432 postgres/postgres), TOPQ=25.
@@ -29,7 +27,7 @@ sed -e "s#@TMP@#$tmp#g" -e "s#@PORT@#$NP#g" "$here/nginx.conf.in" > "$tmp/nginx.
 taskset -c 0 nginx -e "$tmp/nginx-error.log" -p "$tmp" -c "$tmp/nginx.conf" & pids+=($!)
 if [ "$PROVIDER" = Postgres ]; then
   psql -qAtd postgres -c "SHOW shared_preload_libraries" | grep -q pg_stat_statements \
-    || { echo "pg_stat_statements is not loaded by the server: see this script's header" >&2; exit 1; }
+    || { echo "pg_stat_statements is not loaded by the server: run tests/scripts/start-postgres.sh" >&2; exit 1; }
   DB=aigw_pgstmt_$(date +%s)_$$
   psql -qd postgres -c "CREATE DATABASE $DB"
   CS="Host=$PGHOST;Port=$PGPORT;Username=$PGUSER;Password=$PGPASSWORD;Database=$DB${CSX:-}"

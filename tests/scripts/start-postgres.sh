@@ -8,8 +8,21 @@ if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ ! -d /etc/postgresql/15/main 
   DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql
 fi
 
+# pg_stat_statements, preloaded, with planning counted: PostgresPlanCacheTests counts how often the ledger's statements
+# are planned, and bench/Metering/pg-statements.sh reads the server's time per statement. Changing it needs a restart.
+conf=/etc/postgresql/15/main/conf.d/aigateway.conf
+want=$'shared_preload_libraries = \'pg_stat_statements\'\npg_stat_statements.track_planning = on'
+restart=0
+if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
+  mkdir -p "$(dirname "$conf")"
+  printf '%s\n' "$want" > "$conf"
+  restart=1
+fi
+
 if ! pg_ctlcluster 15 main status >/dev/null 2>&1; then
   pg_ctlcluster 15 main start
+elif [ "$restart" = 1 ]; then
+  pg_ctlcluster 15 main restart
 fi
 
 # Wait for the local socket before changing the password.
