@@ -135,10 +135,7 @@ public sealed partial class CreditLedger
         // One round trip: lock the hold's account, then (statements run in order, so after the lock) read the
         // hold and the account's spendable lots. A concurrent settle of the same request is seen as settled.
         await using (var reader = await s.ReaderAsync(
-            LockHoldAccountSql(s) + ";\n" + """
-            SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_leases
-            WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r) AND expires_at > @now;
-            """ + HoldSql + ";\n" + """
+            LockHoldAccountSql(s, lowBalance: true) + ";\n" + HoldLeasesAndHoldSql + """
             SELECT id, kind, remaining, effective_at, expires_at, model_scope, modality_scope FROM credit_lots
             WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
               AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
@@ -152,12 +149,7 @@ public sealed partial class CreditLedger
                 await reader.NextResultAsync();
                 if (await reader.ReadAsync()) low = Notifications.NotificationOutbox.ReadLowBalance(reader, 0);
             }
-            await reader.NextResultAsync();
-            await reader.ReadAsync();
-            totals.Leased = reader.GetInt64(0);
-            await reader.NextResultAsync();
-            await reader.ReadAsync();
-            hold = ReadHold(reader, requestId);
+            hold = await ReadLeasesAndHoldAsync(reader, totals, requestId);
             await reader.NextResultAsync();
             lotsTotal = await ReadSpendableLotsAsync(reader, lots, scope);
         }
@@ -186,16 +178,33 @@ public sealed partial class CreditLedger
     }
 
     /// <summary>
-    /// Locks the account of the hold <c>@r</c> and reads its totals; with notifications on, then its low-balance state in a
+    /// Locks the account of the hold <c>@r</c> and reads its totals; with notifications on and <paramref name="lowBalance"/>, then its low-balance state in a
     /// statement of its own in the same batch (no extra round trip). Its own statement, after the lock: on PostgreSQL
     /// (READ COMMITTED) a statement reads the snapshot taken when it started, so a join inside the locking SELECT could miss
     /// a re-arm committed while it waited for the lock.
     /// </summary>
-    private string LockHoldAccountSql(LedgerSession s) =>
+    private string LockHoldAccountSql(LedgerSession s, bool lowBalance) =>
         "SELECT held, overage FROM ledger_accounts WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)" +
         (s.IsPostgres ? " FOR UPDATE" : "") +
-        (_notify is null ? "" : $";\nSELECT {Notifications.NotificationOutbox.LowBalanceColumns} FROM notification_accounts n " +
+        (_notify is null || !lowBalance ? "" : $";\nSELECT {Notifications.NotificationOutbox.LowBalanceColumns} FROM notification_accounts n " +
             "WHERE n.account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)");
+
+    /// <summary>After <see cref="LockHoldAccountSql"/>: the hold's account's unexpired leases, then the hold (<c>@r</c>, <c>@now</c>).</summary>
+    private const string HoldLeasesAndHoldSql = """
+        SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_leases
+        WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r) AND expires_at > @now;
+        """ + HoldSql + ";\n";
+
+    /// <summary>Reads the two result sets of <see cref="HoldLeasesAndHoldSql"/> (the reader on the result set before them).</summary>
+    private static async Task<HoldRow> ReadLeasesAndHoldAsync(System.Data.Common.DbDataReader reader, AccountTotals totals, string requestId)
+    {
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        totals.Leased = reader.GetInt64(0);
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        return ReadHold(reader, requestId);
+    }
 
     /// <summary>What a settlement read with its lock: the spendable lots that may pay, the sum of all spendable lots, the low-balance state.</summary>
     private sealed record SettleContext(List<SpendableLot> Lots, long LotsTotal, Notifications.NotificationOutbox.LowBalanceState? Low);
@@ -248,11 +257,7 @@ public sealed partial class CreditLedger
         // hold and the spendable lots — a release changes no lot, so what is available after it follows from these.
         // A concurrent settle or release of the same request is seen as resolved.
         await using (var reader = await s.ReaderAsync(
-            "SELECT held, overage FROM ledger_accounts WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)" +
-            (s.IsPostgres ? " FOR UPDATE" : "") + ";\n" + """
-            SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_leases
-            WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r) AND expires_at > @now;
-            """ + HoldSql + ";\n" + """
+            LockHoldAccountSql(s, lowBalance: false) + ";\n" + HoldLeasesAndHoldSql + """
             SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) FROM credit_lots
             WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
               AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
@@ -261,12 +266,7 @@ public sealed partial class CreditLedger
         {
             if (!await reader.ReadAsync()) return new ReleaseResult(ReleaseStatus.NotFound, Credits.Zero, Credits.Zero);
             totals = new AccountTotals(reader.GetInt64(0), reader.GetInt64(1), null);
-            await reader.NextResultAsync();
-            await reader.ReadAsync();
-            totals.Leased = reader.GetInt64(0);
-            await reader.NextResultAsync();
-            await reader.ReadAsync();
-            hold = ReadHold(reader, requestId);
+            hold = await ReadLeasesAndHoldAsync(reader, totals, requestId);
             await reader.NextResultAsync();
             await reader.ReadAsync();
             spendable = reader.GetInt64(0);
