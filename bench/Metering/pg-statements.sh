@@ -6,7 +6,7 @@
 # planning ms, plans — a statement planned on every call shows plans = calls).
 # Needs pg_stat_statements preloaded by the server with track_planning on: tests/scripts/start-postgres.sh sets both.
 # Knobs: DIR=<repo with a Release build> (default this repo), PROVIDER=Postgres|Sqlite (no statement table on SQLite),
-# LEASES=true|false, EXTRA_ENV="NAME=value …" (gateway environment), CSX=";Name=value" (appended to the connection
+# SECOND=1 (a second instance on the same database, warmed up as well, idle during the calls), LEASES=true|false, EXTRA_ENV="NAME=value …" (gateway environment), CSX=";Name=value" (appended to the connection
 # string, e.g. ";Max Auto Prepare=256"), PGHOST/PGPORT/PGUSER/PGPASSWORD (default 127.0.0.1:5432 postgres/postgres), TOPQ=25.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,10 +43,22 @@ env ${EXTRA_ENV:-} Gateway__AdminKey="$AK" Ledger__Provider="$PROVIDER" Connecti
   DOTNET_TC_CallCountingDelayMs=0 taskset -c 1 dotnet "$DIR/src/AiGateway/bin/Release/net10.0/AiGateway.dll" --urls "$URL" >"$tmp/gw.log" 2>&1 &
 GP=$!; pids+=($GP)
 for _ in $(seq 300); do curl -fsS -o /dev/null "$URL/healthz" 2>/dev/null && break; sleep 0.2; done
+if [ "${SECOND:-0}" = 1 ]; then
+  # A second instance on the same database (as run.sh PG=1 runs two), warmed up on the same account, idle while measured.
+  port2=$(free_port); URL2=http://127.0.0.1:$port2
+  env ${EXTRA_ENV:-} Gateway__AdminKey="$AK" Ledger__Provider="$PROVIDER" ConnectionStrings__Ledger="$CS" \
+    ReverseProxy__Clusters__openai__Destinations__primary__Address="http://127.0.0.1:$NP/" OPENAI_API_KEY=bench \
+    Serilog__MinimumLevel__Default=Warning Metering__JournalPath="$tmp/journal2.jsonl" Ledger__InstanceIdPath="$tmp/instance2" \
+    Ledger__Leases="${LEASES:-true}" RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
+    DOTNET_TC_CallCountingDelayMs=0 taskset -c 1 dotnet "$DIR/src/AiGateway/bin/Release/net10.0/AiGateway.dll" --urls "$URL2" >"$tmp/gw2.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 300); do curl -fsS -o /dev/null "$URL2/healthz" 2>/dev/null && break; sleep 0.2; done
+fi
 a() { curl -fsS -X POST -H "Authorization: Bearer $AK" -H 'Content-Type: application/json' -d "$2" "$URL$1"; }
 acc=$(a /admin/accounts '{"name":"bench"}' | json id); KEY=$(a "/admin/accounts/$acc/keys" '{"name":"b"}' | json key)
 a "/admin/accounts/$acc/grants" '{"kind":"bonus","credits":100000000,"reason":"bench"}' >/dev/null
 echo "warm-up: $(BENCH_KEY="$KEY" taskset -c 0 wrk -t1 -c32 -d"${WARM:-30}"s -s "$here/post.lua" "$URL/openai/v1/chat/completions" | grep Requests/sec)"
+[ "${SECOND:-0}" = 1 ] && echo "warm-up of the second instance: $(BENCH_KEY="$KEY" taskset -c 0 wrk -t1 -c32 -d"${WARM:-30}"s -s "$here/post.lua" "$URL2/openai/v1/chat/completions" | grep Requests/sec)"
 q() { psql -qAtd "$DB" -F ' | ' -c "$1"; }
 backend_ticks() {
   local t=0 p
@@ -63,8 +75,8 @@ calls=$((ROUNDS * (N + 50))); hz=$(getconf CLK_TCK)
 echo "gateway CPU per call: $(( (g1 - g0) * 1000000 / hz / calls )) µs ($calls calls)"
 if [ "$PROVIDER" = Postgres ]; then
   echo "database backends' CPU per call: $(( ($(backend_ticks) - p0) * 1000000 / hz / calls )) µs"
-  echo "calls | total ms (with planning) | planning ms | plans | statement"
-  q "SELECT calls, round((total_exec_time + total_plan_time)::numeric, 1), round(total_plan_time::numeric, 1), plans,
+  echo "calls | total ms (with planning) | planning ms | plans | slowest execution ms | statement"
+  q "SELECT calls, round((total_exec_time + total_plan_time)::numeric, 1), round(total_plan_time::numeric, 1), plans, round(max_exec_time::numeric, 1),
        left(regexp_replace(query, '\s+', ' ', 'g'), 120) FROM pg_stat_statements
      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
      ORDER BY total_exec_time + total_plan_time DESC LIMIT ${TOPQ:-25}"
