@@ -77,6 +77,12 @@ public sealed partial class CreditLedger
         UPDATE credit_holds h SET charge_id = c.id FROM credit_charges c WHERE c.request_id = ANY(@r) AND h.request_id = c.request_id
         """;
 
+    // For a batch of one call (as the one-account reads above): with the few rows of a young database the plan cache
+    // planned the `ANY` form anew on every batch (PostgresPlanCacheTests).
+    private const string BatchLinkHoldOneSql = """
+        UPDATE credit_holds h SET charge_id = c.id FROM credit_charges c WHERE c.request_id = @r AND h.request_id = @r
+        """;
+
     private const string BatchInsertEntriesSql = """
         INSERT INTO ledger_entries (account_id, at, type, amount, available_after, hold_id, charge_id, request_id, note)
         SELECT c.account_id, @now, 'settle', c.amount, t.after, c.hold_id, c.id, c.request_id, 'leased'
@@ -240,7 +246,7 @@ public sealed partial class CreditLedger
             statements.Add((BatchInsertChargesSql, [now, ("@a", holdAccounts.ToArray()), ("@r", requests), ("@x", chargeAmounts.ToArray()), ("@o", chargeOverages.ToArray())]));
             if (allocRequests.Count > 0)
                 statements.Add((BatchInsertAllocationsSql, [("@r", allocRequests.ToArray()), ("@l", allocLots.ToArray()), ("@x", allocAmounts.ToArray())]));
-            statements.Add((BatchLinkHoldsSql, [("@r", requests)]));
+            statements.Add(requests.Length == 1 ? (BatchLinkHoldOneSql, [("@r", requests[0])]) : (BatchLinkHoldsSql, [("@r", requests)]));
             statements.Add((BatchInsertEntriesSql, [now, ("@r", requests), ("@after", entryAfter.ToArray())]));
         }
         // Aggregated per batch: one row update per debited lot, the debt of each account and each lease.

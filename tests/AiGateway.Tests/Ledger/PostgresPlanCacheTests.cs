@@ -12,7 +12,8 @@ namespace AiGateway.Tests.Ledger;
 /// a few times and then reuse the plan. Three of a settlement batch's reads (its account lock, totals and leases) were
 /// planned anew on every execution: for <c>= ANY(@ids)</c> with one account the plan cache estimated a custom plan
 /// cheaper than the generic one and never switched (≈ 0.2 ms of the server's CPU per lone call,
-/// <c>bench/Metering/pg-statements.sh</c>). Counted with <c>pg_stat_statements</c> in this class's own database, which
+/// <c>bench/Metering/pg-statements.sh</c>), and with this test's few rows (a young database) the write linking the
+/// holds to their charges as well. Counted with <c>pg_stat_statements</c> in this class's own database, which
 /// <c>tests/scripts/start-postgres.sh</c> makes the server preload (with <c>track_planning</c> on).
 /// </summary>
 public sealed class PostgresPlanCacheTests(PostgresLedgerFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresLedgerFixture>
@@ -52,15 +53,11 @@ public sealed class PostgresPlanCacheTests(PostgresLedgerFixture postgres, ITest
             .Select(a => (a.Value.Query, Calls: a.Value.Calls - before.GetValueOrDefault(a.Key).Calls, Plans: a.Value.Plans - before.GetValueOrDefault(a.Key).Plans))
             .Where(s => s.Calls >= Measured && s.Plans >= s.Calls / 2)
             .ToList();
-        foreach (var s in replanned) output.WriteLine($"{s.Plans} plans / {s.Calls} calls: {s.Query}");
         Assert.True(after.Values.Count(s => s.Calls >= Measured && s.Query.StartsWith("SELECT", StringComparison.Ordinal)) >= 5,
             "the batch's reads did not run once per batch: pg_stat_statements did not count this database");
-        // The reads under the batch's lock: the ones that were planned every time. (Which plan a write's join gets depends
-        // on the tables' sizes: with this test's few rows the hold's charge-id UPDATE is planned every time too, with a
-        // busy gateway's it is not — bench/Metering/pg-statements.sh — so writes are printed above, not asserted.)
-        var reads = replanned.Where(s => s.Query.StartsWith("SELECT", StringComparison.Ordinal)).ToList();
-        Assert.True(reads.Count == 0, $"reads planned on (almost) every one of {Measured} one-account batches:\n" +
-            string.Join("\n", reads.Select(s => $"{s.Plans} plans / {s.Calls} calls: {s.Query}")));
+        foreach (var s in after.Values.Where(s => s.Calls >= Measured)) output.WriteLine($"{s.Plans} plans / {s.Calls} calls in all: {s.Query}");
+        Assert.True(replanned.Count == 0, $"planned on (almost) every one of {Measured} one-account batches:\n" +
+            string.Join("\n", replanned.Select(s => $"{s.Plans} plans / {s.Calls} calls: {s.Query}")));
     }
 
     private static async Task EnsureStatementStatisticsAsync(NpgsqlConnection connection)
