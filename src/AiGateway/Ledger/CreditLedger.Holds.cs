@@ -135,7 +135,7 @@ public sealed partial class CreditLedger
         // One round trip: lock the hold's account, then (statements run in order, so after the lock) read the
         // hold and the account's spendable lots. A concurrent settle of the same request is seen as settled.
         await using (var reader = await s.ReaderAsync(
-            LockHoldAccountSql(s, lowBalance: true) + ";\n" + HoldLeasesAndHoldSql + """
+            _settleReadSql ??= LockHoldAccountSql(s, lowBalance: true) + ";\n" + HoldLeasesAndHoldSql + """
             SELECT id, kind, remaining, effective_at, expires_at, model_scope, modality_scope FROM credit_lots
             WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
               AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)
@@ -188,6 +188,10 @@ public sealed partial class CreditLedger
         (s.IsPostgres ? " FOR UPDATE" : "") +
         (_notify is null || !lowBalance ? "" : $";\nSELECT {Notifications.NotificationOutbox.LowBalanceColumns} FROM notification_accounts n " +
             "WHERE n.account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)");
+
+    // The exact settlement's and release's reads, built once per ledger (its provider and notifications never change).
+    private string? _settleReadSql;
+    private string? _releaseReadSql;
 
     /// <summary>After <see cref="LockHoldAccountSql"/>: the hold's account's unexpired leases, then the hold (<c>@r</c>, <c>@now</c>).</summary>
     private const string HoldLeasesAndHoldSql = """
@@ -257,7 +261,7 @@ public sealed partial class CreditLedger
         // hold and the spendable lots — a release changes no lot, so what is available after it follows from these.
         // A concurrent settle or release of the same request is seen as resolved.
         await using (var reader = await s.ReaderAsync(
-            LockHoldAccountSql(s, lowBalance: false) + ";\n" + HoldLeasesAndHoldSql + """
+            _releaseReadSql ??= LockHoldAccountSql(s, lowBalance: false) + ";\n" + HoldLeasesAndHoldSql + """
             SELECT CAST(COALESCE(SUM(remaining), 0) AS BIGINT) FROM credit_lots
             WHERE account_id = (SELECT account_id FROM credit_holds WHERE request_id = @r)
               AND remaining > 0 AND effective_at <= @now AND (expires_at IS NULL OR expires_at > @now)

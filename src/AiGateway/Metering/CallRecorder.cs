@@ -157,7 +157,7 @@ public sealed class CallRecorder(
             Unlimited = call.Unlimited,
             AttemptCount = call.AttemptCount,
             Attempts = Truncate(call.Attempts, 1000),
-            Error = Truncate(call.StopReason ?? call.Error, 500),
+            Error = Truncate(call.Error, 500),
             Feature = Truncate(feature, 100),
             Task = Truncate(task, 200),
             StartedAt = call.StartedAt,

@@ -25,8 +25,7 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>Cancelled when the call must stop being served at once (its hold is lost): no drain, no more upstream reading.</summary>
     public CancellationToken Stopped => _stopped.Token;
 
-    /// <summary>Why the gateway stopped the call, when it did (the first reason wins); its record shows this rather than
-    /// what the cut looked like from inside (a client connection the gateway dropped itself is no "client disconnected").</summary>
+    /// <summary>Why the gateway stopped the call, when it did (the first reason wins); <see cref="Error"/> shows it.</summary>
     public string? StopReason => Volatile.Read(ref _stopReason);
     private string? _stopReason;
 
@@ -109,8 +108,17 @@ public sealed class MeteredCall(string requestId, CallerAccount caller, ParsedRe
     /// <summary>Whether the settlement went to the local journal because the database was unavailable.</summary>
     public bool Journaled { get; set; }
 
-    /// <summary>What went wrong, without prompt text.</summary>
-    public string? Error { get; set; }
+    /// <summary>
+    /// What went wrong, without prompt text. Once the gateway stopped the call, its <see cref="StopReason"/>: what the cut
+    /// then looks like from inside (a client connection the gateway dropped itself) is not what happened.
+    /// </summary>
+    public string? Error
+    {
+        get => StopReason ?? _error;
+        set => _error = value;
+    }
+
+    private string? _error;
 
     /// <summary>Attempts made so far.</summary>
     public int AttemptCount { get; private set; }

@@ -145,7 +145,7 @@ public sealed class MeteringMiddleware(
 
         // The hold lives as long as the call: renewed while it runs; should it be lost, the call stops being served
         // (the client connection is dropped, which cancels the upstream request; what was delivered is charged).
-        // The reason goes on the call first, so the record stored with the settlement already shows it.
+        // The reason goes on the call first (its Error), so the record stored with the settlement already shows it.
         // (A call held against a credit lease has no hold row: the lease is renewed by its instance while it lives.)
         var renewal = call.Held && call.LeasedHold is null ? renewer.Track(call.RequestId, call.StartedAt, reason =>
         {
@@ -189,7 +189,6 @@ public sealed class MeteringMiddleware(
             // 7 + 8. Observe and settle happened as the response passed; whatever did not settle (errors, exceptions) is released.
             await settler.ReleaseAsync(call);
             renewal?.Dispose();
-            if (call.StopReason is { } stopped) call.Error = stopped;
             // 9. Record.
             await recorder.RecordAsync(call, context.Response.StatusCode, feature, task);
             GatewayActivitySource.EndCall(activity, call, context.Response.StatusCode);

@@ -1,9 +1,5 @@
-using System.Text;
-using AiGateway.Accounts;
 using AiGateway.Metering;
 using AiGateway.Pricing;
-using AiGateway.Providers;
-using AiGateway.Tests.Pricing;
 
 namespace AiGateway.Tests.Metering;
 
@@ -15,15 +11,7 @@ namespace AiGateway.Tests.Metering;
 /// </summary>
 public sealed class StoppedCallRecordTests
 {
-    private static readonly PriceBook Book = new(PricingTestData.Options(("m", PricingTestData.Text(m => { m.Output = 1; m.MaxOutputTokens = 1_000; }))));
-
-    private static MeteredCall Call()
-    {
-        var body = """{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""";
-        var request = ProviderRequestParser.Parse(ProviderFormat.OpenAi, "v1/chat/completions", null, Encoding.UTF8.GetBytes(body)).Request!;
-        var estimate = new CallEstimator(Book, new OutputTokenStats()).Estimate(request).Estimate!;
-        return new MeteredCall("r", new CallerAccount(Guid.NewGuid(), Guid.NewGuid(), "agw_test", null), request, estimate, "openai", "openai", DateTimeOffset.UnixEpoch);
-    }
+    private static MeteredCall Call() => TestCalls.Chat("""{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}""");
 
     [Fact]
     public void StoppedCall_RecordAtSettlement_ShowsTheStopReason_NotTheCutItCaused()

@@ -1,23 +1,12 @@
-using System.Text;
-using AiGateway.Accounts;
 using AiGateway.Metering;
 using AiGateway.Pricing;
-using AiGateway.Providers;
-using AiGateway.Tests.Pricing;
 
 namespace AiGateway.Tests.Metering;
 
 /// <summary>Issue #12 item 3: reported usage is cut to what the request allowed.</summary>
 public sealed class UsageBoundTests
 {
-    private static readonly PriceBook Book = new(PricingTestData.Options(("m", PricingTestData.Text(m => { m.Output = 1; m.MaxOutputTokens = 1_000; }))));
-
-    private static MeteredCall Call(string body)
-    {
-        var request = ProviderRequestParser.Parse(ProviderFormat.OpenAi, "v1/chat/completions", null, Encoding.UTF8.GetBytes(body)).Request!;
-        var estimate = new CallEstimator(Book, new OutputTokenStats()).Estimate(request).Estimate!;
-        return new MeteredCall("r", new CallerAccount(Guid.NewGuid(), Guid.NewGuid(), "agw_test", null), request, estimate, "openai", "openai", DateTimeOffset.UnixEpoch);
-    }
+    private static MeteredCall Call(string body) => TestCalls.Chat(body);
 
     [Fact]
     public void Apply_OutputAboveTheRequestLimitTimesChoices_IsCut()
