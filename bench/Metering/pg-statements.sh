@@ -6,7 +6,8 @@
 # planning ms, plans — a statement planned on every call shows plans = calls).
 # Needs pg_stat_statements preloaded by the server with track_planning on: tests/scripts/start-postgres.sh sets both.
 # Knobs: DIR=<repo with a Release build> (default this repo), PROVIDER=Postgres|Sqlite (no statement table on SQLite),
-# SECOND=1 (a second instance on the same database, warmed up as well, idle during the calls), LEASES=true|false, EXTRA_ENV="NAME=value …" (gateway environment), CSX=";Name=value" (appended to the connection
+# SECOND=1 (a second instance on the same database, warmed up as well, idle during the calls), LOAD=<seconds> (measure a
+# saturating wrk run instead of lone calls; with SECOND=1 both instances are loaded), LEASES=true|false, EXTRA_ENV="NAME=value …" (gateway environment), CSX=";Name=value" (appended to the connection
 # string, e.g. ";Max Auto Prepare=256"), PGHOST/PGPORT/PGUSER/PGPASSWORD (default 127.0.0.1:5432 postgres/postgres), TOPQ=25.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,7 +52,7 @@ if [ "${SECOND:-0}" = 1 ]; then
     Serilog__MinimumLevel__Default=Warning Metering__JournalPath="$tmp/journal2.jsonl" Ledger__InstanceIdPath="$tmp/instance2" \
     Ledger__Leases="${LEASES:-true}" RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
     DOTNET_TC_CallCountingDelayMs=0 taskset -c 1 dotnet "$DIR/src/AiGateway/bin/Release/net10.0/AiGateway.dll" --urls "$URL2" >"$tmp/gw2.log" 2>&1 &
-  pids+=($!)
+  GP2=$!; pids+=($GP2)
   for _ in $(seq 300); do curl -fsS -o /dev/null "$URL2/healthz" 2>/dev/null && break; sleep 0.2; done
 fi
 a() { curl -fsS -X POST -H "Authorization: Bearer $AK" -H 'Content-Type: application/json' -d "$2" "$URL$1"; }
@@ -68,11 +69,30 @@ backend_ticks() {
   echo "$t"
 }
 if [ "$PROVIDER" = Postgres ]; then q "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null; p0=$(backend_ticks); fi
-g0=$(awk '{ print $14 + $15 }' "/proc/$GP/stat")
-for _ in $(seq "$ROUNDS"); do BENCH_KEY="$KEY" node "$here/sequential.mjs" "$URL/openai/v1/chat/completions" "$N" 50; done
-g1=$(awk '{ print $14 + $15 }' "/proc/$GP/stat")
-calls=$((ROUNDS * (N + 50))); hz=$(getconf CLK_TCK)
-echo "gateway CPU per call: $(( (g1 - g0) * 1000000 / hz / calls )) µs ($calls calls)"
+gw_ticks() { cat "/proc/$GP/stat" ${GP2:+"/proc/$GP2/stat"} | awk '{ t += $14 + $15 } END { print t }'; }
+g0=$(gw_ticks)
+if [ -n "${LOAD:-}" ]; then
+  # LOAD=<seconds>: the statements of a saturating wrk run (32 connections; with SECOND=1 on both instances at once,
+  # 16 each, as run.sh PG=1's balancer spreads them) instead of lone calls.
+  x0=$(q "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+  if [ "${SECOND:-0}" = 1 ]; then
+    BENCH_KEY="$KEY" taskset -c 0 wrk -t1 -c16 -d"$LOAD"s -s "$here/post.lua" "$URL2/openai/v1/chat/completions" >"$tmp/wrk2.txt" &
+    w2=$!
+    BENCH_KEY="$KEY" taskset -c 0 wrk -t1 -c16 -d"$LOAD"s -s "$here/post.lua" "$URL/openai/v1/chat/completions" >"$tmp/wrk1.txt"
+    wait "$w2"
+    calls=$(( $(grep -h 'requests in' "$tmp/wrk1.txt" "$tmp/wrk2.txt" | awk '{ s += $1 } END { print s }') ))
+  else
+    BENCH_KEY="$KEY" taskset -c 0 wrk -t1 -c32 -d"$LOAD"s -s "$here/post.lua" "$URL/openai/v1/chat/completions" >"$tmp/wrk1.txt"
+    calls=$(grep -h 'requests in' "$tmp/wrk1.txt" | awk '{ print $1 }')
+  fi
+  echo "load: $calls calls in $LOAD s ($(( calls / LOAD )) calls/s), $(( ($(q "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()") - x0) * 1000 / calls )) committed transactions per 1,000 calls"
+else
+  for _ in $(seq "$ROUNDS"); do BENCH_KEY="$KEY" node "$here/sequential.mjs" "$URL/openai/v1/chat/completions" "$N" 50; done
+  calls=$((ROUNDS * (N + 50)))
+fi
+g1=$(gw_ticks)
+hz=$(getconf CLK_TCK)
+echo "gateway CPU per call${GP2:+ (both instances)}: $(( (g1 - g0) * 1000000 / hz / calls )) µs ($calls calls)"
 if [ "$PROVIDER" = Postgres ]; then
   echo "database backends' CPU per call: $(( ($(backend_ticks) - p0) * 1000000 / hz / calls )) µs"
   echo "calls | total ms (with planning) | planning ms | plans | slowest execution ms | statement"

@@ -58,15 +58,39 @@ public static class InstanceIdentity
     }
 
     /// <summary>
-    /// The instance's local admission log (<see cref="AdmissionLog"/>): <c>lease-admissions.jsonl</c> next to its
-    /// instance id file, so it is per instance like the settlement journal.
+    /// The instance's local admission log (<see cref="AdmissionLog"/>), next to its instance id file:
+    /// <c>lease-admissions.jsonl</c> beside the default <c>instance-id</c> file (the folder is then this instance's:
+    /// every host on it takes the same id), else named after what tells instances apart —
+    /// <c>lease-admissions.&lt;id&gt;.jsonl</c> when <c>Ledger:InstanceId</c> is configured,
+    /// <c>lease-admissions.&lt;id file's name&gt;.jsonl</c> for a configured <c>Ledger:InstanceIdPath</c>. Instances with
+    /// their own ids may share one folder (each with its own journal file in it): one shared log would have let each
+    /// instance's compaction drop the other's open calls, and a restart store the other's calls in flight as interrupted
+    /// (AdmissionLogPathTests).
     /// </summary>
-    public static string AdmissionLogPath(LedgerOptions options, IConfiguration configuration) =>
-        Path.Combine(Path.GetDirectoryName(IdPath(options, configuration))!, "lease-admissions.jsonl");
+    public static string AdmissionLogPath(LedgerOptions options, IConfiguration configuration)
+    {
+        var idPath = IdPath(options, configuration);
+        var folder = Path.GetDirectoryName(idPath)!;
+        var name = !string.IsNullOrWhiteSpace(options.InstanceId) ? options.InstanceId.Trim()
+            : Path.GetFileName(idPath) is var file && file != DefaultIdFileName ? file : null;
+        return Path.Combine(folder, name is null ? "lease-admissions.jsonl" : $"lease-admissions.{FileNamePart(name)}.jsonl");
+    }
+
+    private const string DefaultIdFileName = "instance-id";
+
+    // A name as part of a file name: characters a file name cannot hold (and '.', ' ') become '_', and a hash of the
+    // name keeps two names that differ only there apart.
+    private static string FileNamePart(string name)
+    {
+        var invalid = Path.GetInvalidFileNameChars();
+        var safe = new string(name.Select(c => invalid.Contains(c) || c is '.' or ' ' ? '_' : c).ToArray());
+        return safe == name ? safe
+            : safe + "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..8];
+    }
 
     private static string IdPath(LedgerOptions options, IConfiguration configuration) => Path.GetFullPath(
         options.InstanceIdPath is { Length: > 0 } configured
             ? configured
             : Path.Combine(Path.GetDirectoryName(configuration["Metering:JournalPath"] is { Length: > 0 } journal ? journal : "data/settlement-journal.jsonl") ?? "data",
-                "instance-id"));
+                DefaultIdFileName));
 }
