@@ -364,7 +364,21 @@ EOF
   log "balancer on $LB: gateways $P1 (pid $P1_PID), $P2 (pid $P2_PID), PostgreSQL database $PG_DB"
   # A longer warm-up: each gateway sees half the calls, at a few hundred calls/s, and runs its hot code unoptimized
   # until tiered compilation caught up (with 10 s the first PostgreSQL runs measured JIT work: 10-25 ms CPU per call).
+  # What the bench database's backends do during (p), sampled every 50 ms from pg_stat_activity: a backend waiting for
+  # a row lock, one idle inside a transaction (waiting for its gateway's next round trip — with the locks it took), one
+  # waiting for its commit's WAL flush. Shown as the mean number of backends in each state.
+  ( while :; do
+      pgsql "SELECT CASE WHEN wait_event_type = 'Lock' THEN 'lock' WHEN state LIKE 'idle in transaction%' THEN 'idle-in-tx'
+               WHEN wait_event = 'WALSync' OR wait_event = 'WALWrite' THEN 'wal' ELSE 'running' END
+             FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'" >>"$tmp/pg-activity.txt" 2>/dev/null
+      echo "--" >>"$tmp/pg-activity.txt"; sleep 0.05
+    done ) &
+  activity_pid=$!
   MEASURE_WARMUP=$PG_WARMUP GW=$P1 CPU_PIDS="$P1_PID $P2_PID" TX_URLS="$P1 $P2" measure p "$LB/openai/v1/chat/completions"
+  kill "$activity_pid" 2>/dev/null || true; wait "$activity_pid" 2>/dev/null || true
+  R[p.activity]=$(awk '$0 == "--" { n++; next } { c[$1]++ } END { if (n == 0) { print "-"; exit }
+    printf "%d samples: waiting for a row lock %.2f, idle in a transaction %.2f, flushing WAL %.2f, running %.2f", n, c["lock"] / n, c["idle-in-tx"] / n, c["wal"] / n, c["running"] / n }' "$tmp/pg-activity.txt")
+  log "PostgreSQL backends during (p), mean number per state: ${R[p.activity]}"
   GW=$P1 GW_PID=$P1_PID seq_calls p1 "$P1/openai/v1/chat/completions"
   # Stop both (graceful: queued settlements written, leases returned), then check the books of the hot account.
   kill "$P1_PID" "$P2_PID" 2>/dev/null || true; wait "$P1_PID" "$P2_PID" 2>/dev/null || true
@@ -523,6 +537,7 @@ fi
     echo
     echo "PostgreSQL, two gateways ÷ SQLite, one gateway (p ÷ c): JSON **$(ratio_of "${R[p.json]}" "${R[c.json]}")**, SSE **$(ratio_of "${R[p.sse]}" "${R[c.sse]}")** (target ≥ 0.5)."
     echo "PostgreSQL backends of the bench database: CPU µs per request JSON ${R[p.json.dbcpu]}, SSE ${R[p.sse.dbcpu]}; committed PostgreSQL transactions (writes and autocommit reads, \`pg_stat_database.xact_commit\`) per 1,000 requests JSON ${R[p.json.pgtx]}, SSE ${R[p.sse.pgtx]}; round trips of the ledger's transactions (\`roundTrips\` of \`GET /admin/ledger/stats\`) per request JSON ${R[p.json.rt]}, SSE ${R[p.sse.rt]}."
+    echo "PostgreSQL backends during (p) (\`pg_stat_activity\` every 50 ms), mean number per state: ${R[p.activity]}."
     echo "Books of the hot account after both gateways stopped: **$books_ok** — granted $b_granted µcr, charged $b_charged µcr in $b_charges charges; $b_records call records charging $b_recorded µcr (charges without their record: $b_unrecorded, records without their charge: $b_nocharge); lots consumed $b_consumed + debt $b_overage; lots not adding up: $b_lotbad; left: leases $b_leases, admission markers $b_markers, active holds $b_holds. Gateway log lines at ERR/FTL: $b_logerr, of them $b_aborts requests cut by wrk at the end of a run (the balancer drops them; not charged)."
     echo
     echo "Sequential calls (one at a time on one keep-alive connection, $SEQ after 50 warm-up; the latency of a lone call):"
