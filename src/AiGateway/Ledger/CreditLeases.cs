@@ -309,21 +309,53 @@ public sealed class CreditLeases : BackgroundService
         var now = _time.GetUtcNow().UtcTicks;
         var lease = _accounts.GetOrAdd(accountId, static (_, t) => new AccountLease { LastUsed = t }, now);
         if (TryTake(lease, amount.Micro, now) is { } taken) return (new LeasedHold(accountId, amount.Micro, lease), taken);
-        if (Volatile.Read(ref lease.ExactUntil) > now) return null;
+        if (Volatile.Read(ref lease.ExactUntil) > now) return Fallback(FallbackReason.ExactWindow);
         await lease.Resize.WaitAsync(cancellationToken);
         try
         {
             now = _time.GetUtcNow().UtcTicks;
             if (TryTake(lease, amount.Micro, now) is { } again) return (new LeasedHold(accountId, amount.Micro, lease), again);
-            if (Volatile.Read(ref lease.ExactUntil) > now || Volatile.Read(ref lease.Retired)) return null;
+            if (Volatile.Read(ref lease.ExactUntil) > now) return Fallback(FallbackReason.ExactWindow);
+            if (Volatile.Read(ref lease.Retired)) return Fallback(FallbackReason.Retired);
             var state = await ResizeAsync(accountId, lease, amount.Micro, returnOnly: false, cancellationToken);
-            if (state is null || state.Exact) return null;
-            return TryTake(lease, amount.Micro, _time.GetUtcNow().UtcTicks) is { } after ? (new LeasedHold(accountId, amount.Micro, lease), after) : null;
+            if (state is null || state.Exact) return Fallback(FallbackReason.TooLittleToLease);
+            return TryTake(lease, amount.Micro, _time.GetUtcNow().UtcTicks) is { } after
+                ? (new LeasedHold(accountId, amount.Micro, lease), after)
+                : Fallback(FallbackReason.NotCoveredAfterResize);
         }
         finally
         {
             lease.Resize.Release();
         }
+    }
+
+    /// <summary>Why a call could not hold against its lease (and held exactly in the database instead).</summary>
+    internal enum FallbackReason
+    {
+        /// <summary>The account's leases were recalled, or a lease could not be had, a moment ago: exact for a spend window.</summary>
+        ExactWindow,
+        /// <summary>The account was forgotten by this instance while the call waited.</summary>
+        Retired,
+        /// <summary>The lease transaction found too little to lease (low balance, debt) and answered "hold exactly".</summary>
+        TooLittleToLease,
+        /// <summary>A lease was taken or grown, and still did not cover the call.</summary>
+        NotCoveredAfterResize,
+    }
+
+    private readonly long[] _fallbacks = new long[4];
+    private long _recallsSeen;
+
+    /// <summary>Recalls of this instance's leases seen at its refreshes (each starts an exact window for the account).</summary>
+    public long RecallsSeen => Interlocked.Read(ref _recallsSeen);
+
+    /// <summary>Calls that held exactly because their lease could not cover them, by reason (<c>GET /admin/ledger/stats</c>).</summary>
+    public IReadOnlyDictionary<string, long> Fallbacks => Enum.GetValues<FallbackReason>()
+        .ToDictionary(r => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(r.ToString()), r => Interlocked.Read(ref _fallbacks[(int)r]));
+
+    private (LeasedHold Hold, Credits AvailableAfter)? Fallback(FallbackReason reason)
+    {
+        Interlocked.Increment(ref _fallbacks[(int)reason]);
+        return null;
     }
 
     /// <summary>Takes from the lease in memory; the available credits after, or null when the lease cannot cover it now.</summary>
@@ -381,7 +413,11 @@ public sealed class CreditLeases : BackgroundService
                     lease.Amount = Math.Max(0, state.Amount - lease.ChargedWhileResizing);
                     lease.ExpiresAt = state.ExpiresAtTicks;
                     lease.Outside = state.Outside;
-                    if (state.Exact) lease.ExactUntil = _time.GetUtcNow().UtcTicks + _options.LeaseSpendWindow.Ticks;
+                    // Credits too low for a lease: the account's calls hold exactly for a spend window. Not after a return
+                    // (an idle lease given back, or one returned before an exact hold), which answers Exact whatever the
+                    // balance: with the window the next calls of an account idle for a few seconds all held exactly —
+                    // two transactions each instead of a place in a batch (IdleLeaseTests).
+                    if (state.Exact && !returnOnly) lease.ExactUntil = _time.GetUtcNow().UtcTicks + _options.LeaseSpendWindow.Ticks;
                 }
             }
         }
@@ -698,7 +734,11 @@ public sealed class CreditLeases : BackgroundService
                 if (recall || idle) resize.Add((accountId, lease, true));
                 // Near the end of its backing: cover what calls hold with a fresh lease so it never lapses under them.
                 else if (expiresAt - now < _options.LeaseTtl.Ticks / 2 && lease.Used > 0) resize.Add((accountId, lease, false));
-                if (recall) lease.ExactUntil = now + _options.LeaseSpendWindow.Ticks;
+                if (recall)
+                {
+                    lease.ExactUntil = now + _options.LeaseSpendWindow.Ticks;
+                    Interlocked.Increment(ref _recallsSeen);
+                }
             }
         }
         foreach (var (accountId, lease) in _accounts)
