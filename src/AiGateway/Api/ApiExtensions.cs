@@ -89,7 +89,7 @@ public static class ApiExtensions
         // The ledger's database transactions (also the aigateway.ledger.transactions metric) and PostgreSQL round trips so
         // far, for benchmarks.
         admin.MapGet("/ledger/stats", (Ledger.CreditLedger ledger, Ledger.CreditLeases leases) =>
-            TypedResults.Ok(new { transactions = ledger.Transactions, roundTrips = ledger.RoundTrips, leases = leases.Active, instanceId = leases.InstanceId, leaseFallbacks = leases.Fallbacks, leaseRecallsSeen = leases.RecallsSeen }))
+            TypedResults.Ok(new { transactions = ledger.Transactions, roundTrips = ledger.RoundTrips, lateLockRetries = ledger.LateLockRetries, leases = leases.Active, instanceId = leases.InstanceId, leaseFallbacks = leases.Fallbacks, leaseRecallsSeen = leases.RecallsSeen }))
             .WithName("GetLedgerStats")
             .WithSummary("This instance's ledger database transactions and PostgreSQL round trips so far, whether it uses credit leases, and its instance id")
             .WithTags(ApiTags.AdminCredits);

@@ -371,6 +371,15 @@ public sealed partial class CreditLedger
     {
         var results = new SettleResult[items.Count];
         var nowTicks = _time.GetUtcNow().UtcTicks;
+        if (!IsSqlite && LateLockApplies(items, corrections))
+        {
+            // PostgreSQL, first with the late lock: the reads take no row lock and the accounts are locked with the writes,
+            // so no lock is held while this instance computes the charges between its two round trips (two gateways on a
+            // busy core each waited for the other's batch that long: bench/README, "the late lock"). Read again under the
+            // locks below when the reads changed before the locks or cannot decide alone.
+            await using var first = await BeginAsync(CancellationToken.None);
+            if (await SettleLeasedBatchInRoundTripsAsync(first, items, records, admission, nowTicks, corrections, lateLock: true) is { } late) return late;
+        }
         await using var s = await BeginAsync(CancellationToken.None);
         // PostgreSQL: the same rows in two or three round trips (see CreditLedger.LeaseBatches.cs).
         if (s.IsPostgres && await SettleLeasedBatchInRoundTripsAsync(s, items, records, admission, nowTicks, corrections) is { } batched) return batched;

@@ -105,6 +105,9 @@ public sealed partial class CreditLedger : IAsyncDisposable, IDisposable
 
     private Task<LedgerSession> BeginAsync(CancellationToken cancellationToken) => _writer.BeginAsync(cancellationToken);
 
+    /// <summary>True when the ledger is on SQLite (in process), false on PostgreSQL.</summary>
+    internal bool IsSqlite => _writer.IsSqlite;
+
     /// <summary>The account's totals read under its lock, kept current by the movements of the same transaction.</summary>
     private sealed class AccountTotals(long held, long overage, string? plan, long leased = 0)
     {

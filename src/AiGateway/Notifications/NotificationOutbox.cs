@@ -90,6 +90,10 @@ public sealed class NotificationOutbox
     /// <summary>Whether <see cref="OnSettledAsync"/> writes anything for a charge leaving <paramref name="balanceAfter"/> (the low-balance episode fires).</summary>
     internal bool WritesOnSettled(LowBalanceState? state, long balanceAfter) => FiringThreshold(state, balanceAfter) is not null;
 
+    /// <summary>The threshold below which a settlement fires the account's armed low-balance episode; null when not armed.</summary>
+    internal long? ArmedThreshold(LowBalanceState? state) =>
+        state is { Armed: true } st ? Threshold(st.Micro, st.Percent, st.LastGrant) : null;
+
     /// <summary>The low-balance threshold when a balance of <paramref name="balanceAfter"/> fires the armed episode; else null.</summary>
     private long? FiringThreshold(LowBalanceState? state, long balanceAfter) =>
         state is { Armed: true } st && Threshold(st.Micro, st.Percent, st.LastGrant) is { } threshold && balanceAfter < threshold ? threshold : null;
