@@ -35,26 +35,22 @@ if [ "$PROVIDER" = Postgres ]; then
 else
   CS="Data Source=$tmp/g.db"
 fi
-AK=adm$RANDOM$RANDOM; port=$(free_port); URL=http://127.0.0.1:$port
+AK=adm$RANDOM$RANDOM
 cd "$repo"
-env ${EXTRA_ENV:-} Gateway__AdminKey="$AK" Ledger__Provider="$PROVIDER" ConnectionStrings__Ledger="$CS" \
-  ReverseProxy__Clusters__openai__Destinations__primary__Address="http://127.0.0.1:$NP/" OPENAI_API_KEY=bench \
-  Serilog__MinimumLevel__Default=Warning Metering__JournalPath="$tmp/journal.jsonl" Ledger__InstanceIdPath="$tmp/instance" \
-  Ledger__Leases="${LEASES:-true}" RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
-  DOTNET_TC_CallCountingDelayMs=0 taskset -c 1 dotnet "$DIR/src/AiGateway/bin/Release/net10.0/AiGateway.dll" --urls "$URL" >"$tmp/gw.log" 2>&1 &
-GP=$!; pids+=($GP)
-for _ in $(seq 300); do curl -fsS -o /dev/null "$URL/healthz" 2>/dev/null && break; sleep 0.2; done
-if [ "${SECOND:-0}" = 1 ]; then
-  # A second instance on the same database (as run.sh PG=1 runs two), warmed up on the same account, idle while measured.
-  port2=$(free_port); URL2=http://127.0.0.1:$port2
+start_instance() { # suffix ("" or 2) -> URL<suffix>, GP<suffix>: one metered gateway on CPU 1, its own journal and instance id
+  local port; port=$(free_port)
   env ${EXTRA_ENV:-} Gateway__AdminKey="$AK" Ledger__Provider="$PROVIDER" ConnectionStrings__Ledger="$CS" \
     ReverseProxy__Clusters__openai__Destinations__primary__Address="http://127.0.0.1:$NP/" OPENAI_API_KEY=bench \
-    Serilog__MinimumLevel__Default=Warning Metering__JournalPath="$tmp/journal2.jsonl" Ledger__InstanceIdPath="$tmp/instance2" \
+    Serilog__MinimumLevel__Default=Warning Metering__JournalPath="$tmp/journal$1.jsonl" Ledger__InstanceIdPath="$tmp/instance$1" \
     Ledger__Leases="${LEASES:-true}" RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
-    DOTNET_TC_CallCountingDelayMs=0 taskset -c 1 dotnet "$DIR/src/AiGateway/bin/Release/net10.0/AiGateway.dll" --urls "$URL2" >"$tmp/gw2.log" 2>&1 &
-  GP2=$!; pids+=($GP2)
-  for _ in $(seq 300); do curl -fsS -o /dev/null "$URL2/healthz" 2>/dev/null && break; sleep 0.2; done
-fi
+    DOTNET_TC_CallCountingDelayMs=0 taskset -c 1 dotnet "$DIR/src/AiGateway/bin/Release/net10.0/AiGateway.dll" --urls "http://127.0.0.1:$port" >"$tmp/gw$1.log" 2>&1 &
+  pids+=($!); printf -v "GP$1" '%s' "$!"; printf -v "URL$1" '%s' "http://127.0.0.1:$port"
+  for _ in $(seq 300); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.2; done
+}
+start_instance ""
+# A second instance on the same database (as run.sh PG=1 runs two), warmed up on the same account; idle while lone calls
+# are measured, loaded as well with LOAD.
+[ "${SECOND:-0}" = 1 ] && start_instance 2
 a() { curl -fsS -X POST -H "Authorization: Bearer $AK" -H 'Content-Type: application/json' -d "$2" "$URL$1"; }
 acc=$(a /admin/accounts '{"name":"bench"}' | json id); KEY=$(a "/admin/accounts/$acc/keys" '{"name":"b"}' | json key)
 a "/admin/accounts/$acc/grants" '{"kind":"bonus","credits":100000000,"reason":"bench"}' >/dev/null

@@ -342,7 +342,7 @@ public sealed class CreditLeases : BackgroundService
         NotCoveredAfterResize,
     }
 
-    private readonly long[] _fallbacks = new long[4];
+    private readonly long[] _fallbacks = new long[Enum.GetValues<FallbackReason>().Length];
     private long _recallsSeen;
 
     /// <summary>Recalls of this instance's leases seen at its refreshes (each starts an exact window for the account).</summary>

@@ -15,8 +15,7 @@ public sealed partial class CreditLedger
     // Read in the first round trip, in this order (each statement sees what the ones before it did: READ COMMITTED
     // takes a new snapshot per statement, so the reads after the lock see everything committed before it was granted).
     // Every one returns rows (RETURNING where it writes), so the reader has one result set per statement.
-    private const string BatchLockExistingSql =
-        "SELECT account_id FROM ledger_accounts WHERE account_id = ANY(@ids) ORDER BY account_id FOR UPDATE";
+    private const string BatchLockExistingSql = BatchReadExistingSql + " FOR UPDATE";
 
     // The lock row of an account without one yet (as LockSql creates it), then every account's totals under its lock.
     private const string BatchCreateLockRowsSql = """
@@ -25,10 +24,7 @@ public sealed partial class CreditLedger
         ON CONFLICT (account_id) DO NOTHING RETURNING account_id
         """;
 
-    private const string BatchTotalsSql = """
-        SELECT s.account_id, s.held, s.overage, a.plan FROM ledger_accounts s JOIN accounts a ON a.id = s.account_id
-        WHERE s.account_id = ANY(@ids) ORDER BY s.account_id FOR UPDATE OF s
-        """;
+    private const string BatchTotalsSql = BatchTotalsNoLockSql + " FOR UPDATE OF s";
 
     private const string BatchLeasesSql =
         "SELECT account_id, instance_id, amount FROM credit_leases WHERE account_id = ANY(@ids) AND expires_at > @now";
@@ -37,17 +33,14 @@ public sealed partial class CreditLedger
     // `= ANY(@ids)` PostgreSQL's plan cache estimates a custom plan cheaper than the generic one and so plans these
     // three anew on every execution although they are prepared (bench/Metering/pg-statements.sh: ≈ 0.2 ms of the
     // server's CPU per lone call); with `= @id` the generic plan is as cheap and is kept.
-    private const string BatchLockOneSql = "SELECT account_id FROM ledger_accounts WHERE account_id = @id FOR UPDATE";
+    private const string BatchLockOneSql = BatchReadOneSql + " FOR UPDATE";
 
-    private const string BatchTotalsOneSql = """
-        SELECT s.account_id, s.held, s.overage, a.plan FROM ledger_accounts s JOIN accounts a ON a.id = s.account_id
-        WHERE s.account_id = @id FOR UPDATE OF s
-        """;
+    private const string BatchTotalsOneSql = BatchTotalsOneNoLockSql + " FOR UPDATE OF s";
 
     private const string BatchLeasesOneSql =
         "SELECT account_id, instance_id, amount FROM credit_leases WHERE account_id = @id AND expires_at > @now";
 
-    // The late lock (see SettleLeasedBatchLateLockedAsync): the same reads without taking the accounts' row locks.
+    // The reads without the accounts' row locks (the late lock, see LateLockApplies); the locking reads above add them.
     private const string BatchReadExistingSql = "SELECT account_id FROM ledger_accounts WHERE account_id = ANY(@ids) ORDER BY account_id";
     private const string BatchReadOneSql = "SELECT account_id FROM ledger_accounts WHERE account_id = @id";
 
@@ -78,7 +71,9 @@ public sealed partial class CreditLedger
     // has what it debits (exactly that for a lot it empties, so no earlier lot in burn-down order gained credits), no
     // spendable lot appeared beside those read (a grant), and no armed low-balance threshold is crossed by the balance
     // after the batch's charges (@tt, @tc: threshold and charges per account; the reads decided that none fires).
-    internal const string LateLockMarker = "aigw: the batch's reads changed before its lock";
+    internal const string LateLockMarker = "aigw: the batch reads changed before its lock";
+
+    private const string GuardEnd = "\n  THEN '1' ELSE '" + LateLockMarker + " (' || clock_timestamp()::text || ')' END AS integer)";
 
     private const string BatchLateLockGuardSql = """
         SELECT CAST(CASE WHEN
@@ -90,8 +85,7 @@ public sealed partial class CreditLedger
                 WHERE
         """ + SpendableOfS + """
          - s.overage - t.c < t.th)
-          THEN '1' ELSE 'aigw: the batch''s reads changed before its lock (' || clock_timestamp()::text || ')' END AS integer)
-        """;
+        """ + GuardEnd;
 
     // A batch of one account guards with scalar parameters, and with one lot debited (one hot account's usual batch)
     // without arrays at all; no lot is @l = 0 with @x = 0, no armed threshold @th = long.MinValue. With arrays, or NULLs
@@ -114,8 +108,7 @@ public sealed partial class CreditLedger
             AND NOT EXISTS (SELECT 1 FROM ledger_accounts s WHERE s.account_id = @id AND
         """ + SpendableOfS + """
          - s.overage - @tc < @th)
-          THEN '1' ELSE 'aigw: the batch''s reads changed before its lock (' || clock_timestamp()::text || ')' END AS integer)
-        """;
+        """ + GuardEnd;
 
     // Under the lock, before the writes: what each account has available to the writer (results and activity entries show
     // it less the batch's charges up to each call, as the locked reads would have).

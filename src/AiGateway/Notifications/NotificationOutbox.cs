@@ -96,7 +96,7 @@ public sealed class NotificationOutbox
 
     /// <summary>The low-balance threshold when a balance of <paramref name="balanceAfter"/> fires the armed episode; else null.</summary>
     private long? FiringThreshold(LowBalanceState? state, long balanceAfter) =>
-        state is { Armed: true } st && Threshold(st.Micro, st.Percent, st.LastGrant) is { } threshold && balanceAfter < threshold ? threshold : null;
+        ArmedThreshold(state) is { } threshold && balanceAfter < threshold ? threshold : null;
 
     /// <summary>
     /// After a settlement (same transaction): fires <see cref="NotificationEventTypes.BalanceLow"/> when the episode is armed

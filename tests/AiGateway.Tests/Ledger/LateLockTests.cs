@@ -26,22 +26,12 @@ public sealed class LateLockTests(PostgresLedgerFixture postgres) : IClassFixtur
     [Fact]
     public async Task ALotSpentBetweenReadsAndWrites_IsNotOverdrawn_TheBatchReadsAgain()
     {
-        var ledger = postgres.CreateLedger(new ManualTimeProvider(Start), o => o.Leases = true);
-        var tag = $"late-lot-{Guid.NewGuid():N}";
-        var account = await CreateAccountAsync(tag);
-        await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromDecimal(10), null, null, $"{tag}-base", null);
-        var ours = $"{tag}-ours";
-        var theirs = $"{tag}-theirs";
-        var hooked = 0;
-        ledger.AfterBatchReadsForTests = async () =>
-        {
-            if (Interlocked.Increment(ref hooked) != 1) return;
-            // The other instance's batch (its own reads and writes run inside this pause, the hook only once).
-            await ledger.SettleLeasedBatchAsync([Settlement(account, $"{tag}-their-call", 6, theirs)], []).WaitAsync(Bound);
-        };
+        // The other instance's batch (its own reads and writes run inside the pause, which acts only once).
+        var (ledger, tag, account) = await ArrangeAsync("late-lot", 10,
+            (ledger, tag, account) => ledger.SettleLeasedBatchAsync([Settlement(account, $"{tag}-their-call", 6, $"{tag}-theirs")], []));
         var retriesBefore = ledger.LateLockRetries;
 
-        var result = (await ledger.SettleLeasedBatchAsync([Settlement(account, $"{tag}-our-call", 8, ours)], []).WaitAsync(Bound)).Settled[0];
+        var result = (await ledger.SettleLeasedBatchAsync([Settlement(account, $"{tag}-our-call", 8, $"{tag}-ours")], []).WaitAsync(Bound)).Settled[0];
 
         Assert.Equal(SettleStatus.Settled, result.Status);
         Assert.Equal((8m, 4m), (result.Charged.ToDecimal(), result.Overage.ToDecimal()));
@@ -60,16 +50,8 @@ public sealed class LateLockTests(PostgresLedgerFixture postgres) : IClassFixtur
     [Fact]
     public async Task AGrantBetweenReadsAndWrites_DoesNotWait_AndItsLotIsSpentFirst()
     {
-        var ledger = postgres.CreateLedger(new ManualTimeProvider(Start), o => o.Leases = true);
-        var tag = $"late-grant-{Guid.NewGuid():N}";
-        var account = await CreateAccountAsync(tag);
-        await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromDecimal(100), null, null, $"{tag}-base", null);
-        var hooked = 0;
-        ledger.AfterBatchReadsForTests = async () =>
-        {
-            if (Interlocked.Increment(ref hooked) != 1) return;
-            await ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(5), Start.AddDays(2), null, $"{tag}-bonus", null).WaitAsync(Bound);
-        };
+        var (ledger, tag, account) = await ArrangeAsync("late-grant", 100,
+            (ledger, tag, account) => ledger.GrantAsync(account, CreditKinds.Bonus, Credits.FromDecimal(5), Start.AddDays(2), null, $"{tag}-bonus", null));
         var retriesBefore = ledger.LateLockRetries;
 
         var result = (await ledger.SettleLeasedBatchAsync([Settlement(account, $"{tag}-call", 3, $"{tag}-i")], []).WaitAsync(Bound)).Settled[0];
@@ -91,17 +73,11 @@ public sealed class LateLockTests(PostgresLedgerFixture postgres) : IClassFixtur
     [Fact]
     public async Task AHoldBetweenReadsAndWrites_TheAvailableAfterIsReadUnderTheLock()
     {
-        var ledger = postgres.CreateLedger(new ManualTimeProvider(Start), o => o.Leases = true);
-        var tag = $"late-after-{Guid.NewGuid():N}";
-        var account = await CreateAccountAsync(tag);
-        await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromDecimal(100), null, null, $"{tag}-base", null);
-        var hooked = 0;
-        ledger.AfterBatchReadsForTests = async () =>
+        var (ledger, tag, account) = await ArrangeAsync("late-after", 100, async (ledger, tag, account) =>
         {
-            if (Interlocked.Increment(ref hooked) != 1) return;
-            var hold = await ledger.ReserveAsync(account, Credits.FromDecimal(7), $"{tag}-exact").WaitAsync(Bound);
+            var hold = await ledger.ReserveAsync(account, Credits.FromDecimal(7), $"{tag}-exact");
             Assert.Equal(ReserveStatus.Reserved, hold.Status);
-        };
+        });
         var retriesBefore = ledger.LateLockRetries;
 
         var result = (await ledger.SettleLeasedBatchAsync([Settlement(account, $"{tag}-call", 2, $"{tag}-i")], []).WaitAsync(Bound)).Settled[0];
@@ -113,6 +89,25 @@ public sealed class LateLockTests(PostgresLedgerFixture postgres) : IClassFixtur
         await using var db = new LedgerDbContext(postgres.Options);
         var entry = await db.LedgerEntries.AsNoTracking().SingleAsync(e => e.RequestId == $"{tag}-call");
         Assert.Equal(Credits.FromDecimal(91).Micro, entry.AvailableAfter);
+    }
+
+    /// <summary>
+    /// A leasing ledger and an account with <paramref name="credits"/> in one lot; <paramref name="between"/> runs once
+    /// between the next batch's reads and its writes (bounded: it fails the test rather than wait for the batch forever).
+    /// </summary>
+    private async Task<(CreditLedger Ledger, string Tag, Guid Account)> ArrangeAsync(
+        string prefix, decimal credits, Func<CreditLedger, string, Guid, Task> between)
+    {
+        var ledger = postgres.CreateLedger(new ManualTimeProvider(Start), o => o.Leases = true);
+        var tag = $"{prefix}-{Guid.NewGuid():N}";
+        var account = await CreateAccountAsync(tag);
+        await ledger.GrantAsync(account, CreditKinds.Addon, Credits.FromDecimal(credits), null, null, $"{tag}-base", null);
+        var hooked = 0;
+        ledger.AfterBatchReadsForTests = async () =>
+        {
+            if (Interlocked.Increment(ref hooked) == 1) await between(ledger, tag, account).WaitAsync(Bound);
+        };
+        return (ledger, tag, account);
     }
 
     private static CreditLedger.LeasedSettlement Settlement(Guid account, string requestId, decimal credits, string instance)
