@@ -636,6 +636,7 @@ public sealed partial class CreditLedger
         statements.Add((
             $"DELETE FROM call_records WHERE request_id = ANY(@r) AND usage_source = @interrupted RETURNING id, {string.Join(", ", History.UsageRollupStep.CallColumns)}",
             [("@r", requestIds), ("@interrupted", CallRecord.InterruptedUsageSource)]));
-        foreach (var record in records) statements.Add((InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", CallRecordParameters(s, record)));
+        if (records.Count == 1) statements.Add((InsertCallRecordSql + " ON CONFLICT (request_id) DO NOTHING", CallRecordParameters(s, records[0])));
+        else statements.Add((InsertCallRecordsUnnestSql, CallRecordColumns(records)));
     }
 }
