@@ -88,6 +88,8 @@ else
 fi
 g1=$(gw_ticks)
 hz=$(getconf CLK_TCK)
+# What each instance's ledger did (transactions, round trips, lease fall-backs, late-lock retries; since its start).
+[ -n "${LOAD:-}" ] && for u in "$URL" ${URL2:+"$URL2"}; do echo "ledger stats of $u: $(curl -fsS -H "Authorization: Bearer $AK" "$u/admin/ledger/stats")"; done
 echo "gateway CPU per call${GP2:+ (both instances)}: $(( (g1 - g0) * 1000000 / hz / calls )) µs ($calls calls)"
 if [ "$PROVIDER" = Postgres ]; then
   echo "database backends' CPU per call: $(( ($(backend_ticks) - p0) * 1000000 / hz / calls )) µs"

@@ -8,14 +8,18 @@
 # kept with KEEP_LOGS=1 (perf.data + perf-<pid>.map must stay together).
 # The gateway inherits the environment: AIGW_EXP_NOLEDGER=1 AIGW_EXP_NORECORD=1 profile the metered path without the
 # ledger when experiments/skip-ledger-and-record.patch is applied.
+# PG=1 runs the gateway on a fresh PostgreSQL database (aigw_prof_*, dropped at the end; PGHOST/PGPORT/PGUSER/PGPASSWORD,
+# default 127.0.0.1:5432 postgres/postgres) with its own instance id, as one of run.sh PG=1's gateways.
 # Knobs: TRACE_SECONDS=10, CONNECTIONS=32, STREAM=0|1, METERING=true|false, NO_BUILD=1, KEEP_LOGS=1, TOP=40, PERF=1, PERF_HZ=999, WARMUP=45 (s: the tiered JIT needs about a minute of load to settle; a shorter warm-up profiles rejitting).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 TRACE_SECONDS=${TRACE_SECONDS:-10}; CONNECTIONS=${CONNECTIONS:-32}; STREAM=${STREAM:-0}; METERING=${METERING:-true}; TOP=${TOP:-40}
 tmp=$(mktemp -d /tmp/aigw-profile.XXXXXX)
-pids=()
+pids=(); DB=""
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres} PGPASSWORD=${PGPASSWORD:-postgres}
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
+  [ -n "$DB" ] && psql -qd postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
   if [ -n "${KEEP_LOGS:-}" ]; then echo "logs kept in $tmp" >&2; else rm -rf "$tmp"; fi; }
 trap cleanup EXIT
 log() { echo "[$(date +%T)] $*" >&2; }
@@ -39,7 +43,13 @@ taskset -c "$LOAD_CPU" nginx -e "$tmp/nginx-error.log" -p "$tmp" -c "$tmp/nginx.
 cd "$repo"
 [ -n "${NO_BUILD:-}" ] || dotnet build src/AiGateway -c Release -v q -nologo >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; exit 1; }
 ADMIN_KEY="bench-admin-$RANDOM$RANDOM"; GW_PORT=$(free_port); GW="http://127.0.0.1:$GW_PORT"
-Gateway__AdminKey="$ADMIN_KEY" ConnectionStrings__Ledger="Data Source=$tmp/bench.db" \
+PROVIDER=Sqlite; CS="Data Source=$tmp/bench.db"
+if [ "${PG:-0}" = 1 ]; then
+  DB=aigw_prof_$(date +%s)_$$; psql -qd postgres -c "CREATE DATABASE $DB"
+  PROVIDER=Postgres; CS="Host=$PGHOST;Port=$PGPORT;Username=$PGUSER;Password=$PGPASSWORD;Database=$DB"
+fi
+Gateway__AdminKey="$ADMIN_KEY" Ledger__Provider="$PROVIDER" ConnectionStrings__Ledger="$CS" \
+Metering__JournalPath="$tmp/journal.jsonl" Ledger__InstanceIdPath="$tmp/instance" \
 ReverseProxy__Clusters__openai__Destinations__primary__Address="http://127.0.0.1:$NGINX_PORT/" OPENAI_API_KEY=bench \
 Serilog__MinimumLevel__Default=Warning Metering__Enabled="$METERING" \
 RateLimits__PerKeyPerMinute=0 RateLimits__PerAccountPerMinute=0 RateLimits__ConcurrentPerAccount=0 \
